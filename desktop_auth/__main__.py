@@ -1,0 +1,3 @@
+from desktop_auth.cli import main
+
+raise SystemExit(main())

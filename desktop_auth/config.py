@@ -1,0 +1,127 @@
+"""Settings, read from the environment, then a ``.env`` file, then built-in defaults.
+
+Precedence, highest first: an explicit override (``--database-url``), process environment variables,
+``.env`` in the working directory, ``.env`` in the user's config directory, defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dotenv import dotenv_values
+
+from desktop_auth import paths
+from desktop_auth.errors import ConfigError
+
+DEFAULT_HASH_METHOD = "scrypt:131072:8:1"
+EMBEDDED_DB_FILENAME = "desktop_auth.sqlite3"
+
+_HASH_METHOD_RE = re.compile(r"^(scrypt(:\d+:\d+:\d+)?|pbkdf2(:sha256|:sha512)?(:\d+)?)$")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    #: True when no URL was configured and the app runs on its own SQLite file.
+    embedded: bool = False
+    hash_method: str = DEFAULT_HASH_METHOD
+    password_min_length: int = 15
+    password_max_length: int = 1024
+    lockout_threshold: int = 5
+    lockout_base_seconds: int = 60
+    lockout_max_seconds: int = 3600
+    idle_timeout_minutes: int = 15
+    db_pool_size: int = 5
+    db_pool_recycle_seconds: int = 1800
+    log_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not _HASH_METHOD_RE.match(self.hash_method):
+            raise ConfigError(
+                f"DESKTOP_AUTH_HASH_METHOD {self.hash_method!r} is not a werkzeug method "
+                "(expected e.g. 'scrypt:131072:8:1' or 'pbkdf2:sha256:600000')"
+            )
+        checks = {
+            "DESKTOP_AUTH_PASSWORD_MIN_LENGTH": (self.password_min_length, 1),
+            "DESKTOP_AUTH_PASSWORD_MAX_LENGTH": (self.password_max_length, self.password_min_length),
+            "DESKTOP_AUTH_LOCKOUT_THRESHOLD": (self.lockout_threshold, 1),
+            "DESKTOP_AUTH_LOCKOUT_BASE_SECONDS": (self.lockout_base_seconds, 1),
+            "DESKTOP_AUTH_LOCKOUT_MAX_SECONDS": (self.lockout_max_seconds, self.lockout_base_seconds),
+            "DESKTOP_AUTH_IDLE_TIMEOUT_MINUTES": (self.idle_timeout_minutes, 1),
+            "DESKTOP_AUTH_DB_POOL_SIZE": (self.db_pool_size, 1),
+        }
+        for name, (value, minimum) in checks.items():
+            if value < minimum:
+                raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+
+    @property
+    def effective_log_dir(self) -> Path:
+        return self.log_dir or paths.user_log_dir()
+
+
+# Environment variable -> (field name, parser)
+_ENV_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "DESKTOP_AUTH_HASH_METHOD": ("hash_method", str),
+    "DESKTOP_AUTH_PASSWORD_MIN_LENGTH": ("password_min_length", int),
+    "DESKTOP_AUTH_PASSWORD_MAX_LENGTH": ("password_max_length", int),
+    "DESKTOP_AUTH_LOCKOUT_THRESHOLD": ("lockout_threshold", int),
+    "DESKTOP_AUTH_LOCKOUT_BASE_SECONDS": ("lockout_base_seconds", int),
+    "DESKTOP_AUTH_LOCKOUT_MAX_SECONDS": ("lockout_max_seconds", int),
+    "DESKTOP_AUTH_IDLE_TIMEOUT_MINUTES": ("idle_timeout_minutes", int),
+    "DESKTOP_AUTH_DB_POOL_SIZE": ("db_pool_size", int),
+    "DESKTOP_AUTH_DB_POOL_RECYCLE_SECONDS": ("db_pool_recycle_seconds", int),
+    "DESKTOP_AUTH_LOG_DIR": ("log_dir", Path),
+}
+
+
+def embedded_database_url() -> str:
+    return f"sqlite:///{paths.user_data_dir() / EMBEDDED_DB_FILENAME}"
+
+
+def read_environment(
+    environ: Mapping[str, str] | None = None,
+    dotenv_files: list[Path] | None = None,
+) -> dict[str, str]:
+    """Merge ``.env`` files under the process environment (the environment wins)."""
+    if dotenv_files is None:
+        dotenv_files = [paths.user_config_dir() / ".env", Path.cwd() / ".env"]
+    merged: dict[str, str] = {}
+    for dotenv_file in dotenv_files:  # later files override earlier ones
+        if dotenv_file.is_file():
+            merged.update({k: v for k, v in dotenv_values(dotenv_file).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def load_settings(
+    database_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    dotenv_files: list[Path] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings; ``database_url`` (from ``--database-url``) beats every other source."""
+    values = read_environment(environ, dotenv_files)
+    kwargs: dict[str, Any] = {}
+    for env_name, (field_name, parse) in _ENV_FIELDS.items():
+        raw = values.get(env_name, "").strip()
+        if raw:
+            try:
+                kwargs[field_name] = parse(raw)
+            except ValueError:
+                raise ConfigError(f"{env_name} must be a whole number, got {raw!r}") from None
+    url = (database_url or values.get("DATABASE_URL", "")).strip()
+    kwargs["embedded"] = not url
+    kwargs["database_url"] = url or embedded_database_url()
+    known = {f.name for f in fields(Settings)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise TypeError(f"unknown settings: {sorted(unknown)}")
+    kwargs.update(overrides)
+    return Settings(**kwargs)

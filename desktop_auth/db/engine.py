@@ -1,0 +1,144 @@
+"""Engine and transaction handling: one short transaction per user action, never a global session."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+from desktop_auth.config import Settings
+from desktop_auth.db.errors import DatabaseBusyError, DatabaseUnavailableError, DatabaseUrlError
+
+_PASSWORD_IN_URL = re.compile(r"(?P<head>://[^:/@]*:)(?P<password>[^@]*)(?P<tail>@)")
+MYSQL_BACKENDS = ("mysql", "mariadb")
+
+
+def mask_url(raw: str) -> str:
+    """The URL with its password replaced by ***, even when it does not parse."""
+    try:
+        return make_url(raw).render_as_string(hide_password=True)
+    except Exception:
+        return _PASSWORD_IN_URL.sub(r"\g<head>***\g<tail>", raw)
+
+
+def parse_database_url(raw: str) -> URL:
+    try:
+        url = make_url(raw)
+    except Exception:
+        raise DatabaseUrlError(
+            f"DATABASE_URL is malformed: {mask_url(raw)!r} (expected e.g. "
+            "'mysql+pymysql://user:password@host/dbname' or 'sqlite:///path/to/file.sqlite3')"
+        ) from None
+    backend = url.get_backend_name()
+    if backend in MYSQL_BACKENDS:
+        # A bare mysql:// would ask for mysqlclient, which we do not ship.
+        if url.get_driver_name() != "pymysql":
+            url = url.set(drivername=f"{backend}+pymysql")
+        if not url.database:
+            raise DatabaseUrlError(f"DATABASE_URL names no database: {mask_url(raw)!r}")
+    elif backend != "sqlite":
+        raise DatabaseUrlError(
+            f"DATABASE_URL uses an unsupported database {backend!r}: {mask_url(raw)!r} "
+            "(use mysql+pymysql:// or sqlite://)"
+        )
+    return url
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # pysqlite's own transaction handling starts transactions late; we issue BEGIN ourselves so reads
+    # and writes of one action share a snapshot, and writers take the lock up front (BEGIN IMMEDIATE).
+    conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(settings: Settings, **engine_options: Any) -> Engine:
+    """Create an engine for the configured URL. Raises DatabaseUrlError for unusable URLs."""
+    url = parse_database_url(settings.database_url)
+    options: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        url = url.update_query_dict({"charset": "utf8mb4"})
+        options.update(
+            pool_pre_ping=True,
+            pool_recycle=settings.db_pool_recycle_seconds,
+            pool_size=settings.db_pool_size,
+            connect_args={"connect_timeout": 5, "read_timeout": 30, "write_timeout": 30},
+        )
+    options.update(engine_options)
+    if "poolclass" in engine_options:  # e.g. NullPool for one-off commands takes no sizing arguments
+        options.pop("pool_size", None)
+    try:
+        engine = create_engine(url, **options)
+    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
+        raise DatabaseUrlError(f"DATABASE_URL {mask_url(settings.database_url)!r} cannot be used: {error}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+@contextmanager
+def translate_errors(engine: Engine) -> Iterator[None]:
+    """Turn driver-level connection failures into DatabaseUnavailableError with a readable message."""
+    try:
+        yield
+    except exc.OperationalError as error:
+        if engine.dialect.name == "sqlite" and "locked" in str(error.orig):
+            raise DatabaseBusyError("The database is busy with another client; please try again.") from error
+        raise DatabaseUnavailableError(_unavailable_message(engine, error)) from error
+    except exc.DBAPIError as error:
+        if error.connection_invalidated or isinstance(error, exc.InterfaceError):
+            raise DatabaseUnavailableError(_unavailable_message(engine, error)) from error
+        raise
+
+
+def _unavailable_message(engine: Engine, error: exc.DBAPIError) -> str:
+    detail = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
+    location = engine.url.render_as_string(hide_password=True)
+    return f"The database is unavailable ({location}): {detail}"
+
+
+class Database:
+    """Owns the engine; hands out one short transaction at a time."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine if engine is not None else make_engine(settings)
+
+    @property
+    def dialect_name(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back on any error."""
+        with translate_errors(self.engine), self.engine.connect() as connection:
+            if self.dialect_name == "sqlite":
+                connection = connection.execution_options(sqlite_begin="BEGIN IMMEDIATE" if write else "BEGIN")
+            with Session(bind=connection, expire_on_commit=False, autoflush=True) as session, session.begin():
+                yield session
+
+    def ping(self) -> None:
+        """Raise DatabaseUnavailableError when the server cannot be reached."""
+        with translate_errors(self.engine), self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,122 @@
+"""The schema as SQLAlchemy 2.0 typed mappings.
+
+Table and column names follow the tutorial this project grew from (``role``, ``user``, ``email``,
+``password_hash``, ``role_id``, ``create_date``, ``update_date``) so its databases and SQL keep working.
+Alembic owns the schema: change it here and in a new revision together (``alembic check`` enforces it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, MetaData, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from desktop_auth.db.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ADMIN_ROLE = "admin"
+USER_ROLE = "user"
+PROTECTED_ROLES = frozenset({ADMIN_ROLE, USER_ROLE})
+
+EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
+ROLE_NAME_MAX_LENGTH = 64
+
+MYSQL_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Role(Base):
+    __tablename__ = "role"
+    __table_args__ = MYSQL_TABLE_ARGS
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(ROLE_NAME_MAX_LENGTH), unique=True)
+
+
+class User(Base):
+    __tablename__ = "user"
+    __table_args__ = (
+        Index("ix_user_role_id_email", "role_id", "email"),
+        Index("ix_user_create_date", "create_date"),
+        Index("ix_user_last_login_at", "last_login_at"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stored normalized (lower case) so one address is one account on every backend.
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True, index=True)
+    # 255 fits every werkzeug method (scrypt hashes are ~160 characters); NULL means "cannot sign in".
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    login_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    create_date: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    update_date: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+
+    role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class LoginThrottle(Base):
+    """Failed sign-in counting per normalized email, whether or not an account exists.
+
+    Keyed by email rather than stored on ``user`` so that throttling an unknown address looks exactly like
+    throttling a real one; the role editor reads a user's lock state through this table.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = MYSQL_TABLE_ARGS
+
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), primary_key=True)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    lockout_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(Base):
+    """Who did what to whom, and when. Emails are copied so the record outlives the accounts."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_created_at", "created_at"),
+        Index("ix_audit_event_target_id", "target_id"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
+    action: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    target: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
+    old_value: Mapped[str | None] = mapped_column(String(255))
+    new_value: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class AppSetting(Base):
+    """Settings an administrator changes for every client of one database (e.g. self-registration)."""
+
+    __tablename__ = "app_setting"
+    __table_args__ = MYSQL_TABLE_ARGS
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))

@@ -1,0 +1,44 @@
+"""Where the application keeps its files, and where its bundled data (migrations, resources) lives.
+
+One helper serves a source checkout, an installed wheel and a PyInstaller bundle alike.
+"""
+
+import sys
+from pathlib import Path
+
+from platformdirs import PlatformDirs
+
+APP_NAME = "desktop-auth"
+_dirs = PlatformDirs(APP_NAME, appauthor=False)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def user_data_dir() -> Path:
+    return Path(_dirs.user_data_dir)
+
+
+def user_config_dir() -> Path:
+    return Path(_dirs.user_config_dir)
+
+
+def user_log_dir() -> Path:
+    return Path(_dirs.user_log_dir)
+
+
+def bundled_path(name: str) -> Path:
+    """Locate a top-level data folder (``alembic`` or ``resources``).
+
+    Looks inside a PyInstaller bundle, then inside an installed wheel (``desktop_auth/_bundled``), then at
+    the root of a source checkout.
+    """
+    candidates: list[Path] = []
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        candidates.append(Path(frozen_root) / name)
+    candidates.append(PACKAGE_DIR / "_bundled" / name)
+    candidates.append(PACKAGE_DIR.parent / name)
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"cannot find the bundled folder {name!r} (looked in {', '.join(map(str, candidates))})")
