@@ -18,3 +18,12 @@ class DesktopAuthError(Exception):
 
 class ConfigError(DesktopAuthError):
     """A setting is missing or malformed."""
+
+
+class InvalidInputError(DesktopAuthError):
+    """Input refused before anything was changed; ``field`` names the input, ``problems`` lists every reason."""
+
+    def __init__(self, field: str, problems: list[str] | tuple[str, ...]) -> None:
+        self.field = field
+        self.problems = tuple(problems)
+        super().__init__(" ".join(self.problems))

@@ -29,7 +29,11 @@ PROTECTED_ROLES = frozenset({ADMIN_ROLE, USER_ROLE})
 EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
 ROLE_NAME_MAX_LENGTH = 64
 
-MYSQL_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
+MYSQL_TABLE_ARGS = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_unicode_ci",
+}
 
 
 class Base(DeclarativeBase):
@@ -70,7 +74,7 @@ class User(Base):
 
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as declared
 
 
 class LoginThrottle(Base):

@@ -41,4 +41,6 @@ def bundled_path(name: str) -> Path:
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(f"cannot find the bundled folder {name!r} (looked in {', '.join(map(str, candidates))})")
+    raise FileNotFoundError(
+        f"cannot find the bundled folder {name!r} (looked in {', '.join(map(str, candidates))})"
+    )

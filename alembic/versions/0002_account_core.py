@@ -33,7 +33,9 @@ def _adopt_mysql_tables() -> None:
     bind = op.get_bind()
     for table in ("role", "user"):
         op.execute(sa.text(f"ALTER TABLE `{table}` ENGINE=InnoDB"))
-        op.execute(sa.text(f"ALTER TABLE `{table}` CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        op.execute(
+            sa.text(f"ALTER TABLE `{table}` CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        )
     inspector = sa.inspect(bind)
     for fk in inspector.get_foreign_keys("user"):
         if fk["constrained_columns"] == ["role_id"] and fk["name"] != USER_FK:
@@ -48,9 +50,11 @@ def _adopt_mysql_tables() -> None:
 def _refuse_case_duplicates() -> None:
     bind = op.get_bind()
     normalized = sa.func.lower(sa.func.trim(user_table.c.email))
-    duplicates = bind.execute(
-        sa.select(normalized).group_by(normalized).having(sa.func.count() > 1).limit(5)
-    ).scalars().all()
+    duplicates = (
+        bind.execute(sa.select(normalized).group_by(normalized).having(sa.func.count() > 1).limit(5))
+        .scalars()
+        .all()
+    )
     if duplicates:
         raise RuntimeError(
             "Cannot upgrade: these addresses belong to more than one account once upper/lower case is "
@@ -69,10 +73,15 @@ def upgrade() -> None:
             "email", type_=sa.String(length=254), existing_type=sa.String(length=50), existing_nullable=False
         )
         batch.alter_column(
-            "password_hash", type_=sa.String(length=255), existing_type=sa.String(length=100), existing_nullable=True
+            "password_hash",
+            type_=sa.String(length=255),
+            existing_type=sa.String(length=100),
+            existing_nullable=True,
         )
         for column in ("create_date", "update_date"):
-            batch.alter_column(column, type_=UTCDateTime(), existing_type=sa.DateTime(), existing_nullable=False)
+            batch.alter_column(
+                column, type_=UTCDateTime(), existing_type=sa.DateTime(), existing_nullable=False
+            )
         batch.add_column(sa.Column("active", sa.Boolean(), server_default=sa.text("1"), nullable=False))
         batch.add_column(
             sa.Column("must_change_password", sa.Boolean(), server_default=sa.text("0"), nullable=False)
@@ -144,12 +153,24 @@ def downgrade() -> None:
             # MySQL needs an index behind the foreign key before the composite one can go.
             batch.create_index("ix_user_role_id", ["role_id"], unique=False)
         batch.drop_index("ix_user_role_id_email")
-        for column in ("version", "password_changed_at", "login_count", "last_login_at", "must_change_password", "active"):
+        for column in (
+            "version",
+            "password_changed_at",
+            "login_count",
+            "last_login_at",
+            "must_change_password",
+            "active",
+        ):
             batch.drop_column(column)
         for column in ("create_date", "update_date"):
-            batch.alter_column(column, type_=sa.DateTime(), existing_type=UTCDateTime(), existing_nullable=False)
+            batch.alter_column(
+                column, type_=sa.DateTime(), existing_type=UTCDateTime(), existing_nullable=False
+            )
         batch.alter_column(
-            "password_hash", type_=sa.String(length=100), existing_type=sa.String(length=255), existing_nullable=True
+            "password_hash",
+            type_=sa.String(length=100),
+            existing_type=sa.String(length=255),
+            existing_nullable=True,
         )
         batch.alter_column(
             "email", type_=sa.String(length=50), existing_type=sa.String(length=254), existing_nullable=False

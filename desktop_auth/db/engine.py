@@ -87,7 +87,9 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
     try:
         engine = create_engine(url, **options)
     except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
-        raise DatabaseUrlError(f"DATABASE_URL {mask_url(settings.database_url)!r} cannot be used: {error}") from None
+        raise DatabaseUrlError(
+            f"DATABASE_URL {mask_url(settings.database_url)!r} cannot be used: {error}"
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -131,7 +133,9 @@ class Database:
         """One unit of work: committed when the block ends, rolled back on any error."""
         with translate_errors(self.engine), self.engine.connect() as connection:
             if self.dialect_name == "sqlite":
-                connection = connection.execution_options(sqlite_begin="BEGIN IMMEDIATE" if write else "BEGIN")
+                connection = connection.execution_options(
+                    sqlite_begin="BEGIN IMMEDIATE" if write else "BEGIN"
+                )
             with Session(bind=connection, expire_on_commit=False, autoflush=True) as session, session.begin():
                 yield session
 

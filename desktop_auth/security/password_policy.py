@@ -1,0 +1,142 @@
+"""Password policy after NIST SP 800-63B rev. 4.
+
+Length is what counts: a configurable minimum (15 by default), a generous maximum only to avoid abuse, any
+Unicode accepted (NFKC-normalized first) and no composition rules. A password is refused when it is on the
+common/breached list that ships with zxcvbn, when zxcvbn rates it easy to guess, or when it is built from
+the account's email. Every problem is collected, each with a stable code, so a dialog can show them all.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from desktop_auth.errors import InvalidInputError
+from desktop_auth.security.hashing import normalize_password
+
+MIN_ACCEPTABLE_SCORE = 3  # zxcvbn: 3 = "safely unguessable: moderate protection from offline attacks"
+_ESTIMATOR_MAX_LENGTH = 100  # zxcvbn is quadratic; the head of a long password says enough about it
+
+
+@dataclass(frozen=True)
+class PasswordProblem:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StrengthReport:
+    """What the strength meter shows. ``score`` is 0..4; ``problems`` is empty when the policy is met."""
+
+    score: int
+    problems: tuple[PasswordProblem, ...] = ()
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def acceptable(self) -> bool:
+        return not self.problems
+
+
+class PasswordPolicyError(InvalidInputError):
+    def __init__(self, problems: tuple[PasswordProblem, ...], field_name: str = "password") -> None:
+        self.codes = tuple(problem.code for problem in problems)
+        super().__init__(field_name, [problem.message for problem in problems])
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalpha())
+
+
+def _email_inputs(email: str | None) -> list[str]:
+    if not email:
+        return []
+    local = email.split("@", 1)[0]
+    pieces = [piece for piece in re.split(r"[._+\-]+", local) if len(piece) >= 3]
+    return [email, local, *pieces]
+
+
+def _is_derived_from_email(password: str, email: str | None) -> bool:
+    if not email:
+        return False
+    lowered = password.casefold()
+    if email.casefold() in lowered:
+        return True
+    local_letters = _letters(email.split("@", 1)[0])
+    password_letters = _letters(password)
+    # The mailbox name with a little decoration around it ("bob.smith!2024") is no secret.
+    return (
+        len(local_letters) >= 3
+        and local_letters in password_letters
+        and len(password_letters) - len(local_letters) < 6
+    )
+
+
+class PasswordPolicy:
+    def __init__(self, min_length: int = 15, max_length: int = 1024) -> None:
+        self.min_length = min_length
+        self.max_length = max_length
+
+    def help_text(self) -> str:
+        return (
+            f"Use at least {self.min_length} characters. A few unrelated words make a password that is long, "
+            "strong and easy to remember. Any characters are allowed."
+        )
+
+    def evaluate(self, password: str, email: str | None = None) -> StrengthReport:
+        """Assess a password for the live strength meter and for validation (a few ms)."""
+        password = normalize_password(password)
+        length = len(password)
+        problems: list[PasswordProblem] = []
+        if length == 0:
+            return StrengthReport(0, (PasswordProblem("required", "Enter a password."),))
+        if length > self.max_length:
+            problems.append(
+                PasswordProblem("too_long", f"Use at most {self.max_length} characters (this has {length}).")
+            )
+            return StrengthReport(0, tuple(problems))
+        if any(unicodedata.category(ch) == "Cc" for ch in password):
+            problems.append(
+                PasswordProblem("control_character", "Remove control characters such as tabs or line breaks.")
+            )
+        if length < self.min_length:
+            problems.append(
+                PasswordProblem(
+                    "too_short", f"Use at least {self.min_length} characters (this has {length})."
+                )
+            )
+        result = zxcvbn(
+            password[:_ESTIMATOR_MAX_LENGTH],
+            user_inputs=_email_inputs(email),
+            max_length=_ESTIMATOR_MAX_LENGTH,
+        )
+        score = int(result["score"])
+        feedback = result["feedback"]
+        suggestions = tuple(str(s) for s in feedback.get("suggestions", ()))
+        if password.casefold() in _common_passwords():
+            problems.append(PasswordProblem("common", "This is a commonly used password; choose another."))
+        elif _is_derived_from_email(password, email):
+            problems.append(
+                PasswordProblem("like_email", "Don't build your password from your email address.")
+            )
+        elif score < MIN_ACCEPTABLE_SCORE and length >= self.min_length:
+            warning = str(feedback.get("warning") or "This password is easy to guess.")
+            problems.append(PasswordProblem("guessable", warning.rstrip(".") + "; add another word or two."))
+        if problems:
+            score = min(score, 2)
+        return StrengthReport(score, tuple(problems), suggestions)
+
+    def validate(self, password: str, email: str | None = None, field_name: str = "password") -> None:
+        """Raise PasswordPolicyError listing every problem, or return when the password is acceptable."""
+        report = self.evaluate(password, email)
+        if report.problems:
+            raise PasswordPolicyError(report.problems, field_name)

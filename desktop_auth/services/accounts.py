@@ -1,0 +1,230 @@
+"""Accounts from their owner's side: first administrator, registration, sign-in, own password."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from desktop_auth.errors import InvalidInputError
+from desktop_auth.models import ADMIN_ROLE, USER_ROLE, Role, User
+from desktop_auth.services import audit, throttle
+from desktop_auth.services.app_settings import read_shared_settings
+from desktop_auth.services.context import ServiceContext, lock_admin_set, role_by_name, to_record
+from desktop_auth.services.emails import normalize_email, sign_in_key
+from desktop_auth.services.errors import (
+    AccountInactiveError,
+    AccountLockedError,
+    EmailAlreadyRegisteredError,
+    InvalidCredentialsError,
+    NotFoundError,
+    RegistrationClosedError,
+    SetupAlreadyDoneError,
+)
+from desktop_auth.services.records import Actor, SignedInUser, UserRecord
+
+log = logging.getLogger(__name__)
+
+
+def count_active_admins(session: Session) -> int:
+    return int(
+        session.scalar(
+            select(func.count(User.id)).join(User.role).where(Role.name == ADMIN_ROLE, User.active.is_(True))
+        )
+        or 0
+    )
+
+
+def insert_account(
+    session: Session,
+    context: ServiceContext,
+    email: str,
+    password_hash: str,
+    role: Role,
+    actor: Actor | None,
+    how: str,
+) -> UserRecord:
+    """Insert one account (email already normalized, password already hashed) and audit it."""
+    now = context.clock()
+    user = User(
+        email=email,
+        password_hash=password_hash,
+        role=role,
+        active=True,
+        must_change_password=False,
+        login_count=0,
+        password_changed_at=now,
+        create_date=now,
+        update_date=now,
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent registration of the same address won; the transaction is rolled back.
+        raise EmailAlreadyRegisteredError() from None
+    audit.record(
+        session,
+        now,
+        actor or Actor(user.id, email),
+        "create",
+        email,
+        user.id,
+        new_value=role.name,
+        detail=how,
+    )
+    log.info("Account %s created (%s)", user.id, how)
+    return to_record(user)
+
+
+class AccountService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    # -- first run -----------------------------------------------------------------------------------
+
+    def needs_first_admin(self) -> bool:
+        """True while the database has no active administrator (the app then offers to create one)."""
+        with self._context.database.transaction() as session:
+            return count_active_admins(session) == 0
+
+    def registration_open(self) -> bool:
+        with self._context.database.transaction() as session:
+            return read_shared_settings(session).allow_self_registration
+
+    def create_first_admin(self, email: str, password: str) -> UserRecord:
+        """Create the administrator of an empty database. Of two clients racing, exactly one succeeds."""
+        normalized = normalize_email(email)
+        self._context.policy.validate(password, normalized)
+        password_hash = self._context.hasher.hash(password)  # slow: outside any transaction
+        with self._context.database.transaction(write=True) as session:
+            admin_role = lock_admin_set(session)
+            if count_active_admins(session) > 0:
+                raise SetupAlreadyDoneError()
+            return insert_account(
+                session, self._context, normalized, password_hash, admin_role, None, "first administrator"
+            )
+
+    # -- registration --------------------------------------------------------------------------------
+
+    def register(self, email: str, password: str) -> UserRecord:
+        """Self-registration: a new account with the role named 'user'."""
+        normalized = normalize_email(email)
+        self._context.policy.validate(password, normalized)
+        with self._context.database.transaction() as session:
+            if not read_shared_settings(session).allow_self_registration:
+                raise RegistrationClosedError()
+            if session.scalar(select(User.id).where(User.email == normalized)) is not None:
+                raise EmailAlreadyRegisteredError()
+        password_hash = self._context.hasher.hash(password)
+        with self._context.database.transaction(write=True) as session:
+            role = role_by_name(session, USER_ROLE)
+            return insert_account(
+                session, self._context, normalized, password_hash, role, None, "self-registration"
+            )
+
+    # -- sign-in -------------------------------------------------------------------------------------
+
+    def authenticate(self, email: str, password: str) -> SignedInUser:
+        """Check a password. Unknown address and wrong password fail alike and take about as long."""
+        context = self._context
+        key = sign_in_key(email)
+        if key is None:
+            context.hasher.burn_time(password)
+            raise InvalidCredentialsError()
+        with context.database.transaction() as session:
+            now = context.clock()
+            until = throttle.locked_until(session, key, now)
+            if until is not None:
+                raise AccountLockedError(until, now)
+            row = session.execute(select(User.id, User.password_hash).where(User.email == key)).one_or_none()
+        stored_hash = row.password_hash if row is not None else None
+        # Hashing happens outside any transaction: no locks are held for a third of a second.
+        matched = context.hasher.verify(stored_hash, password)
+        if row is None or not matched:
+            self._fail(key)
+            raise InvalidCredentialsError()
+        new_hash = context.hasher.hash(password) if context.hasher.needs_rehash(stored_hash) else None
+        return self._succeed(row.id, key, stored_hash, new_hash)
+
+    def _fail(self, key: str) -> None:
+        with self._context.database.transaction(write=True) as session:
+            until = throttle.record_failure(session, self._context.settings, key, self._context.clock())
+        if until is not None:
+            log.warning("Sign-in locked for an address after repeated failures (until %s)", until.isoformat())
+
+    def _succeed(
+        self, user_id: int, key: str, checked_hash: str | None, new_hash: str | None
+    ) -> SignedInUser:
+        now = self._context.clock()
+        with self._context.database.transaction(write=True) as session:
+            user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
+            if user is None or user.password_hash != checked_hash:
+                # Deleted, or its password changed while we were hashing: the checked password is stale.
+                raise InvalidCredentialsError()
+            if not user.active:
+                raise AccountInactiveError()
+            previous_login = user.last_login_at
+            values: dict[str, object] = {"last_login_at": now, "login_count": User.login_count + 1}
+            if new_hash is not None:
+                values["password_hash"] = new_hash
+            # Sign-in bookkeeping is not an edit of the account: it leaves version and update_date alone,
+            # so an admin's pending edit does not conflict with the user merely signing in.
+            session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(update_date=User.update_date, **values)
+                .execution_options(synchronize_session=False)
+            )
+            throttle.reset(session, [key])
+            if new_hash is not None:
+                log.info("Password hash of account %s upgraded to the configured method", user_id)
+            return SignedInUser(
+                id=user.id,
+                email=user.email,
+                role=user.role.name,
+                previous_login_at=previous_login,
+                login_count=user.login_count + 1,
+                must_change_password=user.must_change_password,
+                password_changed_at=user.password_changed_at,
+            )
+
+    # -- own account ---------------------------------------------------------------------------------
+
+    def get_account(self, user_id: int) -> UserRecord:
+        with self._context.database.transaction() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise NotFoundError("This account no longer exists.")
+            return to_record(user, throttle.locked_until(session, user.email, self._context.clock()))
+
+    def change_password(self, user_id: int, current_password: str, new_password: str) -> UserRecord:
+        """Change one's own password; the current one must be given."""
+        context = self._context
+        with context.database.transaction() as session:
+            user = session.get(User, user_id)
+            if user is None or not user.active:
+                raise AccountInactiveError()
+            email, stored_hash = user.email, user.password_hash
+        if not context.hasher.verify(stored_hash, current_password):
+            raise InvalidInputError("current_password", ["The current password is incorrect."])
+        context.policy.validate(new_password, email, field_name="new_password")
+        if context.hasher.verify(stored_hash, new_password):
+            raise InvalidInputError("new_password", ["The new password must differ from the current one."])
+        new_hash = context.hasher.hash(new_password)
+        now = context.clock()
+        with context.database.transaction(write=True) as session:
+            user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
+            if user is None or user.password_hash != stored_hash:
+                raise InvalidInputError(
+                    "current_password", ["The password was changed elsewhere meanwhile; sign in again."]
+                )
+            user.password_hash = new_hash
+            user.must_change_password = False
+            user.password_changed_at = now
+            user.update_date = now
+            session.flush()
+            audit.record(session, now, Actor(user.id, user.email), "password_change", user.email, user.id)
+            return to_record(user)

@@ -1,0 +1,425 @@
+"""Administration of other accounts: listing, roles, activation, unlocking, password resets.
+
+Every method checks, inside its own transaction, that the actor is an active administrator (or an operator
+at the CLI), so hiding buttons in the GUI is a convenience, not the protection. Changes are set-based SQL,
+guarded by version numbers (a stale edit is refused, never silently applied) and by the rule that the
+database always keeps at least one active administrator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from desktop_auth.errors import InvalidInputError
+from desktop_auth.models import ADMIN_ROLE, USER_ROLE, LoginThrottle, Role, User
+from desktop_auth.services import audit, throttle
+from desktop_auth.services.accounts import count_active_admins, insert_account
+from desktop_auth.services.audit import escape_like
+from desktop_auth.services.context import ServiceContext, lock_admin_set, require_admin, role_by_name
+from desktop_auth.services.emails import normalize_email
+from desktop_auth.services.errors import (
+    EmailAlreadyRegisteredError,
+    LastAdminError,
+    NotFoundError,
+    SelfDeactivationError,
+    StaleEditError,
+)
+from desktop_auth.services.records import Actor, AuditRecord, SortKey, UserEdit, UserQuery, UserRecord
+
+AnySelect = Select[*tuple[Any, ...]]
+MAX_PAGE_SIZE = 1000
+ALL_USERS = UserQuery()
+_CHUNK = 2000  # ids per IN (...) list: well under SQLite's and MySQL's parameter limits
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _user_columns() -> AnySelect:
+    statement: AnySelect = select(
+        User.id,
+        User.email,
+        Role.name.label("role"),
+        User.active,
+        User.must_change_password,
+        LoginThrottle.locked_until,
+        User.last_login_at,
+        User.login_count,
+        User.create_date,
+        User.update_date,
+        User.version,
+    ).select_from(
+        User.__table__.join(Role.__table__, User.role_id == Role.id).outerjoin(
+            LoginThrottle.__table__, LoginThrottle.email == User.email
+        )
+    )
+    return statement
+
+
+_SORT_COLUMNS: dict[SortKey, ColumnElement[Any]] = {
+    SortKey.EMAIL: User.email,  # type: ignore[dict-item]
+    SortKey.ROLE: Role.name,  # type: ignore[dict-item]
+    SortKey.ACTIVE: User.active,  # type: ignore[dict-item]
+    SortKey.LOCKED_UNTIL: LoginThrottle.locked_until,  # type: ignore[dict-item]
+    SortKey.LAST_LOGIN: User.last_login_at,  # type: ignore[dict-item]
+    SortKey.LOGIN_COUNT: User.login_count,  # type: ignore[dict-item]
+    SortKey.CREATED: User.create_date,  # type: ignore[dict-item]
+    SortKey.UPDATED: User.update_date,  # type: ignore[dict-item]
+}
+
+
+def _record_from_row(row: Any, now: datetime) -> UserRecord:
+    locked = row.locked_until if row.locked_until is not None and row.locked_until > now else None
+    return UserRecord(
+        id=row.id,
+        email=row.email,
+        role=row.role,
+        active=row.active,
+        must_change_password=row.must_change_password,
+        locked_until=locked,
+        last_login_at=row.last_login_at,
+        login_count=row.login_count,
+        created_at=row.create_date,
+        updated_at=row.update_date,
+        version=row.version,
+    )
+
+
+def _filtered(statement: AnySelect, query: UserQuery) -> AnySelect:
+    text = query.search.strip().lower()
+    if text:
+        pattern = f"{escape_like(text)}%" if query.prefix else f"%{escape_like(text)}%"
+        statement = statement.where(User.email.like(pattern, escape="\\"))
+    if query.role:
+        statement = statement.where(Role.name == query.role)
+    return statement
+
+
+@dataclass(frozen=True)
+class _Current:
+    email: str
+    version: int
+    role: str
+    active: bool
+
+
+class AdminService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def list_users(
+        self, actor: Actor, query: UserQuery = ALL_USERS, offset: int = 0, limit: int = 200
+    ) -> list[UserRecord]:
+        """One page of users, filtered and sorted by the database (ties broken by id, so pages are stable)."""
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            column = _SORT_COLUMNS[query.sort]
+            order = [column.desc(), User.id.desc()] if query.descending else [column.asc(), User.id.asc()]
+            statement = _filtered(_user_columns(), query).order_by(*order).offset(max(0, offset)).limit(limit)
+            now = self._context.clock()
+            return [_record_from_row(row, now) for row in session.execute(statement)]
+
+    def count_users(self, actor: Actor, query: UserQuery = ALL_USERS) -> int:
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            statement = _filtered(
+                select(func.count(User.id)).select_from(
+                    User.__table__.join(Role.__table__, User.role_id == Role.id)
+                ),
+                query,
+            )
+            return int(session.scalar(statement) or 0)
+
+    def get_user(self, actor: Actor, email: str) -> UserRecord:
+        normalized = normalize_email(email)
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            row = session.execute(_user_columns().where(User.email == normalized)).one_or_none()
+            if row is None:
+                raise NotFoundError(f"No account has the email address {normalized}.")
+            return _record_from_row(row, self._context.clock())
+
+    def audit_log(
+        self, actor: Actor, search: str = "", limit: int = 200, offset: int = 0
+    ) -> list[AuditRecord]:
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            return audit.list_events(session, search, max(1, min(limit, MAX_PAGE_SIZE)), max(0, offset))
+
+    # -- changing ------------------------------------------------------------------------------------
+
+    def create_user(self, actor: Actor, email: str, password: str, role: str = USER_ROLE) -> UserRecord:
+        """Create an account for someone else (an administrator's or operator's act, open or not)."""
+        normalized = normalize_email(email)
+        self._context.policy.validate(password, normalized)
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            role_by_name(session, role)
+            if session.scalar(select(User.id).where(User.email == normalized)) is not None:
+                raise EmailAlreadyRegisteredError()
+        password_hash = self._context.hasher.hash(password)
+        with self._context.database.transaction(write=True) as session:
+            require_admin(session, actor)
+            how = f"created by {actor.label}"
+            return insert_account(
+                session, self._context, normalized, password_hash, role_by_name(session, role), actor, how
+            )
+
+    def apply_edits(self, actor: Actor, edits: Sequence[UserEdit]) -> list[UserRecord]:
+        """Apply role/active edits to many users in one transaction: all of them, or none.
+
+        Raises StaleEditError naming every row changed since its ``expected_version`` was read,
+        LastAdminError when no active administrator would remain, SelfDeactivationError.
+        """
+        edits = [edit for edit in edits if edit.role is not None or edit.active is not None]
+        if not edits:
+            return []
+        if len({edit.user_id for edit in edits}) != len(edits):
+            raise InvalidInputError("edits", ["Each account may appear only once in one save."])
+        now = self._context.clock()
+        with self._context.database.transaction(write=True) as session:
+            lock_admin_set(session)
+            me = require_admin(session, actor)
+            current = self._lock_rows(session, [edit.user_id for edit in edits])
+            missing = [edit.user_id for edit in edits if edit.user_id not in current]
+            if missing:
+                raise StaleEditError({user_id: f"deleted account #{user_id}" for user_id in missing})
+            stale = {
+                edit.user_id: current[edit.user_id].email
+                for edit in edits
+                if edit.expected_version is not None
+                and current[edit.user_id].version != edit.expected_version
+            }
+            if stale:
+                raise StaleEditError(stale)
+            if me is not None and any(edit.user_id == me.id and edit.active is False for edit in edits):
+                raise SelfDeactivationError()
+            role_ids = {name: role_by_name(session, name).id for name in {e.role for e in edits if e.role}}
+            self._guard_last_admin(session, edits, current)
+            self._write(session, actor, edits, current, role_ids, now)
+            ids = [edit.user_id for edit in edits]
+            return self._records(session, ids, now)
+
+    def set_role(
+        self, actor: Actor, email: str, role: str, expected_version: int | None = None
+    ) -> UserRecord:
+        user_id = self._id_for(email)
+        return self.apply_edits(actor, [UserEdit(user_id, expected_version, role=role)])[0]
+
+    def set_active(
+        self, actor: Actor, email: str, active: bool, expected_version: int | None = None
+    ) -> UserRecord:
+        user_id = self._id_for(email)
+        return self.apply_edits(actor, [UserEdit(user_id, expected_version, active=active)])[0]
+
+    def bulk_set_role(self, actor: Actor, versions: dict[int, int | None], role: str) -> list[UserRecord]:
+        """Give many users one role (``versions`` maps user id -> version seen, or None)."""
+        return self.apply_edits(
+            actor, [UserEdit(uid, version, role=role) for uid, version in versions.items()]
+        )
+
+    def bulk_set_active(
+        self, actor: Actor, versions: dict[int, int | None], active: bool
+    ) -> list[UserRecord]:
+        return self.apply_edits(
+            actor, [UserEdit(uid, version, active=active) for uid, version in versions.items()]
+        )
+
+    def unlock(self, actor: Actor, emails: Sequence[str]) -> int:
+        """Lift lockouts and forget failed attempts for these addresses; returns how many were affected."""
+        normalized = sorted({normalize_email(email) for email in emails})
+        now = self._context.clock()
+        with self._context.database.transaction(write=True) as session:
+            require_admin(session, actor)
+            locked = dict(
+                session.execute(
+                    select(LoginThrottle.email, LoginThrottle.locked_until).where(
+                        LoginThrottle.email.in_(normalized)
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            count = throttle.reset(session, normalized)
+            ids = dict(
+                session.execute(select(User.email, User.id).where(User.email.in_(normalized))).tuples().all()
+            )
+            audit.record_many(
+                session,
+                now,
+                actor,
+                "unlock",
+                [
+                    (
+                        ids.get(email),
+                        email,
+                        "locked" if (locked[email] or now) > now else "counting",
+                        "unlocked",
+                    )
+                    for email in normalized
+                    if email in locked
+                ],
+            )
+            return count
+
+    def reset_password(
+        self,
+        actor: Actor,
+        user_ids: Sequence[int],
+        temporary_password: str,
+        expected_versions: dict[int, int] | None = None,
+    ) -> list[UserRecord]:
+        """Set a temporary password the users must change at their next sign-in."""
+        if not user_ids:
+            return []
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            emails = dict(
+                session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).tuples().all()
+            )
+        for user_id in user_ids:
+            if user_id not in emails:
+                raise StaleEditError({user_id: f"deleted account #{user_id}"})
+            self._context.policy.validate(
+                temporary_password, emails[user_id], field_name="temporary_password"
+            )
+        hashes = {
+            user_id: self._context.hasher.hash(temporary_password) for user_id in user_ids
+        }  # slow, unlocked
+        now = self._context.clock()
+        with self._context.database.transaction(write=True) as session:
+            require_admin(session, actor)
+            current = self._lock_rows(session, list(user_ids))
+            expected = expected_versions or {}
+            stale = {
+                uid: current[uid].email if uid in current else f"#{uid}"
+                for uid in user_ids
+                if uid not in current or (uid in expected and current[uid].version != expected[uid])
+            }
+            if stale:
+                raise StaleEditError(stale)
+            for user_id in user_ids:
+                session.execute(
+                    update(User)
+                    .where(User.id == user_id)
+                    .values(
+                        password_hash=hashes[user_id],
+                        must_change_password=True,
+                        password_changed_at=now,
+                        update_date=now,
+                        version=User.version + 1,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            throttle.reset(session, [current[uid].email for uid in user_ids])
+            audit.record_many(
+                session,
+                now,
+                actor,
+                "password_reset",
+                [(uid, current[uid].email, None, None) for uid in user_ids],
+            )
+            return self._records(session, list(user_ids), now)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _id_for(self, email: str) -> int:
+        normalized = normalize_email(email)
+        with self._context.database.transaction() as session:
+            user_id = session.scalar(select(User.id).where(User.email == normalized))
+        if user_id is None:
+            raise NotFoundError(f"No account has the email address {normalized}.")
+        return user_id
+
+    @staticmethod
+    def _lock_rows(session: Session, ids: Sequence[int]) -> dict[int, _Current]:
+        current: dict[int, _Current] = {}
+        for chunk in _chunks(sorted(ids)):
+            rows = session.execute(
+                select(User.id, User.email, User.version, Role.name, User.active)
+                .join(User.role)
+                .where(User.id.in_(chunk))
+                .order_by(User.id)
+                .with_for_update(of=User)
+            )
+            for row in rows:
+                current[row.id] = _Current(row.email, row.version, row.name, row.active)
+        return current
+
+    @staticmethod
+    def _guard_last_admin(session: Session, edits: Sequence[UserEdit], current: dict[int, _Current]) -> None:
+        before = count_active_admins(session)
+        if before == 0:
+            return  # nothing to protect (e.g. an operator repairing a database with no admin)
+        after = before
+        for edit in edits:
+            row = current[edit.user_id]
+            was_admin = row.role == ADMIN_ROLE and row.active
+            role = edit.role if edit.role is not None else row.role
+            active = edit.active if edit.active is not None else row.active
+            after += int(role == ADMIN_ROLE and active) - int(was_admin)
+        if after < 1:
+            raise LastAdminError()
+
+    @staticmethod
+    def _write(
+        session: Session,
+        actor: Actor,
+        edits: Sequence[UserEdit],
+        current: dict[int, _Current],
+        role_ids: dict[str, int],
+        now: datetime,
+    ) -> None:
+        # Group identical changes so that 10,000 users given one role cost one UPDATE per chunk.
+        groups: dict[tuple[str | None, bool | None], list[int]] = {}
+        for edit in edits:
+            row = current[edit.user_id]
+            role = edit.role if edit.role is not None and edit.role != row.role else None
+            active = edit.active if edit.active is not None and edit.active != row.active else None
+            if role is not None or active is not None:
+                groups.setdefault((role, active), []).append(edit.user_id)
+        for (role, active), ids in groups.items():
+            values: dict[str, Any] = {"update_date": now, "version": User.version + 1}
+            if role is not None:
+                values["role_id"] = role_ids[role]
+            if active is not None:
+                values["active"] = active
+            for chunk in _chunks(ids):
+                session.execute(
+                    update(User)
+                    .where(User.id.in_(chunk))
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+            if role is not None:
+                audit.record_many(
+                    session, now, actor, "role", [(i, current[i].email, current[i].role, role) for i in ids]
+                )
+            if active is not None:
+                audit.record_many(
+                    session,
+                    now,
+                    actor,
+                    "activate" if active else "deactivate",
+                    [(i, current[i].email, str(current[i].active).lower(), str(active).lower()) for i in ids],
+                )
+
+    @staticmethod
+    def _records(session: Session, ids: Sequence[int], now: datetime) -> list[UserRecord]:
+        by_id: dict[int, UserRecord] = {}
+        for chunk in _chunks(list(ids)):
+            for row in session.execute(_user_columns().where(User.id.in_(chunk))):
+                by_id[row.id] = _record_from_row(row, now)
+        return [by_id[i] for i in ids if i in by_id]

@@ -1,0 +1,77 @@
+"""What every service needs: the database, the settings, the hasher, the policy and a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desktop_auth.config import Settings
+from desktop_auth.db import Database
+from desktop_auth.db.types import utcnow
+from desktop_auth.models import ADMIN_ROLE, Role, User
+from desktop_auth.security import PasswordHasher, PasswordPolicy
+from desktop_auth.services.errors import NotFoundError, PermissionDeniedError
+from desktop_auth.services.records import Actor, UserRecord
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    database: Database
+    clock: Callable[[], datetime] = utcnow
+    hasher: PasswordHasher = field(init=False)
+    policy: PasswordPolicy = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hasher = PasswordHasher(self.settings.hash_method)
+        self.policy = PasswordPolicy(self.settings.password_min_length, self.settings.password_max_length)
+
+
+def role_by_name(session: Session, name: str) -> Role:
+    role = session.scalar(select(Role).where(Role.name == name))
+    if role is None:
+        raise NotFoundError(f"There is no role named {name!r}.")
+    return role
+
+
+def lock_admin_set(session: Session) -> Role:
+    """Serialize every change that can alter who is an active admin, across clients.
+
+    Taking the row lock on the ``admin`` role (FOR UPDATE; SQLite's write transaction already serializes)
+    means two admins demoting each other at once run one after the other, and the second sees the first's
+    result when it counts the remaining admins.
+    """
+    role = session.scalar(select(Role).where(Role.name == ADMIN_ROLE).with_for_update())
+    if role is None:
+        raise NotFoundError("The built-in role 'admin' is missing; run: desktop-auth db upgrade")
+    return role
+
+
+def require_admin(session: Session, actor: Actor) -> User | None:
+    """Check, inside the transaction, that the actor may administer; return their row (None for operators)."""
+    if actor.is_operator:
+        return None
+    user = session.get(User, actor.user_id)
+    if user is None or not user.active or user.role.name != ADMIN_ROLE:
+        raise PermissionDeniedError()
+    return user
+
+
+def to_record(user: User, locked_until: datetime | None = None) -> UserRecord:
+    return UserRecord(
+        id=user.id,
+        email=user.email,
+        role=user.role.name,
+        active=user.active,
+        must_change_password=user.must_change_password,
+        locked_until=locked_until,
+        last_login_at=user.last_login_at,
+        login_count=user.login_count,
+        created_at=user.create_date,
+        updated_at=user.update_date,
+        version=user.version,
+    )

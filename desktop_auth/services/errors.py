@@ -1,0 +1,104 @@
+"""Typed errors the services raise. Each message is written for the person in front of the app or CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from desktop_auth.errors import DesktopAuthError, InvalidInputError
+
+
+class ServiceError(DesktopAuthError):
+    """A refused operation. Nothing was changed."""
+
+
+class EmailAlreadyRegisteredError(InvalidInputError):
+    def __init__(self) -> None:
+        super().__init__("email", ["An account with this email address already exists."])
+
+
+class InvalidCredentialsError(ServiceError):
+    def __init__(self) -> None:
+        # One message for an unknown email and a wrong password: the answer must not reveal which.
+        super().__init__("The email address or password is incorrect.")
+
+
+class AccountInactiveError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("This account has been deactivated. Ask an administrator to reactivate it.")
+
+
+def describe_wait(seconds: float) -> str:
+    seconds = max(1, round(seconds))
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)  # round up: never promise less than the real wait
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+class AccountLockedError(ServiceError):
+    def __init__(self, locked_until: datetime, now: datetime) -> None:
+        self.locked_until = locked_until
+        self.seconds_left = max(0.0, (locked_until - now).total_seconds())
+        super().__init__(
+            f"Too many failed sign-ins. Try again in {describe_wait(self.seconds_left)}, "
+            "or ask an administrator to unlock the account."
+        )
+
+
+class PermissionDeniedError(ServiceError):
+    def __init__(self, message: str = "Only an active administrator can do this.") -> None:
+        super().__init__(message)
+
+
+class NotFoundError(ServiceError):
+    pass
+
+
+class StaleEditError(ServiceError):
+    """Rows changed since they were read; nothing was saved. ``conflicts`` maps user id -> email."""
+
+    def __init__(self, conflicts: dict[int, str]) -> None:
+        self.conflicts = dict(conflicts)
+        names = ", ".join(sorted(self.conflicts.values())) or "the edited accounts"
+        super().__init__(
+            f"Changed by someone else meanwhile: {names}. Nothing was saved; review the reloaded rows and save again."
+        )
+
+
+class LastAdminError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("This change would leave no active administrator, so it was not made.")
+
+
+class SelfDeactivationError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("You cannot deactivate your own account.")
+
+
+class RoleProtectedError(ServiceError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"The role {name!r} is built in and cannot be removed.")
+
+
+class RoleInUseError(ServiceError):
+    def __init__(self, name: str, holders: int) -> None:
+        self.holders = holders
+        super().__init__(
+            f"The role {name!r} is held by {holders} account{'s' if holders != 1 else ''}; "
+            "give them another role first."
+        )
+
+
+class RoleExistsError(InvalidInputError):
+    def __init__(self, name: str) -> None:
+        super().__init__("role", [f"A role named {name!r} already exists."])
+
+
+class SetupAlreadyDoneError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("An administrator account already exists. Sign in instead.")
+
+
+class RegistrationClosedError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("Self-registration is turned off. Ask an administrator to create your account.")

@@ -1,0 +1,128 @@
+"""Plain, immutable results of the services. No live ORM objects ever leave the service layer."""
+
+from __future__ import annotations
+
+import enum
+import getpass
+from dataclasses import dataclass
+from datetime import datetime
+
+from desktop_auth.models import ADMIN_ROLE
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an operation: a signed-in user, or an operator at the CLI (who holds database credentials
+    anyway, so is trusted like the database itself)."""
+
+    user_id: int | None
+    label: str
+
+    @classmethod
+    def operator(cls, label: str | None = None) -> Actor:
+        return cls(None, label or f"operator:{_os_user()}")
+
+    @property
+    def is_operator(self) -> bool:
+        return self.user_id is None
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    email: str
+    role: str
+    active: bool
+    must_change_password: bool
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    login_count: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN_ROLE
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    """The result of a successful sign-in."""
+
+    id: int
+    email: str
+    role: str
+    #: The sign-in before this one (None on the first), for "last signed in" displays.
+    previous_login_at: datetime | None
+    login_count: int
+    must_change_password: bool
+    password_changed_at: datetime | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN_ROLE
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.email)
+
+
+@dataclass(frozen=True)
+class RoleRecord:
+    id: int
+    name: str
+    user_count: int
+    protected: bool
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    created_at: datetime
+    actor: str
+    action: str
+    target: str
+    old_value: str | None
+    new_value: str | None
+    detail: str | None
+
+
+class SortKey(enum.Enum):
+    EMAIL = "email"
+    ROLE = "role"
+    ACTIVE = "active"
+    LOCKED_UNTIL = "locked_until"
+    LAST_LOGIN = "last_login_at"
+    LOGIN_COUNT = "login_count"
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    """Which users to list: every filter and the sort are applied by the database."""
+
+    search: str = ""
+    #: True matches addresses that start with ``search`` (uses the index); False matches anywhere.
+    prefix: bool = False
+    role: str | None = None
+    sort: SortKey = SortKey.EMAIL
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class UserEdit:
+    """One pending change to one user, based on the version the editor saw (None: whatever is current)."""
+
+    user_id: int
+    expected_version: int | None = None
+    role: str | None = None
+    active: bool | None = None

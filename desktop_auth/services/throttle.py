@@ -1,0 +1,86 @@
+"""Brute-force protection: failed sign-ins counted per normalized email, in the database.
+
+Counting happens whether or not an account exists, so the lockout itself reveals nothing. After
+``lockout_threshold`` failures the address is refused for ``lockout_base_seconds``, doubling with each
+further lockout up to ``lockout_max_seconds``. A successful sign-in or an admin's unlock resets it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from desktop_auth.config import Settings
+from desktop_auth.models import LoginThrottle, User
+from desktop_auth.services import audit
+
+
+def locked_until(session: Session, email: str, now: datetime) -> datetime | None:
+    until = session.scalar(select(LoginThrottle.locked_until).where(LoginThrottle.email == email))
+    return until if until is not None and until > now else None
+
+
+def lockout_duration(settings: Settings, previous_lockouts: int) -> timedelta:
+    # Cap the exponent before shifting so a long history cannot overflow.
+    seconds = settings.lockout_base_seconds * (1 << min(previous_lockouts, 32))
+    return timedelta(seconds=min(seconds, settings.lockout_max_seconds))
+
+
+def _increment(session: Session, email: str, now: datetime) -> int:
+    """Atomically add one failure (no lost increments under concurrency); return the rows touched."""
+    result = session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.email == email)
+        .values(failed_count=LoginThrottle.failed_count + 1, last_failure_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_failure(session: Session, settings: Settings, email: str, now: datetime) -> datetime | None:
+    """Count one failure; return the lock expiry when this failure triggered a lockout."""
+    if not _increment(session, email, now):
+        try:
+            with session.begin_nested():
+                session.add(LoginThrottle(email=email, failed_count=1, lockout_count=0, last_failure_at=now))
+        except IntegrityError:  # another client inserted the row first: count on it
+            _increment(session, email, now)
+    throttle = session.scalars(
+        select(LoginThrottle)
+        .where(LoginThrottle.email == email)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if throttle.failed_count < settings.lockout_threshold:
+        return None
+    until = now + lockout_duration(settings, throttle.lockout_count)
+    throttle.locked_until = until
+    throttle.lockout_count += 1
+    throttle.failed_count = 0
+    user_id = session.scalar(select(User.id).where(User.email == email))
+    audit.record(
+        session,
+        now,
+        None,
+        "lockout",
+        email,
+        target_id=user_id,
+        new_value=until.isoformat(timespec="seconds"),
+        detail=f"{settings.lockout_threshold} failed sign-ins; lockout #{throttle.lockout_count}",
+    )
+    return until
+
+
+def reset(session: Session, emails: list[str]) -> int:
+    """Forget failures and lockouts for these addresses; return how many were locked or counting."""
+    if not emails:
+        return 0
+    result = session.execute(
+        delete(LoginThrottle)
+        .where(LoginThrottle.email.in_(emails))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
