@@ -38,8 +38,13 @@ def parse_database_url(raw: str) -> URL:
     backend = url.get_backend_name()
     if backend in MYSQL_BACKENDS:
         # A bare mysql:// would ask for mysqlclient, which we do not ship.
-        if url.get_driver_name() != "pymysql":
+        if "+" not in url.drivername:
             url = url.set(drivername=f"{backend}+pymysql")
+        elif url.get_driver_name() != "pymysql":
+            raise DatabaseUrlError(
+                f"DATABASE_URL asks for the driver {url.get_driver_name()!r}, but desktop-auth ships PyMySQL: "
+                f"use {backend}+pymysql:// in {mask_url(raw)!r}"
+            )
         if not url.database:
             raise DatabaseUrlError(f"DATABASE_URL names no database: {mask_url(raw)!r}")
     elif backend != "sqlite":
@@ -102,13 +107,23 @@ def translate_errors(engine: Engine) -> Iterator[None]:
     try:
         yield
     except exc.OperationalError as error:
-        if engine.dialect.name == "sqlite" and "locked" in str(error.orig):
+        if _is_contention(engine, error):
             raise DatabaseBusyError("The database is busy with another client; please try again.") from error
         raise DatabaseUnavailableError(_unavailable_message(engine, error)) from error
     except exc.DBAPIError as error:
         if error.connection_invalidated or isinstance(error, exc.InterfaceError):
             raise DatabaseUnavailableError(_unavailable_message(engine, error)) from error
         raise
+
+
+_MYSQL_CONTENTION_CODES = frozenset({1205, 1213})  # lock wait timeout, deadlock
+
+
+def _is_contention(engine: Engine, error: exc.DBAPIError) -> bool:
+    if engine.dialect.name == "sqlite":
+        return "locked" in str(error.orig) or "busy" in str(error.orig)
+    code = error.orig.args[0] if error.orig is not None and error.orig.args else None
+    return code in _MYSQL_CONTENTION_CODES
 
 
 def _unavailable_message(engine: Engine, error: exc.DBAPIError) -> str:

@@ -248,14 +248,10 @@ class AdminService:
                     select(LoginThrottle.email, LoginThrottle.locked_until).where(
                         LoginThrottle.email.in_(normalized)
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             count = throttle.reset(session, normalized)
-            ids = dict(
-                session.execute(select(User.email, User.id).where(User.email.in_(normalized))).tuples().all()
-            )
+            ids = dict(session.execute(select(User.email, User.id).where(User.email.in_(normalized))).all())
             audit.record_many(
                 session,
                 now,
@@ -286,9 +282,7 @@ class AdminService:
             return []
         with self._context.database.transaction() as session:
             require_admin(session, actor)
-            emails = dict(
-                session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).tuples().all()
-            )
+            emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all())
         for user_id in user_ids:
             if user_id not in emails:
                 raise StaleEditError({user_id: f"deleted account #{user_id}"})

@@ -21,7 +21,7 @@ class SharedSettings:
 
 
 def read_shared_settings(session: Session) -> SharedSettings:
-    values = dict(session.execute(select(AppSetting.key, AppSetting.value)).tuples().all())
+    values = dict(session.execute(select(AppSetting.key, AppSetting.value)).all())
     return SharedSettings(allow_self_registration=values.get(SELF_REGISTRATION, "1") == "1")
 
 

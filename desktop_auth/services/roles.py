@@ -42,7 +42,7 @@ class RoleService:
                 .outerjoin(User, User.role_id == Role.id)
                 .group_by(Role.id, Role.name)
                 .order_by(Role.name)
-            ).tuples()
+            )
             return [RoleRecord(rid, name, count, name in PROTECTED_ROLES) for rid, name, count in rows]
 
     def add_role(self, actor: Actor, raw_name: str) -> RoleRecord:

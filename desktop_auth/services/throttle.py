@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from desktop_auth.config import Settings
@@ -29,25 +30,32 @@ def lockout_duration(settings: Settings, previous_lockouts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.lockout_max_seconds))
 
 
-def _increment(session: Session, email: str, now: datetime) -> int:
-    """Atomically add one failure (no lost increments under concurrency); return the rows touched."""
-    result = session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.email == email)
-        .values(failed_count=LoginThrottle.failed_count + 1, last_failure_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+def _count_failure(session: Session, email: str, now: datetime) -> None:
+    """Add one failure in a single atomic upsert, so concurrent failures are never lost.
+
+    (An UPDATE-then-INSERT would take gap locks on MariaDB and deadlock under concurrency.)
+    """
+    values = {"email": email, "failed_count": 1, "lockout_count": 0, "last_failure_at": now}
+    if session.get_bind().dialect.name == "sqlite":
+        sqlite_statement = sqlite_insert(LoginThrottle).values(values)
+        session.execute(
+            sqlite_statement.on_conflict_do_update(
+                index_elements=[LoginThrottle.email],
+                set_={"failed_count": LoginThrottle.failed_count + 1, "last_failure_at": now},
+            )
+        )
+    else:
+        mysql_statement = mysql_insert(LoginThrottle).values(values)
+        session.execute(
+            mysql_statement.on_duplicate_key_update(
+                failed_count=LoginThrottle.failed_count + 1, last_failure_at=now
+            )
+        )
 
 
 def record_failure(session: Session, settings: Settings, email: str, now: datetime) -> datetime | None:
     """Count one failure; return the lock expiry when this failure triggered a lockout."""
-    if not _increment(session, email, now):
-        try:
-            with session.begin_nested():
-                session.add(LoginThrottle(email=email, failed_count=1, lockout_count=0, last_failure_at=now))
-        except IntegrityError:  # another client inserted the row first: count on it
-            _increment(session, email, now)
+    _count_failure(session, email, now)
     throttle = session.scalars(
         select(LoginThrottle)
         .where(LoginThrottle.email == email)

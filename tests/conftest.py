@@ -1,0 +1,182 @@
+"""Shared fixtures: real SQLite files and a real MariaDB database created per run and dropped after.
+
+Service, migration and concurrency tests take the ``backend`` fixture and so run on both. MariaDB tests
+skip when the server cannot be reached, except in CI (``CI=true``), where that is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pymysql
+import pytest
+from sqlalchemy import delete
+
+# Before anything imports Qt or reads settings: no screen, and logs kept out of the user's directory.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_LOG_DIR = Path(tempfile.mkdtemp(prefix="desktop-auth-test-logs-"))
+os.environ["DESKTOP_AUTH_LOG_DIR"] = str(_LOG_DIR)
+os.environ.pop("DATABASE_URL", None)
+
+from desktop_auth.config import Settings  # noqa: E402
+from desktop_auth.db import Database, migrate  # noqa: E402
+from desktop_auth.models import PROTECTED_ROLES, AppSetting, AuditEvent, LoginThrottle, Role, User  # noqa: E402
+from desktop_auth.services import Services  # noqa: E402
+
+MARIADB = {"host": os.environ.get("MARIADB_HOST", "127.0.0.1"), "port": 3306, "user": "root", "password": ""}
+CHEAP_HASH = "pbkdf2:sha256:1000"  # tests that need the real default ask for it explicitly
+STRONG_PASSWORD = "violet-tundra-quartz-88-lagoon"
+OTHER_PASSWORD = "amber-glacier-piano-71-thistle"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _mariadb_reachable() -> str | None:
+    try:
+        pymysql.connect(connect_timeout=3, **MARIADB).close()
+    except pymysql.MySQLError as error:
+        return str(error)
+    return None
+
+
+def mariadb_admin(sql: str) -> None:
+    connection = pymysql.connect(autocommit=True, **MARIADB)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
+
+
+class MariaDBServer:
+    """Creates throw-away databases on the local server and drops them at the end of the run."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def new_database(self) -> str:
+        name = f"da_test_{uuid.uuid4().hex[:12]}"
+        mariadb_admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        self.created.append(name)
+        return f"mysql+pymysql://{MARIADB['user']}:@{MARIADB['host']}:{MARIADB['port']}/{name}"
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            mariadb_admin(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    problem = _mariadb_reachable()
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(f"MariaDB must be reachable in CI: {problem}")
+        pytest.skip(f"MariaDB is not reachable: {problem}")
+    server = MariaDBServer()
+    yield server
+    server.drop_all()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def fresh_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL to a brand-new, empty database on the chosen backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    server: MariaDBServer = request.getfixturevalue("mariadb_server")
+    return server.new_database()
+
+
+def make_settings(url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {"hash_method": CHEAP_HASH, "log_dir": _LOG_DIR}
+    values.update(overrides)
+    return Settings(database_url=url, **values)  # type: ignore[arg-type]
+
+
+_migrated: dict[str, Database] = {}
+_migrated_lock = threading.Lock()
+
+
+@pytest.fixture(scope="session")
+def migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Database]]:
+    yield _migrated
+    for database in _migrated.values():
+        database.dispose()
+
+
+@pytest.fixture
+def database(
+    backend: str, request: pytest.FixtureRequest, migrated_databases: dict[str, Database]
+) -> Database:
+    """A migrated database shared by the run (one per backend), emptied of accounts before each test."""
+    with _migrated_lock:
+        if backend not in migrated_databases:
+            if backend == "sqlite":
+                path = request.getfixturevalue("tmp_path_factory").mktemp("db") / "shared.sqlite3"
+                url = f"sqlite:///{path}"
+            else:
+                url = request.getfixturevalue("mariadb_server").new_database()
+            db = Database(make_settings(url))
+            migrate.upgrade(db)
+            migrated_databases[backend] = db
+    db = migrated_databases[backend]
+    with db.transaction(write=True) as session:
+        for model in (AuditEvent, LoginThrottle, AppSetting, User):
+            session.execute(delete(model))
+        session.execute(delete(Role).where(Role.name.not_in(PROTECTED_ROLES)))
+    return db
+
+
+class FakeClock:
+    """A controllable clock for lockout timing: tests move time instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            # Every reading moves a microsecond on, so consecutive updates are ordered as in real life.
+            self.now += timedelta(microseconds=1)
+            return self.now
+
+    def advance(self, **delta: float) -> None:
+        with self._lock:
+            self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def services(database: Database, clock: FakeClock) -> Services:
+    return Services(
+        make_settings(str(database.engine.url.render_as_string(hide_password=False))), database, clock
+    )
+
+
+@pytest.fixture
+def make_services(database: Database, clock: FakeClock) -> Callable[..., Services]:
+    """Services over the same database with other settings (e.g. a lockout threshold)."""
+
+    def factory(**overrides: object) -> Services:
+        url = database.engine.url.render_as_string(hide_password=False)
+        return Services(make_settings(url, **overrides), database, clock)
+
+    return factory
+
+
+@pytest.fixture
+def log_dir() -> Path:
+    return _LOG_DIR
