@@ -12,6 +12,13 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from desktop_auth.constants import (
+    ADMIN_ROLE,
+    EMAIL_MAX_LENGTH,
+    PROTECTED_ROLES,
+    ROLE_NAME_MAX_LENGTH,
+    USER_ROLE,
+)
 from desktop_auth.db.types import UTCDateTime, utcnow
 
 NAMING_CONVENTION = {
@@ -22,12 +29,19 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ADMIN_ROLE = "admin"
-USER_ROLE = "user"
-PROTECTED_ROLES = frozenset({ADMIN_ROLE, USER_ROLE})
-
-EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
-ROLE_NAME_MAX_LENGTH = 64
+__all__ = [
+    "ADMIN_ROLE",
+    "EMAIL_MAX_LENGTH",
+    "PROTECTED_ROLES",
+    "ROLE_NAME_MAX_LENGTH",
+    "USER_ROLE",
+    "AppSetting",
+    "AuditEvent",
+    "Base",
+    "LoginThrottle",
+    "Role",
+    "User",
+]
 
 MYSQL_TABLE_ARGS = {
     "mysql_engine": "InnoDB",

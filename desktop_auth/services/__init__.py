@@ -6,41 +6,20 @@ Every method opens its own short transaction, returns plain frozen dataclasses a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from desktop_auth.config import Settings
-from desktop_auth.db import Database
-from desktop_auth.db.types import utcnow
-from desktop_auth.services.accounts import AccountService
-from desktop_auth.services.admin import AdminService
-from desktop_auth.services.app_settings import AppSettingsService
-from desktop_auth.services.context import ServiceContext
-from desktop_auth.services.roles import RoleService
+if TYPE_CHECKING:
+    from desktop_auth.services.facade import Services
 
 
-class Services:
-    """The service layer for one database."""
+def __getattr__(name: str) -> Any:
+    # Importing the package stays cheap (the GUI imports `errors` and `records` at start-up); the
+    # facade, which pulls in SQLAlchemy, loads on first use.
+    if name == "Services":
+        from desktop_auth.services.facade import Services
 
-    def __init__(
-        self, settings: Settings, database: Database | None = None, clock: Callable[[], datetime] = utcnow
-    ) -> None:
-        self.context = ServiceContext(settings, database or Database(settings), clock)
-        self.accounts = AccountService(self.context)
-        self.admin = AdminService(self.context)
-        self.roles = RoleService(self.context)
-        self.app_settings = AppSettingsService(self.context)
-
-    @property
-    def database(self) -> Database:
-        return self.context.database
-
-    @property
-    def settings(self) -> Settings:
-        return self.context.settings
-
-    def close(self) -> None:
-        self.context.database.dispose()
+        return Services
+    raise AttributeError(name)
 
 
 __all__ = ["Services"]

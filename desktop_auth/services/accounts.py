@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ from desktop_auth.services.errors import (
     RegistrationClosedError,
     SetupAlreadyDoneError,
 )
-from desktop_auth.services.records import Actor, SignedInUser, UserRecord
+from desktop_auth.services.records import Actor, SessionState, SignedInUser, UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,19 @@ class AccountService:
             if user is None:
                 raise NotFoundError("This account no longer exists.")
             return to_record(user, throttle.locked_until(session, user.email, self._context.clock()))
+
+    def check_session(self, user_id: int, password_changed_at: datetime | None) -> SessionState:
+        """Re-check an open session: it ends when the account is gone, deactivated or its password changed
+        elsewhere; ``role`` tells the window which powers it still has."""
+        with self._context.database.transaction() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                return SessionState(False, reason="Your account no longer exists.")
+            if not user.active:
+                return SessionState(False, reason="Your account has been deactivated.")
+            if user.password_changed_at != password_changed_at:
+                return SessionState(False, reason="Your password was changed elsewhere. Sign in again.")
+            return SessionState(True, role=user.role.name)
 
     def change_password(self, user_id: int, current_password: str, new_password: str) -> UserRecord:
         """Change one's own password; the current one must be given."""

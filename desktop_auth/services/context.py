@@ -74,4 +74,5 @@ def to_record(user: User, locked_until: datetime | None = None) -> UserRecord:
         created_at=user.create_date,
         updated_at=user.update_date,
         version=user.version,
+        password_changed_at=user.password_changed_at,
     )

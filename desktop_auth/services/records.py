@@ -7,7 +7,7 @@ import getpass
 from dataclasses import dataclass
 from datetime import datetime
 
-from desktop_auth.models import ADMIN_ROLE
+from desktop_auth.constants import ADMIN_ROLE
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,24 @@ class UserRecord:
     created_at: datetime
     updated_at: datetime
     version: int
+    password_changed_at: datetime | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == ADMIN_ROLE
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """Whether a signed-in session may go on, re-checked against the database while it is open."""
+
+    valid: bool
+    role: str | None = None
+    reason: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.valid and self.role == ADMIN_ROLE
 
 
 @dataclass(frozen=True)

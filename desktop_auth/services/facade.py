@@ -1,0 +1,39 @@
+"""The service layer for one database, as one object the GUI and the CLI hold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from desktop_auth.config import Settings
+from desktop_auth.db import Database
+from desktop_auth.db.types import utcnow
+from desktop_auth.services.accounts import AccountService
+from desktop_auth.services.admin import AdminService
+from desktop_auth.services.app_settings import AppSettingsService
+from desktop_auth.services.context import ServiceContext
+from desktop_auth.services.roles import RoleService
+
+
+class Services:
+    """The service layer for one database."""
+
+    def __init__(
+        self, settings: Settings, database: Database | None = None, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.context = ServiceContext(settings, database or Database(settings), clock)
+        self.accounts = AccountService(self.context)
+        self.admin = AdminService(self.context)
+        self.roles = RoleService(self.context)
+        self.app_settings = AppSettingsService(self.context)
+
+    @property
+    def database(self) -> Database:
+        return self.context.database
+
+    @property
+    def settings(self) -> Settings:
+        return self.context.settings
+
+    def close(self) -> None:
+        self.context.database.dispose()
