@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from desktop_auth import __version__
 from desktop_auth.config import Settings, load_settings
-from desktop_auth.db import Database
+from desktop_auth.db.engine import Database
 from desktop_auth.db.schema import SchemaState, schema_status
 from desktop_auth.errors import DesktopAuthError
 from desktop_auth.logs import configure_logging

@@ -25,7 +25,8 @@ os.environ["DESKTOP_AUTH_LOG_DIR"] = str(_LOG_DIR)
 os.environ.pop("DATABASE_URL", None)
 
 from desktop_auth.config import Settings  # noqa: E402
-from desktop_auth.db import Database, migrate  # noqa: E402
+from desktop_auth.db import migrate  # noqa: E402
+from desktop_auth.db.engine import Database  # noqa: E402
 from desktop_auth.models import PROTECTED_ROLES, AppSetting, AuditEvent, LoginThrottle, Role, User  # noqa: E402
 from desktop_auth.services import Services  # noqa: E402
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from desktop_auth.db import Database
+from desktop_auth.db.engine import Database
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import AuditEvent, User
 from desktop_auth.services import Services

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from desktop_auth.cli import main
-from desktop_auth.db import Database, migrate
+from desktop_auth.db import migrate
+from desktop_auth.db.engine import Database
 from tests.conftest import CHEAP_HASH, STRONG_PASSWORD, make_settings
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from desktop_auth.db import Database
+from desktop_auth.db.engine import Database
 from desktop_auth.models import LoginThrottle, User
 from desktop_auth.services import Services
 from desktop_auth.services.accounts import count_active_admins

@@ -6,7 +6,8 @@ import pytest
 
 from desktop_auth import paths
 from desktop_auth.config import DEFAULT_HASH_METHOD, load_settings
-from desktop_auth.db import Database, DatabaseUnavailableError, DatabaseUrlError, make_engine, mask_url
+from desktop_auth.db.engine import Database, make_engine, mask_url
+from desktop_auth.db.errors import DatabaseUnavailableError, DatabaseUrlError
 from desktop_auth.errors import ConfigError
 
 

@@ -1,22 +1,3 @@
-"""Database access: engines, transactions, schema version checks and migrations."""
-
-from desktop_auth.db.engine import Database, make_engine, mask_url, parse_database_url
-from desktop_auth.db.errors import (
-    DatabaseBusyError,
-    DatabaseUnavailableError,
-    DatabaseUrlError,
-    SchemaError,
-    SchemaOutdatedError,
-)
-
-__all__ = [
-    "Database",
-    "DatabaseBusyError",
-    "DatabaseUnavailableError",
-    "DatabaseUrlError",
-    "SchemaError",
-    "SchemaOutdatedError",
-    "make_engine",
-    "mask_url",
-    "parse_database_url",
-]
+"""Database access: engines and transactions (``engine``), errors (``errors``), schema checks (``schema``)
+and migrations (``migrate``). Import the submodule you need; this package itself imports nothing, so the
+GUI can use ``desktop_auth.db.errors`` without loading SQLAlchemy at start-up."""

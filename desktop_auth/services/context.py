@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop_auth.config import Settings
-from desktop_auth.db import Database
+from desktop_auth.db.engine import Database
 from desktop_auth.db.types import utcnow
 from desktop_auth.models import ADMIN_ROLE, Role, User
 from desktop_auth.security import PasswordHasher, PasswordPolicy

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from desktop_auth.config import Settings
-from desktop_auth.db import Database
+from desktop_auth.db.engine import Database
 from desktop_auth.db.types import utcnow
 from desktop_auth.services.accounts import AccountService
 from desktop_auth.services.admin import AdminService

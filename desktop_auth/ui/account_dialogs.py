@@ -1,0 +1,190 @@
+"""Dialogs that create an account: registration (``registerDialog``) and the first-run administrator
+(``setupAdminDialog``). Both validate inline as you type and show a live strength meter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QWidget
+
+from desktop_auth.errors import InvalidInputError
+from desktop_auth.ui.messages import describe
+from desktop_auth.ui.tasks import TaskRunner
+from desktop_auth.ui.widgets import FieldError, FormDialog, StrengthMeter, button, email_edit, password_edit
+
+if TYPE_CHECKING:
+    from desktop_auth.security import PasswordPolicy
+    from desktop_auth.services.facade import Services
+
+
+def email_problem(text: str) -> str:
+    """The inline message for an email field ('' when the address is acceptable)."""
+    from desktop_auth.services.emails import normalize_email
+
+    try:
+        normalize_email(text)
+    except InvalidInputError as error:
+        return error.message
+    return ""
+
+
+class NewAccountDialog(FormDialog):
+    """Email, password, confirmation and strength meter; subclasses say what submitting does."""
+
+    succeeded = Signal(object)
+
+    def __init__(
+        self,
+        object_name: str,
+        title: str,
+        subtitle: str,
+        submit_button: QPushButton,
+        runner: TaskRunner,
+        services: Services,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(object_name, title, subtitle, parent)
+        self._runner = runner
+        self._services = services
+        self.email_edit = email_edit()
+        self.email_error = self.add_field("&Email:", self.email_edit)
+        self.password_edit = password_edit("passwordEdit", "Password")
+        self.meter = StrengthMeter(runner, self._policy)
+        self.password_error = self.add_field("&Password:", self.password_edit, self.meter)
+        self.confirm_edit = password_edit("confirmPasswordEdit", "Confirm password")
+        show = self.show_passwords_checkbox(self.password_edit, self.confirm_edit)
+        self.confirm_error = self.add_field("C&onfirm:", self.confirm_edit, show)
+        self._inputs.append(show)
+        hint = self._policy().help_text()
+        self.password_edit.setToolTip(hint)
+        self.password_edit.setPlaceholderText(f"At least {self._policy().min_length} characters")
+        self.submit_button = self.add_button(submit_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.submit_button.setDefault(True)
+        self.submit_button.clicked.connect(self.submit)
+        self.cancel_button = self.add_button(
+            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+        )
+        self.setTabOrder(self.email_edit, self.password_edit)
+        self.setTabOrder(self.password_edit, self.confirm_edit)
+        self.setTabOrder(self.confirm_edit, show)
+        self.setTabOrder(show, self.submit_button)
+        self.setTabOrder(self.submit_button, self.cancel_button)
+
+        self.email_edit.editingFinished.connect(self._check_email)
+        self.email_edit.textChanged.connect(lambda _text: self.email_error.clear_message())
+        self.password_edit.textChanged.connect(self._password_changed)
+        self.confirm_edit.textChanged.connect(self._check_confirmation)
+
+    def _policy(self) -> PasswordPolicy:
+        return self._services.context.policy
+
+    # -- live validation -----------------------------------------------------------------------------
+
+    def _check_email(self) -> None:
+        text = self.email_edit.text()
+        self.email_error.show_message(email_problem(text) if text.strip() else "")
+
+    def _password_changed(self, text: str) -> None:
+        self.password_error.clear_message()
+        self.meter.update_for(text, self.email_edit.text().strip().lower() or None)
+        self._check_confirmation()
+
+    def _check_confirmation(self) -> None:
+        confirm = self.confirm_edit.text()
+        mismatch = bool(confirm) and confirm != self.password_edit.text()
+        self.confirm_error.show_message("The passwords do not match." if mismatch else "")
+
+    # -- submitting ----------------------------------------------------------------------------------
+
+    def submit(self) -> None:
+        if self.busy:
+            return
+        self.clear_errors()
+        email, password = self.email_edit.text(), self.password_edit.text()
+        first_bad: QWidget | None = None
+        if problem := email_problem(email):
+            self.email_error.show_message(problem)
+            first_bad = self.email_edit
+        if not password:
+            self.password_error.show_message("Enter a password.")
+            first_bad = first_bad or self.password_edit
+        if password != self.confirm_edit.text():
+            self.confirm_error.show_message("The passwords do not match.")
+            first_bad = first_bad or self.confirm_edit
+        if first_bad is not None:
+            first_bad.setFocus()
+            return
+        self.set_busy(True, self.busy_text())
+        self._runner.run(lambda: self.work(email, password), self._done, self._failed, owner=self)
+
+    def busy_text(self) -> str:
+        return "Creating the account…"
+
+    def work(self, email: str, password: str) -> Any:
+        raise NotImplementedError
+
+    def _done(self, result: object) -> None:
+        self.set_busy(False)
+        self.password_edit.clear()
+        self.confirm_edit.clear()
+        self.succeeded.emit(result)
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self.set_busy(False)
+        if isinstance(error, InvalidInputError):
+            targets: dict[str, tuple[FieldError, QWidget]] = {
+                "email": (self.email_error, self.email_edit),
+                "password": (self.password_error, self.password_edit),
+            }
+            if error.field in targets:
+                label, field = targets[error.field]
+                label.show_message(" ".join(error.problems))
+                field.setFocus()
+                return
+        self.show_error(describe(error))
+
+
+class RegisterDialog(NewAccountDialog):
+    """Self-registration. ``succeeded`` carries the new account's email."""
+
+    def __init__(
+        self, runner: TaskRunner, services: Services, email: str = "", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(
+            "registerDialog",
+            "Create an account",
+            "Choose a long password: a few unrelated words work well.",
+            button("&Register", "registerButton", "Register"),
+            runner,
+            services,
+            parent,
+        )
+        self.email_edit.setText(email)
+
+    def work(self, email: str, password: str) -> str:
+        return self._services.accounts.register(email, password).email
+
+
+class SetupAdminDialog(NewAccountDialog):
+    """First run: create the administrator, then sign in as them. ``succeeded`` carries a SignedInUser."""
+
+    def __init__(self, runner: TaskRunner, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(
+            "setupAdminDialog",
+            "Create the administrator account",
+            "This database has no administrator yet. The account you create here manages everyone else's.",
+            button("&Create administrator", "createAdminButton", "Create administrator"),
+            runner,
+            services,
+            parent,
+        )
+
+    def busy_text(self) -> str:
+        return "Creating the administrator…"
+
+    def work(self, email: str, password: str) -> object:
+        accounts = self._services.accounts
+        accounts.create_first_admin(email, password)
+        return accounts.authenticate(email, password)

@@ -1,0 +1,249 @@
+"""The signed-in window (objectName ``accountWindow``): own account, change password, sign out, and the
+role editor for administrators.
+
+It never keeps powers it lost: the session is re-checked against the database every ``check_interval_ms``
+(30 s) and before each action, and signs out after ``idle_timeout_ms`` without input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_auth.ui import settings_store
+from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
+from desktop_auth.ui.messages import describe
+from desktop_auth.ui.tasks import TaskRunner
+from desktop_auth.ui.theme import icon
+from desktop_auth.ui.widgets import button, styled_label
+
+if TYPE_CHECKING:
+    from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import SessionState, SignedInUser
+
+_ACTIVITY_EVENTS = frozenset(
+    {
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseMove,
+        QEvent.Type.Wheel,
+        QEvent.Type.TouchBegin,
+    }
+)
+
+
+def format_time(moment: datetime | None) -> str:
+    if moment is None:
+        return "This is your first sign-in"
+    return moment.astimezone().strftime("%d %b %Y, %H:%M")
+
+
+class _ActivityWatcher(QObject):
+    """Restarts the idle timer on any keyboard or mouse input anywhere in the app."""
+
+    def __init__(self, on_activity: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_activity = on_activity
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _ACTIVITY_EVENTS:
+            self._on_activity()
+        return False
+
+
+class AccountWindow(QMainWindow):
+    signed_out = Signal(str)  # why ("" when the person chose to sign out)
+    role_editor_requested = Signal()
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        services: Services,
+        user: SignedInUser,
+        idle_timeout_ms: int,
+        check_interval_ms: int = 30_000,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("accountWindow")
+        self.setWindowTitle(f"{user.email} — desktop-auth")
+        self.setAccessibleName("Your account")
+        self._runner = runner
+        self._services = services
+        self.user = user
+        self._password_changed_at = user.password_changed_at
+        self._ended = False
+        self._geometry_restored = False
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(14)
+        header = QHBoxLayout()
+        avatar = QLabel()
+        avatar.setPixmap(icon("user").pixmap(40, 40))
+        avatar.setAccessibleName("Account")
+        header.addWidget(avatar, 0, Qt.AlignmentFlag.AlignTop)
+        titles = QVBoxLayout()
+        titles.addWidget(styled_label("Your account", "title", "titleLabel"))
+        titles.addWidget(styled_label("You are signed in.", "subtitle", "subtitleLabel"))
+        header.addLayout(titles, 1)
+        layout.addLayout(header)
+
+        details = QFormLayout()
+        details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.email_value = self._value("emailValue", user.email, "Email address")
+        self.role_value = self._value("roleValue", user.role, "Role")
+        self.last_sign_in_value = self._value(
+            "lastSignInValue", format_time(user.previous_login_at), "Last sign-in"
+        )
+        details.addRow("Email:", self.email_value)
+        details.addRow("Role:", self.role_value)
+        details.addRow("Last sign-in:", self.last_sign_in_value)
+        layout.addLayout(details)
+
+        self.notice_label = styled_label("", "error", "errorLabel")
+        self.notice_label.hide()
+        layout.addWidget(self.notice_label)
+        layout.addStretch(1)
+
+        actions = QHBoxLayout()
+        self.change_password_button = button(
+            "&Change password…", "changePasswordButton", "Change password", "key"
+        )
+        self.role_editor_button = button("&Role editor…", "roleEditorButton", "Open the role editor", "roles")
+        self.sign_out_button = button("Sign &out", "signOutButton", "Sign out", "sign-out")
+        self.change_password_button.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.role_editor_button.setShortcut(QKeySequence("Ctrl+E"))
+        self.sign_out_button.setShortcut(QKeySequence("Ctrl+Shift+Q"))
+        actions.addWidget(self.change_password_button)
+        actions.addWidget(self.role_editor_button)
+        actions.addStretch(1)
+        actions.addWidget(self.sign_out_button)
+        layout.addLayout(actions)
+        self.setCentralWidget(central)
+        self.statusBar().showMessage(f"Signed in as {user.email}")
+        self.setMinimumSize(460, 280)
+        self._apply_role(user.role)
+
+        self.change_password_button.clicked.connect(lambda: self._after_check(self._open_change_password))
+        self.role_editor_button.clicked.connect(lambda: self._after_check(self._open_role_editor))
+        self.sign_out_button.clicked.connect(lambda: self.end_session(""))
+
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setSingleShot(True)
+        self.idle_timer.setInterval(idle_timeout_ms)
+        minutes = max(1, round(idle_timeout_ms / 60_000))
+        self.idle_timer.timeout.connect(
+            lambda: self.end_session(f"You were signed out after {minutes} minutes without activity.")
+        )
+        self._watcher = _ActivityWatcher(self.idle_timer.start)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._watcher)
+        self.idle_timer.start()
+
+        self.check_timer = QTimer(self)
+        self.check_timer.setInterval(check_interval_ms)
+        self.check_timer.timeout.connect(lambda: self.check_session())
+        self.check_timer.start()
+
+    def _value(self, name: str, text: str, accessible: str) -> QLabel:
+        label = styled_label(text, "value", name)
+        label.setAccessibleName(accessible)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
+
+    def _apply_role(self, role: str) -> None:
+        from desktop_auth.constants import ADMIN_ROLE
+
+        self.role_value.setText(role)
+        self.role_editor_button.setVisible(role == ADMIN_ROLE)
+        self.role_editor_button.setEnabled(role == ADMIN_ROLE)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role_editor_button.isVisible()
+
+    # -- session checks ------------------------------------------------------------------------------
+
+    def check_session(self, then: Callable[[], None] | None = None) -> None:
+        """Ask the database whether this session may go on; sign out or drop admin powers if not."""
+        services, user_id, changed_at = self._services, self.user.id, self._password_changed_at
+
+        def checked(state: SessionState) -> None:
+            if not state.valid:
+                self.end_session(state.reason or "Your session ended.")
+                return
+            self._apply_role(state.role or "")
+            if then is not None:
+                then()
+
+        def failed(error: BaseException) -> None:
+            self.notice_label.setText(describe(error))
+            self.notice_label.show()
+
+        self._runner.run(
+            lambda: services.accounts.check_session(user_id, changed_at), checked, failed, owner=self
+        )
+
+    def _after_check(self, action: Callable[[], None]) -> None:
+        self.check_session(then=action)
+
+    def _open_change_password(self) -> None:
+        dialog = ChangePasswordDialog(
+            self._runner, self._services, self.user.id, self.user.email, parent=self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._password_changed(dialog))
+        dialog.open()
+
+    def _password_changed(self, dialog: ChangePasswordDialog) -> None:
+        if dialog.result_record is not None:
+            self._password_changed_at = dialog.result_record.password_changed_at
+            self.statusBar().showMessage("Your password was changed.", 10_000)
+
+    def _open_role_editor(self) -> None:
+        if self.is_admin:
+            self.role_editor_requested.emit()
+
+    def end_session(self, reason: str) -> None:
+        if not self._ended:
+            self._finish(reason)
+            self.close()
+
+    def _finish(self, reason: str) -> None:
+        self._ended = True
+        self.idle_timer.stop()
+        self.check_timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._watcher)
+        self.signed_out.emit(reason)
+
+    # -- window state --------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self._geometry_restored:
+            self._geometry_restored = True
+            settings_store.restore_geometry(self)
+        super().showEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings_store.save_geometry(self)
+        if not self._ended:  # closing the window signs out
+            self._finish("")
+        super().closeEvent(event)

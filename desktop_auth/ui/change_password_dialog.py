@@ -1,0 +1,131 @@
+"""Changing one's own password (objectName ``changePasswordDialog``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QDialogButtonBox, QWidget
+
+from desktop_auth.errors import InvalidInputError
+from desktop_auth.ui.messages import describe
+from desktop_auth.ui.tasks import TaskRunner
+from desktop_auth.ui.widgets import FormDialog, StrengthMeter, button, password_edit
+
+if TYPE_CHECKING:
+    from desktop_auth.security import PasswordPolicy
+    from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import UserRecord
+
+
+class ChangePasswordDialog(FormDialog):
+    def __init__(
+        self,
+        runner: TaskRunner,
+        services: Services,
+        user_id: int,
+        email: str,
+        forced: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        subtitle = (
+            "An administrator set a temporary password. Choose your own before you continue."
+            if forced
+            else "Enter your current password, then the new one twice."
+        )
+        super().__init__("changePasswordDialog", "Change password", subtitle, parent)
+        self._runner = runner
+        self._services = services
+        self._user_id = user_id
+        self._email = email
+        self.result_record: UserRecord | None = None
+
+        self.current_edit = password_edit("currentPasswordEdit", "Current password")
+        self.current_error = self.add_field("C&urrent password:", self.current_edit)
+        self.password_edit = password_edit("passwordEdit", "New password")
+        self.meter = StrengthMeter(runner, self._policy)
+        self.password_error = self.add_field("&New password:", self.password_edit, self.meter)
+        self.confirm_edit = password_edit("confirmPasswordEdit", "Confirm new password")
+        show = self.show_passwords_checkbox(self.current_edit, self.password_edit, self.confirm_edit)
+        self.confirm_error = self.add_field("C&onfirm:", self.confirm_edit, show)
+        self._inputs.append(show)
+        self.password_edit.setPlaceholderText(f"At least {self._policy().min_length} characters")
+        self.password_edit.setToolTip(self._policy().help_text())
+
+        self.submit_button = self.add_button(
+            button("&Change password", "changePasswordButton", "Change password"),
+            QDialogButtonBox.ButtonRole.AcceptRole,
+        )
+        self.submit_button.setDefault(True)
+        self.submit_button.clicked.connect(self.submit)
+        self.cancel_button = self.add_button(
+            button("Sign out" if forced else "Cancel", "cancelButton", "Cancel"),
+            QDialogButtonBox.ButtonRole.RejectRole,
+        )
+        self.setTabOrder(self.current_edit, self.password_edit)
+        self.setTabOrder(self.password_edit, self.confirm_edit)
+        self.setTabOrder(self.confirm_edit, show)
+        self.setTabOrder(show, self.submit_button)
+        self.setTabOrder(self.submit_button, self.cancel_button)
+        self.password_edit.textChanged.connect(self._password_changed)
+        self.confirm_edit.textChanged.connect(self._check_confirmation)
+        self.current_edit.textChanged.connect(lambda _t: self.current_error.clear_message())
+
+    def _policy(self) -> PasswordPolicy:
+        return self._services.context.policy
+
+    def _password_changed(self, text: str) -> None:
+        self.password_error.clear_message()
+        self.meter.update_for(text, self._email)
+        self._check_confirmation()
+
+    def _check_confirmation(self) -> None:
+        confirm = self.confirm_edit.text()
+        mismatch = bool(confirm) and confirm != self.password_edit.text()
+        self.confirm_error.show_message("The passwords do not match." if mismatch else "")
+
+    def submit(self) -> None:
+        if self.busy:
+            return
+        self.clear_errors()
+        current, new, confirm = self.current_edit.text(), self.password_edit.text(), self.confirm_edit.text()
+        if not current:
+            self.current_error.show_message("Enter your current password.")
+            self.current_edit.setFocus()
+            return
+        if not new:
+            self.password_error.show_message("Enter a new password.")
+            self.password_edit.setFocus()
+            return
+        if new != confirm:
+            self.confirm_error.show_message("The passwords do not match.")
+            self.confirm_edit.setFocus()
+            return
+        services, user_id = self._services, self._user_id
+        self.set_busy(True, "Changing your password…")
+        self._runner.run(
+            lambda: services.accounts.change_password(user_id, current, new),
+            self._done,
+            self._failed,
+            owner=self,
+        )
+
+    def _done(self, record: UserRecord) -> None:
+        self.set_busy(False)
+        self.result_record = record
+        for edit in (self.current_edit, self.password_edit, self.confirm_edit):
+            edit.clear()
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self.set_busy(False)
+        if isinstance(error, InvalidInputError):
+            targets = {
+                "current_password": (self.current_error, self.current_edit),
+                "new_password": (self.password_error, self.password_edit),
+            }
+            if error.field in targets:
+                label, field = targets[error.field]
+                label.show_message(" ".join(error.problems))
+                field.setFocus()
+                return
+        self.show_error(describe(error))

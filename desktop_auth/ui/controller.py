@@ -1,0 +1,208 @@
+"""Which window is on screen, and when: start-up, first run, sign-in, registration, the signed-in session.
+
+The sign-in dialog appears at once; the database layer is loaded and checked behind it on a worker
+thread, so the app is usable as soon as the window is.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMessageBox
+
+from desktop_auth.config import Settings
+from desktop_auth.ui.account_dialogs import RegisterDialog, SetupAdminDialog
+from desktop_auth.ui.account_window import AccountWindow
+from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
+from desktop_auth.ui.login_dialog import LoginDialog
+from desktop_auth.ui.startup_error_dialog import StartupErrorDialog
+from desktop_auth.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import SignedInUser
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StartupState:
+    services: Services
+    needs_first_admin: bool
+    registration_open: bool
+
+
+def open_database(settings: Settings, services: Services | None = None) -> StartupState:
+    """Runs on a worker thread: load the database layer, check (or, embedded, upgrade) the schema."""
+    from desktop_auth.db.schema import SchemaState, schema_status
+    from desktop_auth.services.facade import Services
+
+    services = services or Services(settings)
+    status = schema_status(services.database)
+    if settings.embedded and status.state in (SchemaState.EMPTY, SchemaState.OUTDATED):
+        from desktop_auth.db import migrate
+
+        log.info("Upgrading the embedded database schema (was %s)", status.revision)
+        migrate.upgrade(services.database)
+    else:
+        status.require_current()
+    return StartupState(
+        services,
+        needs_first_admin=services.accounts.needs_first_admin(),
+        registration_open=services.accounts.registration_open(),
+    )
+
+
+class AppController(QObject):
+    """Drives the windows. ``finished`` carries the exit code when the person quits."""
+
+    finished = Signal(int)
+    window_changed = Signal(object)  # the dialog or window now in front (for tests and the self-test)
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services | None = None,
+        runner: TaskRunner | None = None,
+        session_check_ms: int = 30_000,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.runner = runner or TaskRunner(self)
+        self.services: Services | None = None
+        self._given_services = services
+        self._session_check_ms = session_check_ms
+        self.login = LoginDialog(self.runner)
+        self.login.rejected.connect(lambda: self.finished.emit(0))
+        self.login.signed_in.connect(self._signed_in)
+        self.login.create_account_requested.connect(self._show_register)
+        self.window: AccountWindow | None = None
+        self.current: object = None
+
+    # -- start-up ------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._front(self.login)
+        self.login.show()
+        self._connect()
+
+    def _connect(self) -> None:
+        settings, given = self.settings, self._given_services
+        self.runner.run(lambda: open_database(settings, given), self._opened, self._open_failed)
+
+    def _opened(self, state: StartupState) -> None:
+        self.services = state.services
+        self.login.set_services(state.services, state.registration_open)
+        if state.needs_first_admin:
+            self.login.hide()
+            self._show_setup(state.services)
+
+    def _open_failed(self, error: BaseException) -> None:
+        log.warning("Start-up failed: %s", error)
+        self.login.hide()
+        dialog = StartupErrorDialog(error)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self._retry)
+        dialog.rejected.connect(lambda: self.finished.emit(1))
+        self._front(dialog)
+        dialog.show()
+
+    def _retry(self) -> None:
+        self.login.set_busy(True, "Connecting to the database…")
+        self._front(self.login)
+        self.login.show()
+        self._connect()
+
+    # -- first run, registration ---------------------------------------------------------------------
+
+    def _show_setup(self, services: Services) -> None:
+        dialog = SetupAdminDialog(self.runner, services)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.succeeded.connect(self._signed_in)
+        dialog.rejected.connect(lambda: self.finished.emit(0))
+        self._front(dialog)
+        dialog.show()
+
+    def _show_register(self, email: str) -> None:
+        if self.services is None:
+            return
+        dialog = RegisterDialog(self.runner, self.services, email)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.succeeded.connect(
+            lambda registered: self.login.prefill(str(registered), "Your account is ready. Sign in below.")
+        )
+        dialog.finished.connect(lambda _result: self._back_to_login())
+        self.login.hide()
+        self._front(dialog)
+        dialog.show()
+
+    def _back_to_login(self) -> None:
+        self._front(self.login)
+        self.login.show()
+        self.login.focus_first_empty()
+
+    # -- the signed-in session -----------------------------------------------------------------------
+
+    def _signed_in(self, user: SignedInUser) -> None:
+        assert self.services is not None
+        self.login.hide()
+        if user.must_change_password:
+            dialog = ChangePasswordDialog(self.runner, self.services, user.id, user.email, forced=True)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.accepted.connect(lambda: self._open_account(self._with_new_password(user, dialog)))
+            dialog.rejected.connect(lambda: self._signed_out(user.email, ""))
+            self._front(dialog)
+            dialog.show()
+            return
+        self._open_account(user)
+
+    @staticmethod
+    def _with_new_password(user: SignedInUser, dialog: ChangePasswordDialog) -> SignedInUser:
+        from dataclasses import replace
+
+        record = dialog.result_record
+        changed_at = record.password_changed_at if record is not None else user.password_changed_at
+        return replace(user, must_change_password=False, password_changed_at=changed_at)
+
+    def _open_account(self, user: SignedInUser) -> None:
+        assert self.services is not None
+        window = AccountWindow(
+            self.runner,
+            self.services,
+            user,
+            idle_timeout_ms=self.settings.idle_timeout_minutes * 60_000,
+            check_interval_ms=self._session_check_ms,
+        )
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.signed_out.connect(lambda reason: self._signed_out(user.email, reason))
+        window.role_editor_requested.connect(self._open_role_editor)
+        self.window = window
+        self._front(window)
+        window.show()
+
+    def _signed_out(self, email: str, reason: str) -> None:
+        self.window = None
+        self.login.prefill(email, reason)
+        self._front(self.login)
+        self.login.show()
+
+    def _open_role_editor(self) -> None:
+        QMessageBox.information(
+            self.window,
+            "Role editor",
+            "The role editor is not part of this version yet. Use `desktop-auth users` on the command line.",
+        )
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _front(self, widget: object) -> None:
+        self.current = widget
+        self.window_changed.emit(widget)
+
+    def shutdown(self) -> None:
+        self.runner.wait()
+        if self.services is not None:
+            self.services.close()

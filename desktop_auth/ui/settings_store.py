@@ -1,0 +1,26 @@
+"""What the app remembers between runs on this computer (QSettings): window geometry, the last email."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QWidget
+
+LAST_EMAIL_KEY = "signIn/lastEmail"
+
+
+def restore_geometry(widget: QWidget) -> bool:
+    value = QSettings().value(f"geometry/{widget.objectName()}")
+    return isinstance(value, QByteArray) and widget.restoreGeometry(value)
+
+
+def save_geometry(widget: QWidget) -> None:
+    QSettings().setValue(f"geometry/{widget.objectName()}", widget.saveGeometry())
+
+
+def last_email() -> str:
+    value = QSettings().value(LAST_EMAIL_KEY, "")
+    return value if isinstance(value, str) else ""
+
+
+def remember_email(email: str) -> None:
+    QSettings().setValue(LAST_EMAIL_KEY, email)

@@ -1,0 +1,55 @@
+"""Shown when the database cannot be used at start-up: what is wrong, what fixes it, Retry or Quit."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
+
+from desktop_auth.db.errors import (
+    DatabaseUnavailableError,
+    DatabaseUrlError,
+    SchemaError,
+    SchemaOutdatedError,
+)
+from desktop_auth.ui.messages import describe
+from desktop_auth.ui.widgets import FormDialog, button, styled_label
+
+
+def remedy_for(error: BaseException) -> tuple[str, str]:
+    """(what to do, a command or setting to copy) for a start-up failure."""
+    if isinstance(error, SchemaOutdatedError):
+        return "An operator upgrades the database schema with:", "desktop-auth db upgrade"
+    if isinstance(error, SchemaError):
+        return "Install the version of desktop-auth that matches this database.", ""
+    if isinstance(error, DatabaseUrlError):
+        return "Correct DATABASE_URL in the environment or the .env file, for example:", (
+            "DATABASE_URL=mysql+pymysql://user:password@host:3306/dbname"
+        )
+    if isinstance(error, DatabaseUnavailableError):
+        return "Check that the database server is running and reachable, then retry. To test it:", (
+            "desktop-auth db current"
+        )
+    return "Retry; if it happens again, the log file has the details.", ""
+
+
+class StartupErrorDialog(FormDialog):
+    def __init__(self, error: BaseException, parent: QWidget | None = None) -> None:
+        super().__init__("startupErrorDialog", "Cannot open the database", describe(error), parent)
+        self.subtitle_label.setObjectName("problemLabel")
+        self.subtitle_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        advice, command = remedy_for(error)
+        self.advice_label = styled_label(advice, "subtitle", "adviceLabel")
+        self.form.addRow(self.advice_label)
+        self.command_edit = QLineEdit(command)
+        self.command_edit.setObjectName("fixCommand")
+        self.command_edit.setAccessibleName("Command that fixes it")
+        self.command_edit.setReadOnly(True)
+        self.command_edit.setVisible(bool(command))
+        self.form.addRow(self.command_edit)
+        self.retry_button = self.add_button(
+            button("&Retry", "retryButton", "Retry"), QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.retry_button.setDefault(True)
+        self.quit_button = self.add_button(
+            button("&Quit", "quitButton", "Quit"), QDialogButtonBox.ButtonRole.RejectRole
+        )

@@ -1,0 +1,104 @@
+"""Run slow work (hashing, queries) on a thread pool and deliver the outcome on the GUI thread.
+
+A widget calls ``runner.run(work, on_done, on_error, owner=self)``; if the owner has been deleted by the
+time the work ends, the outcome is dropped instead of touching a dead widget. Workers report through one
+long-lived signal of the runner (queued to the GUI thread), so no per-job QObject can vanish mid-flight.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import shiboken6
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Pending:
+    on_done: Callable[[Any], None]
+    on_error: Callable[[BaseException], None]
+    owner: QObject | None
+    job: QRunnable
+
+
+class _Job(QRunnable):
+    def __init__(
+        self, job_id: int, work: Callable[[], Any], report: Callable[[int, object, bool], None]
+    ) -> None:
+        super().__init__()
+        # The runner keeps the job alive until delivery; Qt must not free it under Python's feet.
+        self.setAutoDelete(False)
+        self._job_id = job_id
+        self._work = work
+        self._report = report
+
+    def run(self) -> None:
+        try:
+            result = self._work()
+        except BaseException as error:  # delivered to the GUI thread, which decides what to show
+            self._report(self._job_id, error, False)
+        else:
+            self._report(self._job_id, result, True)
+
+
+class TaskRunner(QObject):
+    """Owns the background jobs of one window tree. ``pending`` counts jobs not yet delivered."""
+
+    idle = Signal()
+    _finished = Signal(int, object, bool)
+
+    def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
+        super().__init__(parent)
+        self._pool = pool or QThreadPool.globalInstance()
+        self._pending: dict[int, _Pending] = {}
+        self._ids = itertools.count(1)
+        self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def run(
+        self,
+        work: Callable[[], T],
+        on_done: Callable[[T], None],
+        on_error: Callable[[BaseException], None],
+        owner: QObject | None = None,
+    ) -> None:
+        job_id = next(self._ids)
+        job = _Job(job_id, work, self._report)
+        self._pending[job_id] = _Pending(on_done, on_error, owner, job)
+        self._pool.start(job)
+
+    def _report(self, job_id: int, value: object, ok: bool) -> None:
+        # Called on the worker thread. Look the signal up at each call: a SignalInstance captured
+        # earlier can be collected and then refuses to emit ("Signal source has been deleted").
+        self._finished.emit(job_id, value, ok)
+
+    @Slot(int, object, bool)
+    def _deliver(self, job_id: int, value: object, ok: bool) -> None:
+        pending = self._pending.pop(job_id, None)
+        if pending is None:
+            return
+        try:
+            if pending.owner is None or shiboken6.isValid(pending.owner):
+                if ok:
+                    pending.on_done(value)
+                else:
+                    assert isinstance(value, BaseException)
+                    pending.on_error(value)
+        finally:
+            if not self._pending:
+                self.idle.emit()
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        """Block until every started job has finished (used at shutdown and in tests)."""
+        return bool(self._pool.waitForDone(msecs))
