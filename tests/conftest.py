@@ -181,3 +181,24 @@ def make_services(database: Database, clock: FakeClock) -> Callable[..., Service
 @pytest.fixture
 def log_dir() -> Path:
     return _LOG_DIR
+
+
+@pytest.fixture(autouse=True)
+def delete_leftover_widgets() -> Iterator[None]:
+    """Delete every top-level widget a test left behind, while the QApplication is alive.
+
+    Widgets that outlive their test are otherwise destroyed during interpreter shutdown, in whatever order
+    the garbage collector picks, which can crash PySide after the last test has passed.
+    """
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        return
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()

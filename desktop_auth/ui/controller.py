@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from desktop_auth.config import Settings
@@ -68,6 +68,7 @@ class AppController(QObject):
         services: Services | None = None,
         runner: TaskRunner | None = None,
         session_check_ms: int = 30_000,
+        idle_timeout_ms: int | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -75,6 +76,7 @@ class AppController(QObject):
         self.services: Services | None = None
         self._given_services = services
         self._session_check_ms = session_check_ms
+        self._idle_timeout_ms = idle_timeout_ms or settings.idle_timeout_minutes * 60_000
         self.login = LoginDialog(self.runner)
         self.login.rejected.connect(lambda: self.finished.emit(0))
         self.login.signed_in.connect(self._signed_in)
@@ -173,15 +175,21 @@ class AppController(QObject):
             self.runner,
             self.services,
             user,
-            idle_timeout_ms=self.settings.idle_timeout_minutes * 60_000,
+            idle_timeout_ms=self._idle_timeout_ms,
             check_interval_ms=self._session_check_ms,
         )
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.signed_out.connect(lambda reason: self._signed_out(user.email, reason))
         window.role_editor_requested.connect(self._open_role_editor)
         self.window = window
-        self._front(window)
-        window.show()
+        # Show on the next turn of the event loop: building and first painting a window are each a
+        # few tens of ms, and done back to back they would stall the loop past the 50 ms budget.
+        QTimer.singleShot(0, lambda: self._show_account(window))
+
+    def _show_account(self, window: AccountWindow) -> None:
+        if self.window is window:
+            self._front(window)
+            window.show()
 
     def _signed_out(self, email: str, reason: str) -> None:
         self.window = None

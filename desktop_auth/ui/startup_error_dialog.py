@@ -50,6 +50,7 @@ class StartupErrorDialog(FormDialog):
             button("&Retry", "retryButton", "Retry"), QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.retry_button.setDefault(True)
+        self.retry_button.clicked.connect(self.accept)
         self.quit_button = self.add_button(
             button("&Quit", "quitButton", "Quit"), QDialogButtonBox.ButtonRole.RejectRole
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,7 +27,6 @@ class _Pending:
     on_done: Callable[[Any], None]
     on_error: Callable[[BaseException], None]
     owner: QObject | None
-    job: QRunnable
 
 
 class _Job(QRunnable):
@@ -34,8 +34,10 @@ class _Job(QRunnable):
         self, job_id: int, work: Callable[[], Any], report: Callable[[int, object, bool], None]
     ) -> None:
         super().__init__()
-        # The runner keeps the job alive until delivery; Qt must not free it under Python's feet.
-        self.setAutoDelete(False)
+        # The pool owns the job (start() transfers ownership) and deletes it once run() has returned.
+        # Holding it in Python instead would free it when the GUI thread takes delivery, which can
+        # happen while run() is still unwinding on the worker.
+        self.setAutoDelete(True)
         self._job_id = job_id
         self._work = work
         self._report = report
@@ -53,12 +55,16 @@ class TaskRunner(QObject):
     """Owns the background jobs of one window tree. ``pending`` counts jobs not yet delivered."""
 
     idle = Signal()
-    _finished = Signal(int, object, bool)
+    # Only the job id crosses threads; outcomes wait in ``_outcomes`` under a lock, so no Python object
+    # has to survive Qt's queued-argument copying.
+    _finished = Signal(int)
 
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
         self._pool = pool or QThreadPool.globalInstance()
         self._pending: dict[int, _Pending] = {}
+        self._outcomes: dict[int, tuple[object, bool]] = {}
+        self._outcomes_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
@@ -74,17 +80,20 @@ class TaskRunner(QObject):
         owner: QObject | None = None,
     ) -> None:
         job_id = next(self._ids)
-        job = _Job(job_id, work, self._report)
-        self._pending[job_id] = _Pending(on_done, on_error, owner, job)
-        self._pool.start(job)
+        self._pending[job_id] = _Pending(on_done, on_error, owner)
+        self._pool.start(_Job(job_id, work, self._report))
 
     def _report(self, job_id: int, value: object, ok: bool) -> None:
         # Called on the worker thread. Look the signal up at each call: a SignalInstance captured
         # earlier can be collected and then refuses to emit ("Signal source has been deleted").
-        self._finished.emit(job_id, value, ok)
+        with self._outcomes_lock:
+            self._outcomes[job_id] = (value, ok)
+        self._finished.emit(job_id)
 
-    @Slot(int, object, bool)
-    def _deliver(self, job_id: int, value: object, ok: bool) -> None:
+    @Slot(int)
+    def _deliver(self, job_id: int) -> None:
+        with self._outcomes_lock:
+            value, ok = self._outcomes.pop(job_id)
         pending = self._pending.pop(job_id, None)
         if pending is None:
             return

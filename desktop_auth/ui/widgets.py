@@ -138,6 +138,9 @@ class FormDialog(QDialog):
         self.status_label = styled_label("", "subtitle", "statusLabel")
         self.status_label.hide()
         self.buttons = QDialogButtonBox()
+        # Reject-role buttons (Cancel, Quit) close the dialog; accept-role ones submit, which each dialog
+        # wires itself, so a failed submission leaves the dialog open.
+        self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 18, 20, 16)

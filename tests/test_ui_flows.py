@@ -1,0 +1,345 @@
+"""The desktop app driven through its real widgets with keyboard and mouse (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from desktop_auth.config import Settings
+from desktop_auth.services import Services
+from desktop_auth.services.records import Actor
+from desktop_auth.ui.controller import AppController
+from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, make_settings
+from tests.ui_helpers import child, click, press_enter, type_into
+
+NEW_PASSWORD = "maple-harbor-velvet-19-comet"
+
+
+@pytest.fixture(autouse=True)
+def isolated_qsettings(tmp_path: Path, qapp) -> Iterator[None]:
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    qapp.setOrganizationName("desktop-auth-tests")
+    qapp.setApplicationName("desktop-auth-tests")
+    yield
+    QSettings().clear()
+
+
+@pytest.fixture
+def start_app(qtbot: QtBot) -> Iterator[Callable[..., AppController]]:
+    controllers: list[AppController] = []
+
+    def start(services: Services | None, settings: Settings | None = None, **options: int) -> AppController:
+        assert services is not None or settings is not None
+        controller = AppController(settings or services.settings, services, **options)  # type: ignore[union-attr]
+        controllers.append(controller)
+        controller.start()
+        qtbot.addWidget(controller.login)
+        return controller
+
+    yield start
+    for controller in controllers:
+        controller.runner.wait()
+        qtbot.waitUntil(lambda c=controller: c.runner.pending == 0, timeout=10_000)
+        for widget in (controller.window, controller.current):
+            if isinstance(widget, QWidget) and widget is not controller.login:
+                with contextlib.suppress(RuntimeError):  # already deleted
+                    widget.close()
+
+
+def front(qtbot: QtBot, controller: AppController, object_name: str) -> QWidget:
+    qtbot.waitUntil(
+        lambda: (
+            isinstance(controller.current, QWidget)
+            and controller.current.objectName() == object_name
+            and controller.current.isVisible()
+        ),
+        timeout=10_000,
+    )
+    widget = controller.current
+    assert isinstance(widget, QWidget)
+    return widget
+
+
+def login_ready(qtbot: QtBot, controller: AppController) -> QDialog:
+    dialog = front(qtbot, controller, "loginDialog")
+    qtbot.waitUntil(lambda: child(dialog, QPushButton, "signInButton").isEnabled(), timeout=10_000)
+    assert isinstance(dialog, QDialog)
+    return dialog
+
+
+def sign_in(qtbot: QtBot, controller: AppController, email: str, password: str) -> QMainWindow:
+    dialog = login_ready(qtbot, controller)
+    type_into(qtbot, dialog, "emailEdit", email)
+    type_into(qtbot, dialog, "passwordEdit", password)
+    press_enter(qtbot, dialog, "passwordEdit")
+    window = front(qtbot, controller, "accountWindow")
+    assert isinstance(window, QMainWindow)
+    return window
+
+
+def fill_new_account(
+    qtbot: QtBot, dialog: QWidget, email: str, password: str, confirm: str | None = None
+) -> None:
+    type_into(qtbot, dialog, "emailEdit", email)
+    type_into(qtbot, dialog, "passwordEdit", password)
+    type_into(qtbot, dialog, "confirmPasswordEdit", password if confirm is None else confirm)
+
+
+def error_text(qtbot: QtBot, dialog: QWidget, name: str = "errorLabel") -> str:
+    label = child(dialog, QLabel, name)
+    qtbot.waitUntil(label.isVisible, timeout=10_000)
+    return label.text()
+
+
+def test_the_whole_journey(qtbot: QtBot, services: Services, start_app) -> None:
+    """first run → create admin → sign out → register a user → sign in as the user (no role editor) →
+    sign in as admin (role editor) → change password → sign in with the new one."""
+    controller = start_app(services)
+
+    setup = front(qtbot, controller, "setupAdminDialog")
+    fill_new_account(qtbot, setup, "Admin@Example.com", STRONG_PASSWORD)
+    press_enter(qtbot, setup, "confirmPasswordEdit")
+    window = front(qtbot, controller, "accountWindow")
+    assert child(window, QLabel, "emailValue").text() == "admin@example.com"
+    assert child(window, QLabel, "roleValue").text() == "admin"
+    assert child(window, QPushButton, "roleEditorButton").isVisible()
+    click(qtbot, window, "signOutButton")
+
+    login = login_ready(qtbot, controller)
+    type_into(qtbot, login, "emailEdit", "user@example.com")
+    click(qtbot, login, "createAccountButton")
+    register = front(qtbot, controller, "registerDialog")
+    assert child(register, type(child(login, QWidget, "emailEdit")), "emailEdit").text() == "user@example.com"
+    type_into(qtbot, register, "passwordEdit", OTHER_PASSWORD)
+    type_into(qtbot, register, "confirmPasswordEdit", OTHER_PASSWORD)
+    click(qtbot, register, "registerButton")
+    login = login_ready(qtbot, controller)
+    assert child(login, type(child(login, QWidget, "emailEdit")), "emailEdit").text() == "user@example.com"
+
+    window = sign_in(qtbot, controller, "user@example.com", OTHER_PASSWORD)
+    assert child(window, QLabel, "roleValue").text() == "user"
+    assert not child(window, QPushButton, "roleEditorButton").isVisible()
+    click(qtbot, window, "signOutButton")
+
+    window = sign_in(qtbot, controller, "admin@example.com", STRONG_PASSWORD)
+    assert child(window, QPushButton, "roleEditorButton").isVisible()
+    assert child(window, QLabel, "lastSignInValue").text() != "This is your first sign-in"
+    click(qtbot, window, "changePasswordButton")
+    qtbot.waitUntil(lambda: window.findChild(QDialog, "changePasswordDialog") is not None, timeout=10_000)
+    change = window.findChild(QDialog, "changePasswordDialog")
+    assert change is not None
+    qtbot.waitUntil(change.isVisible)
+    type_into(qtbot, change, "currentPasswordEdit", STRONG_PASSWORD)
+    type_into(qtbot, change, "passwordEdit", NEW_PASSWORD)
+    type_into(qtbot, change, "confirmPasswordEdit", NEW_PASSWORD)
+    click(qtbot, change, "changePasswordButton")
+    qtbot.waitUntil(lambda: not shiboken6.isValid(change) or not change.isVisible(), timeout=10_000)
+    click(qtbot, window, "signOutButton")
+
+    login = login_ready(qtbot, controller)
+    type_into(qtbot, login, "passwordEdit", STRONG_PASSWORD)
+    press_enter(qtbot, login, "passwordEdit")
+    assert "incorrect" in error_text(qtbot, login)
+    window = sign_in(qtbot, controller, "admin@example.com", NEW_PASSWORD)
+    assert child(window, QLabel, "roleValue").text() == "admin"
+
+
+def test_wrong_password_and_lockout_are_explained(qtbot: QtBot, make_services, start_app) -> None:
+    services = make_services(lockout_threshold=2)
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    controller = start_app(services)
+    login = login_ready(qtbot, controller)
+    type_into(qtbot, login, "emailEdit", "root@example.com")
+    for _ in range(2):
+        type_into(qtbot, login, "passwordEdit", OTHER_PASSWORD)
+        press_enter(qtbot, login, "passwordEdit")
+        qtbot.waitUntil(lambda: "incorrect" in child(login, QLabel, "errorLabel").text(), timeout=10_000)
+        qtbot.waitUntil(lambda: child(login, QPushButton, "signInButton").isEnabled())
+    type_into(qtbot, login, "passwordEdit", STRONG_PASSWORD)
+    press_enter(qtbot, login, "passwordEdit")
+    qtbot.waitUntil(
+        lambda: "Try again in 1 minute" in child(login, QLabel, "errorLabel").text(), timeout=10_000
+    )
+    assert controller.window is None
+
+
+def test_empty_fields_are_flagged_inline(qtbot: QtBot, services: Services, start_app) -> None:
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    controller = start_app(services)
+    login = login_ready(qtbot, controller)
+    type_into(qtbot, login, "emailEdit", "")
+    click(qtbot, login, "signInButton")
+    assert child(login, QLabel, "emailEditError").text() == "Enter your email address."
+    type_into(qtbot, login, "emailEdit", "root@example.com")
+    click(qtbot, login, "signInButton")
+    assert child(login, QLabel, "passwordEditError").text() == "Enter your password."
+
+
+def test_registration_validates_each_field_inline(qtbot: QtBot, services: Services, start_app) -> None:
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    controller = start_app(services)
+    login = login_ready(qtbot, controller)
+    click(qtbot, login, "createAccountButton")
+    register = front(qtbot, controller, "registerDialog")
+    fill_new_account(qtbot, register, "not-an-address", "password", "passw")
+    click(qtbot, register, "registerButton")
+    assert "@" in child(register, QLabel, "emailEditError").text()
+    assert child(register, QLabel, "confirmPasswordEditError").text() == "The passwords do not match."
+    fill_new_account(qtbot, register, "root@example.com", "password")
+    qtbot.waitUntil(
+        lambda: "commonly used" in child(register, QLabel, "strengthFeedback").text(), timeout=10_000
+    )
+    click(qtbot, register, "registerButton")
+    qtbot.waitUntil(lambda: child(register, QLabel, "passwordEditError").isVisible(), timeout=10_000)
+    assert "at least 15 characters" in child(register, QLabel, "passwordEditError").text()
+    fill_new_account(qtbot, register, "root@example.com", OTHER_PASSWORD)
+    click(qtbot, register, "registerButton")
+    qtbot.waitUntil(lambda: child(register, QLabel, "emailEditError").isVisible(), timeout=10_000)
+    assert "already exists" in child(register, QLabel, "emailEditError").text()
+
+
+def test_create_account_is_hidden_when_registration_is_closed(
+    qtbot: QtBot, services: Services, start_app
+) -> None:
+    admin = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    services.app_settings.set_self_registration(Actor(admin.id, admin.email), False)
+    controller = start_app(services)
+    login = login_ready(qtbot, controller)
+    assert not child(login, QPushButton, "createAccountButton").isVisible()
+
+
+def test_last_email_is_remembered(qtbot: QtBot, services: Services, start_app) -> None:
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    first = start_app(services)
+    window = sign_in(qtbot, first, "ROOT@example.com", STRONG_PASSWORD)
+    click(qtbot, window, "signOutButton")
+    second = start_app(services)
+    login = login_ready(qtbot, second)
+    assert child(login, type(child(login, QWidget, "emailEdit")), "emailEdit").text() == "root@example.com"
+    assert child(login, QWidget, "passwordEdit").hasFocus() or not login.isActiveWindow()
+
+
+@pytest.mark.parametrize("change", ["deactivate", "demote", "password"])
+def test_open_session_notices_changes_made_elsewhere(
+    qtbot: QtBot, services: Services, start_app, change: str
+) -> None:
+    root = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    services.admin.create_user(Actor(root.id, root.email), "second@example.com", STRONG_PASSWORD, "admin")
+    controller = start_app(services, session_check_ms=200)
+    window = sign_in(qtbot, controller, "second@example.com", STRONG_PASSWORD)
+    assert child(window, QPushButton, "roleEditorButton").isVisible()
+    operator = Actor.operator()
+    if change == "deactivate":
+        services.admin.set_active(operator, "second@example.com", False)
+    elif change == "demote":
+        services.admin.set_role(operator, "second@example.com", "user")
+    else:
+        user = services.admin.get_user(operator, "second@example.com")
+        services.admin.reset_password(operator, [user.id], OTHER_PASSWORD)
+    if change == "demote":
+        qtbot.waitUntil(lambda: not child(window, QPushButton, "roleEditorButton").isVisible(), timeout=5_000)
+        assert child(window, QLabel, "roleValue").text() == "user"
+        assert window.isVisible()
+    else:
+        login = front(qtbot, controller, "loginDialog")
+        reason = child(login, QLabel, "noticeLabel").text()
+        assert ("deactivated" in reason) if change == "deactivate" else ("changed elsewhere" in reason)
+
+
+def test_idle_session_signs_out(qtbot: QtBot, services: Services, start_app) -> None:
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    controller = start_app(services, idle_timeout_ms=300)
+    sign_in(qtbot, controller, "root@example.com", STRONG_PASSWORD)
+    login = front(qtbot, controller, "loginDialog")
+    assert "without activity" in child(login, QLabel, "noticeLabel").text()
+
+
+def test_temporary_password_must_be_changed_first(qtbot: QtBot, services: Services, start_app) -> None:
+    root = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    user = services.accounts.register("temp@example.com", STRONG_PASSWORD)
+    services.admin.reset_password(Actor(root.id, root.email), [user.id], OTHER_PASSWORD)
+    controller = start_app(services)
+    login = login_ready(qtbot, controller)
+    type_into(qtbot, login, "emailEdit", "temp@example.com")
+    type_into(qtbot, login, "passwordEdit", OTHER_PASSWORD)
+    press_enter(qtbot, login, "passwordEdit")
+    change = front(qtbot, controller, "changePasswordDialog")
+    type_into(qtbot, change, "currentPasswordEdit", OTHER_PASSWORD)
+    type_into(qtbot, change, "passwordEdit", NEW_PASSWORD)
+    type_into(qtbot, change, "confirmPasswordEdit", NEW_PASSWORD)
+    press_enter(qtbot, change, "confirmPasswordEdit")
+    window = front(qtbot, controller, "accountWindow")
+    assert child(window, QLabel, "emailValue").text() == "temp@example.com"
+
+
+def test_database_down_shows_a_dialog_with_retry_and_quit(qtbot: QtBot, start_app) -> None:
+    settings = make_settings("mysql+pymysql://ops:s3cret-pw@127.0.0.1:1/nowhere")
+    controller = start_app(None, settings)
+    dialog = front(qtbot, controller, "startupErrorDialog")
+    problem = child(dialog, QLabel, "problemLabel").text()
+    assert "unavailable" in problem
+    assert "s3cret-pw" not in problem
+    assert child(dialog, QPushButton, "retryButton").isVisible()
+    with qtbot.waitSignal(controller.finished, timeout=5_000) as quit_signal:
+        click(qtbot, dialog, "quitButton")
+    assert quit_signal.args == [1]
+
+
+def test_outdated_schema_names_the_upgrade_command_and_retry_works(
+    qtbot: QtBot, tmp_path: Path, start_app
+) -> None:
+    from desktop_auth.db import migrate
+    from desktop_auth.db.engine import Database
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    database = Database(make_settings(url))
+    migrate.upgrade(database, "0001")
+    controller = start_app(None, make_settings(url))
+    dialog = front(qtbot, controller, "startupErrorDialog")
+    assert child(dialog, QWidget, "fixCommand").property("text") == "desktop-auth db upgrade"
+    migrate.upgrade(database)  # the operator runs the command...
+    click(qtbot, dialog, "retryButton")  # ...and the person retries
+    front(qtbot, controller, "setupAdminDialog")
+    database.dispose()
+
+
+def test_embedded_database_upgrades_by_itself(qtbot: QtBot, tmp_path: Path, start_app) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
+        embedded=True,
+        hash_method="pbkdf2:sha256:1000",
+        log_dir=tmp_path,
+    )
+    controller = start_app(None, settings)
+    front(qtbot, controller, "setupAdminDialog")
+
+
+def test_unexpected_errors_are_logged_and_shown_briefly(
+    qtbot: QtBot, services: Services, start_app, caplog: pytest.LogCaptureFixture, monkeypatch
+) -> None:
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    controller = start_app(services)
+    login = login_ready(qtbot, controller)
+
+    def broken(email: str, password: str) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services.accounts, "authenticate", broken)
+    type_into(qtbot, login, "emailEdit", "root@example.com")
+    type_into(qtbot, login, "passwordEdit", STRONG_PASSWORD)
+    with caplog.at_level(logging.ERROR):
+        press_enter(qtbot, login, "passwordEdit")
+        text = error_text(qtbot, login)
+    assert "unexpected" in text
+    assert "boom" not in text
+    assert any(record.exc_info for record in caplog.records)
+    assert child(login, QPushButton, "signInButton").isEnabled(), "the app keeps running"

@@ -1,0 +1,184 @@
+"""Qualities of the desktop app: responsiveness, keyboard use, accessibility, the entry point."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QAbstractButton, QApplication, QCheckBox, QLabel, QLineEdit, QWidget
+from pytestqt.qtbot import QtBot
+
+from desktop_auth.services import Services
+from desktop_auth.ui.account_dialogs import RegisterDialog, SetupAdminDialog
+from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
+from desktop_auth.ui.controller import AppController
+from desktop_auth.ui.login_dialog import LoginDialog
+from desktop_auth.ui.tasks import TaskRunner
+from tests.conftest import STRONG_PASSWORD
+from tests.test_ui_flows import front, login_ready
+from tests.ui_helpers import child, type_into
+
+
+@pytest.fixture(autouse=True)
+def isolated_qsettings(tmp_path: Path, qapp) -> Iterator[None]:
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    yield
+    QSettings().clear()
+
+
+class GapMeter:
+    """Ticks a 5 ms timer and records the longest gap between ticks: how long the event loop stalled."""
+
+    def __init__(self) -> None:
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.last = 0
+        self.longest = 0
+
+    def _tick(self) -> None:
+        now = self.clock.elapsed()
+        self.longest = max(self.longest, now - self.last)
+        self.last = now
+
+    def __enter__(self) -> GapMeter:
+        self.clock.start()
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.stop()
+
+
+@pytest.mark.slow
+def test_event_loop_keeps_ticking_during_a_real_sign_in(qtbot: QtBot, make_services) -> None:
+    """The real default hash (scrypt, ~0.3 s) runs on a worker: the GUI thread never stalls over 50 ms."""
+    services = make_services(hash_method="scrypt:131072:8:1")
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    services.accounts.authenticate("root@example.com", STRONG_PASSWORD)  # warm the connection and dummy hash
+    controller = AppController(services.settings, services)
+    controller.start()
+    qtbot.addWidget(controller.login)
+    login = login_ready(qtbot, controller)
+    type_into(qtbot, login, "emailEdit", "root@example.com")
+    type_into(qtbot, login, "passwordEdit", STRONG_PASSWORD)
+    started = time.perf_counter()
+    with GapMeter() as meter:
+        qtbot.keyClick(child(login, QLineEdit, "passwordEdit"), Qt.Key.Key_Return)
+        window = front(qtbot, controller, "accountWindow")
+    elapsed = time.perf_counter() - started
+    assert elapsed > 0.1, "the real hash was used"
+    print(f"sign-in took {elapsed:.2f} s; longest event-loop gap {meter.longest} ms")
+    assert meter.longest < 50, f"the event loop stalled for {meter.longest} ms"
+    window.close()
+    controller.shutdown()
+
+
+def _dialogs(qtbot: QtBot, services: Services) -> list[QWidget]:
+    runner = TaskRunner()
+    dialogs: list[QWidget] = [
+        LoginDialog(runner),
+        RegisterDialog(runner, services),
+        SetupAdminDialog(runner, services),
+        ChangePasswordDialog(runner, services, 1, "someone@example.com"),
+    ]
+    for dialog in dialogs:
+        qtbot.addWidget(dialog)
+    return dialogs
+
+
+def test_every_control_is_named_and_every_field_labelled(qtbot: QtBot, services: Services) -> None:
+    for dialog in _dialogs(qtbot, services):
+        assert dialog.accessibleName(), dialog.objectName()
+        for control in dialog.findChildren(QLineEdit) + dialog.findChildren(QAbstractButton):
+            assert control.accessibleName(), (
+                f"{dialog.objectName()}: {control.objectName()} has no accessibleName"
+            )
+        buddies = {label.buddy() for label in dialog.findChildren(QLabel) if label.buddy() is not None}
+        for edit in dialog.findChildren(QLineEdit):
+            assert edit in buddies, f"{dialog.objectName()}: {edit.objectName()} has no label tied to it"
+        mnemonics = [label.text() for label in dialog.findChildren(QLabel) if label.buddy() is not None]
+        assert all("&" in text for text in mnemonics), mnemonics
+
+
+def test_tab_order_follows_the_form(qtbot: QtBot, services: Services) -> None:
+    runner = TaskRunner()
+    dialog = RegisterDialog(runner, services)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    order = []
+    widget = child(dialog, QLineEdit, "emailEdit")
+    widget.setFocus()
+    for _ in range(6):
+        order.append(widget.objectName())
+        widget = widget.nextInFocusChain()
+        while not (widget.focusPolicy() & Qt.FocusPolicy.TabFocus) or not widget.isVisible():
+            widget = widget.nextInFocusChain()
+    assert order == [
+        "emailEdit",
+        "passwordEdit",
+        "confirmPasswordEdit",
+        "showPasswordCheck",
+        "registerButton",
+        "cancelButton",
+    ]
+
+
+def test_show_password_toggle_and_escape(qtbot: QtBot, services: Services) -> None:
+    runner = TaskRunner()
+    dialog = RegisterDialog(runner, services)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    password = child(dialog, QLineEdit, "passwordEdit")
+    assert password.echoMode() == QLineEdit.EchoMode.Password
+    child(dialog, QCheckBox, "showPasswordCheck").setChecked(True)
+    assert password.echoMode() == QLineEdit.EchoMode.Normal
+    assert child(dialog, QLineEdit, "confirmPasswordEdit").echoMode() == QLineEdit.EchoMode.Normal
+    with qtbot.waitSignal(dialog.rejected, timeout=2_000):
+        qtbot.keyClick(password, Qt.Key.Key_Escape)
+
+
+def test_window_geometry_is_remembered(qtbot: QtBot, services: Services) -> None:
+    runner = TaskRunner()
+    first = LoginDialog(runner)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(640, 420)
+    first.done(0)
+    second = LoginDialog(runner)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.size().width() == 640
+
+
+def test_main_entry_point_reuses_the_application_and_returns_the_exit_code(
+    qtbot: QtBot, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``main(argv)`` drives the real app; closing the sign-in dialog quits with 0."""
+    from desktop_auth import app as app_module
+
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    url = services.database.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DESKTOP_AUTH_HASH_METHOD", "pbkdf2:sha256:1000")
+    seen: list[str] = []
+
+    def close_sign_in() -> None:
+        dialogs = [
+            w for w in QApplication.topLevelWidgets() if w.objectName() == "loginDialog" and w.isVisible()
+        ]
+        button = dialogs[0].findChild(QAbstractButton, "signInButton") if dialogs else None
+        if button is None or not button.isEnabled():
+            QTimer.singleShot(50, close_sign_in)
+            return
+        seen.append(dialogs[0].objectName())
+        dialogs[0].reject()
+
+    QTimer.singleShot(50, close_sign_in)
+    assert app_module.main(["--database-url", url]) == 0
+    assert seen == ["loginDialog"]
