@@ -55,23 +55,30 @@ def _dark_palette() -> QPalette:
     return palette
 
 
+_forced_scheme: Qt.ColorScheme | None = None
+
+
 def is_dark() -> bool:
-    return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+    scheme = _forced_scheme or QGuiApplication.styleHints().colorScheme()
+    return scheme == Qt.ColorScheme.Dark
 
 
-def apply_theme(app: QApplication) -> None:
-    """Fusion with a palette and stylesheet for the current scheme; re-applied when the system switches."""
+def apply_theme(app: QApplication, scheme: Qt.ColorScheme | None = None) -> None:
+    """Fusion with a palette and stylesheet for the system's colour scheme, re-applied when the system
+    switches. ``scheme`` forces one (for screenshots)."""
+    global _forced_scheme
+    _forced_scheme = scheme
     app.setStyle("Fusion")
     _apply_scheme(app)
-    hints = QGuiApplication.styleHints()
     if not app.property("themeFollowsSystem"):
-        hints.colorSchemeChanged.connect(lambda _scheme: _apply_scheme(app))
-        app.setProperty("themeFollowsSystem", True)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: _apply_scheme(app))
+        app.setProperty("themeFollowsSystem", "yes")
 
 
 def _apply_scheme(app: QApplication) -> None:
     dark = is_dark()
     app.setPalette(_dark_palette() if dark else app.style().standardPalette())
     with open(resource_path("themes", "dark.qss" if dark else "light.qss"), encoding="utf-8") as sheet:
-        app.setStyleSheet(sheet.read())
+        icons = resource_path("icons").replace("\\", "/")
+        app.setStyleSheet(sheet.read().replace("{icons}", icons))
     app.setWindowIcon(icon("app"))

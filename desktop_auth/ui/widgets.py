@@ -103,6 +103,7 @@ class FormDialog(QDialog):
         self.setAccessibleName(title)
         self.setMinimumWidth(460)
         self._geometry_restored = False
+        self._busy = False
         self._inputs: list[QWidget] = []
 
         header = QHBoxLayout()
@@ -196,6 +197,7 @@ class FormDialog(QDialog):
     # -- state ---------------------------------------------------------------------------------------
 
     def set_busy(self, busy: bool, status: str = "") -> None:
+        self._busy = busy
         for widget in self._inputs:
             widget.setEnabled(not busy)
         self.busy_bar.setVisible(busy)
@@ -208,7 +210,7 @@ class FormDialog(QDialog):
 
     @property
     def busy(self) -> bool:
-        return self.busy_bar.isVisible()
+        return self._busy
 
     def show_error(self, text: str) -> None:
         self.error_label.setText(text)

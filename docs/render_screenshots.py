@@ -1,0 +1,140 @@
+"""Render every window and dialog of the app to PNG, in the light and the dark theme.
+
+    python docs/render_screenshots.py [OUTPUT_DIR]      (default: docs/screenshots)
+
+Runs offscreen on a throw-away SQLite database, with the real widgets and services.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+PASSWORD = "violet-tundra-quartz-88-lagoon"
+
+
+def wait(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def wait_for(condition: Callable[[], bool], timeout_ms: int = 10_000) -> None:
+    waited = 0
+    while not condition():
+        if waited > timeout_ms:
+            raise TimeoutError("the app did not reach the expected state")
+        wait(20)
+        waited += 20
+
+
+def save(widget: QWidget, out: Path, name: str, theme: str) -> None:
+    widget.show()
+    wait(60)
+    path = out / f"{name}-{theme}.png"
+    widget.grab().save(str(path))
+    print(path)
+
+
+def render(out: Path, theme: str, workdir: Path) -> None:
+    from desktop_auth.config import Settings
+    from desktop_auth.db import migrate
+    from desktop_auth.db.errors import DatabaseUnavailableError
+    from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import SignedInUser
+    from desktop_auth.ui.account_dialogs import RegisterDialog, SetupAdminDialog
+    from desktop_auth.ui.account_window import AccountWindow
+    from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
+    from desktop_auth.ui.login_dialog import LoginDialog
+    from desktop_auth.ui.startup_error_dialog import StartupErrorDialog
+    from desktop_auth.ui.tasks import TaskRunner
+    from desktop_auth.ui.theme import apply_theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, Qt.ColorScheme.Dark if theme == "dark" else Qt.ColorScheme.Light)
+    settings = Settings(
+        database_url=f"sqlite:///{workdir / f'{theme}.sqlite3'}", hash_method="pbkdf2:sha256:1000"
+    )
+    services = Services(settings)
+    migrate.upgrade(services.database)
+    runner = TaskRunner()
+
+    setup = SetupAdminDialog(runner, services)
+    setup.email_edit.setText("admin@example.com")
+    setup.password_edit.setText("correct horse battery staple")
+    wait_for(lambda: setup.meter.report is not None)
+    save(setup, out, "setup-admin", theme)
+    setup.close()
+
+    admin = services.accounts.create_first_admin("admin@example.com", PASSWORD)
+
+    login = LoginDialog(runner)
+    login.set_services(services, registration_open=True)
+    login.email_edit.setText("admin@example.com")
+    login.password_edit.setText("not my password")
+    login.submit()
+    wait_for(lambda: not login.busy)
+    save(login, out, "sign-in", theme)
+    login.close()
+
+    register = RegisterDialog(runner, services, "new.person@example")
+    register.email_edit.editingFinished.emit()
+    register.password_edit.setText("password1234")
+    register.confirm_edit.setText("password123")
+    wait_for(lambda: register.meter.report is not None)
+    save(register, out, "register", theme)
+    register.close()
+
+    user = SignedInUser(
+        admin.id, admin.email, "admin", admin.created_at, 12, False, admin.password_changed_at
+    )
+    window = AccountWindow(runner, services, user, idle_timeout_ms=15 * 60_000)
+    window.resize(560, 320)
+    save(window, out, "account", theme)
+
+    change = ChangePasswordDialog(runner, services, admin.id, admin.email, parent=window)
+    change.current_edit.setText(PASSWORD)
+    change.password_edit.setText("maple-harbor-velvet-19-comet")
+    change.confirm_edit.setText("maple-harbor-velvet-19-comet")
+    wait_for(lambda: change.meter.report is not None)
+    save(change, out, "change-password", theme)
+    change.close()
+    window.end_session("")
+
+    error = StartupErrorDialog(
+        DatabaseUnavailableError(
+            "The database is unavailable (mysql+pymysql://app:***@db.example.com/accounts): "
+            "Can't connect to MySQL server on 'db.example.com'"
+        )
+    )
+    save(error, out, "database-unavailable", theme)
+    error.close()
+
+    runner.wait()
+    services.close()
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0]) if argv else Path(__file__).resolve().parent / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    with tempfile.TemporaryDirectory() as scratch:
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)
+        app.setOrganizationName("desktop-auth-screenshots")
+        for theme in ("light", "dark"):
+            render(out, theme, Path(scratch))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
