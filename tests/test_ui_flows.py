@@ -343,3 +343,29 @@ def test_unexpected_errors_are_logged_and_shown_briefly(
     assert "boom" not in text
     assert any(record.exc_info for record in caplog.records)
     assert child(login, QPushButton, "signInButton").isEnabled(), "the app keeps running"
+
+
+def test_two_clients_racing_through_first_run_end_with_one_admin(
+    qtbot: QtBot, services: Services, database, start_app
+) -> None:
+    """Both clients see "Create the administrator"; the slower one is sent to sign in instead."""
+    from desktop_auth.services.accounts import count_active_admins
+
+    first = start_app(services)
+    second = start_app(services)
+    setups = [front(qtbot, first, "setupAdminDialog"), front(qtbot, second, "setupAdminDialog")]
+    for number, setup in enumerate(setups):
+        fill_new_account(qtbot, setup, f"admin{number}@example.com", STRONG_PASSWORD)
+    for setup in setups:  # submit both before either finishes
+        click(qtbot, setup, "createAdminButton")
+    qtbot.waitUntil(
+        lambda: (
+            {getattr(c.current, "objectName", lambda: "")() for c in (first, second)}
+            == {"accountWindow", "loginDialog"}
+        ),
+        timeout=15_000,
+    )
+    with database.transaction() as session:
+        assert count_active_admins(session) == 1
+    loser = first if first.current is first.login else second
+    assert "already exists" in child(loser.login, QLabel, "noticeLabel").text()

@@ -168,7 +168,12 @@ class RegisterDialog(NewAccountDialog):
 
 
 class SetupAdminDialog(NewAccountDialog):
-    """First run: create the administrator, then sign in as them. ``succeeded`` carries a SignedInUser."""
+    """First run: create the administrator, then sign in as them. ``succeeded`` carries a SignedInUser.
+
+    ``taken`` fires when another client created the administrator first: this one then goes to sign-in.
+    """
+
+    taken = Signal(str)
 
     def __init__(self, runner: TaskRunner, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(
@@ -183,6 +188,16 @@ class SetupAdminDialog(NewAccountDialog):
 
     def busy_text(self) -> str:
         return "Creating the administrator…"
+
+    def _failed(self, error: BaseException) -> None:
+        from desktop_auth.services.errors import SetupAlreadyDoneError
+
+        if isinstance(error, SetupAlreadyDoneError):
+            self.set_busy(False)
+            self.taken.emit(error.message)
+            self.accept()
+            return
+        super()._failed(error)
 
     def work(self, email: str, password: str) -> object:
         accounts = self._services.accounts

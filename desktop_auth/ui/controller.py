@@ -124,6 +124,7 @@ class AppController(QObject):
         dialog = SetupAdminDialog(self.runner, services)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.succeeded.connect(self._signed_in)
+        dialog.taken.connect(lambda message: self._signed_out("", message))
         dialog.rejected.connect(lambda: self.finished.emit(0))
         self._front(dialog)
         dialog.show()

@@ -1,0 +1,38 @@
+"""No account enumeration: an unknown address and a wrong password answer alike, in about the same time."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+
+from desktop_auth.services.errors import InvalidCredentialsError
+from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD
+
+
+def _timed_failure(services, email: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    with pytest.raises(InvalidCredentialsError) as caught:
+        services.accounts.authenticate(email, OTHER_PASSWORD)
+    return time.perf_counter() - started, str(caught.value)
+
+
+@pytest.mark.slow
+def test_unknown_email_and_wrong_password_take_the_same_time(make_services) -> None:
+    # A hash costly enough (~50 ms) that it, not noise, decides the timing; lockout out of the way.
+    services = make_services(hash_method="pbkdf2:sha256:150000", lockout_threshold=1_000_000)
+    services.accounts.register("known@example.com", STRONG_PASSWORD)
+    _timed_failure(services, "warmup@example.com")  # the dummy hash is computed once, on first use
+    known, unknown, messages = [], [], set()
+    for round_number in range(15):  # interleaved, so drift in machine load hits both alike
+        elapsed, message = _timed_failure(services, "known@example.com")
+        known.append(elapsed)
+        messages.add(message)
+        elapsed, message = _timed_failure(services, f"nobody{round_number}@example.com")
+        unknown.append(elapsed)
+        messages.add(message)
+    assert len(messages) == 1
+    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
+    difference = abs(known_median - unknown_median) / max(known_median, unknown_median)
+    assert difference < 0.15, f"known {known_median * 1000:.1f} ms vs unknown {unknown_median * 1000:.1f} ms"
