@@ -15,14 +15,20 @@ from typing import ClassVar
 
 from werkzeug.security import DEFAULT_PBKDF2_ITERATIONS, check_password_hash, generate_password_hash
 
+from desktop_auth.text import scrub
+
 log = logging.getLogger(__name__)
 
 _SCRYPT_DEFAULTS = ("32768", "8", "1")
 
 
 def normalize_password(password: str) -> str:
-    """NFKC, so the same password typed on different keyboards or input methods hashes the same."""
-    return unicodedata.normalize("NFKC", password)
+    """NFKC, so the same password typed on different keyboards or input methods hashes the same.
+
+    Lone surrogates (not text; they cannot be encoded) become U+FFFD first, so hashing never fails on
+    them. The policy refuses them in new passwords; here they only ever fail to match.
+    """
+    return unicodedata.normalize("NFKC", scrub(password))
 
 
 def canonical_method(method: str) -> str:

@@ -17,7 +17,7 @@ from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from desktop_auth.errors import InvalidInputError
-from desktop_auth.security.hashing import normalize_password
+from desktop_auth.text import has_lone_surrogate
 
 MIN_ACCEPTABLE_SCORE = 3  # zxcvbn: 3 = "safely unguessable: moderate protection from offline attacks"
 _ESTIMATOR_MAX_LENGTH = 100  # zxcvbn is quadratic; the head of a long password says enough about it
@@ -94,7 +94,8 @@ class PasswordPolicy:
 
     def evaluate(self, password: str, email: str | None = None) -> StrengthReport:
         """Assess a password for the live strength meter and for validation (a few ms)."""
-        password = normalize_password(password)
+        # Lone surrogates are judged before normalization turns them into replacement characters.
+        password = unicodedata.normalize("NFKC", password)
         length = len(password)
         problems: list[PasswordProblem] = []
         if length == 0:
@@ -104,6 +105,8 @@ class PasswordPolicy:
                 PasswordProblem("too_long", f"Use at most {self.max_length} characters (this has {length}).")
             )
             return StrengthReport(0, tuple(problems))
+        if has_lone_surrogate(password):
+            problems.append(PasswordProblem("invalid_text", "Remove characters that are not valid text."))
         if any(unicodedata.category(ch) == "Cc" for ch in password):
             problems.append(
                 PasswordProblem("control_character", "Remove control characters such as tabs or line breaks.")

@@ -32,6 +32,7 @@ from desktop_auth.services.errors import (
     StaleEditError,
 )
 from desktop_auth.services.records import Actor, AuditRecord, SortKey, UserEdit, UserQuery, UserRecord
+from desktop_auth.text import scrub
 
 AnySelect = Select[*tuple[Any, ...]]
 MAX_PAGE_SIZE = 1000
@@ -95,7 +96,7 @@ def _record_from_row(row: Any, now: datetime) -> UserRecord:
 
 
 def _filtered(statement: AnySelect, query: UserQuery) -> AnySelect:
-    text = query.search.strip().lower()
+    text = scrub(query.search).strip().lower()
     if text:
         pattern = f"{escape_like(text)}%" if query.prefix else f"%{escape_like(text)}%"
         statement = statement.where(User.email.like(pattern, escape="\\"))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from desktop_auth.models import AuditEvent
 from desktop_auth.services.records import Actor, AuditRecord
+from desktop_auth.text import scrub
 
 SYSTEM_ACTOR = "system"
 
@@ -59,7 +60,7 @@ def record_many(
 def list_events(session: Session, search: str = "", limit: int = 200, offset: int = 0) -> list[AuditRecord]:
     statement = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
     if search:
-        pattern = f"%{escape_like(search)}%"
+        pattern = f"%{escape_like(scrub(search))}%"
         statement = statement.where(
             or_(
                 AuditEvent.actor.like(pattern, escape="\\"),

@@ -16,6 +16,7 @@ from desktop_auth.models import ADMIN_ROLE, Role, User
 from desktop_auth.security import PasswordHasher, PasswordPolicy
 from desktop_auth.services.errors import NotFoundError, PermissionDeniedError
 from desktop_auth.services.records import Actor, UserRecord
+from desktop_auth.text import has_lone_surrogate
 
 
 @dataclass
@@ -32,7 +33,7 @@ class ServiceContext:
 
 
 def role_by_name(session: Session, name: str) -> Role:
-    role = session.scalar(select(Role).where(Role.name == name))
+    role = None if has_lone_surrogate(name) else session.scalar(select(Role).where(Role.name == name))
     if role is None:
         raise NotFoundError(f"There is no role named {name!r}.")
     return role
