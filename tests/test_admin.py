@@ -250,3 +250,52 @@ def test_roles_add_list_remove(services: Services, admin: Actor) -> None:
     services.admin.set_role(admin, "quinn@example.com", "user")
     services.roles.remove_role(admin, "auditor")
     assert [role.name for role in services.roles.list_roles()] == ["admin", "user"]
+
+
+def test_shared_settings_are_validated_audited_and_followed(make_services, clock) -> None:
+    services = make_services(lockout_threshold=5)
+    root = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    actor = Actor(root.id, root.email)
+    assert services.app_settings.get().lockout_threshold == 5, "the client's configuration until set"
+    updated = services.app_settings.update(actor, lockout_threshold=2, idle_timeout_minutes=5)
+    assert (updated.lockout_threshold, updated.idle_timeout_minutes) == (2, 5)
+    with pytest.raises(InvalidInputError):
+        services.app_settings.update(actor, lockout_threshold=0)
+    with pytest.raises(InvalidInputError):
+        services.app_settings.update(actor, lockout_base_seconds=600, lockout_max_seconds=60)
+    with pytest.raises(PermissionDeniedError):
+        services.app_settings.update(Actor(services.accounts.register("v@example.com", STRONG_PASSWORD).id, "v"),
+                                     lockout_threshold=50)
+    # Another client with a different local configuration follows the database.
+    other = make_services(lockout_threshold=50)
+    assert other.app_settings.get().lockout_threshold == 2
+    for _ in range(2):
+        with pytest.raises(Exception, match="incorrect"):
+            other.accounts.authenticate("v@example.com", OTHER_PASSWORD)
+    with pytest.raises(AccountLockedError):
+        other.accounts.authenticate("v@example.com", STRONG_PASSWORD)
+    settings_events = [e for e in services.admin.audit_log(actor) if e.action == "setting"]
+    assert {(e.target, e.old_value, e.new_value) for e in settings_events} >= {
+        ("Failed sign-ins before a lockout", "5", "2"),
+        ("Idle sign-out (minutes)", "15", "5"),
+    }
+
+
+def test_csv_exports_follow_the_filter_and_defuse_formulas(services: Services, admin: Actor) -> None:
+    import csv
+    import io
+
+    _register(services, "=cmd@example.com", "plain@example.com")
+    out = io.StringIO()
+    assert services.export.write_users_csv(admin, UserQuery(search="example.com"), out) == 3
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0][:3] == ["email", "role", "active"]
+    emails = sorted(row[0] for row in rows[1:])
+    assert emails == ["'=cmd@example.com", "plain@example.com", "root@example.com"]
+    services.admin.set_role(admin, "plain@example.com", "admin")
+    audit_out = io.StringIO()
+    assert services.export.write_audit_csv(admin, "plain@", audit_out) >= 2
+    audit_rows = list(csv.reader(io.StringIO(audit_out.getvalue())))
+    assert audit_rows[1][2] == "role"  # newest first
+    with pytest.raises(PermissionDeniedError):
+        services.export.write_users_csv(Actor(999_999, "ghost"), UserQuery(), io.StringIO())

@@ -93,7 +93,7 @@ class AccountService:
 
     def registration_open(self) -> bool:
         with self._context.database.transaction() as session:
-            return read_shared_settings(session).allow_self_registration
+            return read_shared_settings(session, self._context.settings).allow_self_registration
 
     def create_first_admin(self, email: str, password: str) -> UserRecord:
         """Create the administrator of an empty database. Of two clients racing, exactly one succeeds."""
@@ -115,7 +115,7 @@ class AccountService:
         normalized = normalize_email(email)
         self._context.policy.validate(password, normalized)
         with self._context.database.transaction() as session:
-            if not read_shared_settings(session).allow_self_registration:
+            if not read_shared_settings(session, self._context.settings).allow_self_registration:
                 raise RegistrationClosedError()
             if session.scalar(select(User.id).where(User.email == normalized)) is not None:
                 raise EmailAlreadyRegisteredError()
@@ -152,7 +152,8 @@ class AccountService:
 
     def _fail(self, key: str) -> None:
         with self._context.database.transaction(write=True) as session:
-            until = throttle.record_failure(session, self._context.settings, key, self._context.clock())
+            rules = read_shared_settings(session, self._context.settings)
+            until = throttle.record_failure(session, rules, key, self._context.clock())
         if until is not None:
             log.warning("Sign-in locked for an address after repeated failures (until %s)", until.isoformat())
 

@@ -45,7 +45,7 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
         yield ids[start : start + _CHUNK]
 
 
-def _user_columns() -> AnySelect:
+def user_columns() -> AnySelect:
     statement: AnySelect = select(
         User.id,
         User.email,
@@ -78,7 +78,7 @@ _SORT_COLUMNS: dict[SortKey, ColumnElement[Any]] = {
 }
 
 
-def _record_from_row(row: Any, now: datetime) -> UserRecord:
+def record_from_row(row: Any, now: datetime) -> UserRecord:
     locked = row.locked_until if row.locked_until is not None and row.locked_until > now else None
     return UserRecord(
         id=row.id,
@@ -95,7 +95,7 @@ def _record_from_row(row: Any, now: datetime) -> UserRecord:
     )
 
 
-def _filtered(statement: AnySelect, query: UserQuery) -> AnySelect:
+def filter_users(statement: AnySelect, query: UserQuery) -> AnySelect:
     text = scrub(query.search).strip().lower()
     if text:
         pattern = f"{escape_like(text)}%" if query.prefix else f"%{escape_like(text)}%"
@@ -128,14 +128,14 @@ class AdminService:
             require_admin(session, actor)
             column = _SORT_COLUMNS[query.sort]
             order = [column.desc(), User.id.desc()] if query.descending else [column.asc(), User.id.asc()]
-            statement = _filtered(_user_columns(), query).order_by(*order).offset(max(0, offset)).limit(limit)
+            statement = filter_users(user_columns(), query).order_by(*order).offset(max(0, offset)).limit(limit)
             now = self._context.clock()
-            return [_record_from_row(row, now) for row in session.execute(statement)]
+            return [record_from_row(row, now) for row in session.execute(statement)]
 
     def count_users(self, actor: Actor, query: UserQuery = ALL_USERS) -> int:
         with self._context.database.transaction() as session:
             require_admin(session, actor)
-            statement = _filtered(
+            statement = filter_users(
                 select(func.count(User.id)).select_from(
                     User.__table__.join(Role.__table__, User.role_id == Role.id)
                 ),
@@ -147,10 +147,10 @@ class AdminService:
         normalized = normalize_email(email)
         with self._context.database.transaction() as session:
             require_admin(session, actor)
-            row = session.execute(_user_columns().where(User.email == normalized)).one_or_none()
+            row = session.execute(user_columns().where(User.email == normalized)).one_or_none()
             if row is None:
                 raise NotFoundError(f"No account has the email address {normalized}.")
-            return _record_from_row(row, self._context.clock())
+            return record_from_row(row, self._context.clock())
 
     def audit_log(
         self, actor: Actor, search: str = "", limit: int = 200, offset: int = 0
@@ -415,6 +415,6 @@ class AdminService:
     def _records(session: Session, ids: Sequence[int], now: datetime) -> list[UserRecord]:
         by_id: dict[int, UserRecord] = {}
         for chunk in _chunks(list(ids)):
-            for row in session.execute(_user_columns().where(User.id.in_(chunk))):
-                by_id[row.id] = _record_from_row(row, now)
+            for row in session.execute(user_columns().where(User.id.in_(chunk))):
+                by_id[row.id] = record_from_row(row, now)
         return [by_id[i] for i in ids if i in by_id]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from desktop_auth.models import AuditEvent
 from desktop_auth.services.records import Actor, AuditRecord
@@ -57,17 +58,20 @@ def record_many(
         session.execute(insert(AuditEvent), rows)
 
 
+def search_filter(search: str) -> ColumnElement[bool]:
+    """Events whose actor, target or action contains ``search`` (wildcards taken literally)."""
+    pattern = f"%{escape_like(scrub(search))}%"
+    return or_(
+        AuditEvent.actor.like(pattern, escape="\\"),
+        AuditEvent.target.like(pattern, escape="\\"),
+        AuditEvent.action.like(pattern, escape="\\"),
+    )
+
+
 def list_events(session: Session, search: str = "", limit: int = 200, offset: int = 0) -> list[AuditRecord]:
     statement = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
     if search:
-        pattern = f"%{escape_like(scrub(search))}%"
-        statement = statement.where(
-            or_(
-                AuditEvent.actor.like(pattern, escape="\\"),
-                AuditEvent.target.like(pattern, escape="\\"),
-                AuditEvent.action.like(pattern, escape="\\"),
-            )
-        )
+        statement = statement.where(search_filter(search))
     events = session.scalars(statement.limit(limit).offset(offset))
     return [
         AuditRecord(e.id, e.created_at, e.actor, e.action, e.target, e.old_value, e.new_value, e.detail)

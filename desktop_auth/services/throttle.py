@@ -8,15 +8,26 @@ further lockout up to ``lockout_max_seconds``. A successful sign-in or an admin'
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from desktop_auth.config import Settings
 from desktop_auth.models import LoginThrottle, User
 from desktop_auth.services import audit
+
+
+class LockoutRules(Protocol):
+    """The numbers that govern lockouts (the client's Settings, or the database's shared settings)."""
+
+    @property
+    def lockout_threshold(self) -> int: ...
+    @property
+    def lockout_base_seconds(self) -> int: ...
+    @property
+    def lockout_max_seconds(self) -> int: ...
 
 
 def locked_until(session: Session, email: str, now: datetime) -> datetime | None:
@@ -24,7 +35,7 @@ def locked_until(session: Session, email: str, now: datetime) -> datetime | None
     return until if until is not None and until > now else None
 
 
-def lockout_duration(settings: Settings, previous_lockouts: int) -> timedelta:
+def lockout_duration(settings: LockoutRules, previous_lockouts: int) -> timedelta:
     # Cap the exponent before shifting so a long history cannot overflow.
     seconds = settings.lockout_base_seconds * (1 << min(previous_lockouts, 32))
     return timedelta(seconds=min(seconds, settings.lockout_max_seconds))
@@ -53,7 +64,7 @@ def _count_failure(session: Session, email: str, now: datetime) -> None:
         )
 
 
-def record_failure(session: Session, settings: Settings, email: str, now: datetime) -> datetime | None:
+def record_failure(session: Session, settings: LockoutRules, email: str, now: datetime) -> datetime | None:
     """Count one failure; return the lock expiry when this failure triggered a lockout."""
     _count_failure(session, email, now)
     throttle = session.scalars(

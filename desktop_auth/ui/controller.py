@@ -33,6 +33,7 @@ class StartupState:
     services: Services
     needs_first_admin: bool
     registration_open: bool
+    idle_timeout_minutes: int
 
 
 def open_database(settings: Settings, services: Services | None = None) -> StartupState:
@@ -49,10 +50,12 @@ def open_database(settings: Settings, services: Services | None = None) -> Start
         migrate.upgrade(services.database)
     else:
         status.require_current()
+    shared = services.app_settings.get()
     return StartupState(
         services,
         needs_first_admin=services.accounts.needs_first_admin(),
-        registration_open=services.accounts.registration_open(),
+        registration_open=shared.allow_self_registration,
+        idle_timeout_minutes=shared.idle_timeout_minutes,
     )
 
 
@@ -76,6 +79,7 @@ class AppController(QObject):
         self.services: Services | None = None
         self._given_services = services
         self._session_check_ms = session_check_ms
+        self._idle_timeout_override = idle_timeout_ms
         self._idle_timeout_ms = idle_timeout_ms or settings.idle_timeout_minutes * 60_000
         self.login = LoginDialog(self.runner)
         self.login.rejected.connect(lambda: self.finished.emit(0))
@@ -97,6 +101,8 @@ class AppController(QObject):
 
     def _opened(self, state: StartupState) -> None:
         self.services = state.services
+        # The database's shared setting wins over this computer's configuration.
+        self._idle_timeout_ms = self._idle_timeout_override or state.idle_timeout_minutes * 60_000
         self.login.set_services(state.services, state.registration_open)
         if state.needs_first_admin:
             self.login.hide()
