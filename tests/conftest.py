@@ -202,3 +202,28 @@ def delete_leftover_widgets() -> Iterator[None]:
         widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
+
+
+def seed_users(database: Database, count: int, prefix: str = "seed", role: str = "user") -> None:
+    """Insert ``count`` users quickly: set-based inserts sharing one precomputed hash."""
+    from sqlalchemy import insert, select
+    from werkzeug.security import generate_password_hash
+
+    from desktop_auth.db.types import utcnow
+
+    password_hash = generate_password_hash(STRONG_PASSWORD, method=CHEAP_HASH)
+    now = utcnow()
+    with database.transaction(write=True) as session:
+        role_id = session.scalar(select(Role.id).where(Role.name == role))
+        for start in range(0, count, 5000):
+            rows = [
+                {
+                    "email": f"{prefix}{n:07d}@example.com",
+                    "password_hash": password_hash,
+                    "role_id": role_id,
+                    "create_date": now,
+                    "update_date": now,
+                }
+                for n in range(start, min(start + 5000, count))
+            ]
+            session.execute(insert(User), rows)

@@ -264,8 +264,9 @@ def test_shared_settings_are_validated_audited_and_followed(make_services, clock
     with pytest.raises(InvalidInputError):
         services.app_settings.update(actor, lockout_base_seconds=600, lockout_max_seconds=60)
     with pytest.raises(PermissionDeniedError):
-        services.app_settings.update(Actor(services.accounts.register("v@example.com", STRONG_PASSWORD).id, "v"),
-                                     lockout_threshold=50)
+        services.app_settings.update(
+            Actor(services.accounts.register("v@example.com", STRONG_PASSWORD).id, "v"), lockout_threshold=50
+        )
     # Another client with a different local configuration follows the database.
     other = make_services(lockout_threshold=50)
     assert other.app_settings.get().lockout_threshold == 2

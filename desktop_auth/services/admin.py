@@ -128,7 +128,9 @@ class AdminService:
             require_admin(session, actor)
             column = _SORT_COLUMNS[query.sort]
             order = [column.desc(), User.id.desc()] if query.descending else [column.asc(), User.id.asc()]
-            statement = filter_users(user_columns(), query).order_by(*order).offset(max(0, offset)).limit(limit)
+            statement = (
+                filter_users(user_columns(), query).order_by(*order).offset(max(0, offset)).limit(limit)
+            )
             now = self._context.clock()
             return [record_from_row(row, now) for row in session.execute(statement)]
 

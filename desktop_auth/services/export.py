@@ -53,7 +53,10 @@ class ExportService:
             with self._context.database.transaction() as session:
                 require_admin(session, actor)
                 statement: AnySelect = (
-                    filter_users(user_columns(), query).where(User.id > last_id).order_by(User.id).limit(BATCH)
+                    filter_users(user_columns(), query)
+                    .where(User.id > last_id)
+                    .order_by(User.id)
+                    .limit(BATCH)
                 )
                 now = self._context.clock()
                 batch = [record_from_row(row, now) for row in session.execute(statement)]

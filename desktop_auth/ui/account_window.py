@@ -67,6 +67,7 @@ class _ActivityWatcher(QObject):
 class AccountWindow(QMainWindow):
     signed_out = Signal(str)  # why ("" when the person chose to sign out)
     role_editor_requested = Signal()
+    admin_lost = Signal()  # the account is no longer an administrator: close admin windows
 
     def __init__(
         self,
@@ -170,9 +171,12 @@ class AccountWindow(QMainWindow):
     def _apply_role(self, role: str) -> None:
         from desktop_auth.constants import ADMIN_ROLE
 
+        was_admin = self.role_value.text() == ADMIN_ROLE
         self.role_value.setText(role)
         self.role_editor_button.setVisible(role == ADMIN_ROLE)
         self.role_editor_button.setEnabled(role == ADMIN_ROLE)
+        if was_admin and role != ADMIN_ROLE:
+            self.admin_lost.emit()
 
     @property
     def is_admin(self) -> bool:

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QMessageBox
 
 from desktop_auth.config import Settings
 from desktop_auth.ui.account_dialogs import RegisterDialog, SetupAdminDialog
 from desktop_auth.ui.account_window import AccountWindow
 from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
 from desktop_auth.ui.login_dialog import LoginDialog
+from desktop_auth.ui.role_editor import RoleEditor
 from desktop_auth.ui.startup_error_dialog import StartupErrorDialog
 from desktop_auth.ui.tasks import TaskRunner
 
@@ -86,6 +86,7 @@ class AppController(QObject):
         self.login.signed_in.connect(self._signed_in)
         self.login.create_account_requested.connect(self._show_register)
         self.window: AccountWindow | None = None
+        self.role_editor: RoleEditor | None = None
         self.current: object = None
 
     # -- start-up ------------------------------------------------------------------------------------
@@ -187,7 +188,8 @@ class AppController(QObject):
         )
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.signed_out.connect(lambda reason: self._signed_out(user.email, reason))
-        window.role_editor_requested.connect(self._open_role_editor)
+        window.role_editor_requested.connect(lambda: self._open_role_editor(user))
+        window.admin_lost.connect(self._close_role_editor)
         self.window = window
         # Show on the next turn of the event loop: building and first painting a window are each a
         # few tens of ms, and done back to back they would stall the loop past the 50 ms budget.
@@ -199,17 +201,34 @@ class AppController(QObject):
             window.show()
 
     def _signed_out(self, email: str, reason: str) -> None:
+        self._close_role_editor()
         self.window = None
         self.login.prefill(email, reason)
         self._front(self.login)
         self.login.show()
 
-    def _open_role_editor(self) -> None:
-        QMessageBox.information(
-            self.window,
-            "Role editor",
-            "The role editor is not part of this version yet. Use `desktop-auth users` on the command line.",
-        )
+    def _open_role_editor(self, user: SignedInUser) -> None:
+        if self.services is None:
+            return
+        if self.role_editor is None:
+            editor = RoleEditor(self.runner, self.services, user.actor)
+            editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            editor.closed.connect(self._role_editor_closed)
+            self.role_editor = editor
+        self._front(self.role_editor)
+        self.role_editor.show()
+        self.role_editor.raise_()
+        self.role_editor.activateWindow()
+
+    def _role_editor_closed(self) -> None:
+        self.role_editor = None
+        if self.window is not None:
+            self._front(self.window)
+
+    def _close_role_editor(self) -> None:
+        if self.role_editor is not None:
+            self.role_editor.close_without_asking()
+            self.role_editor = None
 
     # -- helpers -------------------------------------------------------------------------------------
 

@@ -1,0 +1,371 @@
+"""The item model behind the role editor's ``userTable`` (a QTableView).
+
+Windowed: ``rowCount`` is the number of matching users (counted in the background); rows are fetched a
+page at a time, on a worker thread, when the view first asks for them, and only the ``max_pages`` most
+recently used pages are kept. Memory follows what was looked at, not the size of the table, and jumping
+to the end of a million rows loads one page. Filtering and sorting are done by the database.
+
+Edits (role, active) are pending until saved: the model keeps them apart from the loaded rows, shows them
+marked, and hands them to the service as one list of ``UserEdit``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from desktop_auth.services.records import SortKey, UserEdit, UserQuery, UserRecord
+from desktop_auth.ui.messages import describe
+from desktop_auth.ui.tasks import TaskRunner
+
+COL_EMAIL, COL_ROLE, COL_ACTIVE, COL_LOCKED, COL_LAST_LOGIN, COL_LOGINS, COL_CREATED, COL_UPDATED = range(8)
+HEADERS = ("Email", "Role", "Active", "Locked until", "Last sign-in", "Sign-ins", "Created", "Updated")
+SORT_KEYS = {
+    COL_EMAIL: SortKey.EMAIL,
+    COL_ROLE: SortKey.ROLE,
+    COL_ACTIVE: SortKey.ACTIVE,
+    COL_LOCKED: SortKey.LOCKED_UNTIL,
+    COL_LAST_LOGIN: SortKey.LAST_LOGIN,
+    COL_LOGINS: SortKey.LOGIN_COUNT,
+    COL_CREATED: SortKey.CREATED,
+    COL_UPDATED: SortKey.UPDATED,
+}
+USER_ID_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's user id (survives sorting proxies)
+RECORD_ROLE = Qt.ItemDataRole.UserRole + 2  # the loaded UserRecord, or None
+PENDING_ROLE = Qt.ItemDataRole.UserRole + 3  # True when the cell has an unsaved change
+LOADING_TEXT = "…"
+PENDING_BACKGROUND = QColor(255, 196, 0, 70)
+
+Index = QModelIndex | QPersistentModelIndex
+FetchPage = Callable[[UserQuery, int, int], list[UserRecord]]
+CountUsers = Callable[[UserQuery], int]
+
+
+def _time(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@dataclass
+class PendingEdit:
+    """Unsaved changes to one user, and what they were based on."""
+
+    user_id: int
+    email: str
+    version: int
+    original_role: str
+    original_active: bool
+    role: str | None = None
+    active: bool | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.role is None and self.active is None
+
+
+class UserTableModel(QAbstractTableModel):
+    loading_changed = Signal(bool)
+    failed = Signal(str)
+    total_changed = Signal(int)
+    pending_changed = Signal(int)
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        fetch_page: FetchPage,
+        count_users: CountUsers,
+        page_size: int = 200,
+        max_pages: int = 20,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._fetch_page = fetch_page
+        self._count_users = count_users
+        self.page_size = page_size
+        self.max_pages = max(2, max_pages)
+        self.query = UserQuery()
+        self._generation = 0
+        self._rows = 0  # what rowCount() reports
+        self._total: int | None = None
+        self._pages: OrderedDict[int, list[UserRecord]] = OrderedDict()
+        self._in_flight: set[int] = set()
+        self.pending: dict[int, PendingEdit] = {}
+
+    # -- what the view sees --------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else self._rows
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(HEADERS)
+        ):
+            return HEADERS[section]
+        return None
+
+    def record(self, row: int) -> UserRecord | None:
+        """The loaded record at ``row``, or None (and a background fetch of its page)."""
+        if not 0 <= row < self._rows:
+            return None
+        page_number, offset = divmod(row, self.page_size)
+        page = self._pages.get(page_number)
+        if page is None:
+            self._request(page_number)
+            return None
+        self._pages.move_to_end(page_number)
+        return page[offset] if offset < len(page) else None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        record = self.record(index.row())
+        column = index.column()
+        if record is None:
+            return LOADING_TEXT if role == Qt.ItemDataRole.DisplayRole and column == COL_EMAIL else None
+        edit = self.pending.get(record.id)
+        pending_here = edit is not None and (
+            (column == COL_ROLE and edit.role is not None)
+            or (column == COL_ACTIVE and edit.active is not None)
+        )
+        role_name = edit.role if edit is not None and edit.role is not None else record.role
+        active = edit.active if edit is not None and edit.active is not None else record.active
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return self._display(record, column, role_name, role == Qt.ItemDataRole.EditRole)
+        if role == Qt.ItemDataRole.CheckStateRole and column == COL_ACTIVE:
+            return Qt.CheckState.Checked if active else Qt.CheckState.Unchecked
+        if role == USER_ID_ROLE:
+            return record.id
+        if role == RECORD_ROLE:
+            return record
+        if role == PENDING_ROLE:
+            return pending_here
+        if role == Qt.ItemDataRole.FontRole and edit is not None:
+            font = QFont()
+            font.setBold(pending_here)
+            font.setItalic(True)
+            return font
+        if role == Qt.ItemDataRole.BackgroundRole and pending_here:
+            return QBrush(PENDING_BACKGROUND)
+        if role == Qt.ItemDataRole.ToolTipRole and edit is not None:
+            return self._pending_text(edit)
+        if role == Qt.ItemDataRole.AccessibleTextRole and column == COL_ACTIVE:
+            return "active" if active else "inactive"
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_LOGINS:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def _display(record: UserRecord, column: int, role_name: str, editing: bool) -> Any:
+        if column == COL_EMAIL:
+            return record.email
+        if column == COL_ROLE:
+            return role_name
+        if column == COL_ACTIVE:
+            return None  # the check box says it
+        if column == COL_LOCKED:
+            return _time(record.locked_until)
+        if column == COL_LAST_LOGIN:
+            return _time(record.last_login_at)
+        if column == COL_LOGINS:
+            return record.login_count
+        if column == COL_CREATED:
+            return _time(record.created_at)
+        if column == COL_UPDATED:
+            return _time(record.updated_at)
+        return None
+
+    @staticmethod
+    def _pending_text(edit: PendingEdit) -> str:
+        parts = []
+        if edit.role is not None:
+            parts.append(f"role {edit.original_role} → {edit.role}")
+        if edit.active is not None:
+            parts.append("activate" if edit.active else "deactivate")
+        return "Unsaved: " + ", ".join(parts)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if not index.isValid() or self.record(index.row()) is None:
+            return base
+        if index.column() == COL_ROLE:
+            return base | Qt.ItemFlag.ItemIsEditable
+        if index.column() == COL_ACTIVE:
+            return base | Qt.ItemFlag.ItemIsUserCheckable
+        return base
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        record = self.record(index.row()) if index.isValid() else None
+        if record is None:
+            return False
+        if (
+            index.column() == COL_ROLE
+            and role == Qt.ItemDataRole.EditRole
+            and isinstance(value, str)
+            and value
+        ):
+            self.stage([record], role=value)
+            return True
+        if index.column() == COL_ACTIVE and role == Qt.ItemDataRole.CheckStateRole:
+            checked = value in (Qt.CheckState.Checked, Qt.CheckState.Checked.value, 2, True)
+            self.stage([record], active=checked)
+            return True
+        return False
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        key = SORT_KEYS.get(column)
+        if key is None:
+            return
+        self.set_query(
+            UserQuery(
+                self.query.search,
+                self.query.prefix,
+                self.query.role,
+                key,
+                order == Qt.SortOrder.DescendingOrder,
+            )
+        )
+
+    # -- loading -------------------------------------------------------------------------------------
+
+    def set_query(self, query: UserQuery) -> None:
+        self.query = query
+        self.reload()
+
+    def reload(self) -> None:
+        """Drop every loaded row and start again (pending edits are kept)."""
+        self._generation += 1
+        self.beginResetModel()
+        self._pages.clear()
+        self._in_flight.clear()
+        self._rows = 0
+        self._total = None
+        self.endResetModel()
+        generation, query = self._generation, self.query
+        self._request(0)
+        self._runner.run(
+            lambda: self._count_users(query),
+            lambda total: self._counted(generation, total),
+            self._failed,
+            owner=self,
+        )
+
+    @property
+    def loaded_rows(self) -> int:
+        """How many user rows the model holds in memory."""
+        return sum(len(page) for page in self._pages.values())
+
+    @property
+    def loading(self) -> bool:
+        return bool(self._in_flight)
+
+    def _request(self, page_number: int) -> None:
+        if page_number in self._in_flight:
+            return
+        self._in_flight.add(page_number)
+        self.loading_changed.emit(True)
+        generation, query, size = self._generation, self.query, self.page_size
+        self._runner.run(
+            lambda: self._fetch_page(query, page_number * size, size),
+            lambda rows: self._loaded(generation, page_number, rows),
+            self._failed,
+            owner=self,
+        )
+
+    def _loaded(self, generation: int, page_number: int, rows: list[UserRecord]) -> None:
+        if generation != self._generation:
+            return  # the query changed while this page was on its way
+        self._in_flight.discard(page_number)
+        self._pages[page_number] = rows
+        self._pages.move_to_end(page_number)
+        while len(self._pages) > self.max_pages:
+            self._pages.popitem(last=False)
+        first = page_number * self.page_size
+        if self._total is None and first + len(rows) > self._rows:
+            # Not counted yet: show what arrived (and one more page's worth if this one was full).
+            self.beginInsertRows(QModelIndex(), self._rows, first + len(rows) - 1)
+            self._rows = first + len(rows)
+            self.endInsertRows()
+        elif rows:
+            last = min(first + len(rows), self._rows) - 1
+            if last >= first:
+                self.dataChanged.emit(self.index(first, 0), self.index(last, len(HEADERS) - 1))
+        if not self._in_flight:
+            self.loading_changed.emit(False)
+
+    def _counted(self, generation: int, total: int) -> None:
+        if generation != self._generation:
+            return
+        self._total = total
+        if total > self._rows:
+            self.beginInsertRows(QModelIndex(), self._rows, total - 1)
+            self._rows = total
+            self.endInsertRows()
+        elif total < self._rows:
+            self.beginRemoveRows(QModelIndex(), total, self._rows - 1)
+            self._rows = total
+            self.endRemoveRows()
+        self.total_changed.emit(total)
+
+    def _failed(self, error: BaseException) -> None:
+        self._in_flight.clear()
+        self.loading_changed.emit(False)
+        self.failed.emit(describe(error))
+
+    @property
+    def total(self) -> int | None:
+        return self._total
+
+    def row_of(self, user_id: int) -> int | None:
+        for page_number, page in self._pages.items():
+            for offset, record in enumerate(page):
+                if record.id == user_id:
+                    return page_number * self.page_size + offset
+        return None
+
+    # -- pending edits -------------------------------------------------------------------------------
+
+    def stage(self, records: list[UserRecord], role: str | None = None, active: bool | None = None) -> None:
+        """Mark changes for these users; a change back to the saved value un-marks it."""
+        for record in records:
+            edit = self.pending.get(record.id) or PendingEdit(
+                record.id, record.email, record.version, record.role, record.active
+            )
+            if role is not None:
+                edit.role = None if role == edit.original_role else role
+            if active is not None:
+                edit.active = None if active == edit.original_active else active
+            if edit.empty:
+                self.pending.pop(record.id, None)
+            else:
+                self.pending[record.id] = edit
+        self._refresh_all()
+        self.pending_changed.emit(len(self.pending))
+
+    def edits(self) -> list[UserEdit]:
+        return [UserEdit(e.user_id, e.version, role=e.role, active=e.active) for e in self.pending.values()]
+
+    def discard(self, user_ids: list[int] | None = None) -> None:
+        if user_ids is None:
+            self.pending.clear()
+        else:
+            for user_id in user_ids:
+                self.pending.pop(user_id, None)
+        self._refresh_all()
+        self.pending_changed.emit(len(self.pending))
+
+    def _refresh_all(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._rows - 1, len(HEADERS) - 1))

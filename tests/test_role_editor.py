@@ -1,0 +1,348 @@
+"""The role editor driven through its real widgets (pytest-qt, offscreen), on SQLite and MariaDB."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QWidget
+from pytestqt.qtbot import QtBot
+
+from desktop_auth.db.engine import Database
+from desktop_auth.services import Services
+from desktop_auth.services.records import Actor
+from desktop_auth.ui.role_editor import RoleEditor
+from desktop_auth.ui.tasks import TaskRunner
+from desktop_auth.ui.user_table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, PENDING_ROLE
+from tests.conftest import STRONG_PASSWORD, seed_users
+from tests.ui_helpers import child, click, type_into
+
+
+@pytest.fixture(autouse=True)
+def isolated_qsettings(tmp_path: Path, qapp) -> Iterator[None]:
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    yield
+    QSettings().clear()
+
+
+@pytest.fixture
+def admin(services: Services) -> Actor:
+    record = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    return Actor(record.id, record.email)
+
+
+@pytest.fixture
+def open_editor(qtbot: QtBot, services: Services) -> Iterator[Callable[[Actor], RoleEditor]]:
+    editors: list[tuple[RoleEditor, TaskRunner]] = []
+
+    def open_(actor: Actor) -> RoleEditor:
+        runner = TaskRunner()
+        editor = RoleEditor(runner, services, actor)
+        qtbot.addWidget(editor)
+        editor.show()
+        editors.append((editor, runner))
+        qtbot.waitUntil(lambda: editor.model.total is not None and not editor.model.loading, timeout=15_000)
+        return editor
+
+    yield open_
+    for editor, runner in editors:
+        editor.model.discard()
+        runner.wait()
+
+
+def settle(qtbot: QtBot, editor: RoleEditor) -> None:
+    qtbot.waitUntil(lambda: editor.model.total is not None and not editor.model.loading, timeout=15_000)
+
+
+def emails(editor: RoleEditor) -> list[str]:
+    model = editor.model
+    return [model.index(row, COL_EMAIL).data() for row in range(model.rowCount())]
+
+
+def row_of(editor: RoleEditor, email: str) -> int:
+    return emails(editor).index(email)
+
+
+def register(services: Services, *addresses: str) -> None:
+    for address in addresses:
+        services.accounts.register(address, STRONG_PASSWORD)
+
+
+def test_model_passes_qt_model_tester(qtmodeltester, services: Services, admin: Actor, open_editor) -> None:
+    register(services, "a@example.com", "b@example.com")
+    editor = open_editor(admin)
+    qtmodeltester.check(editor.model)
+
+
+def test_edit_a_role_with_the_delegate_and_save(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor
+) -> None:
+    services.roles.add_role(admin, "auditor")
+    register(services, "bob@example.com", "carol@example.com")
+    editor = open_editor(admin)
+    table = child(editor, QTableView, "userTable")
+    index = editor.model.index(row_of(editor, "bob@example.com"), COL_ROLE)
+    table.setCurrentIndex(index)
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_F2)  # the edit key, as a person would
+    combo = table.findChild(QComboBox, "roleEditorCombo")
+    assert combo is not None
+    combo.setCurrentIndex(combo.findData("auditor"))
+    combo.activated.emit(combo.currentIndex())
+    assert index.data() == "auditor"
+    assert index.data(PENDING_ROLE) is True
+    assert "1 unsaved change" in child(editor, QLabel, "statusLabel").text()
+    assert services.admin.get_user(admin, "bob@example.com").role == "user", "nothing is saved yet"
+
+    click(qtbot, editor, "saveButton")
+    qtbot.waitUntil(lambda: not editor.model.pending, timeout=10_000)
+    settle(qtbot, editor)
+    assert services.admin.get_user(admin, "bob@example.com").role == "auditor"
+    assert editor.model.index(row_of(editor, "bob@example.com"), COL_ROLE).data() == "auditor"
+    assert any(e.action == "role" and e.new_value == "auditor" for e in services.admin.audit_log(admin))
+
+
+def test_active_check_box_and_revert(qtbot: QtBot, services: Services, admin: Actor, open_editor) -> None:
+    register(services, "dan@example.com")
+    editor = open_editor(admin)
+    index = editor.model.index(row_of(editor, "dan@example.com"), COL_ACTIVE)
+    assert editor.model.setData(index, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    assert index.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    click(qtbot, editor, "revertButton")
+    assert not editor.model.pending
+    assert index.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
+    assert services.admin.get_user(admin, "dan@example.com").active
+
+
+def test_bulk_set_role_for_selected_users(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor
+) -> None:
+    services.roles.add_role(admin, "staff")
+    register(services, *(f"bulk{n}@example.com" for n in range(6)))
+    editor = open_editor(admin)
+    table = child(editor, QTableView, "userTable")
+    table.setFocus()
+    table.selectAll()
+    table.selectionModel().select(
+        editor.model.index(row_of(editor, "root@example.com"), 0),
+        table.selectionModel().SelectionFlag.Deselect | table.selectionModel().SelectionFlag.Rows,
+    )
+    bulk = child(editor, QComboBox, "bulkRoleCombo")
+    bulk.setCurrentIndex(bulk.findData("staff"))
+    click(qtbot, editor, "setRoleButton")
+    qtbot.waitUntil(lambda: len(editor.model.pending) == 6, timeout=10_000)
+    click(qtbot, editor, "saveButton")
+    qtbot.waitUntil(lambda: not editor.model.pending, timeout=10_000)
+    assert services.admin.count_users(admin, services_query(role="staff")) == 6
+    assert services.admin.get_user(admin, "root@example.com").role == "admin"
+
+
+def services_query(**kwargs: object):
+    from desktop_auth.services.records import UserQuery
+
+    return UserQuery(**kwargs)  # type: ignore[arg-type]
+
+
+def test_filter_by_text_and_role_is_done_by_the_database(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor
+) -> None:
+    register(services, "anna@corp.example", "ben@corp.example", "cleo@home.example")
+    services.admin.set_role(admin, "ben@corp.example", "admin")
+    editor = open_editor(admin)
+    assert editor.model.rowCount() == 4
+    type_into(qtbot, editor, "filterEdit", "corp")
+    qtbot.waitUntil(lambda: editor.model.query.search == "corp", timeout=5_000)  # debounced
+    settle(qtbot, editor)
+    assert sorted(emails(editor)) == ["anna@corp.example", "ben@corp.example"]
+    combo = child(editor, QComboBox, "roleFilterCombo")
+    combo.setCurrentIndex(combo.findData("admin"))
+    combo.activated.emit(combo.currentIndex())
+    settle(qtbot, editor)
+    assert emails(editor) == ["ben@corp.example"]
+
+
+def test_sort_by_clicking_a_header(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor, clock
+) -> None:
+    register(services, "zoe@example.com", "adam@example.com")
+    editor = open_editor(admin)
+    assert emails(editor)[0] == "adam@example.com"
+    header = child(editor, QTableView, "userTable").horizontalHeader()
+    spot = QPoint(header.sectionViewportPosition(COL_EMAIL) + 10, header.height() // 2)
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=spot)  # the view calls model.sort()
+    settle(qtbot, editor)
+    assert editor.model.query.descending
+    assert emails(editor)[0] == "zoe@example.com"
+
+
+def test_stale_edit_conflict_names_rows_and_keeps_the_rest(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor, database: Database
+) -> None:
+    register(services, "ivan@example.com", "judy@example.com")
+    editor = open_editor(admin)
+    model = editor.model
+    model.setData(
+        model.index(row_of(editor, "ivan@example.com"), COL_ROLE), "admin", Qt.ItemDataRole.EditRole
+    )
+    model.setData(
+        model.index(row_of(editor, "judy@example.com"), COL_ROLE), "admin", Qt.ItemDataRole.EditRole
+    )
+    # Another administrator deactivates Judy behind this window's back.
+    services.admin.set_active(Actor.operator(), "judy@example.com", False)
+    click(qtbot, editor, "saveButton")
+    error = child(editor, QLabel, "errorLabel")
+    qtbot.waitUntil(error.isVisible, timeout=10_000)
+    assert "judy@example.com" in error.text()
+    assert "ivan@example.com" not in error.text()
+    assert services.admin.get_user(admin, "ivan@example.com").role == "user", "nothing was saved"
+    assert list(model.pending) == [services.admin.get_user(admin, "ivan@example.com").id], "Ivan's edit stays"
+    settle(qtbot, editor)
+    judy = model.index(row_of(editor, "judy@example.com"), COL_ACTIVE)
+    assert judy.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked, "Judy's row was reloaded"
+    click(qtbot, editor, "saveButton")
+    qtbot.waitUntil(lambda: not model.pending, timeout=10_000)
+    assert services.admin.get_user(admin, "ivan@example.com").role == "admin"
+
+
+def test_last_admin_guard_and_self_demotion_confirmation(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor, monkeypatch
+) -> None:
+    editor = open_editor(admin)
+    asked: list[str] = []
+
+    def answer(parent: QWidget, title: str, *args: object) -> QMessageBox.StandardButton:
+        asked.append(title)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    model = editor.model
+    model.setData(model.index(row_of(editor, "root@example.com"), COL_ROLE), "user", Qt.ItemDataRole.EditRole)
+    click(qtbot, editor, "saveButton")
+    error = child(editor, QLabel, "errorLabel")
+    qtbot.waitUntil(error.isVisible, timeout=10_000)
+    assert asked == ["Remove your own administrator role?"]
+    assert "no active administrator" in error.text()
+    assert services.admin.get_user(admin, "root@example.com").role == "admin"
+
+
+def test_a_non_admin_is_refused_by_the_service(qtbot: QtBot, services: Services, admin: Actor) -> None:
+    user = services.accounts.register("mallory@example.com", STRONG_PASSWORD)
+    runner = TaskRunner()
+    editor = RoleEditor(runner, services, Actor(user.id, user.email))
+    qtbot.addWidget(editor)
+    editor.show()
+    error = child(editor, QLabel, "errorLabel")
+    qtbot.waitUntil(error.isVisible, timeout=10_000)
+    assert "Only an active administrator" in error.text()
+    assert editor.model.rowCount() == 0
+    runner.wait()
+
+
+def test_closing_with_pending_edits_asks(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor, monkeypatch
+) -> None:
+    register(services, "kate@example.com")
+    editor = open_editor(admin)
+    editor.model.setData(
+        editor.model.index(row_of(editor, "kate@example.com"), COL_ROLE), "admin", Qt.ItemDataRole.EditRole
+    )
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    editor.close()
+    assert editor.isVisible()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    editor.close()
+    assert not editor.isVisible()
+
+
+def test_roles_settings_history_tabs_and_exports(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor, tmp_path: Path
+) -> None:
+    editor = open_editor(admin)
+    editor.tabs.setCurrentWidget(editor.roles_tab)
+    type_into(qtbot, editor.roles_tab, "newRoleEdit", "Auditor")
+    click(qtbot, editor.roles_tab, "addRoleButton")
+    qtbot.waitUntil(lambda: editor.roles_tab.model.rowCount() == 3, timeout=10_000)
+    bulk = child(editor, QComboBox, "bulkRoleCombo")
+    assert bulk.findData("auditor") >= 0, "new roles reach the editor's combo boxes"
+    editor.roles_tab.view.selectRow(0)  # admin: built in
+    click(qtbot, editor.roles_tab, "removeRoleButton")
+    roles_error = child(editor.roles_tab, QLabel, "rolesErrorLabel")
+    qtbot.waitUntil(roles_error.isVisible, timeout=10_000)
+    assert "built in" in roles_error.text()
+
+    editor.tabs.setCurrentWidget(editor.settings_tab)
+    qtbot.waitUntil(lambda: editor.settings_tab.threshold.value() == 5, timeout=10_000)
+    editor.settings_tab.threshold.setValue(3)
+    editor.settings_tab.self_registration.setChecked(False)
+    click(qtbot, editor.settings_tab, "saveSettingsButton")
+    qtbot.waitUntil(lambda: not services.app_settings.get().allow_self_registration, timeout=10_000)
+    assert services.app_settings.get().lockout_threshold == 3
+
+    editor.tabs.setCurrentWidget(editor.history_tab)
+    qtbot.waitUntil(lambda: editor.history_tab.model.rowCount() >= 3, timeout=10_000)
+    type_into(qtbot, editor.history_tab, "historyFilterEdit", "auditor")
+    qtbot.waitUntil(lambda: editor.history_tab.model.rowCount() == 1, timeout=10_000)
+    assert editor.history_tab.model.index(0, 2).data() == "role_add"
+
+    history_csv, users_csv = tmp_path / "history.csv", tmp_path / "users.csv"
+    editor.history_tab.export(str(history_csv))
+    editor.export_users(str(users_csv))
+    qtbot.waitUntil(lambda: users_csv.exists() and history_csv.exists(), timeout=10_000)
+    editor._runner.wait()
+    qtbot.wait(50)
+    assert list(csv.reader(users_csv.open()))[1][0] == "root@example.com"
+    assert list(csv.reader(history_csv.open()))[1][2] == "role_add"
+
+
+def test_a_hundred_thousand_users_scrolled_to_the_end_without_loading_them_all(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor, database: Database
+) -> None:
+    seed_users(database, 100_000)
+    editor = open_editor(admin)
+    model = editor.model
+    assert model.rowCount() == 100_001
+    table = child(editor, QTableView, "userTable")
+    table.scrollToBottom()
+    last = model.rowCount() - 1
+    qtbot.waitUntil(lambda: model.record(last) is not None, timeout=15_000)
+    assert model.index(last, COL_EMAIL).data() == "seed0099999@example.com"
+    for _ in range(30):  # page up through a stretch of the table
+        qtbot.keyClick(table, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: not model.loading, timeout=15_000)
+    assert model.loaded_rows <= model.max_pages * model.page_size
+    assert model.loaded_rows < 100_001 // 10, f"the model holds {model.loaded_rows} rows"
+
+
+def test_role_editor_opens_from_the_account_window_and_closes_when_admin_is_lost(
+    qtbot: QtBot, services: Services, admin: Actor
+) -> None:
+    from desktop_auth.ui.controller import AppController
+    from tests.test_ui_flows import front, sign_in
+
+    controller = AppController(services.settings, services, session_check_ms=200)
+    controller.start()
+    qtbot.addWidget(controller.login)
+    window = sign_in(qtbot, controller, "root@example.com", STRONG_PASSWORD)
+    services.admin.create_user(admin, "deputy@example.com", STRONG_PASSWORD, "admin")
+    click(qtbot, window, "roleEditorButton")
+    editor = front(qtbot, controller, "roleEditor")
+    services.admin.set_role(Actor.operator(), "root@example.com", "user")
+    qtbot.waitUntil(lambda: controller.role_editor is None, timeout=5_000)
+    assert not child(window, QPushButton, "roleEditorButton").isVisible()
+    assert editor is not None
+    window.close()
+    controller.shutdown()
+
+
+def test_every_editor_control_is_named(qtbot: QtBot, services: Services, admin: Actor, open_editor) -> None:
+    editor = open_editor(admin)
+    for control in (
+        editor.findChildren(QLineEdit) + editor.findChildren(QPushButton) + editor.findChildren(QComboBox)
+    ):
+        if control.objectName().startswith("qt_"):
+            continue
+        assert control.accessibleName(), control.objectName()
