@@ -110,6 +110,34 @@ def render(out: Path, theme: str, workdir: Path) -> None:
     change.close()
     window.end_session("")
 
+    from desktop_auth.services.records import Actor
+    from desktop_auth.ui.role_editor import RoleEditor
+    from desktop_auth.ui.user_table_model import COL_ACTIVE, COL_ROLE
+
+    actor = Actor(admin.id, admin.email)
+    services.roles.add_role(actor, "auditor")
+    for name in ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"):
+        services.accounts.register(f"{name}@example.com", PASSWORD)
+    services.admin.set_role(actor, "bob@example.com", "auditor")
+    services.admin.set_active(actor, "judy@example.com", False)
+    editor = RoleEditor(runner, services, actor)
+    editor.resize(1100, 560)
+    editor.show()
+    wait_for(lambda: editor.model.total is not None and not editor.model.loading)
+    model = editor.model
+    model.setData(model.index(3, COL_ROLE), "admin", Qt.ItemDataRole.EditRole)
+    model.setData(model.index(5, COL_ACTIVE), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    editor.select_rows([7, 8])
+    save(editor, out, "role-editor-users", theme)
+    for index, name in ((1, "roles"), (2, "settings"), (3, "history")):
+        editor.tabs.setCurrentIndex(index)
+        wait(300)
+        runner.wait()
+        wait(100)
+        save(editor, out, f"role-editor-{name}", theme)
+    editor.model.discard()
+    editor.close()
+
     error = StartupErrorDialog(
         DatabaseUnavailableError(
             "The database is unavailable (mysql+pymysql://app:***@db.example.com/accounts): "

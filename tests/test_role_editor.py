@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.db.engine import Database
@@ -161,6 +170,13 @@ def test_filter_by_text_and_role_is_done_by_the_database(
     combo = child(editor, QComboBox, "roleFilterCombo")
     combo.setCurrentIndex(combo.findData("admin"))
     combo.activated.emit(combo.currentIndex())
+    settle(qtbot, editor)
+    assert emails(editor) == ["ben@corp.example"]
+    child(editor, QCheckBox, "prefixCheck").setChecked(True)  # "corp" is not how any address starts
+    settle(qtbot, editor)
+    assert emails(editor) == []
+    type_into(qtbot, editor, "filterEdit", "BEN")
+    qtbot.waitUntil(lambda: editor.model.query.search == "BEN", timeout=5_000)
     settle(qtbot, editor)
     assert emails(editor) == ["ben@corp.example"]
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from desktop_auth.services.records import Actor
 
 ALL_ROLES = ""
-COLUMN_WIDTHS = {COL_ROLE: 110, COL_ACTIVE: 60, 3: 135, 4: 135, 5: 70, 6: 135, 7: 135}
+COLUMN_WIDTHS = {COL_ROLE: 100, COL_ACTIVE: 56, 3: 128, 4: 128, 5: 64, 6: 128, 7: 128}
 FILTER_DELAY_MS = 300
 
 
@@ -85,6 +86,7 @@ class RoleEditor(QMainWindow):
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.setMinimumSize(900, 560)
+        self.resize(1180, 660)  # the first time; afterwards the remembered geometry wins
 
         refresh = QAction("Refresh", self)
         refresh.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
@@ -116,6 +118,10 @@ class RoleEditor(QMainWindow):
         self.filter_edit.setClearButtonEnabled(True)
         filter_label = QLabel("&Filter:")
         filter_label.setBuddy(self.filter_edit)
+        self.prefix_check = QCheckBox("Starts &with")
+        self.prefix_check.setObjectName("prefixCheck")
+        self.prefix_check.setAccessibleName("Match only the start of the address")
+        self.prefix_check.setToolTip("Match the start of the address (fastest on very large tables)")
         self.role_filter = QComboBox()
         self.role_filter.setObjectName("roleFilterCombo")
         self.role_filter.setAccessibleName("Show role")
@@ -125,6 +131,7 @@ class RoleEditor(QMainWindow):
         self.refresh_button.setToolTip("Reload from the database (F5)")
         filters.addWidget(filter_label)
         filters.addWidget(self.filter_edit, 1)
+        filters.addWidget(self.prefix_check)
         filters.addWidget(role_label)
         filters.addWidget(self.role_filter)
         filters.addWidget(self.refresh_button)
@@ -212,6 +219,7 @@ class RoleEditor(QMainWindow):
         self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
         self.filter_edit.returnPressed.connect(self._apply_filter)
         self.role_filter.activated.connect(lambda _i: self._apply_filter())
+        self.prefix_check.toggled.connect(lambda _on: self._apply_filter())
         self.refresh_button.clicked.connect(self.refresh)
         self.save_button.clicked.connect(self.save)
         self.revert_button.clicked.connect(self.revert)
