@@ -288,7 +288,13 @@ class RoleEditor(QMainWindow):
         query = self.model.query
         role = self.role_filter.currentData() or None
         self.model.set_query(
-            UserQuery(self.filter_edit.text().strip(), query.prefix, role, query.sort, query.descending)
+            UserQuery(
+                self.filter_edit.text().strip(),
+                self.prefix_check.isChecked(),
+                role,
+                query.sort,
+                query.descending,
+            )
         )
 
     def refresh(self) -> None:
