@@ -362,3 +362,54 @@ def test_every_editor_control_is_named(qtbot: QtBot, services: Services, admin: 
         if control.objectName().startswith("qt_"):
             continue
         assert control.accessibleName(), control.objectName()
+
+
+def test_bulk_deactivate_unlock_and_reset_password(
+    qtbot: QtBot, make_services, services: Services, admin: Actor, open_editor
+) -> None:
+    register(services, "liam@example.com", "mia@example.com")
+    strict = make_services(lockout_threshold=1)
+    with pytest.raises(Exception, match="incorrect"):
+        strict.accounts.authenticate("mia@example.com", "not-the-password-at-all")
+    editor = open_editor(admin)
+    rows = [row_of(editor, "liam@example.com"), row_of(editor, "mia@example.com")]
+    assert editor.model.record(rows[1]).locked_until is not None
+
+    editor.select_rows(rows)
+    click(qtbot, editor, "unlockButton")
+    qtbot.waitUntil(lambda: "Unlocked 1 account" in editor.statusBar().currentMessage(), timeout=10_000)
+    settle(qtbot, editor)
+    assert services.admin.get_user(admin, "mia@example.com").locked_until is None
+    assert editor.model.record(row_of(editor, "mia@example.com")).locked_until is None, (
+        "the table was reloaded"
+    )
+
+    editor.select_rows(rows)
+    click(qtbot, editor, "deactivateButton")
+    qtbot.waitUntil(lambda: len(editor.model.pending) == 2, timeout=10_000)
+    qtbot.keyClick(child(editor, QTableView, "userTable"), Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not editor.model.pending, timeout=10_000)
+    assert not services.admin.get_user(admin, "liam@example.com").active
+
+    settle(qtbot, editor)
+    editor.select_rows([row_of(editor, "liam@example.com")])
+    click(qtbot, editor, "resetPasswordButton")
+    qtbot.waitUntil(lambda: editor.findChild(QWidget, "temporaryPasswordDialog") is not None, timeout=5_000)
+    dialog = editor.findChild(QWidget, "temporaryPasswordDialog")
+    type_into(qtbot, dialog, "passwordEdit", "temporary-orbit-cactus-55-meadow")
+    type_into(qtbot, dialog, "confirmPasswordEdit", "temporary-orbit-cactus-55-meadow")
+    click(qtbot, dialog, "resetButton")
+    qtbot.waitUntil(
+        lambda: services.admin.get_user(admin, "liam@example.com").must_change_password, timeout=10_000
+    )
+
+
+def test_f5_reloads_changes_made_elsewhere(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor
+) -> None:
+    editor = open_editor(admin)
+    assert editor.model.rowCount() == 1
+    register(services, "nina@example.com")
+    qtbot.keyClick(child(editor, QTableView, "userTable"), Qt.Key.Key_F5)
+    settle(qtbot, editor)
+    assert editor.model.rowCount() == 2
