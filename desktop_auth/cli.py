@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", metavar="URL", help="database to use (overrides DATABASE_URL and .env)"
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--self-test", action="store_true", help="drive the app end to end offscreen on a temporary database"
+    )
     commands = parser.add_subparsers(dest="group", metavar="COMMAND")
 
     db = commands.add_parser("db", help="schema migrations").add_subparsers(dest="action", required=True)
@@ -90,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args, rest = parser.parse_known_args(args_list)
+    if args.self_test:
+        from desktop_auth.selftest import run as self_test
+
+        return self_test()
     if args.group is None:
         from desktop_auth.app import main as gui_main  # Qt is imported only when the GUI is wanted
 
