@@ -17,6 +17,7 @@ from desktop_auth.config import Settings
 from desktop_auth.services import Services
 from desktop_auth.services.records import Actor
 from desktop_auth.ui.controller import AppController
+from desktop_auth.ui.login_dialog import LoginDialog
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, make_settings
 from tests.ui_helpers import child, click, press_enter, type_into
 
@@ -71,8 +72,10 @@ def front(qtbot: QtBot, controller: AppController, object_name: str) -> QWidget:
 
 def login_ready(qtbot: QtBot, controller: AppController) -> QDialog:
     dialog = front(qtbot, controller, "loginDialog")
-    qtbot.waitUntil(lambda: child(dialog, QPushButton, "signInButton").isEnabled(), timeout=10_000)
-    assert isinstance(dialog, QDialog)
+    assert isinstance(dialog, LoginDialog)
+    qtbot.waitUntil(
+        lambda: dialog.ready and child(dialog, QPushButton, "signInButton").isEnabled(), timeout=10_000
+    )
     return dialog
 
 
@@ -321,6 +324,25 @@ def test_embedded_database_upgrades_by_itself(qtbot: QtBot, tmp_path: Path, star
     )
     controller = start_app(None, settings)
     front(qtbot, controller, "setupAdminDialog")
+
+
+def test_sign_in_typed_before_the_database_is_ready_goes_ahead_once_it_is(
+    qtbot: QtBot, services: Services, start_app
+) -> None:
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    controller = AppController(services.settings, services)
+    controller.login.show()  # shown, database not loaded yet: the fields take input at once
+    qtbot.addWidget(controller.login)
+    assert not controller.login.ready
+    type_into(qtbot, controller.login, "emailEdit", "root@example.com")
+    type_into(qtbot, controller.login, "passwordEdit", STRONG_PASSWORD)
+    press_enter(qtbot, controller.login, "passwordEdit")
+    assert child(controller.login, QLabel, "statusLabel").text() == "Connecting to the database…"
+    controller.start()
+    window = front(qtbot, controller, "accountWindow")
+    assert child(window, QLabel, "emailValue").text() == "root@example.com"
+    window.close()
+    controller.shutdown()
 
 
 def test_unexpected_errors_are_logged_and_shown_briefly(

@@ -120,7 +120,7 @@ class AppController(QObject):
         dialog.show()
 
     def _retry(self) -> None:
-        self.login.set_busy(True, "Connecting to the database…")
+        self.login.await_database()
         self._front(self.login)
         self.login.show()
         self._connect()

@@ -52,7 +52,18 @@ class LoginDialog(FormDialog):
         self.setTabOrder(self.sign_in_button, self.create_account_button)
 
         self.email_edit.setText(settings_store.last_email())
-        self.set_busy(True, "Connecting to the database…")
+        self._submit_when_ready = False
+        self.await_database()
+        self.focus_first_empty()
+
+    def await_database(self) -> None:
+        """The database layer is still loading: typing is welcome, submitting waits for it."""
+        self._services = None
+        self._submit_when_ready = False
+        self.set_busy(False)
+        self.create_account_button.setEnabled(False)
+        self.status_label.setText("Connecting to the database…")
+        self.status_label.show()
 
     def focus_first_empty(self) -> None:
         (self.password_edit if self.email_edit.text() else self.email_edit).setFocus()
@@ -61,8 +72,11 @@ class LoginDialog(FormDialog):
         """The database is ready: enable the form."""
         self._services = services
         self.create_account_button.setVisible(registration_open)
+        self.create_account_button.setEnabled(True)
         self.set_busy(False)
-        self.focus_first_empty()
+        if self._submit_when_ready:
+            self._submit_when_ready = False
+            self.submit()
 
     def prefill(self, email: str, notice: str = "") -> None:
         self.email_edit.setText(email)
@@ -71,8 +85,13 @@ class LoginDialog(FormDialog):
         self.show_notice(notice)
         self.focus_first_empty()
 
+    @property
+    def ready(self) -> bool:
+        """True once the database layer is loaded and the form can sign in."""
+        return self._services is not None
+
     def submit(self) -> None:
-        if self._services is None or self.busy:
+        if self.busy:
             return
         self.clear_errors()
         email, password = self.email_edit.text(), self.password_edit.text()
@@ -85,6 +104,10 @@ class LoginDialog(FormDialog):
             self.password_edit.setFocus()
             return
         services = self._services
+        if services is None:  # submitted before the database was ready: sign in as soon as it is
+            self._submit_when_ready = True
+            self.set_busy(True, "Connecting to the database…")
+            return
         self.set_busy(True, "Checking your password…")
         self._runner.run(
             lambda: services.accounts.authenticate(email, password), self._succeeded, self._failed, owner=self
