@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
@@ -24,7 +25,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config that needs no alembic.ini: script location and connection are set here."""
     from alembic.config import Config
 
-    config = Config()
+    # Alembic binds its default output stream when it is first imported; pass today's sys.stdout.
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(paths.bundled_path("alembic")))
     config.set_main_option("path_separator", "os")
     config.attributes["skip_logging_config"] = True

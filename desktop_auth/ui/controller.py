@@ -13,17 +13,18 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from desktop_auth.config import Settings
-from desktop_auth.ui.account_dialogs import RegisterDialog, SetupAdminDialog
-from desktop_auth.ui.account_window import AccountWindow
-from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
 from desktop_auth.ui.login_dialog import LoginDialog
-from desktop_auth.ui.role_editor import RoleEditor
-from desktop_auth.ui.startup_error_dialog import StartupErrorDialog
 from desktop_auth.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import SignedInUser
+    from desktop_auth.ui.account_window import AccountWindow
+    from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
+    from desktop_auth.ui.role_editor import RoleEditor
+
+# Only the sign-in dialog is imported at start-up; every other window loads when first needed, so the
+# first window appears sooner.
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ class AppController(QObject):
             self._show_setup(state.services)
 
     def _open_failed(self, error: BaseException) -> None:
+        from desktop_auth.ui.startup_error_dialog import StartupErrorDialog
+
         log.warning("Start-up failed: %s", error)
         self.login.hide()
         dialog = StartupErrorDialog(error)
@@ -128,6 +131,8 @@ class AppController(QObject):
     # -- first run, registration ---------------------------------------------------------------------
 
     def _show_setup(self, services: Services) -> None:
+        from desktop_auth.ui.account_dialogs import SetupAdminDialog
+
         dialog = SetupAdminDialog(self.runner, services)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.succeeded.connect(self._signed_in)
@@ -139,6 +144,8 @@ class AppController(QObject):
     def _show_register(self, email: str) -> None:
         if self.services is None:
             return
+        from desktop_auth.ui.account_dialogs import RegisterDialog
+
         dialog = RegisterDialog(self.runner, self.services, email)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.succeeded.connect(
@@ -160,6 +167,8 @@ class AppController(QObject):
         assert self.services is not None
         self.login.hide()
         if user.must_change_password:
+            from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
+
             dialog = ChangePasswordDialog(self.runner, self.services, user.id, user.email, forced=True)
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.accepted.connect(lambda: self._open_account(self._with_new_password(user, dialog)))
@@ -178,6 +187,8 @@ class AppController(QObject):
         return replace(user, must_change_password=False, password_changed_at=changed_at)
 
     def _open_account(self, user: SignedInUser) -> None:
+        from desktop_auth.ui.account_window import AccountWindow
+
         assert self.services is not None
         window = AccountWindow(
             self.runner,
@@ -211,6 +222,8 @@ class AppController(QObject):
         if self.services is None:
             return
         if self.role_editor is None:
+            from desktop_auth.ui.role_editor import RoleEditor
+
             editor = RoleEditor(self.runner, self.services, user.actor)
             editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             editor.closed.connect(self._role_editor_closed)
