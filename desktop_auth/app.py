@@ -1,14 +1,27 @@
-"""The GUI entry point: ``desktop_auth.app.main(argv)``."""
+"""The GUI entry point: ``desktop_auth.app.main(argv)``.
+
+The sign-in dialog is the first thing done: settings, logging and the database layer load behind it,
+on a worker thread, so the window appears about as fast as a bare Qt dialog.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_auth.config import Settings
 
 log = logging.getLogger(__name__)
+
+STARTUP_PROBE = "DESKTOP_AUTH_STARTUP_PROBE"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,15 +43,23 @@ def _show_unexpected(kind: type[BaseException], error: BaseException, trace: Tra
         QMessageBox.warning(None, "desktop-auth", UNEXPECTED)
 
 
+def _report_ready_and_quit(app: QApplication) -> None:
+    """For bench/startup.py: once the sign-in dialog is on screen and the event loop has turned, say so."""
+    from PySide6.QtCore import QTimer
+
+    def ready() -> None:
+        print("ready", flush=True)
+        app.exit(0)
+
+    QTimer.singleShot(0, ready)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the app until the person quits; return the exit code. Reuses an existing QApplication."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
 
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
-    from desktop_auth.config import load_settings
-    from desktop_auth.errors import DesktopAuthError
-    from desktop_auth.logs import configure_logging
     from desktop_auth.ui.controller import AppController
     from desktop_auth.ui.theme import apply_theme
 
@@ -49,18 +70,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("desktop-auth")
     app.setApplicationDisplayName("desktop-auth")
     apply_theme(app)
-    try:
+
+    def load_settings() -> Settings:
+        # Runs on the worker; a bad setting is shown in the start-up dialog, with Retry and Quit.
+        from desktop_auth.config import load_settings
+        from desktop_auth.logs import configure_logging
+
         settings = load_settings(database_url=args.database_url)
-    except DesktopAuthError as error:
-        QMessageBox.critical(None, "desktop-auth", f"The settings cannot be used: {error.message}")
-        return 1
-    configure_logging(settings.effective_log_dir)
+        configure_logging(settings.effective_log_dir)
+        return settings
+
     previous_hook = sys.excepthook
     sys.excepthook = _show_unexpected
-    controller = AppController(settings)
+    controller = AppController(load_settings)
     controller.finished.connect(app.exit)
     try:
         controller.start()
+        if os.environ.get(STARTUP_PROBE):
+            _report_ready_and_quit(app)
         return int(app.exec())
     finally:
         sys.excepthook = previous_hook

@@ -13,8 +13,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dotenv import dotenv_values
-
 from desktop_auth import paths
 from desktop_auth.errors import ConfigError
 
@@ -95,6 +93,8 @@ def read_environment(
     merged: dict[str, str] = {}
     for dotenv_file in dotenv_files:  # later files override earlier ones
         if dotenv_file.is_file():
+            from dotenv import dotenv_values  # only when there is a file to read: start-up stays quick
+
             merged.update({k: v for k, v in dotenv_values(dotenv_file).items() if v is not None})
     merged.update(os.environ if environ is None else environ)
     return merged

@@ -3,27 +3,38 @@
 One helper serves a source checkout, an installed wheel and a PyInstaller bundle alike.
 """
 
-import sys
-from pathlib import Path
+from __future__ import annotations
 
-from platformdirs import PlatformDirs
+import sys
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from platformdirs import PlatformDirs
 
 APP_NAME = "desktop-auth"
-_dirs = PlatformDirs(APP_NAME, appauthor=False)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+@cache
+def _dirs() -> PlatformDirs:
+    from platformdirs import PlatformDirs  # imported on first use: the GUI's first window does not need it
+
+    return PlatformDirs(APP_NAME, appauthor=False)
+
+
 def user_data_dir() -> Path:
-    return Path(_dirs.user_data_dir)
+    return Path(_dirs().user_data_dir)
 
 
 def user_config_dir() -> Path:
-    return Path(_dirs.user_config_dir)
+    return Path(_dirs().user_config_dir)
 
 
 def user_log_dir() -> Path:
-    return Path(_dirs.user_log_dir)
+    return Path(_dirs().user_log_dir)
 
 
 def bundled_path(name: str) -> Path:

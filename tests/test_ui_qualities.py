@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QAbstractButton, QApplication, QCheckBox, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QAbstractButton, QCheckBox, QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.services import Services
@@ -157,28 +157,51 @@ def test_window_geometry_is_remembered(qtbot: QtBot, services: Services) -> None
     assert second.size().width() == 640
 
 
+MAIN_DRIVER = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from desktop_auth import app as app_module
+
+existing = QApplication([])
+seen = []
+
+def close_sign_in():
+    for widget in QApplication.topLevelWidgets():
+        if widget.objectName() == "loginDialog" and widget.isVisible() and widget.ready:
+            seen.append(widget.objectName())
+            widget.reject()  # Escape / closing the window quits the app
+            return
+    QTimer.singleShot(50, close_sign_in)
+
+QTimer.singleShot(50, close_sign_in)
+code = app_module.main(["--database-url", sys.argv[1]])
+print("exit", code, "same-app", QApplication.instance() is existing, "seen", seen)
+"""
+
+
 def test_main_entry_point_reuses_the_application_and_returns_the_exit_code(
-    qtbot: QtBot, services: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, tmp_path: Path
 ) -> None:
-    """``main(argv)`` drives the real app; closing the sign-in dialog quits with 0."""
-    from desktop_auth import app as app_module
+    """``main(argv)`` drives the real app on an existing QApplication; closing sign-in returns 0.
+
+    Run in its own process: a QApplication whose exec() has returned is not one later tests should share.
+    """
+    import os
+    import subprocess
+    import sys
 
     services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
     url = services.database.engine.url.render_as_string(hide_password=False)
-    monkeypatch.setenv("DESKTOP_AUTH_HASH_METHOD", "pbkdf2:sha256:1000")
-    seen: list[str] = []
-
-    def close_sign_in() -> None:
-        dialogs = [
-            w for w in QApplication.topLevelWidgets() if w.objectName() == "loginDialog" and w.isVisible()
-        ]
-        button = dialogs[0].findChild(QAbstractButton, "signInButton") if dialogs else None
-        if button is None or not button.isEnabled():
-            QTimer.singleShot(50, close_sign_in)
-            return
-        seen.append(dialogs[0].objectName())
-        dialogs[0].reject()
-
-    QTimer.singleShot(50, close_sign_in)
-    assert app_module.main(["--database-url", url]) == 0
-    assert seen == ["loginDialog"]
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "DESKTOP_AUTH_HASH_METHOD": "pbkdf2:sha256:1000",
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "DESKTOP_AUTH_LOG_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", MAIN_DRIVER, url], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exit 0 same-app True seen ['loginDialog']" in result.stdout

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from desktop_auth.errors import DesktopAuthError, InvalidInputError
+
+if TYPE_CHECKING:  # the GUI imports these errors at start-up: keep datetime out of that path
+    from datetime import datetime
 
 
 class ServiceError(DesktopAuthError):

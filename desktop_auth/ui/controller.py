@@ -7,57 +7,27 @@ thread, so the app is usable as soon as the window is.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from desktop_auth.config import Settings
 from desktop_auth.ui.login_dialog import LoginDialog
 from desktop_auth.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
+    from desktop_auth.config import Settings
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import SignedInUser
     from desktop_auth.ui.account_window import AccountWindow
     from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
     from desktop_auth.ui.role_editor import RoleEditor
+    from desktop_auth.ui.startup import StartupState
 
 # Only the sign-in dialog is imported at start-up; every other window loads when first needed, so the
 # first window appears sooner.
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class StartupState:
-    services: Services
-    needs_first_admin: bool
-    registration_open: bool
-    idle_timeout_minutes: int
-
-
-def open_database(settings: Settings, services: Services | None = None) -> StartupState:
-    """Runs on a worker thread: load the database layer, check (or, embedded, upgrade) the schema."""
-    from desktop_auth.db.schema import SchemaState, schema_status
-    from desktop_auth.services.facade import Services
-
-    services = services or Services(settings)
-    status = schema_status(services.database)
-    if settings.embedded and status.state in (SchemaState.EMPTY, SchemaState.OUTDATED):
-        from desktop_auth.db import migrate
-
-        log.info("Upgrading the embedded database schema (was %s)", status.revision)
-        migrate.upgrade(services.database)
-    else:
-        status.require_current()
-    shared = services.app_settings.get()
-    return StartupState(
-        services,
-        needs_first_admin=services.accounts.needs_first_admin(),
-        registration_open=shared.allow_self_registration,
-        idle_timeout_minutes=shared.idle_timeout_minutes,
-    )
 
 
 class AppController(QObject):
@@ -68,20 +38,23 @@ class AppController(QObject):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | Callable[[], Settings],
         services: Services | None = None,
         runner: TaskRunner | None = None,
         session_check_ms: int = 30_000,
         idle_timeout_ms: int | None = None,
     ) -> None:
         super().__init__()
-        self.settings = settings
+        # Settings may come as a loader, run on the worker with the database layer, so that the sign-in
+        # dialog is on screen before any configuration is read.
+        self._settings_source = settings
+        self.settings: Settings | None = None if callable(settings) else settings
         self.runner = runner or TaskRunner(self)
         self.services: Services | None = None
         self._given_services = services
         self._session_check_ms = session_check_ms
         self._idle_timeout_override = idle_timeout_ms
-        self._idle_timeout_ms = idle_timeout_ms or settings.idle_timeout_minutes * 60_000
+        self._idle_timeout_ms = idle_timeout_ms or 15 * 60_000
         self.login = LoginDialog(self.runner)
         self.login.rejected.connect(lambda: self.finished.emit(0))
         self.login.signed_in.connect(self._signed_in)
@@ -95,14 +68,24 @@ class AppController(QObject):
     def start(self) -> None:
         self._front(self.login)
         self.login.show()
-        self._connect()
+        # Load the database layer once the dialog is on screen: the importing worker would otherwise
+        # compete with the first paint for the interpreter.
+        QTimer.singleShot(0, self._connect)
 
     def _connect(self) -> None:
-        settings, given = self.settings, self._given_services
-        self.runner.run(lambda: open_database(settings, given), self._opened, self._open_failed)
+        source, given = self._settings_source, self._given_services
+
+        def load() -> StartupState:
+            from desktop_auth.ui.startup import open_database
+
+            settings = source() if callable(source) else source
+            return open_database(settings, given)
+
+        self.runner.run(load, self._opened, self._open_failed)
 
     def _opened(self, state: StartupState) -> None:
         self.services = state.services
+        self.settings = state.services.settings
         # The database's shared setting wins over this computer's configuration.
         self._idle_timeout_ms = self._idle_timeout_override or state.idle_timeout_minutes * 60_000
         self.login.set_services(state.services, state.registration_open)

@@ -11,6 +11,7 @@ from desktop_auth.db.errors import (
     SchemaError,
     SchemaOutdatedError,
 )
+from desktop_auth.errors import ConfigError
 from desktop_auth.ui.messages import describe
 from desktop_auth.ui.widgets import FormDialog, button, styled_label
 
@@ -25,6 +26,8 @@ def remedy_for(error: BaseException) -> tuple[str, str]:
         return "Correct DATABASE_URL in the environment or the .env file, for example:", (
             "DATABASE_URL=mysql+pymysql://user:password@host:3306/dbname"
         )
+    if isinstance(error, ConfigError):
+        return "Correct that setting in the environment or the .env file (see .env.example), then retry.", ""
     if isinstance(error, DatabaseUnavailableError):
         return "Check that the database server is running and reachable, then retry. To test it:", (
             "desktop-auth db current"

@@ -11,8 +11,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
@@ -22,8 +21,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-@dataclass
-class _Pending:
+class _Pending(NamedTuple):  # not a dataclass: this module is on the start-up path
     on_done: Callable[[Any], None]
     on_error: Callable[[BaseException], None]
     owner: QObject | None

@@ -69,15 +69,20 @@ def apply_theme(app: QApplication, scheme: Qt.ColorScheme | None = None) -> None
     global _forced_scheme
     _forced_scheme = scheme
     app.setStyle("Fusion")
-    _apply_scheme(app)
+    _apply_scheme(app, starting=True)
     if not app.property("themeFollowsSystem"):
-        QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: _apply_scheme(app))
+        QGuiApplication.styleHints().colorSchemeChanged.connect(
+            lambda _scheme: _apply_scheme(app, starting=False)
+        )
         app.setProperty("themeFollowsSystem", "yes")
 
 
-def _apply_scheme(app: QApplication) -> None:
+def _apply_scheme(app: QApplication, starting: bool) -> None:
     dark = is_dark()
-    app.setPalette(_dark_palette() if dark else app.style().standardPalette())
+    if dark:
+        app.setPalette(_dark_palette())
+    elif not starting:  # back from dark; at start-up Fusion's own light palette is already in place
+        app.setPalette(app.style().standardPalette())
     with open(resource_path("themes", "dark.qss" if dark else "light.qss"), encoding="utf-8") as sheet:
         icons = resource_path("icons").replace("\\", "/")
         app.setStyleSheet(sheet.read().replace("{icons}", icons))

@@ -50,11 +50,12 @@ class FieldError(QLabel):
         self.setProperty("role", "error")
         self.setWordWrap(True)
         self.setAccessibleName(f"{field.accessibleName()} error")
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._field = field
         self.hide()
 
     def show_message(self, text: str) -> None:
+        if text:  # selectable so it can be copied; set here, not at start-up, where every enum costs
+            self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setText(text)
         self.setVisible(bool(text))
         # Screen readers announce the description when the field gets focus again.
@@ -68,8 +69,7 @@ def password_edit(object_name: str, accessible_name: str) -> QLineEdit:
     edit = QLineEdit()
     edit.setObjectName(object_name)
     edit.setAccessibleName(accessible_name)
-    edit.setEchoMode(QLineEdit.EchoMode.Password)
-    edit.setInputMethodHints(Qt.InputMethodHint.ImhSensitiveData | Qt.InputMethodHint.ImhNoPredictiveText)
+    edit.setEchoMode(QLineEdit.EchoMode.Password)  # also tells input methods the text is sensitive
     return edit
 
 
@@ -120,7 +120,6 @@ class FormDialog(QDialog):
         header.addLayout(titles, 1)
 
         self.form = QFormLayout()
-        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.form.setVerticalSpacing(6)
 
@@ -128,7 +127,6 @@ class FormDialog(QDialog):
         self.notice_label.hide()
         self.error_label = styled_label("", "error", "errorLabel")
         self.error_label.setAccessibleName("Error")
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
         self.busy_bar = QProgressBar()
         self.busy_bar.setObjectName("busyIndicator")
@@ -213,6 +211,8 @@ class FormDialog(QDialog):
         return self._busy
 
     def show_error(self, text: str) -> None:
+        if text:
+            self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
 
