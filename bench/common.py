@@ -31,12 +31,20 @@ class Report:
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
-    def measure(self, name: str, value: str, ratio: float | None = None, target: float | None = None,
-                higher_is_better: bool = False) -> None:
+    def measure(
+        self,
+        name: str,
+        value: str,
+        ratio: float | None = None,
+        target: float | None = None,
+        higher_is_better: bool = False,
+    ) -> None:
         verdict = ""
         if ratio is not None and target is not None:
             ok = ratio >= target if higher_is_better else ratio <= target
-            verdict = f"{ratio:.2f} ({'≥' if higher_is_better else '≤'} {target:g}: {'ok' if ok else 'MISSED'})"
+            verdict = (
+                f"{ratio:.2f} ({'≥' if higher_is_better else '≤'} {target:g}: {'ok' if ok else 'MISSED'})"
+            )
             if not ok:
                 self.failures.append(f"{name}: {ratio:.2f} against a target of {target:g}")
         elif ratio is not None:

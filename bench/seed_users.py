@@ -34,9 +34,17 @@ def seed(url: str, count: int, prefix: str = "seed", role: str = "user", start: 
         role_id = session.scalar(select(Role.id).where(Role.name == role))
     for batch_start in range(start, start + count, BATCH):
         rows = [
-            {"email": f"{prefix}{n:07d}@example.com", "password_hash": password_hash, "role_id": role_id,
-             "active": True, "must_change_password": False, "login_count": n % 50, "version": 1,
-             "create_date": now, "update_date": now}
+            {
+                "email": f"{prefix}{n:07d}@example.com",
+                "password_hash": password_hash,
+                "role_id": role_id,
+                "active": True,
+                "must_change_password": False,
+                "login_count": n % 50,
+                "version": 1,
+                "create_date": now,
+                "update_date": now,
+            }
             for n in range(batch_start, min(batch_start + BATCH, start + count))
         ]
         with database.transaction(write=True) as session:

@@ -9,11 +9,10 @@ database always keeps at least one active administrator.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,7 +20,7 @@ from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, LoginThrottle, Role, User
 from desktop_auth.services import audit, throttle
 from desktop_auth.services.accounts import count_active_admins, insert_account
-from desktop_auth.services.audit import escape_like
+from desktop_auth.services.audit import escape_like, ids_in
 from desktop_auth.services.context import ServiceContext, lock_admin_set, require_admin, role_by_name
 from desktop_auth.services.emails import normalize_email
 from desktop_auth.services.errors import (
@@ -37,7 +36,7 @@ from desktop_auth.text import scrub
 AnySelect = Select[*tuple[Any, ...]]
 MAX_PAGE_SIZE = 1000
 ALL_USERS = UserQuery()
-_CHUNK = 2000  # ids per IN (...) list: well under SQLite's and MySQL's parameter limits
+_CHUNK = 10_000  # ids per IN (...) list: under SQLite's 32,766-parameter limit, few round trips
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -105,9 +104,9 @@ def filter_users(statement: AnySelect, query: UserQuery) -> AnySelect:
     return statement
 
 
-@dataclass(frozen=True)
-class _Current:
-    email: str
+class _Current(NamedTuple):
+    """A locked row as it is now; emails are fetched only when a message needs them."""
+
     version: int
     role: str
     active: bool
@@ -180,8 +179,13 @@ class AdminService:
                 session, self._context, normalized, password_hash, role_by_name(session, role), actor, how
             )
 
-    def apply_edits(self, actor: Actor, edits: Sequence[UserEdit]) -> list[UserRecord]:
+    def apply_edits(
+        self, actor: Actor, edits: Sequence[UserEdit], return_records: bool = True
+    ) -> list[UserRecord]:
         """Apply role/active edits to many users in one transaction: all of them, or none.
+
+        Returns the changed users as they are now, unless ``return_records`` is False (bulk changes whose
+        caller reloads anyway: re-reading 10,000 rows would cost more than the change itself).
 
         Raises StaleEditError naming every row changed since its ``expected_version`` was read,
         LastAdminError when no active administrator would remain, SelfDeactivationError.
@@ -199,21 +203,22 @@ class AdminService:
             missing = [edit.user_id for edit in edits if edit.user_id not in current]
             if missing:
                 raise StaleEditError({user_id: f"deleted account #{user_id}" for user_id in missing})
-            stale = {
-                edit.user_id: current[edit.user_id].email
+            stale = [
+                edit.user_id
                 for edit in edits
                 if edit.expected_version is not None
                 and current[edit.user_id].version != edit.expected_version
-            }
+            ]
             if stale:
-                raise StaleEditError(stale)
+                raise StaleEditError(self._emails(session, stale))
             if me is not None and any(edit.user_id == me.id and edit.active is False for edit in edits):
                 raise SelfDeactivationError()
             role_ids = {name: role_by_name(session, name).id for name in {e.role for e in edits if e.role}}
             self._guard_last_admin(session, edits, current)
             self._write(session, actor, edits, current, role_ids, now)
-            ids = [edit.user_id for edit in edits]
-            return self._records(session, ids, now)
+            if not return_records:
+                return []
+            return self._records(session, [edit.user_id for edit in edits], now)
 
     def set_role(
         self, actor: Actor, email: str, role: str, expected_version: int | None = None
@@ -227,18 +232,16 @@ class AdminService:
         user_id = self._id_for(email)
         return self.apply_edits(actor, [UserEdit(user_id, expected_version, active=active)])[0]
 
-    def bulk_set_role(self, actor: Actor, versions: dict[int, int | None], role: str) -> list[UserRecord]:
-        """Give many users one role (``versions`` maps user id -> version seen, or None)."""
-        return self.apply_edits(
-            actor, [UserEdit(uid, version, role=role) for uid, version in versions.items()]
-        )
+    def bulk_set_role(self, actor: Actor, versions: dict[int, int | None], role: str) -> int:
+        """Give many users one role (``versions`` maps user id -> version seen, or None); returns how many."""
+        edits = [UserEdit(uid, version, role=role) for uid, version in versions.items()]
+        self.apply_edits(actor, edits, return_records=False)
+        return len(edits)
 
-    def bulk_set_active(
-        self, actor: Actor, versions: dict[int, int | None], active: bool
-    ) -> list[UserRecord]:
-        return self.apply_edits(
-            actor, [UserEdit(uid, version, active=active) for uid, version in versions.items()]
-        )
+    def bulk_set_active(self, actor: Actor, versions: dict[int, int | None], active: bool) -> int:
+        edits = [UserEdit(uid, version, active=active) for uid, version in versions.items()]
+        self.apply_edits(actor, edits, return_records=False)
+        return len(edits)
 
     def unlock(self, actor: Actor, emails: Sequence[str]) -> int:
         """Lift lockouts and forget failed attempts for these addresses; returns how many were affected."""
@@ -300,13 +303,14 @@ class AdminService:
             require_admin(session, actor)
             current = self._lock_rows(session, list(user_ids))
             expected = expected_versions or {}
-            stale = {
-                uid: current[uid].email if uid in current else f"#{uid}"
+            stale = [
+                uid
                 for uid in user_ids
                 if uid not in current or (uid in expected and current[uid].version != expected[uid])
-            }
+            ]
             if stale:
-                raise StaleEditError(stale)
+                raise StaleEditError({uid: f"#{uid}" for uid in stale} | self._emails(session, stale))
+            emails = self._emails(session, list(user_ids))
             for user_id in user_ids:
                 session.execute(
                     update(User)
@@ -320,13 +324,9 @@ class AdminService:
                     )
                     .execution_options(synchronize_session=False)
                 )
-            throttle.reset(session, [current[uid].email for uid in user_ids])
+            throttle.reset(session, [emails[uid] for uid in user_ids])
             audit.record_many(
-                session,
-                now,
-                actor,
-                "password_reset",
-                [(uid, current[uid].email, None, None) for uid in user_ids],
+                session, now, actor, "password_reset", [(uid, emails[uid], None, None) for uid in user_ids]
             )
             return self._records(session, list(user_ids), now)
 
@@ -342,18 +342,27 @@ class AdminService:
 
     @staticmethod
     def _lock_rows(session: Session, ids: Sequence[int]) -> dict[int, _Current]:
+        """Lock the rows (FOR UPDATE, in id order so concurrent saves cannot deadlock) and read what the
+        checks need: version, role, active. Lean on purpose: a bulk change may lock 10,000 rows."""
+        role_names = dict(session.execute(select(Role.id, Role.name)).all())
         current: dict[int, _Current] = {}
         for chunk in _chunks(sorted(ids)):
             rows = session.execute(
-                select(User.id, User.email, User.version, Role.name, User.active)
-                .join(User.role)
-                .where(User.id.in_(chunk))
+                select(User.id, User.version, User.role_id, User.active)
+                .where(ids_in(User.id, chunk))
                 .order_by(User.id)
-                .with_for_update(of=User)
+                .with_for_update()
             )
-            for row in rows:
-                current[row.id] = _Current(row.email, row.version, row.name, row.active)
+            for user_id, version, role_id, active in rows:
+                current[user_id] = _Current(version, role_names[role_id], bool(active))
         return current
+
+    @staticmethod
+    def _emails(session: Session, ids: Sequence[int]) -> dict[int, str]:
+        emails: dict[int, str] = {}
+        for chunk in _chunks(list(ids)):
+            emails.update(session.execute(select(User.id, User.email).where(ids_in(User.id, chunk))).all())
+        return emails
 
     @staticmethod
     def _guard_last_admin(session: Session, edits: Sequence[UserEdit], current: dict[int, _Current]) -> None:
@@ -394,29 +403,26 @@ class AdminService:
             if active is not None:
                 values["active"] = active
             for chunk in _chunks(ids):
+                # Audit first, from the rows as they still are, in one INSERT ... SELECT per chunk.
+                if role is not None:
+                    audit.record_from_users(session, now, actor, "role", chunk, old=Role.name, new=role)
+                if active is not None:
+                    was = case((User.active.is_(True), "true"), else_="false")
+                    action = "activate" if active else "deactivate"
+                    audit.record_from_users(
+                        session, now, actor, action, chunk, old=was, new=str(active).lower()
+                    )
                 session.execute(
                     update(User)
-                    .where(User.id.in_(chunk))
+                    .where(ids_in(User.id, chunk))
                     .values(**values)
                     .execution_options(synchronize_session=False)
-                )
-            if role is not None:
-                audit.record_many(
-                    session, now, actor, "role", [(i, current[i].email, current[i].role, role) for i in ids]
-                )
-            if active is not None:
-                audit.record_many(
-                    session,
-                    now,
-                    actor,
-                    "activate" if active else "deactivate",
-                    [(i, current[i].email, str(current[i].active).lower(), str(active).lower()) for i in ids],
                 )
 
     @staticmethod
     def _records(session: Session, ids: Sequence[int], now: datetime) -> list[UserRecord]:
         by_id: dict[int, UserRecord] = {}
         for chunk in _chunks(list(ids)):
-            for row in session.execute(user_columns().where(User.id.in_(chunk))):
+            for row in session.execute(user_columns().where(ids_in(User.id, chunk))):
                 by_id[row.id] = record_from_row(row, now)
         return [by_id[i] for i in ids if i in by_id]

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, String, Table, bindparam, insert, literal, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from desktop_auth.models import AuditEvent
+from desktop_auth.db.types import UTCDateTime
+from desktop_auth.models import AuditEvent, Role, User
 from desktop_auth.services.records import Actor, AuditRecord
 from desktop_auth.text import scrub
 
 SYSTEM_ACTOR = "system"
+AUDIT_TABLE = cast(Table, AuditEvent.__table__)
 
 
 def record(
@@ -55,7 +57,44 @@ def record_many(
         for target_id, target, old_value, new_value in changes
     ]
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        # Core executemany (multi-row INSERTs), not the ORM's bulk path.
+        session.connection().execute(insert(AUDIT_TABLE), rows)
+
+
+def record_from_users(
+    session: Session,
+    now: datetime,
+    actor: Actor | None,
+    action: str,
+    user_ids: Sequence[int],
+    old: ColumnElement[Any] | InstrumentedAttribute[str],
+    new: str,
+) -> None:
+    """One audit row per user, written by the database itself (INSERT ... SELECT): set-based, so a bulk
+    change of 10,000 users costs one statement, not 10,000 rows of parameters. ``old`` is read from the
+    user's row (and its role) before the caller changes it."""
+    source = (
+        select(
+            literal(now, UTCDateTime()),
+            literal(actor.user_id if actor else None, Integer()),
+            literal(actor.label if actor else SYSTEM_ACTOR, String()),
+            literal(action, String()),
+            User.id,
+            User.email,
+            old,
+            literal(new, String()),
+        )
+        .join(Role, Role.id == User.role_id)
+        .where(
+            User.id.in_(
+                bindparam(
+                    "ids", [int(i) for i in user_ids], expanding=True, literal_execute=True, type_=Integer()
+                )
+            )
+        )
+    )
+    columns = ["created_at", "actor_id", "actor", "action", "target_id", "target", "old_value", "new_value"]
+    session.execute(insert(AUDIT_TABLE).from_select(columns, source))
 
 
 def search_filter(search: str) -> ColumnElement[bool]:
@@ -77,6 +116,13 @@ def list_events(session: Session, search: str = "", limit: int = 200, offset: in
         AuditRecord(e.id, e.created_at, e.actor, e.action, e.target, e.old_value, e.new_value, e.detail)
         for e in events
     ]
+
+
+def ids_in(column: InstrumentedAttribute[int], ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN (...)`` with the ids written into the SQL as integers. For 10,000 ids this is several
+    times cheaper than 10,000 bound parameters (SQLAlchemy names each one), and safe: each is int()-ed."""
+    values = [int(i) for i in ids]
+    return column.in_(bindparam("ids", values, expanding=True, literal_execute=True, type_=Integer()))
 
 
 def escape_like(text: str) -> str:

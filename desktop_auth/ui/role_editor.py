@@ -416,13 +416,18 @@ class RoleEditor(QMainWindow):
         self.show_error("")
         self.busy_bar.show()
         self._update_status()
-        self._runner.run(lambda: admin.apply_edits(actor, edits), self._saved, self._save_failed, owner=self)
+        self._runner.run(
+            lambda: admin.apply_edits(actor, edits, return_records=False),
+            lambda _r: self._saved(len(edits)),
+            self._save_failed,
+            owner=self,
+        )
 
-    def _saved(self, records: list[UserRecord]) -> None:
+    def _saved(self, count: int) -> None:
         self._saving = False
         self.busy_bar.hide()
         self.model.discard()
-        self.statusBar().showMessage(f"Saved changes to {len(records):,} user(s).", 8000)
+        self.statusBar().showMessage(f"Saved changes to {count:,} user(s).", 8000)
         self.model.reload()
         self._update_status()
 
