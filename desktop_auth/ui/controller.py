@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _preload_role_editor() -> None:
+    import desktop_auth.ui.role_editor  # noqa: F401
+
+
 class AppController(QObject):
     """Drives the windows. ``finished`` carries the exit code when the person quits."""
 
@@ -185,6 +189,9 @@ class AppController(QObject):
         window.role_editor_requested.connect(lambda: self._open_role_editor(user))
         window.admin_lost.connect(self._close_role_editor)
         self.window = window
+        if user.is_admin:
+            # Import the role editor's modules on the worker now, so opening it later stalls nothing.
+            self.runner.run(_preload_role_editor, lambda _r: None, lambda _e: None)
         # Show on the next turn of the event loop: building and first painting a window are each a
         # few tens of ms, and done back to back they would stall the loop past the 50 ms budget.
         QTimer.singleShot(0, lambda: self._show_account(window))
@@ -211,6 +218,14 @@ class AppController(QObject):
             editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             editor.closed.connect(self._role_editor_closed)
             self.role_editor = editor
+            # Built now, shown on the next turn of the event loop (two shorter pauses than one long one).
+            QTimer.singleShot(0, self._show_role_editor)
+            return
+        self._show_role_editor()
+
+    def _show_role_editor(self) -> None:
+        if self.role_editor is None:
+            return
         self._front(self.role_editor)
         self.role_editor.show()
         self.role_editor.raise_()

@@ -1,0 +1,132 @@
+"""Responsiveness: the longest gap between ticks of a 5 ms QTimer (how long the event loop stalled) during
+sign-in, registration, opening the role editor on a large table, filtering and sorting it. Real default hash.
+Target: at most 50 ms each.
+
+    python bench/responsiveness.py [--quick] [--size N] [--backend sqlite|mariadb|both]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from common import PASSWORD, Report, backends, parser, scratch_database  # noqa: E402
+from seed_users import seed  # noqa: E402
+
+TARGET_MS = 50
+DEFAULT_HASH = "scrypt:131072:8:1"
+
+
+class GapMeter:
+    def __init__(self) -> None:
+        from PySide6.QtCore import QElapsedTimer, QTimer
+
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.last = 0
+        self.longest = 0
+
+    def _tick(self) -> None:
+        now = self.clock.elapsed()
+        self.longest = max(self.longest, now - self.last)
+        self.last = now
+
+    def during(self, action: Callable[[], None], done: Callable[[], bool]) -> int:
+        from desktop_auth.ui.waiting import wait, wait_for
+
+        wait(30)
+        self.longest, self.last = 0, 0
+        self.clock.start()
+        self.timer.start()
+        action()
+        wait_for(done, timeout_ms=120_000)
+        wait(30)
+        self.timer.stop()
+        return int(self.longest)
+
+
+def measure(url: str) -> dict[str, int]:
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_auth.config import Settings
+    from desktop_auth.services.records import SortKey, UserQuery
+    from desktop_auth.ui.controller import AppController
+    from desktop_auth.ui.waiting import wait_for
+
+    app = QApplication.instance() or QApplication([])
+    settings = Settings(database_url=url, hash_method=DEFAULT_HASH)
+    controller = AppController(settings)
+    controller.start()
+    wait_for(lambda: controller.services is not None, what="the database")
+    assert controller.services is not None
+    controller.services.accounts.create_first_admin("root@example.com", PASSWORD)
+    meter, gaps = GapMeter(), {}
+    login = controller.login
+
+    # registration, through the real dialog
+    controller.login.create_account_requested.emit("new.person@example.com")
+    wait_for(lambda: getattr(controller.current, "objectName", lambda: "")() == "registerDialog")
+    register = controller.current
+    register.password_edit.setText("amber-glacier-piano-71-thistle")  # type: ignore[attr-defined]
+    register.confirm_edit.setText("amber-glacier-piano-71-thistle")  # type: ignore[attr-defined]
+    gaps["registration"] = meter.during(register.submit, lambda: controller.current is login)  # type: ignore[attr-defined]
+
+    login.email_edit.setText("root@example.com")
+    login.password_edit.setText(PASSWORD)
+    gaps["sign-in"] = meter.during(login.submit, lambda: controller.window is not None and controller.window.isVisible())
+    window = controller.window
+    assert window is not None
+    gaps["opening the role editor"] = meter.during(
+        window.role_editor_button.click,
+        lambda: controller.role_editor is not None and controller.role_editor.model.total is not None
+        and not controller.role_editor.model.loading,
+    )
+    editor = controller.role_editor
+    assert editor is not None
+    model = editor.model
+    gaps["filtering by prefix"] = meter.during(
+        lambda: model.set_query(UserQuery("seed00042", prefix=True)),
+        lambda: model.total is not None and not model.loading,
+    )
+    gaps["sorting"] = meter.during(
+        lambda: model.set_query(UserQuery(sort=SortKey.CREATED, descending=True)),
+        lambda: model.total is not None and not model.loading,
+    )
+    editor.close_without_asking()
+    window.close()
+    controller.shutdown()
+    app.processEvents()
+    return gaps
+
+
+def main(argv: list[str]) -> int:
+    p = parser(__doc__ or "")
+    p.add_argument("--size", type=int, default=1_000_000)
+    args = p.parse_args(argv)
+    size = 20_000 if args.quick else args.size
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    report = Report(f"Responsiveness: longest event-loop stall (role editor on {size:,} users)")
+    with tempfile.TemporaryDirectory() as scratch:
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)
+        for backend in backends(args):
+            with scratch_database(backend, Path(scratch)) as url:
+                seed(url, size)
+                for name, gap in measure(url).items():
+                    report.check(f"{backend}: {name}", f"{gap} ms", gap <= TARGET_MS, f"≤ {TARGET_MS} ms")
+    del app
+    return report.print()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
