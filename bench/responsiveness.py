@@ -15,8 +15,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from common import PASSWORD, Report, backends, parser, scratch_database  # noqa: E402
-from seed_users import seed  # noqa: E402
+from common import PASSWORD, Report, backends, parser, scratch_database
+from seed_users import seed
 
 TARGET_MS = 50
 DEFAULT_HASH = "scrypt:131072:8:1"
@@ -80,13 +80,18 @@ def measure(url: str) -> dict[str, int]:
 
     login.email_edit.setText("root@example.com")
     login.password_edit.setText(PASSWORD)
-    gaps["sign-in"] = meter.during(login.submit, lambda: controller.window is not None and controller.window.isVisible())
+    gaps["sign-in"] = meter.during(
+        login.submit, lambda: controller.window is not None and controller.window.isVisible()
+    )
     window = controller.window
     assert window is not None
     gaps["opening the role editor"] = meter.during(
         window.role_editor_button.click,
-        lambda: controller.role_editor is not None and controller.role_editor.model.total is not None
-        and not controller.role_editor.model.loading,
+        lambda: (
+            controller.role_editor is not None
+            and controller.role_editor.model.total is not None
+            and not controller.role_editor.model.loading
+        ),
     )
     editor = controller.role_editor
     assert editor is not None

@@ -17,8 +17,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from common import CHEAP_HASH, PASSWORD, Report, backends, parser, rss_mb, scratch_database  # noqa: E402
-from seed_users import seed  # noqa: E402
+from common import CHEAP_HASH, PASSWORD, Report, backends, parser, rss_mb, scratch_database
+from seed_users import seed
 
 
 def qsql_baseline(path: str) -> tuple[float, float, int]:
@@ -59,7 +59,6 @@ def qsql_baseline(path: str) -> tuple[float, float, int]:
 
 
 def editor_measurements(url: str, size: int) -> dict[str, float]:
-    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QTableView
 
     from desktop_auth.config import Settings
@@ -104,8 +103,14 @@ def editor_measurements(url: str, size: int) -> dict[str, float]:
     runner.wait()
     services.close()
     app.processEvents()
-    return {"first_rows": first_rows, "growth": growth, "held": held, "prefix": prefix, "sort": sort,
-            "total": float(model.total or 0)}
+    return {
+        "first_rows": first_rows,
+        "growth": growth,
+        "held": held,
+        "prefix": prefix,
+        "sort": sort,
+        "total": float(model.total or 0),
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -126,24 +131,43 @@ def main(argv: list[str]) -> int:
                 seconds = seed(url, size)
                 print(f"{backend}: seeded {size:,} users in {seconds:.1f} s")
                 ours = editor_measurements(url, size)
-                report.check(f"{backend}: first rows", f"{ours['first_rows']:.0f} ms", ours["first_rows"] < 300,
-                             "< 300 ms")
-                report.check(f"{backend}: rows held after one screen", f"{ours['held']:.0f}",
-                             ours["held"] < 0.01 * size + 5000, "a few pages, not the table")
-                report.check(f"{backend}: memory growth", f"{ours['growth']:.1f} MB", ours["growth"] < 50,
-                             "< 50 MB")
+                report.check(
+                    f"{backend}: first rows",
+                    f"{ours['first_rows']:.0f} ms",
+                    ours["first_rows"] < 300,
+                    "< 300 ms",
+                )
+                report.check(
+                    f"{backend}: rows held after one screen",
+                    f"{ours['held']:.0f}",
+                    ours["held"] < 0.01 * size + 5000,
+                    "a few pages, not the table",
+                )
+                report.check(
+                    f"{backend}: memory growth", f"{ours['growth']:.1f} MB", ours["growth"] < 50, "< 50 MB"
+                )
                 report.measure(f"{backend}: filter by email prefix", f"{ours['prefix']:.0f} ms")
                 report.measure(f"{backend}: sort by created (indexed)", f"{ours['sort']:.0f} ms")
                 if backend == "sqlite":
                     path = url.removeprefix("sqlite:///")
                     base_first, base_growth, base_held = qsql_baseline(path)
                     report.measure("sqlite: QSqlTableModel first rows", f"{base_first:.0f} ms")
-                    report.measure("sqlite: first rows against QSqlTableModel", f"{ours['first_rows']:.0f} ms",
-                                   ours["first_rows"] / base_first, 1.0)
-                    report.measure("sqlite: QSqlTableModel memory growth / rows held",
-                                   f"{base_growth:.1f} MB / {base_held}")
-                    report.measure("sqlite: memory against QSqlTableModel", f"{ours['growth']:.1f} MB",
-                                   max(ours["growth"], 0.1) / max(base_growth, 0.1), 1.0)
+                    report.measure(
+                        "sqlite: first rows against QSqlTableModel",
+                        f"{ours['first_rows']:.0f} ms",
+                        ours["first_rows"] / base_first,
+                        1.0,
+                    )
+                    report.measure(
+                        "sqlite: QSqlTableModel memory growth / rows held",
+                        f"{base_growth:.1f} MB / {base_held}",
+                    )
+                    report.measure(
+                        "sqlite: memory against QSqlTableModel",
+                        f"{ours['growth']:.1f} MB",
+                        max(ours["growth"], 0.1) / max(base_growth, 0.1),
+                        1.0,
+                    )
     del app
     return report.print()
 

@@ -112,3 +112,34 @@ def test_concurrent_edits_of_one_user_one_wins(services: Services, database: Dat
     final = services.admin.get_user(actor, "edited@example.com")
     assert final.version == user.version + 1
     assert final.role == successes[0].role
+
+
+def test_busy_transactions_are_retried_then_reported() -> None:
+    from desktop_auth.db.errors import DatabaseBusyError
+    from desktop_auth.services.context import BUSY_ATTEMPTS, retry_when_busy
+
+    calls: list[int] = []
+
+    @retry_when_busy
+    def flaky(fail_times: int) -> str:
+        calls.append(1)
+        if len(calls) <= fail_times:
+            raise DatabaseBusyError("deadlock")
+        return "done"
+
+    assert flaky(2) == "done"
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(DatabaseBusyError):
+        flaky(BUSY_ATTEMPTS)
+    assert len(calls) == BUSY_ATTEMPTS
+
+
+def test_concurrent_sign_ins_of_one_account_all_succeed(services: Services) -> None:
+    """Many clients signing in as the same person at once must not deadlock each other."""
+    services.accounts.register("shared@example.com", STRONG_PASSWORD)
+    outcomes = _all_at_once(
+        12, lambda i: services.accounts.authenticate("shared@example.com", STRONG_PASSWORD)
+    )
+    assert all(not isinstance(o, Exception) for o in outcomes), outcomes
+    assert services.accounts.authenticate("shared@example.com", STRONG_PASSWORD).login_count == 13

@@ -13,7 +13,13 @@ from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, Role, User
 from desktop_auth.services import audit, throttle
 from desktop_auth.services.app_settings import read_shared_settings
-from desktop_auth.services.context import ServiceContext, lock_admin_set, role_by_name, to_record
+from desktop_auth.services.context import (
+    ServiceContext,
+    lock_admin_set,
+    retry_when_busy,
+    role_by_name,
+    to_record,
+)
 from desktop_auth.services.emails import normalize_email, sign_in_key
 from desktop_auth.services.errors import (
     AccountInactiveError,
@@ -150,6 +156,7 @@ class AccountService:
         new_hash = context.hasher.hash(password) if context.hasher.needs_rehash(stored_hash) else None
         return self._succeed(row.id, key, stored_hash, new_hash)
 
+    @retry_when_busy
     def _fail(self, key: str) -> None:
         with self._context.database.transaction(write=True) as session:
             rules = read_shared_settings(session, self._context.settings)
@@ -157,6 +164,7 @@ class AccountService:
         if until is not None:
             log.warning("Sign-in locked for an address after repeated failures (until %s)", until.isoformat())
 
+    @retry_when_busy
     def _succeed(
         self, user_id: int, key: str, checked_hash: str | None, new_hash: str | None
     ) -> SignedInUser:

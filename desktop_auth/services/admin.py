@@ -21,7 +21,13 @@ from desktop_auth.models import ADMIN_ROLE, USER_ROLE, LoginThrottle, Role, User
 from desktop_auth.services import audit, throttle
 from desktop_auth.services.accounts import count_active_admins, insert_account
 from desktop_auth.services.audit import escape_like, ids_in
-from desktop_auth.services.context import ServiceContext, lock_admin_set, require_admin, role_by_name
+from desktop_auth.services.context import (
+    ServiceContext,
+    lock_admin_set,
+    require_admin,
+    retry_when_busy,
+    role_by_name,
+)
 from desktop_auth.services.emails import normalize_email
 from desktop_auth.services.errors import (
     EmailAlreadyRegisteredError,
@@ -179,6 +185,7 @@ class AdminService:
                 session, self._context, normalized, password_hash, role_by_name(session, role), actor, how
             )
 
+    @retry_when_busy
     def apply_edits(
         self, actor: Actor, edits: Sequence[UserEdit], return_records: bool = True
     ) -> list[UserRecord]:
@@ -243,6 +250,7 @@ class AdminService:
         self.apply_edits(actor, edits, return_records=False)
         return len(edits)
 
+    @retry_when_busy
     def unlock(self, actor: Actor, emails: Sequence[str]) -> int:
         """Lift lockouts and forget failed attempts for these addresses; returns how many were affected."""
         normalized = sorted({normalize_email(email) for email in emails})

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop_auth.config import Settings
 from desktop_auth.db.engine import Database
+from desktop_auth.db.errors import DatabaseBusyError
 from desktop_auth.db.types import utcnow
 from desktop_auth.models import ADMIN_ROLE, Role, User
 from desktop_auth.security import PasswordHasher, PasswordPolicy
@@ -30,6 +35,30 @@ class ServiceContext:
     def __post_init__(self) -> None:
         self.hasher = PasswordHasher(self.settings.hash_method)
         self.policy = PasswordPolicy(self.settings.password_min_length, self.settings.password_max_length)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+BUSY_ATTEMPTS = 4
+
+
+def retry_when_busy(function: Callable[P, R]) -> Callable[P, R]:
+    """Run a whole transaction again when the database chose it as a deadlock victim or a lock wait timed
+    out (MariaDB), or the file was locked (SQLite). The server rolled it back, so nothing half-done remains;
+    a few jittered retries turn a rare collision into a slightly slower success."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, BUSY_ATTEMPTS + 1):
+            try:
+                return function(*args, **kwargs)
+            except DatabaseBusyError:
+                if attempt == BUSY_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.005, 0.03) * attempt)
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 def role_by_name(session: Session, name: str) -> Role:

@@ -97,6 +97,11 @@ def reset(session: Session, emails: list[str]) -> int:
     """Forget failures and lockouts for these addresses; return how many were locked or counting."""
     if not emails:
         return 0
+    # Delete only rows that exist: a DELETE that matches nothing still takes gap locks on MariaDB, and
+    # concurrent sign-ins of one account would deadlock on them.
+    present = list(session.scalars(select(LoginThrottle.email).where(LoginThrottle.email.in_(emails))))
+    if not present:
+        return 0
     result = session.execute(
         delete(LoginThrottle)
         .where(LoginThrottle.email.in_(emails))
