@@ -88,10 +88,12 @@ def _work(
 
 def main(argv: list[str]) -> int:
     p = parser(__doc__ or "")
-    p.add_argument("--clients", type=int, default=8)
-    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--clients", type=int, help="client processes (default 8; 4 with --quick)")
+    p.add_argument("--seconds", type=float, help="how long they run (default 60; 5 with --quick)")
     args = p.parse_args(argv)
-    clients, seconds, users = (4, 5.0, 200) if args.quick else (args.clients, args.seconds, 2000)
+    clients = args.clients or (4 if args.quick else 8)
+    seconds = args.seconds or (5.0 if args.quick else 60.0)
+    users = 200 if args.quick else 2000
     report = Report(f"Many clients: {clients} processes for {seconds:.0f} s against one MariaDB")
     if not mariadb_available():
         print("MariaDB is not reachable: nothing to measure")

@@ -113,9 +113,9 @@ def measure(url: str) -> dict[str, int]:
 
 def main(argv: list[str]) -> int:
     p = parser(__doc__ or "")
-    p.add_argument("--size", type=int, default=1_000_000)
+    p.add_argument("--size", type=int, help="users to seed (default 1,000,000; 20,000 with --quick)")
     args = p.parse_args(argv)
-    size = 20_000 if args.quick else args.size
+    size = args.size or (20_000 if args.quick else 1_000_000)
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
