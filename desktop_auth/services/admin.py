@@ -106,7 +106,9 @@ def filter_users(statement: AnySelect, query: UserQuery) -> AnySelect:
         pattern = f"{escape_like(text)}%" if query.prefix else f"%{escape_like(text)}%"
         statement = statement.where(User.email.like(pattern, escape="\\"))
     if query.role:
-        statement = statement.where(Role.name == query.role)
+        # By id, through a one-row subquery: the user table alone answers, with no join to plan around.
+        role_id = select(Role.id).where(Role.name == scrub(query.role)).scalar_subquery()
+        statement = statement.where(User.role_id == role_id)
     return statement
 
 
@@ -133,21 +135,23 @@ class AdminService:
             require_admin(session, actor)
             column = _SORT_COLUMNS[query.sort]
             order = [column.desc(), User.id.desc()] if query.descending else [column.asc(), User.id.asc()]
-            statement = (
-                filter_users(user_columns(), query).order_by(*order).offset(max(0, offset)).limit(limit)
-            )
+            # Pick the page's ids from the user table alone (an index walk: ORDER BY email LIMIT 200 reads
+            # 200 index entries even at a million rows), then join roles and lockouts for just those rows.
+            # Joining first let MariaDB start from the role table and sort the whole user table.
+            ids = select(User.id)
+            if query.sort is SortKey.ROLE:
+                ids = ids.join(Role, Role.id == User.role_id)
+            elif query.sort is SortKey.LOCKED_UNTIL:
+                ids = ids.outerjoin(LoginThrottle, LoginThrottle.email == User.email)
+            page = filter_users(ids, query).order_by(*order).offset(max(0, offset)).limit(limit).subquery()
+            statement = user_columns().join(page, page.c.id == User.id).order_by(*order)
             now = self._context.clock()
             return [record_from_row(row, now) for row in session.execute(statement)]
 
     def count_users(self, actor: Actor, query: UserQuery = ALL_USERS) -> int:
         with self._context.database.transaction() as session:
             require_admin(session, actor)
-            statement = filter_users(
-                select(func.count(User.id)).select_from(
-                    User.__table__.join(Role.__table__, User.role_id == Role.id)
-                ),
-                query,
-            )
+            statement = filter_users(select(func.count()).select_from(User), query)
             return int(session.scalar(statement) or 0)
 
     def get_user(self, actor: Actor, email: str) -> UserRecord:
