@@ -129,12 +129,15 @@ class AdminService:
     def list_users(
         self, actor: Actor, query: UserQuery = ALL_USERS, offset: int = 0, limit: int = 200
     ) -> list[UserRecord]:
-        """One page of users, filtered and sorted by the database (ties broken by id, so pages are stable)."""
+        """One page of users, filtered and sorted by the database."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         with self._context.database.transaction() as session:
             require_admin(session, actor)
             column = _SORT_COLUMNS[query.sort]
-            order = [column.desc(), User.id.desc()] if query.descending else [column.asc(), User.id.asc()]
+            # Ties broken by id so pages are stable; email is unique already, and a tie-breaker there would
+            # stop MariaDB from walking its unique index (it sorts the whole table instead).
+            keys = [column] if query.sort is SortKey.EMAIL else [column, User.id]
+            order = [key.desc() if query.descending else key.asc() for key in keys]
             # Pick the page's ids from the user table alone (an index walk: ORDER BY email LIMIT 200 reads
             # 200 index entries even at a million rows), then join roles and lockouts for just those rows.
             # Joining first let MariaDB start from the role table and sort the whole user table.

@@ -101,8 +101,8 @@ class RoleEditor(QMainWindow):
         self.model.total_changed.connect(lambda _n: self._update_status())
         self.model.loading_changed.connect(self.busy_bar.setVisible)
         self.model.failed.connect(self.show_error)
+        self.model.reload()  # first: the first page is what a person waits for
         self._load_roles()
-        self.model.reload()
 
     # -- building ------------------------------------------------------------------------------------
 
