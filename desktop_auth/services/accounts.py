@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, Role, User
@@ -170,7 +170,23 @@ class AccountService:
     ) -> SignedInUser:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
+            # Lock the user row alone (no join: MariaDB has no FOR UPDATE OF, and locking the role row too
+            # made concurrent sign-ins deadlock with administrators changing roles).
+            user = session.execute(
+                select(
+                    User.id,
+                    User.email,
+                    User.password_hash,
+                    User.active,
+                    User.role_id,
+                    User.last_login_at,
+                    User.login_count,
+                    User.must_change_password,
+                    User.password_changed_at,
+                )
+                .where(User.id == user_id)
+                .with_for_update()
+            ).one_or_none()
             if user is None or user.password_hash != checked_hash:
                 # Deleted, or its password changed while we were hashing: the checked password is stale.
                 raise InvalidCredentialsError()
@@ -191,10 +207,11 @@ class AccountService:
             throttle.reset(session, [key])
             if new_hash is not None:
                 log.info("Password hash of account %s upgraded to the configured method", user_id)
+            role = session.scalar(select(Role.name).where(Role.id == user.role_id))
             return SignedInUser(
                 id=user.id,
                 email=user.email,
-                role=user.role.name,
+                role=role or "",
                 previous_login_at=previous_login,
                 login_count=user.login_count + 1,
                 must_change_password=user.must_change_password,
@@ -239,7 +256,9 @@ class AccountService:
         new_hash = context.hasher.hash(new_password)
         now = context.clock()
         with context.database.transaction(write=True) as session:
-            user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one_or_none()
+            user = session.scalars(
+                select(User).options(lazyload(User.role)).where(User.id == user_id).with_for_update()
+            ).one_or_none()
             if user is None or user.password_hash != stored_hash:
                 raise InvalidInputError(
                     "current_password", ["The password was changed elsewhere meanwhile; sign in again."]
