@@ -6,6 +6,7 @@ thread, so the app is usable as soon as the window is.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -30,8 +31,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _preload_role_editor() -> None:
-    import desktop_auth.ui.role_editor  # noqa: F401
+def _preload(*modules: str) -> Callable[[], None]:
+    """Work for the worker: import windows before they are needed, so showing them stalls nothing."""
+
+    def load() -> None:
+        for module in modules:
+            importlib.import_module(module)
+
+    return load
 
 
 class AppController(QObject):
@@ -96,6 +103,9 @@ class AppController(QObject):
         if state.needs_first_admin:
             self.login.hide()
             self._show_setup(state.services)
+        # The windows a sign-in leads to, imported now on the worker while the person types.
+        windows = ("desktop_auth.ui.account_window", "desktop_auth.ui.account_dialogs")
+        self.runner.run(_preload(*windows), lambda _r: None, lambda _e: None)
 
     def _open_failed(self, error: BaseException) -> None:
         from desktop_auth.ui.startup_error_dialog import StartupErrorDialog
@@ -191,7 +201,7 @@ class AppController(QObject):
         self.window = window
         if user.is_admin:
             # Import the role editor's modules on the worker now, so opening it later stalls nothing.
-            self.runner.run(_preload_role_editor, lambda _r: None, lambda _e: None)
+            self.runner.run(_preload("desktop_auth.ui.role_editor"), lambda _r: None, lambda _e: None)
         # Show on the next turn of the event loop: building and first painting a window are each a
         # few tens of ms, and done back to back they would stall the loop past the 50 ms budget.
         QTimer.singleShot(0, lambda: self._show_account(window))
