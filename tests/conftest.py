@@ -227,3 +227,16 @@ def seed_users(database: Database, count: int, prefix: str = "seed", role: str =
                 for n in range(start, min(start + 5000, count))
             ]
             session.execute(insert(User), rows)
+
+
+@pytest.fixture
+def isolated_qsettings(tmp_path: Path, qapp) -> Iterator[None]:
+    """QSettings in a per-test folder: remembered geometry and emails never leak between tests."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    qapp.setOrganizationName("desktop-auth-tests")
+    qapp.setApplicationName("desktop-auth-tests")
+    yield
+    QSettings().clear()

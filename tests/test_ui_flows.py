@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -24,14 +23,7 @@ from tests.ui_helpers import child, click, press_enter, type_into
 NEW_PASSWORD = "maple-harbor-velvet-19-comet"
 
 
-@pytest.fixture(autouse=True)
-def isolated_qsettings(tmp_path: Path, qapp) -> Iterator[None]:
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
-    qapp.setOrganizationName("desktop-auth-tests")
-    qapp.setApplicationName("desktop-auth-tests")
-    yield
-    QSettings().clear()
+pytestmark = pytest.mark.usefixtures("isolated_qsettings")
 
 
 @pytest.fixture

@@ -11,7 +11,15 @@ from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QWidget
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.ui.messages import describe
 from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.widgets import FieldError, FormDialog, StrengthMeter, button, email_edit, password_edit
+from desktop_auth.ui.widgets import (
+    FieldError,
+    FormDialog,
+    StrengthMeter,
+    button,
+    confirmation_problem,
+    email_edit,
+    password_edit,
+)
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
@@ -91,9 +99,9 @@ class NewAccountDialog(FormDialog):
         self._check_confirmation()
 
     def _check_confirmation(self) -> None:
-        confirm = self.confirm_edit.text()
-        mismatch = bool(confirm) and confirm != self.password_edit.text()
-        self.confirm_error.show_message("The passwords do not match." if mismatch else "")
+        self.confirm_error.show_message(
+            confirmation_problem(self.password_edit.text(), self.confirm_edit.text())
+        )
 
     # -- submitting ----------------------------------------------------------------------------------
 

@@ -87,7 +87,6 @@ class AccountWindow(QMainWindow):
         self.user = user
         self._password_changed_at = user.password_changed_at
         self._ended = False
-        self._geometry_restored = False
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -241,9 +240,7 @@ class AccountWindow(QMainWindow):
     # -- window state --------------------------------------------------------------------------------
 
     def showEvent(self, event: QShowEvent) -> None:
-        if not self._geometry_restored:
-            self._geometry_restored = True
-            settings_store.restore_geometry(self)
+        settings_store.restore_geometry_once(self)
         super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:

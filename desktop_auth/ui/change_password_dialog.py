@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QWidget
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.ui.messages import describe
 from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.widgets import FormDialog, StrengthMeter, button, password_edit
+from desktop_auth.ui.widgets import FormDialog, StrengthMeter, button, confirmation_problem, password_edit
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
@@ -79,9 +79,9 @@ class ChangePasswordDialog(FormDialog):
         self._check_confirmation()
 
     def _check_confirmation(self) -> None:
-        confirm = self.confirm_edit.text()
-        mismatch = bool(confirm) and confirm != self.password_edit.text()
-        self.confirm_error.show_message("The passwords do not match." if mismatch else "")
+        self.confirm_error.show_message(
+            confirmation_problem(self.password_edit.text(), self.confirm_edit.text())
+        )
 
     def submit(self) -> None:
         if self.busy:

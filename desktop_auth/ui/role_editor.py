@@ -62,7 +62,6 @@ class RoleEditor(QMainWindow):
         self._runner = runner
         self._services = services
         self._actor = actor
-        self._geometry_restored = False
         self._closing_confirmed = False
         self._saving = False
 
@@ -453,9 +452,7 @@ class RoleEditor(QMainWindow):
     # -- window --------------------------------------------------------------------------------------
 
     def showEvent(self, event: QShowEvent) -> None:
-        if not self._geometry_restored:
-            self._geometry_restored = True
-            settings_store.restore_geometry(self)
+        settings_store.restore_geometry_once(self)
         super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -13,6 +13,13 @@ def restore_geometry(widget: QWidget) -> bool:
     return isinstance(value, QByteArray) and widget.restoreGeometry(value)
 
 
+def restore_geometry_once(widget: QWidget) -> None:
+    """For a showEvent: the first time the widget is shown, put it where it was last time."""
+    if not widget.property("geometryRestored"):
+        widget.setProperty("geometryRestored", "yes")
+        restore_geometry(widget)
+
+
 def save_geometry(widget: QWidget) -> None:
     QSettings().setValue(f"geometry/{widget.objectName()}", widget.saveGeometry())
 

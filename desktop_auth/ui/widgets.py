@@ -65,6 +65,11 @@ class FieldError(QLabel):
         self.show_message("")
 
 
+def confirmation_problem(password: str, confirmation: str) -> str:
+    """The inline message for a "confirm password" field ('' while it is empty or matches)."""
+    return "The passwords do not match." if confirmation and confirmation != password else ""
+
+
 def password_edit(object_name: str, accessible_name: str) -> QLineEdit:
     edit = QLineEdit()
     edit.setObjectName(object_name)
@@ -102,7 +107,6 @@ class FormDialog(QDialog):
         self.setWindowTitle(title)
         self.setAccessibleName(title)
         self.setMinimumWidth(460)
-        self._geometry_restored = False
         self._busy = False
         self._inputs: list[QWidget] = []
 
@@ -228,9 +232,7 @@ class FormDialog(QDialog):
     # -- geometry ------------------------------------------------------------------------------------
 
     def showEvent(self, event: QShowEvent) -> None:
-        if not self._geometry_restored:
-            self._geometry_restored = True
-            settings_store.restore_geometry(self)
+        settings_store.restore_geometry_once(self)
         super().showEvent(event)
 
     def done(self, result: int) -> None:
