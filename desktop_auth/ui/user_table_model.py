@@ -328,13 +328,6 @@ class UserTableModel(QAbstractTableModel):
     def total(self) -> int | None:
         return self._total
 
-    def row_of(self, user_id: int) -> int | None:
-        for page_number, page in self._pages.items():
-            for offset, record in enumerate(page):
-                if record.id == user_id:
-                    return page_number * self.page_size + offset
-        return None
-
     # -- pending edits -------------------------------------------------------------------------------
 
     def stage(self, records: list[UserRecord], role: str | None = None, active: bool | None = None) -> None:
