@@ -9,10 +9,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QWidget
 
 from desktop_auth.errors import InvalidInputError
-from desktop_auth.ui.messages import describe
 from desktop_auth.ui.tasks import TaskRunner
 from desktop_auth.ui.widgets import (
-    FieldError,
     FormDialog,
     StrengthMeter,
     button,
@@ -56,10 +54,10 @@ class NewAccountDialog(FormDialog):
         self._runner = runner
         self._services = services
         self.email_edit = email_edit()
-        self.email_error = self.add_field("&Email:", self.email_edit)
+        self.email_error = self.add_field("&Email:", self.email_edit, service_field="email")
         self.password_edit = password_edit("passwordEdit", "Password")
         self.meter = StrengthMeter(runner, self._policy)
-        self.password_error = self.add_field("&Password:", self.password_edit, self.meter)
+        self.password_error = self.add_field("&Password:", self.password_edit, self.meter, "password")
         self.confirm_edit = password_edit("confirmPasswordEdit", "Confirm password")
         show = self.show_passwords_checkbox(self.password_edit, self.confirm_edit)
         self.confirm_error = self.add_field("C&onfirm:", self.confirm_edit, show)
@@ -117,8 +115,8 @@ class NewAccountDialog(FormDialog):
         if not password:
             self.password_error.show_message("Enter a password.")
             first_bad = first_bad or self.password_edit
-        if password != self.confirm_edit.text():
-            self.confirm_error.show_message("The passwords do not match.")
+        if mismatch := confirmation_problem(password, self.confirm_edit.text(), submitting=True):
+            self.confirm_error.show_message(mismatch)
             first_bad = first_bad or self.confirm_edit
         if first_bad is not None:
             first_bad.setFocus()
@@ -140,18 +138,7 @@ class NewAccountDialog(FormDialog):
         self.accept()
 
     def _failed(self, error: BaseException) -> None:
-        self.set_busy(False)
-        if isinstance(error, InvalidInputError):
-            targets: dict[str, tuple[FieldError, QWidget]] = {
-                "email": (self.email_error, self.email_edit),
-                "password": (self.password_error, self.password_edit),
-            }
-            if error.field in targets:
-                label, field = targets[error.field]
-                label.show_message(" ".join(error.problems))
-                field.setFocus()
-                return
-        self.show_error(describe(error))
+        self.show_failure(error)
 
 
 class RegisterDialog(NewAccountDialog):

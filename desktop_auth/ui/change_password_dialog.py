@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
-from desktop_auth.errors import InvalidInputError
-from desktop_auth.ui.messages import describe
 from desktop_auth.ui.tasks import TaskRunner
 from desktop_auth.ui.widgets import FormDialog, StrengthMeter, button, confirmation_problem, password_edit
 
@@ -40,10 +38,12 @@ class ChangePasswordDialog(FormDialog):
         self.result_record: UserRecord | None = None
 
         self.current_edit = password_edit("currentPasswordEdit", "Current password")
-        self.current_error = self.add_field("C&urrent password:", self.current_edit)
+        self.current_error = self.add_field(
+            "C&urrent password:", self.current_edit, service_field="current_password"
+        )
         self.password_edit = password_edit("passwordEdit", "New password")
         self.meter = StrengthMeter(runner, self._policy)
-        self.password_error = self.add_field("&New password:", self.password_edit, self.meter)
+        self.password_error = self.add_field("&New password:", self.password_edit, self.meter, "new_password")
         self.confirm_edit = password_edit("confirmPasswordEdit", "Confirm new password")
         show = self.show_passwords_checkbox(self.current_edit, self.password_edit, self.confirm_edit)
         self.confirm_error = self.add_field("C&onfirm:", self.confirm_edit, show)
@@ -96,8 +96,8 @@ class ChangePasswordDialog(FormDialog):
             self.password_error.show_message("Enter a new password.")
             self.password_edit.setFocus()
             return
-        if new != confirm:
-            self.confirm_error.show_message("The passwords do not match.")
+        if mismatch := confirmation_problem(new, confirm, submitting=True):
+            self.confirm_error.show_message(mismatch)
             self.confirm_edit.setFocus()
             return
         services, user_id = self._services, self._user_id
@@ -105,7 +105,7 @@ class ChangePasswordDialog(FormDialog):
         self._runner.run(
             lambda: services.accounts.change_password(user_id, current, new),
             self._done,
-            self._failed,
+            self.show_failure,
             owner=self,
         )
 
@@ -115,17 +115,3 @@ class ChangePasswordDialog(FormDialog):
         for edit in (self.current_edit, self.password_edit, self.confirm_edit):
             edit.clear()
         self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self.set_busy(False)
-        if isinstance(error, InvalidInputError):
-            targets = {
-                "current_password": (self.current_error, self.current_edit),
-                "new_password": (self.password_error, self.password_edit),
-            }
-            if error.field in targets:
-                label, field = targets[error.field]
-                label.show_message(" ".join(error.problems))
-                field.setFocus()
-                return
-        self.show_error(describe(error))

@@ -26,7 +26,14 @@ from PySide6.QtWidgets import (
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.ui.messages import describe
 from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.widgets import FormDialog, StrengthMeter, button, password_edit, styled_label
+from desktop_auth.ui.widgets import (
+    FormDialog,
+    StrengthMeter,
+    button,
+    confirmation_problem,
+    password_edit,
+    styled_label,
+)
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
@@ -333,7 +340,9 @@ class TemporaryPasswordDialog(FormDialog):
         self._runner, self._services, self._actor, self._users = runner, services, actor, users
         self.password_edit = password_edit("passwordEdit", "Temporary password")
         self.meter = StrengthMeter(runner, self._policy)
-        self.password_error = self.add_field("&Temporary password:", self.password_edit, self.meter)
+        self.password_error = self.add_field(
+            "&Temporary password:", self.password_edit, self.meter, "temporary_password"
+        )
         self.confirm_edit = password_edit("confirmPasswordEdit", "Confirm temporary password")
         show = self.show_passwords_checkbox(self.password_edit, self.confirm_edit)
         self.confirm_error = self.add_field("C&onfirm:", self.confirm_edit, show)
@@ -354,8 +363,8 @@ class TemporaryPasswordDialog(FormDialog):
             return
         self.clear_errors()
         password = self.password_edit.text()
-        if password != self.confirm_edit.text():
-            self.confirm_error.show_message("The passwords do not match.")
+        if mismatch := confirmation_problem(password, self.confirm_edit.text(), submitting=True):
+            self.confirm_error.show_message(mismatch)
             return
         admin, actor = self._services.admin, self._actor
         versions = {u.id: u.version for u in self._users}
@@ -363,7 +372,7 @@ class TemporaryPasswordDialog(FormDialog):
         self._runner.run(
             lambda: admin.reset_password(actor, list(versions), password, versions),
             self._done,
-            self._failed,
+            self.show_failure,
             owner=self,
         )
 
@@ -372,10 +381,3 @@ class TemporaryPasswordDialog(FormDialog):
         self.password_edit.clear()
         self.confirm_edit.clear()
         self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self.set_busy(False)
-        if isinstance(error, InvalidInputError) and error.field == "temporary_password":
-            self.password_error.show_message(" ".join(error.problems))
-            return
-        self.show_error(describe(error))

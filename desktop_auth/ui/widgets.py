@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_auth.errors import InvalidInputError
 from desktop_auth.ui import settings_store
+from desktop_auth.ui.messages import describe
 from desktop_auth.ui.tasks import TaskRunner
 from desktop_auth.ui.theme import icon
 
@@ -65,9 +67,11 @@ class FieldError(QLabel):
         self.show_message("")
 
 
-def confirmation_problem(password: str, confirmation: str) -> str:
-    """The inline message for a "confirm password" field ('' while it is empty or matches)."""
-    return "The passwords do not match." if confirmation and confirmation != password else ""
+def confirmation_problem(password: str, confirmation: str, submitting: bool = False) -> str:
+    """The inline message for a "confirm password" field: '' when it matches, and while typing also when
+    it is still empty (an empty confirmation only counts as a mismatch once the form is submitted)."""
+    mismatch = confirmation != password and (submitting or bool(confirmation))
+    return "The passwords do not match." if mismatch else ""
 
 
 def password_edit(object_name: str, accessible_name: str) -> QLineEdit:
@@ -109,6 +113,7 @@ class FormDialog(QDialog):
         self.setMinimumWidth(460)
         self._busy = False
         self._inputs: list[QWidget] = []
+        self._service_fields: dict[str, tuple[FieldError, QWidget]] = {}
 
         header = QHBoxLayout()
         logo = QLabel()
@@ -159,8 +164,13 @@ class FormDialog(QDialog):
 
     # -- building ------------------------------------------------------------------------------------
 
-    def add_field(self, text: str, field: QWidget, extra: QWidget | None = None) -> FieldError:
-        """Add a labelled field (the label is its buddy, so its mnemonic focuses it) with an inline error."""
+    def add_field(
+        self, text: str, field: QWidget, extra: QWidget | None = None, service_field: str | None = None
+    ) -> FieldError:
+        """Add a labelled field (the label is its buddy, so its mnemonic focuses it) with an inline error.
+
+        ``service_field`` names the field in the services' InvalidInputError, so ``show_failure`` puts
+        their message under this field."""
         label = QLabel(text)
         label.setBuddy(field)
         error = FieldError(field, f"{field.objectName()}Error")
@@ -172,6 +182,8 @@ class FormDialog(QDialog):
         column.addWidget(error)
         self.form.addRow(label, column)
         self._inputs.append(field)
+        if service_field is not None:
+            self._service_fields[service_field] = (error, field)
         return error
 
     def add_row_widget(self, widget: QWidget) -> None:
@@ -219,6 +231,17 @@ class FormDialog(QDialog):
             self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
+
+    def show_failure(self, error: BaseException) -> None:
+        """A failed submission: end the busy state, then show the message under the field it is about,
+        or in ``errorLabel`` when it is about none of them."""
+        self.set_busy(False)
+        if isinstance(error, InvalidInputError) and error.field in self._service_fields:
+            label, field = self._service_fields[error.field]
+            label.show_message(" ".join(error.problems))
+            field.setFocus()
+            return
+        self.show_error(describe(error))
 
     def show_notice(self, text: str) -> None:
         self.notice_label.setText(text)
