@@ -48,7 +48,10 @@ def open_editor(qtbot: QtBot, services: Services) -> Iterator[Callable[[Actor], 
         qtbot.addWidget(editor)
         editor.show()
         editors.append((editor, runner))
-        qtbot.waitUntil(lambda: editor.model.total is not None and not editor.model.loading, timeout=15_000)
+        qtbot.waitUntil(
+            lambda: editor.model.total is not None and not editor.model.loading and editor.roles_loaded,
+            timeout=15_000,
+        )
         return editor
 
     yield open_

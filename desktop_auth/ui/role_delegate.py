@@ -17,7 +17,9 @@ class RoleDelegate(QStyledItemDelegate):
         combo = QComboBox(parent)
         combo.setObjectName("roleEditorCombo")
         combo.setAccessibleName("Role")
-        for name in self.roles:
+        current = index.data(Qt.ItemDataRole.EditRole)
+        # Until the role list has arrived, offer at least the cell's own value rather than nothing.
+        for name in self.roles or ([current] if isinstance(current, str) and current else []):
             combo.addItem(name, name)
         combo.activated.connect(lambda _i: self._commit(combo))
         return combo

@@ -251,8 +251,8 @@ class RoleEditor(QMainWindow):
         busy = self._saving
         self.save_button.setEnabled(bool(pending) and not busy)
         self.revert_button.setEnabled(bool(pending) and not busy)
+        self.set_role_button.setEnabled(bool(selected) and not busy and self.bulk_role.count() > 0)
         for widget in (
-            self.set_role_button,
             self.activate_button,
             self.deactivate_button,
             self.unlock_button,
@@ -279,8 +279,13 @@ class RoleEditor(QMainWindow):
             self.role_filter.setCurrentIndex(max(0, self.role_filter.findData(current_filter)))
             self.bulk_role.setCurrentIndex(max(0, self.bulk_role.findData(current_bulk)))
             self.roles_tab.show_roles(roles)
+            self._update_status()  # "Set role" waits for the list of roles
 
         self._runner.run(roles_service.list_roles, loaded, lambda e: self.show_error(describe(e)), owner=self)
+
+    @property
+    def roles_loaded(self) -> bool:
+        return bool(self.delegate.roles)
 
     def _apply_filter(self) -> None:
         self._filter_timer.stop()
