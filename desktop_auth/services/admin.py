@@ -84,19 +84,32 @@ _SORT_COLUMNS: dict[SortKey, ColumnElement[Any]] = {
 
 
 def record_from_row(row: Any, now: datetime) -> UserRecord:
-    locked = row.locked_until if row.locked_until is not None and row.locked_until > now else None
+    """A UserRecord from a row of ``user_columns()`` (unpacked by position: pages hold hundreds of rows)."""
+    (
+        user_id,
+        email,
+        role,
+        active,
+        must_change,
+        locked_until,
+        last_login,
+        logins,
+        created,
+        updated,
+        version,
+    ) = row
     return UserRecord(
-        id=row.id,
-        email=row.email,
-        role=row.role,
-        active=row.active,
-        must_change_password=row.must_change_password,
-        locked_until=locked,
-        last_login_at=row.last_login_at,
-        login_count=row.login_count,
-        created_at=row.create_date,
-        updated_at=row.update_date,
-        version=row.version,
+        id=user_id,
+        email=email,
+        role=role,
+        active=active,
+        must_change_password=must_change,
+        locked_until=locked_until if locked_until is not None and locked_until > now else None,
+        last_login_at=last_login,
+        login_count=logins,
+        created_at=created,
+        updated_at=updated,
+        version=version,
     )
 
 
@@ -212,7 +225,7 @@ class AdminService:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
             lock_admin_set(session)
-            me = require_admin(session, actor)
+            require_admin(session, actor)
             current = self._lock_rows(session, [edit.user_id for edit in edits])
             missing = [edit.user_id for edit in edits if edit.user_id not in current]
             if missing:
@@ -225,7 +238,9 @@ class AdminService:
             ]
             if stale:
                 raise StaleEditError(self._emails(session, stale))
-            if me is not None and any(edit.user_id == me.id and edit.active is False for edit in edits):
+            if not actor.is_operator and any(
+                edit.user_id == actor.user_id and edit.active is False for edit in edits
+            ):
                 raise SelfDeactivationError()
             role_ids = {name: role_by_name(session, name).id for name in {e.role for e in edits if e.role}}
             self._guard_last_admin(session, edits, current)

@@ -81,14 +81,17 @@ def lock_admin_set(session: Session) -> Role:
     return role
 
 
-def require_admin(session: Session, actor: Actor) -> User | None:
-    """Check, inside the transaction, that the actor may administer; return their row (None for operators)."""
+def require_admin(session: Session, actor: Actor) -> None:
+    """Check, inside the transaction, that the actor may administer (operators always may)."""
     if actor.is_operator:
-        return None
-    user = session.get(User, actor.user_id)
-    if user is None or not user.active or user.role.name != ADMIN_ROLE:
+        return
+    allowed = session.scalar(
+        select(User.id)
+        .join(Role, Role.id == User.role_id)
+        .where(User.id == actor.user_id, User.active.is_(True), Role.name == ADMIN_ROLE)
+    )
+    if allowed is None:
         raise PermissionDeniedError()
-    return user
 
 
 def to_record(user: User, locked_until: datetime | None = None) -> UserRecord:

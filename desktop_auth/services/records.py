@@ -10,7 +10,7 @@ from datetime import datetime
 from desktop_auth.constants import ADMIN_ROLE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Actor:
     """Who performs an operation: a signed-in user, or an operator at the CLI (who holds database credentials
     anyway, so is trusted like the database itself)."""
@@ -34,7 +34,7 @@ def _os_user() -> str:
         return "unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserRecord:
     id: int
     email: str
@@ -54,7 +54,7 @@ class UserRecord:
         return self.role == ADMIN_ROLE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionState:
     """Whether a signed-in session may go on, re-checked against the database while it is open."""
 
@@ -67,7 +67,7 @@ class SessionState:
         return self.valid and self.role == ADMIN_ROLE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SignedInUser:
     """The result of a successful sign-in."""
 
@@ -89,7 +89,7 @@ class SignedInUser:
         return Actor(self.id, self.email)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RoleRecord:
     id: int
     name: str
@@ -97,7 +97,7 @@ class RoleRecord:
     protected: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     id: int
     created_at: datetime
@@ -120,7 +120,7 @@ class SortKey(enum.Enum):
     UPDATED = "updated"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserQuery:
     """Which users to list: every filter and the sort are applied by the database."""
 
@@ -132,7 +132,7 @@ class UserQuery:
     descending: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserEdit:
     """One pending change to one user, based on the version the editor saw (None: whatever is current)."""
 
