@@ -235,13 +235,15 @@ class AppController(QObject):
             return
         if self.role_editor is None:
             from desktop_auth.ui.role_editor import RoleEditor
+            from desktop_auth.ui.user_table_view import show_with_first_rows
 
             editor = RoleEditor(self.runner, self.services, user.actor)
             editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             editor.closed.connect(self._role_editor_closed)
             self.role_editor = editor
-            # Built now, shown on the next turn of the event loop (two shorter pauses than one long one).
-            QTimer.singleShot(0, self._show_role_editor)
+            # Built now, shown on a later turn of the event loop (two shorter pauses than one long one),
+            # when its first rows are in.
+            show_with_first_rows(self._show_role_editor, editor.model, editor)
             return
         self._show_role_editor()
 

@@ -13,18 +13,15 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -34,10 +31,10 @@ from desktop_auth.services.errors import StaleEditError
 from desktop_auth.services.records import UserQuery, UserRecord
 from desktop_auth.ui import settings_store
 from desktop_auth.ui.messages import describe
-from desktop_auth.ui.role_delegate import RoleDelegate
 from desktop_auth.ui.role_editor_tabs import HistoryTab, RolesTab, SettingsTab, TemporaryPasswordDialog
 from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.user_table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, UserTableModel
+from desktop_auth.ui.user_table_model import COL_ACTIVE, UserTableModel
+from desktop_auth.ui.user_table_view import UserTableView
 from desktop_auth.ui.widgets import button, styled_label
 
 if TYPE_CHECKING:
@@ -45,7 +42,6 @@ if TYPE_CHECKING:
     from desktop_auth.services.records import Actor
 
 ALL_ROLES = ""
-COLUMN_WIDTHS = {COL_ROLE: 100, COL_ACTIVE: 56, 3: 128, 4: 128, 5: 64, 6: 128, 7: 128}
 FILTER_DELAY_MS = 300
 
 
@@ -72,6 +68,8 @@ class RoleEditor(QMainWindow):
             lambda query: admin.count_users(actor, query),
             parent=self,
         )
+        # The first page is what a person waits for: fetch it while the window is being built.
+        self.model.reload()
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("roleEditorTabs")
@@ -99,8 +97,8 @@ class RoleEditor(QMainWindow):
         self.model.pending_changed.connect(lambda _n: self._update_status())
         self.model.total_changed.connect(lambda _n: self._update_status())
         self.model.loading_changed.connect(self.busy_bar.setVisible)
+        self.busy_bar.setVisible(self.model.loading)
         self.model.failed.connect(self.show_error)
-        self.model.reload()  # first: the first page is what a person waits for
         self._load_roles()
 
     # -- building ------------------------------------------------------------------------------------
@@ -136,30 +134,8 @@ class RoleEditor(QMainWindow):
         filters.addWidget(self.refresh_button)
         layout.addLayout(filters)
 
-        self.table = QTableView()
-        self.table.setObjectName("userTable")
-        self.table.setAccessibleName("Users")
-        self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicator(COL_EMAIL, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(
-            QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-            | QAbstractItemView.EditTrigger.SelectedClicked
-        )
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(24)
-        header = self.table.horizontalHeader()
-        # Fixed widths: sizing to contents would make the view read (and so fetch) thousands of rows.
-        for column, width in COLUMN_WIDTHS.items():
-            self.table.setColumnWidth(column, width)
-        header.setSectionResizeMode(COL_EMAIL, QHeaderView.ResizeMode.Stretch)
-        header.setHighlightSections(False)
-        self.delegate = RoleDelegate(self.table)
-        self.table.setItemDelegateForColumn(COL_ROLE, self.delegate)
+        self.table = UserTableView(self.model)
+        self.delegate = self.table.delegate
         layout.addWidget(self.table, 1)
 
         bulk = QHBoxLayout()

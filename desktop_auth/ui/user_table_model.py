@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from desktop_auth.services.records import SortKey, UserEdit, UserQuery, UserRecord
@@ -47,8 +55,66 @@ FetchPage = Callable[[UserQuery, int, int], list[UserRecord]]
 CountUsers = Callable[[UserQuery], int]
 
 
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_EDIT = Qt.ItemDataRole.EditRole.value
+_CHECK_STATE = Qt.ItemDataRole.CheckStateRole.value
+_FONT = Qt.ItemDataRole.FontRole.value
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_ACCESSIBLE_TEXT = Qt.ItemDataRole.AccessibleTextRole.value
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole.value
+_SERVED_ROLES = frozenset(
+    {
+        _DISPLAY,
+        _EDIT,
+        _CHECK_STATE,
+        _FONT,
+        _BACKGROUND,
+        _TOOLTIP,
+        _ACCESSIBLE_TEXT,
+        _ALIGNMENT,
+        USER_ID_ROLE,
+        RECORD_ROLE,
+        PENDING_ROLE,
+    }
+)
+_MARKING_ROLES = frozenset({_FONT, _BACKGROUND, _TOOLTIP})  # only rows with unsaved edits have these
+_ACTIVE_COLUMN_ROLES = frozenset({_CHECK_STATE, _ACCESSIBLE_TEXT})
+# What QAbstractTableModel.flags() answers, computed once: flags() runs for every visible cell.
+_CELL_FLAGS = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
+_FLAGS_BY_COLUMN = {
+    COL_ROLE: _CELL_FLAGS | Qt.ItemFlag.ItemIsEditable,
+    COL_ACTIVE: _CELL_FLAGS | Qt.ItemFlag.ItemIsUserCheckable,
+}
+_RIGHT_ALIGNED = (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
+
+
 def _time(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _cells(record: UserRecord) -> tuple[Any, ...]:
+    """The saved values of one user as the table shows them, column by column."""
+    return (
+        record.email,
+        record.role,
+        None,  # active: the check box says it
+        _time(record.locked_until),
+        _time(record.last_login_at),
+        record.login_count,
+        _time(record.created_at),
+        _time(record.updated_at),
+    )
+
+
+class _LoadedRow:
+    """A loaded user and, once the row has been painted, its display text."""
+
+    __slots__ = ("cells", "record")
+
+    def __init__(self, record: UserRecord) -> None:
+        self.record = record
+        self.cells: tuple[Any, ...] | None = None
 
 
 @dataclass
@@ -70,6 +136,7 @@ class PendingEdit:
 
 class UserTableModel(QAbstractTableModel):
     loading_changed = Signal(bool)
+    first_rows_loaded = Signal()  # the first page of a (re)load is in
     failed = Signal(str)
     total_changed = Signal(int)
     pending_changed = Signal(int)
@@ -93,7 +160,7 @@ class UserTableModel(QAbstractTableModel):
         self._generation = 0
         self._rows = 0  # what rowCount() reports
         self._total: int | None = None
-        self._pages: OrderedDict[int, list[UserRecord]] = OrderedDict()
+        self._pages: OrderedDict[int, list[_LoadedRow]] = OrderedDict()
         self._in_flight: set[int] = set()
         self.pending: dict[int, PendingEdit] = {}
 
@@ -118,6 +185,10 @@ class UserTableModel(QAbstractTableModel):
 
     def record(self, row: int) -> UserRecord | None:
         """The loaded record at ``row``, or None (and a background fetch of its page)."""
+        loaded = self._row(row)
+        return loaded.record if loaded is not None else None
+
+    def _row(self, row: int) -> _LoadedRow | None:
         if not 0 <= row < self._rows:
             return None
         page_number, offset = divmod(row, self.page_size)
@@ -128,23 +199,37 @@ class UserTableModel(QAbstractTableModel):
         self._pages.move_to_end(page_number)
         return page[offset] if offset < len(page) else None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    # data() runs for every role of every visible cell on each repaint (thousands of calls while scrolling),
+    # so it turns away roles it does not serve first and reads display text from a per-row cache.
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        if role not in _SERVED_ROLES:
+            return None
+        column = index.column()
+        if role in _MARKING_ROLES and not self.pending:
+            return None
+        if role == _ALIGNMENT:
+            return _RIGHT_ALIGNED if column == COL_LOGINS else None
+        if role in _ACTIVE_COLUMN_ROLES and column != COL_ACTIVE:
+            return None
         if not index.isValid():
             return None
-        record = self.record(index.row())
-        column = index.column()
-        if record is None:
-            return LOADING_TEXT if role == Qt.ItemDataRole.DisplayRole and column == COL_EMAIL else None
-        edit = self.pending.get(record.id)
+        loaded = self._row(index.row())
+        if loaded is None:
+            return LOADING_TEXT if role == _DISPLAY and column == COL_EMAIL else None
+        record = loaded.record
+        edit = self.pending.get(record.id) if self.pending else None
+        if role in (_DISPLAY, _EDIT):
+            if edit is not None and column == COL_ROLE:
+                return edit.role or record.role
+            if loaded.cells is None:
+                loaded.cells = _cells(record)
+            return loaded.cells[column]
         pending_here = edit is not None and (
             (column == COL_ROLE and edit.role is not None)
             or (column == COL_ACTIVE and edit.active is not None)
         )
-        role_name = edit.role if edit is not None and edit.role is not None else record.role
         active = edit.active if edit is not None and edit.active is not None else record.active
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return self._display(record, column, role_name, role == Qt.ItemDataRole.EditRole)
-        if role == Qt.ItemDataRole.CheckStateRole and column == COL_ACTIVE:
+        if role == _CHECK_STATE:
             return Qt.CheckState.Checked if active else Qt.CheckState.Unchecked
         if role == USER_ID_ROLE:
             return record.id
@@ -152,39 +237,19 @@ class UserTableModel(QAbstractTableModel):
             return record
         if role == PENDING_ROLE:
             return pending_here
-        if role == Qt.ItemDataRole.FontRole and edit is not None:
+        if role == _FONT:
+            if edit is None:
+                return None
             font = QFont()
             font.setBold(pending_here)
             font.setItalic(True)
             return font
-        if role == Qt.ItemDataRole.BackgroundRole and pending_here:
-            return QBrush(PENDING_BACKGROUND)
-        if role == Qt.ItemDataRole.ToolTipRole and edit is not None:
-            return self._pending_text(edit)
-        if role == Qt.ItemDataRole.AccessibleTextRole and column == COL_ACTIVE:
+        if role == _BACKGROUND:
+            return QBrush(PENDING_BACKGROUND) if pending_here else None
+        if role == _TOOLTIP:
+            return self._pending_text(edit) if edit is not None else None
+        if role == _ACCESSIBLE_TEXT:
             return "active" if active else "inactive"
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_LOGINS:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    @staticmethod
-    def _display(record: UserRecord, column: int, role_name: str, editing: bool) -> Any:
-        if column == COL_EMAIL:
-            return record.email
-        if column == COL_ROLE:
-            return role_name
-        if column == COL_ACTIVE:
-            return None  # the check box says it
-        if column == COL_LOCKED:
-            return _time(record.locked_until)
-        if column == COL_LAST_LOGIN:
-            return _time(record.last_login_at)
-        if column == COL_LOGINS:
-            return record.login_count
-        if column == COL_CREATED:
-            return _time(record.created_at)
-        if column == COL_UPDATED:
-            return _time(record.updated_at)
         return None
 
     @staticmethod
@@ -197,14 +262,11 @@ class UserTableModel(QAbstractTableModel):
         return "Unsaved: " + ", ".join(parts)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        base = super().flags(index)
-        if not index.isValid() or self.record(index.row()) is None:
-            return base
-        if index.column() == COL_ROLE:
-            return base | Qt.ItemFlag.ItemIsEditable
-        if index.column() == COL_ACTIVE:
-            return base | Qt.ItemFlag.ItemIsUserCheckable
-        return base
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        if self._row(index.row()) is None:
+            return _CELL_FLAGS
+        return _FLAGS_BY_COLUMN.get(index.column(), _CELL_FLAGS)
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         record = self.record(index.row()) if index.isValid() else None
@@ -228,15 +290,15 @@ class UserTableModel(QAbstractTableModel):
         key = SORT_KEYS.get(column)
         if key is None:
             return
-        self.set_query(
-            UserQuery(
-                self.query.search,
-                self.query.prefix,
-                self.query.role,
-                key,
-                order == Qt.SortOrder.DescendingOrder,
-            )
+        query = UserQuery(
+            self.query.search,
+            self.query.prefix,
+            self.query.role,
+            key,
+            order == Qt.SortOrder.DescendingOrder,
         )
+        if query != self.query:  # the view re-applies its order on set-up; that needs no reload
+            self.set_query(query)
 
     # -- loading -------------------------------------------------------------------------------------
 
@@ -253,8 +315,10 @@ class UserTableModel(QAbstractTableModel):
         self._rows = 0
         self._total = None
         self.endResetModel()
+        self._request(0)  # counting starts once the first page is in (see _loaded)
+
+    def _count(self) -> None:
         generation, query = self._generation, self.query
-        self._request(0)
         self._runner.run(
             lambda: self._count_users(query),
             lambda total: self._counted(generation, total),
@@ -266,6 +330,11 @@ class UserTableModel(QAbstractTableModel):
     def loaded_rows(self) -> int:
         """How many user rows the model holds in memory."""
         return sum(len(page) for page in self._pages.values())
+
+    @property
+    def first_page_in(self) -> bool:
+        """Whether the first page of the current query has arrived."""
+        return 0 in self._pages
 
     @property
     def loading(self) -> bool:
@@ -287,14 +356,15 @@ class UserTableModel(QAbstractTableModel):
     def _loaded(self, generation: int, page_number: int, rows: list[UserRecord]) -> None:
         if generation != self._generation:
             return  # the query changed while this page was on its way
+        first_rows = self._total is None and not self._pages and page_number == 0
         self._in_flight.discard(page_number)
-        self._pages[page_number] = rows
+        self._pages[page_number] = [_LoadedRow(record) for record in rows]
         self._pages.move_to_end(page_number)
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
         first = page_number * self.page_size
         if self._total is None and first + len(rows) > self._rows:
-            # Not counted yet: show what arrived (and one more page's worth if this one was full).
+            # Not counted yet: show the rows that arrived.
             self.beginInsertRows(QModelIndex(), self._rows, first + len(rows) - 1)
             self._rows = first + len(rows)
             self.endInsertRows()
@@ -304,6 +374,12 @@ class UserTableModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(first, 0), self.index(last, len(HEADERS) - 1))
         if not self._in_flight:
             self.loading_changed.emit(False)
+        if first_rows:
+            self.first_rows_loaded.emit()
+            # Counted after the first page, not beside it, and on a later turn of the event loop (after the
+            # rows are painted): counting a large table competes with the page and the paint for the
+            # database and the interpreter, and a person waits for the rows, not the total.
+            QTimer.singleShot(0, self, self._count)
 
     def _counted(self, generation: int, total: int) -> None:
         if generation != self._generation:

@@ -1,0 +1,193 @@
+"""The role editor's table model on its own, with stand-in fetch and count functions on a real worker pool:
+what it loads and when, what each role answers, and when the window holding it is first shown."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtCore import QObject, Qt
+from pytestqt.qtbot import QtBot
+
+from desktop_auth.services.records import SortKey, UserQuery, UserRecord
+from desktop_auth.ui import user_table_view
+from desktop_auth.ui.tasks import TaskRunner
+from desktop_auth.ui.user_table_model import (
+    COL_ACTIVE,
+    COL_CREATED,
+    COL_EMAIL,
+    COL_LOGINS,
+    COL_ROLE,
+    PENDING_ROLE,
+    UserTableModel,
+)
+from desktop_auth.ui.user_table_view import FIRST_ROWS_WAIT_MS, show_with_first_rows
+
+CREATED = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+
+
+def record(n: int) -> UserRecord:
+    return UserRecord(
+        id=n + 1,
+        email=f"user{n:04d}@example.com",
+        role="user",
+        active=True,
+        must_change_password=False,
+        locked_until=None,
+        last_login_at=None,
+        login_count=n,
+        created_at=CREATED,
+        updated_at=CREATED,
+        version=1,
+    )
+
+
+class FakeDirectory:
+    """Stands in for the services: 1,000 users; page fetches can be held back until released."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.release = threading.Event()
+        self.release.set()
+        self.fail = False
+
+    def fetch_page(self, query: UserQuery, offset: int, limit: int) -> list[UserRecord]:
+        self.calls.append(f"page {offset}")
+        self.release.wait(10)
+        if self.fail:
+            raise RuntimeError("the database went away")
+        return [record(n) for n in range(offset, min(offset + limit, 1000))]
+
+    def count(self, query: UserQuery) -> int:
+        self.calls.append("count")
+        return 1000
+
+
+@pytest.fixture
+def directory() -> FakeDirectory:
+    return FakeDirectory()
+
+
+@pytest.fixture
+def model(qtbot: QtBot, directory: FakeDirectory) -> Iterator[UserTableModel]:
+    runner = TaskRunner()
+    model = UserTableModel(runner, directory.fetch_page, directory.count, page_size=50)
+    yield model
+    directory.release.set()
+    runner.wait()
+
+
+def test_counting_waits_for_the_first_page(
+    qtbot: QtBot, model: UserTableModel, directory: FakeDirectory
+) -> None:
+    directory.release.clear()
+    model.reload()
+    qtbot.waitUntil(lambda: directory.calls == ["page 0"], timeout=5_000)
+    qtbot.wait(100)
+    assert directory.calls == ["page 0"]  # no count competing with the page the person waits for
+    assert model.total is None
+    assert not model.first_page_in
+    with qtbot.waitSignal(model.first_rows_loaded, timeout=5_000):
+        directory.release.set()
+    assert model.rowCount() == 50
+    assert model.first_page_in
+    qtbot.waitUntil(lambda: model.total == 1000, timeout=5_000)
+    assert directory.calls == ["page 0", "count"]
+    assert model.rowCount() == 1000
+
+
+def test_the_view_reapplying_the_same_order_does_not_reload(
+    qtbot: QtBot, model: UserTableModel, directory: FakeDirectory
+) -> None:
+    model.reload()
+    qtbot.waitUntil(lambda: model.total == 1000, timeout=5_000)
+    model.sort(COL_EMAIL, Qt.SortOrder.AscendingOrder)  # what the query already says
+    qtbot.wait(50)
+    assert directory.calls == ["page 0", "count"]
+    model.sort(COL_CREATED, Qt.SortOrder.DescendingOrder)
+    assert model.query.sort is SortKey.CREATED
+    assert model.query.descending
+    qtbot.waitUntil(lambda: directory.calls.count("count") == 2, timeout=5_000)
+
+
+def test_each_role_answers_what_the_table_shows(qtbot: QtBot, model: UserTableModel) -> None:
+    model.reload()
+    qtbot.waitUntil(lambda: model.total == 1000, timeout=5_000)
+    email, role, active, logins = (
+        model.index(3, column) for column in (COL_EMAIL, COL_ROLE, COL_ACTIVE, COL_LOGINS)
+    )
+    assert email.data() == "user0003@example.com"
+    assert role.data(Qt.ItemDataRole.EditRole) == "user"
+    assert active.data() is None  # the check box says it
+    assert active.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
+    assert email.data(Qt.ItemDataRole.CheckStateRole) is None
+    assert active.data(Qt.ItemDataRole.AccessibleTextRole) == "active"
+    assert email.data(Qt.ItemDataRole.AccessibleTextRole) is None
+    assert (
+        logins.data(Qt.ItemDataRole.TextAlignmentRole)
+        == (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
+    )
+    assert email.data(Qt.ItemDataRole.TextAlignmentRole) is None
+    assert model.index(3, COL_CREATED).data() == CREATED.astimezone().strftime("%Y-%m-%d %H:%M")
+    assert email.data(Qt.ItemDataRole.DecorationRole) is None
+    for marking in (Qt.ItemDataRole.FontRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole):
+        assert role.data(marking) is None  # nothing unsaved yet
+    assert model.flags(role) & Qt.ItemFlag.ItemIsEditable
+    assert model.flags(active) & Qt.ItemFlag.ItemIsUserCheckable
+    assert not model.flags(email) & (Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable)
+
+    assert model.setData(role, "admin")
+    assert model.setData(active, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    assert role.data() == "admin"
+    assert role.data(PENDING_ROLE) is True
+    assert active.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert active.data(Qt.ItemDataRole.AccessibleTextRole) == "inactive"
+    assert role.data(Qt.ItemDataRole.FontRole).bold()
+    assert role.data(Qt.ItemDataRole.BackgroundRole) is not None
+    assert email.data(Qt.ItemDataRole.BackgroundRole) is None  # marked row, unchanged cell
+    assert role.data(Qt.ItemDataRole.ToolTipRole) == "Unsaved: role user → admin, deactivate"
+    assert model.index(4, COL_ROLE).data() == "user"  # other rows untouched
+
+
+def test_a_window_is_shown_with_its_first_rows(
+    qtbot: QtBot, model: UserTableModel, directory: FakeDirectory
+) -> None:
+    directory.release.clear()
+    owner = QObject()
+    shown: list[int] = []
+    model.reload()
+    show_with_first_rows(lambda: shown.append(model.rowCount()), model, owner)
+    qtbot.wait(FIRST_ROWS_WAIT_MS // 2)
+    assert shown == []
+    directory.release.set()
+    qtbot.waitUntil(lambda: shown == [50], timeout=5_000)
+    qtbot.wait(FIRST_ROWS_WAIT_MS * 2)
+    assert shown == [50]  # once
+
+
+def test_a_window_is_shown_anyway_when_the_rows_are_slow(
+    qtbot: QtBot, model: UserTableModel, directory: FakeDirectory
+) -> None:
+    directory.release.clear()
+    owner = QObject()
+    shown: list[int] = []
+    model.reload()
+    show_with_first_rows(lambda: shown.append(model.rowCount()), model, owner)
+    qtbot.waitUntil(lambda: shown == [0], timeout=FIRST_ROWS_WAIT_MS * 10)  # still loading: shown empty
+
+
+def test_a_window_is_shown_at_once_when_the_rows_fail(
+    qtbot: QtBot, model: UserTableModel, directory: FakeDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(user_table_view, "FIRST_ROWS_WAIT_MS", 60_000)  # only the failure can show it
+    directory.release.clear()
+    directory.fail = True
+    owner = QObject()
+    shown: list[int] = []
+    model.reload()
+    show_with_first_rows(lambda: shown.append(model.rowCount()), model, owner)
+    with qtbot.waitSignal(model.failed, timeout=5_000):
+        directory.release.set()
+    assert shown == [0]
