@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,17 +88,36 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def rss_mb() -> float:
-    """Resident memory of this process, from /proc (Linux)."""
+def _status_mb(field: str) -> float | None:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
+    return None
+
+
+def rss_mb() -> float:
+    """Resident memory of this process, from /proc (Linux)."""
+    current = _status_mb("VmRSS")
+    if current is not None:
+        return current
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start peak-memory tracking afresh (Linux: writing 5 to clear_refs resets VmHWM)."""
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss_mb() -> float:
+    """The highest resident memory since the last reset_peak_rss() (or since the process started)."""
+    peak = _status_mb("VmHWM")
+    return peak if peak is not None else rss_mb()
 
 
 def mariadb_available() -> bool:

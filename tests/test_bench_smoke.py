@@ -15,7 +15,7 @@ TINY = {
     "startup.py": ["--quick", "--bundle", "/nonexistent"],
     "signin_overhead.py": ["--quick"],
     "responsiveness.py": ["--quick", "--size", "500"],
-    "role_editor_scale.py": ["--quick", "--size", "500"],
+    "role_editor_scale.py": ["--quick", "--size", "500", "--rounds", "1"],
     "bulk_role_change.py": ["--quick"],
     "many_clients.py": ["--quick", "--clients", "2", "--seconds", "2"],
 }
