@@ -61,11 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop_auth.ui.controller import AppController
-    from desktop_auth.ui.theme import apply_theme
+    from desktop_auth.ui.theme import apply_theme, make_application
 
     app = QApplication.instance()
     if not isinstance(app, QApplication):
-        app = QApplication(sys.argv[:1])
+        app = make_application(sys.argv[0] if sys.argv else "desktop-auth")
     app.setOrganizationName("desktop-auth")
     app.setApplicationName("desktop-auth")
     app.setApplicationDisplayName("desktop-auth")

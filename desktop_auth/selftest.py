@@ -50,14 +50,14 @@ def run(out: TextIO = sys.stdout) -> int:
     from desktop_auth.ui.controller import AppController
     from desktop_auth.ui.login_dialog import LoginDialog
     from desktop_auth.ui.role_editor import RoleEditor
-    from desktop_auth.ui.theme import apply_theme
+    from desktop_auth.ui.theme import apply_theme, make_application
     from desktop_auth.ui.user_table_model import COL_EMAIL, COL_ROLE
     from desktop_auth.ui.waiting import wait_for
 
     test = SelfTest(out)
     print(f"desktop-auth {__version__} self-test", file=out)
     with tempfile.TemporaryDirectory(prefix="desktop-auth-selftest-") as scratch:
-        app = QApplication.instance() or QApplication([sys.argv[0]])
+        app = QApplication.instance() or make_application(sys.argv[0])
         assert isinstance(app, QApplication)
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)

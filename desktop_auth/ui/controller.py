@@ -12,12 +12,14 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop_auth.ui.login_dialog import LoginDialog
 from desktop_auth.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from desktop_auth.config import Settings
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import SignedInUser
@@ -37,6 +39,14 @@ def _freeze_garbage() -> None:
     view. A full collection walks every tracked object on whichever thread triggers it, which is often the
     GUI thread: with the database layer loaded that walk alone stalled the window for 50-90 ms."""
     gc.freeze()
+
+
+def _delete_on_close(widget: QWidget) -> None:
+    # Imported here, not with the module: PySide builds its whole Qt enum namespace (~15 ms) on the first
+    # import of Qt, and this module is on the way to the first window.
+    from PySide6.QtCore import Qt
+
+    widget.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
 
 def _preload(*modules: str) -> Callable[[], None]:
@@ -125,7 +135,7 @@ class AppController(QObject):
         log.warning("Start-up failed: %s", error)
         self.login.hide()
         dialog = StartupErrorDialog(error)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        _delete_on_close(dialog)
         dialog.accepted.connect(self._retry)
         dialog.rejected.connect(lambda: self.finished.emit(1))
         self._front(dialog)
@@ -143,7 +153,7 @@ class AppController(QObject):
         from desktop_auth.ui.account_dialogs import SetupAdminDialog
 
         dialog = SetupAdminDialog(self.runner, services)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        _delete_on_close(dialog)
         dialog.succeeded.connect(self._signed_in)
         dialog.taken.connect(lambda message: self._signed_out("", message))
         dialog.rejected.connect(lambda: self.finished.emit(0))
@@ -156,7 +166,7 @@ class AppController(QObject):
         from desktop_auth.ui.account_dialogs import RegisterDialog
 
         dialog = RegisterDialog(self.runner, self.services, email)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        _delete_on_close(dialog)
         dialog.succeeded.connect(
             lambda registered: self.login.prefill(str(registered), "Your account is ready. Sign in below.")
         )
@@ -179,7 +189,7 @@ class AppController(QObject):
             from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
 
             dialog = ChangePasswordDialog(self.runner, self.services, user.id, user.email, forced=True)
-            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            _delete_on_close(dialog)
             dialog.accepted.connect(lambda: self._open_account(self._with_new_password(user, dialog)))
             dialog.rejected.connect(lambda: self._signed_out(user.email, ""))
             self._front(dialog)
@@ -206,7 +216,7 @@ class AppController(QObject):
             idle_timeout_ms=self._idle_timeout_ms,
             check_interval_ms=self._session_check_ms,
         )
-        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        _delete_on_close(window)
         window.signed_out.connect(lambda reason: self._signed_out(user.email, reason))
         window.role_editor_requested.connect(lambda: self._open_role_editor(user))
         window.admin_lost.connect(self._close_role_editor)
@@ -238,7 +248,7 @@ class AppController(QObject):
             from desktop_auth.ui.user_table_view import show_with_first_rows
 
             editor = RoleEditor(self.runner, self.services, user.actor)
-            editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            _delete_on_close(editor)
             editor.closed.connect(self._role_editor_closed)
             self.role_editor = editor
             # Built now, shown on a later turn of the event loop (two shorter pauses than one long one),

@@ -7,12 +7,18 @@ an installed wheel and the PyInstaller bundle alike. Icons are SVG, so they stay
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from desktop_auth import paths
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import Qt
+
+SCHEME_CHECK_DELAY_MS = 1000
 
 
 def resource_path(*parts: str) -> str:
@@ -55,33 +61,61 @@ def _dark_palette() -> QPalette:
     return palette
 
 
-_forced_scheme: Qt.ColorScheme | None = None
+def _is_dark(scheme: Qt.ColorScheme) -> bool:
+    from PySide6.QtCore import Qt
 
-
-def is_dark() -> bool:
-    scheme = _forced_scheme or QGuiApplication.styleHints().colorScheme()
     return scheme == Qt.ColorScheme.Dark
+
+
+def _palette_is_dark(palette: QPalette) -> bool:
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def make_application(program: str) -> QApplication:
+    """The QApplication, with the Fusion style chosen as it is constructed: choosing it afterwards with
+    setStyle() hands back a QStyle, and wrapping that makes PySide build QStyle's enums (~5 ms) before
+    the first window."""
+    app = QApplication([program, "-style", "Fusion"])
+    app.setProperty("fusionFromStart", "yes")
+    return app
 
 
 def apply_theme(app: QApplication, scheme: Qt.ColorScheme | None = None) -> None:
     """Fusion with a palette and stylesheet for the system's colour scheme, re-applied when the system
     switches. ``scheme`` forces one (for screenshots)."""
-    global _forced_scheme
-    _forced_scheme = scheme
-    app.setStyle("Fusion")
-    _apply_scheme(app, starting=True)
-    if not app.property("themeFollowsSystem"):
-        QGuiApplication.styleHints().colorSchemeChanged.connect(
-            lambda _scheme: _apply_scheme(app, starting=False)
-        )
+    if scheme is not None:
+        dark = _is_dark(scheme)
+    else:
+        # At start-up the platform's palette says light or dark: asking QStyleHints.colorScheme() would
+        # make PySide build its whole Qt enum namespace (~15 ms) before the first window. The style hints
+        # are asked a moment later, and win if they disagree.
+        dark = _palette_is_dark(QGuiApplication.palette())
+        QTimer.singleShot(SCHEME_CHECK_DELAY_MS, app, lambda: _follow_system(app))
+    if not app.property("fusionFromStart"):
+        app.setStyle("Fusion")
+    _apply_scheme(app, dark)
+    if scheme is None and not app.property("themeFollowsSystem"):
+        QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: _follow_system(app))
         app.setProperty("themeFollowsSystem", "yes")
 
 
-def _apply_scheme(app: QApplication, starting: bool) -> None:
-    dark = is_dark()
+def _follow_system(app: QApplication) -> None:
+    from PySide6.QtCore import Qt
+
+    scheme = QGuiApplication.styleHints().colorScheme()
+    if scheme == Qt.ColorScheme.Unknown:
+        return  # the platform does not say: keep what the palette suggested
+    dark = scheme == Qt.ColorScheme.Dark
+    if dark != (app.property("themeDark") == "yes"):
+        _apply_scheme(app, dark)
+
+
+def _apply_scheme(app: QApplication, dark: bool) -> None:
+    was_dark = app.property("themeDark") == "yes"
+    app.setProperty("themeDark", "yes" if dark else "no")
     if dark:
         app.setPalette(_dark_palette())
-    elif not starting:  # back from dark; at start-up Fusion's own light palette is already in place
+    elif was_dark:  # back from dark; otherwise Fusion's own light palette is already in place
         app.setPalette(app.style().standardPalette())
     with open(resource_path("themes", "dark.qss" if dark else "light.qss"), encoding="utf-8") as sheet:
         icons = resource_path("icons").replace("\\", "/")

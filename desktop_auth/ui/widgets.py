@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -33,6 +33,19 @@ if TYPE_CHECKING:
 
 STRENGTH_WORDS = ("Very weak", "Weak", "Fair", "Strong", "Very strong")
 
+# PySide builds its whole Qt enum namespace (90-odd Python enums, ~15 ms) the first time anything names Qt,
+# and the sign-in dialog is built from this module before its first paint. So the two flags it needs are
+# set as Qt properties from their values (tests check them against Qt's), and the functions that run
+# later import Qt themselves.
+LABEL_ALIGNMENT = 0x0082  # Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+EMAIL_INPUT_HINTS = 0x0020_0004  # Qt.InputMethodHint.ImhEmailCharactersOnly | ImhNoAutoUppercase
+
+
+def _selectable(label: QLabel) -> None:
+    from PySide6.QtCore import Qt
+
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
 
 def styled_label(text: str, role: str, object_name: str | None = None) -> QLabel:
     label = QLabel(text)
@@ -57,7 +70,7 @@ class FieldError(QLabel):
 
     def show_message(self, text: str) -> None:
         if text:  # selectable so it can be copied; set here, not at start-up, where every enum costs
-            self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            _selectable(self)
         self.setText(text)
         self.setVisible(bool(text))
         # Screen readers announce the description when the field gets focus again.
@@ -87,9 +100,7 @@ def email_edit(object_name: str = "emailEdit") -> QLineEdit:
     edit.setObjectName(object_name)
     edit.setAccessibleName("Email address")
     edit.setPlaceholderText("name@example.com")
-    edit.setInputMethodHints(
-        Qt.InputMethodHint.ImhEmailCharactersOnly | Qt.InputMethodHint.ImhNoAutoUppercase
-    )
+    edit.setProperty("inputMethodHints", EMAIL_INPUT_HINTS)
     return edit
 
 
@@ -119,7 +130,10 @@ class FormDialog(QDialog):
         logo = QLabel()
         logo.setPixmap(icon("app").pixmap(44, 44))
         logo.setAccessibleName("desktop-auth logo")
-        header.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
+        logo_column = QVBoxLayout()  # the logo stays at the top when the subtitle wraps
+        logo_column.addWidget(logo)
+        logo_column.addStretch(1)
+        header.addLayout(logo_column)
         titles = QVBoxLayout()
         titles.setSpacing(2)
         self.title_label = styled_label(title, "title", "titleLabel")
@@ -129,7 +143,7 @@ class FormDialog(QDialog):
         header.addLayout(titles, 1)
 
         self.form = QFormLayout()
-        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.form.setProperty("labelAlignment", LABEL_ALIGNMENT)
         self.form.setVerticalSpacing(6)
 
         self.notice_label = styled_label("", "subtitle", "noticeLabel")
@@ -218,6 +232,8 @@ class FormDialog(QDialog):
         self.status_label.setText(status)
         self.status_label.setVisible(busy and bool(status))
         if busy:
+            from PySide6.QtCore import Qt
+
             self.setCursor(Qt.CursorShape.BusyCursor)
         else:
             self.unsetCursor()
@@ -228,7 +244,7 @@ class FormDialog(QDialog):
 
     def show_error(self, text: str) -> None:
         if text:
-            self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            _selectable(self.error_label)
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
 
@@ -254,9 +270,12 @@ class FormDialog(QDialog):
 
     # -- geometry ------------------------------------------------------------------------------------
 
-    def showEvent(self, event: QShowEvent) -> None:
-        settings_store.restore_geometry_once(self)
-        super().showEvent(event)
+    def setVisible(self, visible: bool) -> None:
+        # Put the dialog where it was last time, just before it first shows. (Not in showEvent: a Python
+        # showEvent makes PySide build QEvent's 170-member enum before the first window is painted.)
+        if visible:
+            settings_store.restore_geometry_once(self)
+        super().setVisible(visible)
 
     def done(self, result: int) -> None:
         settings_store.save_geometry(self)
