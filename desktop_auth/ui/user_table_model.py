@@ -90,7 +90,9 @@ _RIGHT_ALIGNED = (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).v
 
 
 def _time(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+    # isoformat, not strftime: strftime imports the time module on every call, and under PySide's import
+    # hook that is a Python function call each time (6 us instead of 2, for every date on screen).
+    return value.astimezone().isoformat(" ", "minutes")[:16] if value else ""
 
 
 def _cells(record: UserRecord) -> tuple[Any, ...]:
