@@ -300,3 +300,46 @@ def test_csv_exports_follow_the_filter_and_defuse_formulas(services: Services, a
     assert audit_rows[1][2] == "role"  # newest first
     with pytest.raises(PermissionDeniedError):
         services.export.write_users_csv(Actor(999_999, "ghost"), UserQuery(), io.StringIO())
+
+
+def test_starts_with_matches_exactly_the_addresses_with_that_prefix(services: Services, admin: Actor) -> None:
+    _register(
+        services,
+        "ab@example.com",
+        "abz@example.com",
+        "ac@example.com",
+        "a_b@example.com",
+        "axb@example.com",
+        "a%c@example.com",
+        "aa@example.com",
+    )
+
+    def starting(text: str) -> list[str]:
+        found = services.admin.list_users(admin, UserQuery(search=text, prefix=True))
+        assert services.admin.count_users(admin, UserQuery(search=text, prefix=True)) == len(found)
+        return [user.email for user in found]
+
+    assert starting("ab") == ["ab@example.com", "abz@example.com"]
+    assert starting("AB") == ["ab@example.com", "abz@example.com"]  # addresses are stored lower-cased
+    assert starting("a_") == ["a_b@example.com"]  # _ and % are literal, not wildcards
+    assert starting("a%") == ["a%c@example.com"]
+    assert starting("ac@example.com") == ["ac@example.com"]
+    assert starting("b") == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # MariaDB's LIKE 'x%' walks its index by itself
+def test_starts_with_walks_the_email_index_on_sqlite(database: Database) -> None:
+    from sqlalchemy import func
+
+    from desktop_auth.services.admin import filter_users
+
+    statement = filter_users(
+        select(func.count()).select_from(User), UserQuery("seed001", prefix=True), "sqlite"
+    )
+    with database.transaction() as session:
+        compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = " ".join(
+            str(row) for row in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
+        )
+    assert "SEARCH" in plan
+    assert "ix_user_email" in plan

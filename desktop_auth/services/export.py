@@ -53,7 +53,7 @@ class ExportService:
             with self._context.database.transaction() as session:
                 require_admin(session, actor)
                 statement: AnySelect = (
-                    filter_users(user_columns(), query)
+                    filter_users(user_columns(), query, self._context.database.dialect_name)
                     .where(User.id > last_id)
                     .order_by(User.id)
                     .limit(BATCH)
