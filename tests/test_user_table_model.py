@@ -191,3 +191,20 @@ def test_a_window_is_shown_at_once_when_the_rows_fail(
     with qtbot.waitSignal(model.failed, timeout=5_000):
         directory.release.set()
     assert shown == [0]
+
+
+def test_the_least_recently_read_page_is_dropped_first(qtbot: QtBot, directory: FakeDirectory) -> None:
+    runner = TaskRunner()
+    model = UserTableModel(runner, directory.fetch_page, directory.count, page_size=50, max_pages=2)
+    model.reload()
+    qtbot.waitUntil(lambda: model.total == 1000, timeout=5_000)
+    assert model.record(0) is not None
+    assert model.record(60) is None  # page 1 requested
+    qtbot.waitUntil(lambda: model.loaded_rows == 100, timeout=5_000)
+    assert model.record(0) is not None  # page 0 read again, after page 1 arrived: now the most recent
+    assert model.record(120) is None  # page 2 requested; one of the two held pages must go
+    qtbot.waitUntil(lambda: model.loaded_rows == 100 and not model.loading, timeout=5_000)
+    assert model.record(0) is not None  # kept: read more recently than page 1
+    assert model.record(120) is not None
+    assert model.loaded_rows == 100
+    runner.wait()

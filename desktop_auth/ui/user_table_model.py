@@ -86,6 +86,7 @@ _FLAGS_BY_COLUMN = {
     COL_ROLE: _CELL_FLAGS | Qt.ItemFlag.ItemIsEditable,
     COL_ACTIVE: _CELL_FLAGS | Qt.ItemFlag.ItemIsUserCheckable,
 }
+_CHECKED, _UNCHECKED = Qt.CheckState.Checked, Qt.CheckState.Unchecked
 _RIGHT_ALIGNED = (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
 
 
@@ -163,6 +164,7 @@ class UserTableModel(QAbstractTableModel):
         self._rows = 0  # what rowCount() reports
         self._total: int | None = None
         self._pages: OrderedDict[int, list[_LoadedRow]] = OrderedDict()
+        self._recent_page = -1  # the page _row() last moved to the recent end
         self._in_flight: set[int] = set()
         self.pending: dict[int, PendingEdit] = {}
 
@@ -192,18 +194,32 @@ class UserTableModel(QAbstractTableModel):
 
     def _row(self, row: int) -> _LoadedRow | None:
         if not 0 <= row < self._rows:
-            return None
+            return None  # also an invalid index's row(), -1
         page_number, offset = divmod(row, self.page_size)
         page = self._pages.get(page_number)
         if page is None:
             self._request(page_number)
             return None
-        self._pages.move_to_end(page_number)
+        if page_number != self._recent_page:  # least-recently-used order, touched once per page change
+            self._recent_page = page_number
+            self._pages.move_to_end(page_number)
         return page[offset] if offset < len(page) else None
 
-    # data() runs for every role of every visible cell on each repaint (thousands of calls while scrolling),
-    # so it turns away roles it does not serve first and reads display text from a per-row cache.
+    # data() runs for every role of every visible cell on each repaint (thousands of calls while scrolling):
+    # display text comes first, from a per-row cache, and roles it does not serve are turned away early.
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        if role in (_DISPLAY, _EDIT):
+            loaded = self._row(index.row())
+            column = index.column()
+            if loaded is None:
+                return LOADING_TEXT if role == _DISPLAY and column == COL_EMAIL else None
+            if self.pending and column == COL_ROLE:
+                edit = self.pending.get(loaded.record.id)
+                if edit is not None and edit.role is not None:
+                    return edit.role
+            if loaded.cells is None:
+                loaded.cells = _cells(loaded.record)
+            return loaded.cells[column]
         if role not in _SERVED_ROLES:
             return None
         column = index.column()
@@ -213,26 +229,18 @@ class UserTableModel(QAbstractTableModel):
             return _RIGHT_ALIGNED if column == COL_LOGINS else None
         if role in _ACTIVE_COLUMN_ROLES and column != COL_ACTIVE:
             return None
-        if not index.isValid():
-            return None
         loaded = self._row(index.row())
         if loaded is None:
-            return LOADING_TEXT if role == _DISPLAY and column == COL_EMAIL else None
+            return None
         record = loaded.record
         edit = self.pending.get(record.id) if self.pending else None
-        if role in (_DISPLAY, _EDIT):
-            if edit is not None and column == COL_ROLE:
-                return edit.role or record.role
-            if loaded.cells is None:
-                loaded.cells = _cells(record)
-            return loaded.cells[column]
         pending_here = edit is not None and (
             (column == COL_ROLE and edit.role is not None)
             or (column == COL_ACTIVE and edit.active is not None)
         )
         active = edit.active if edit is not None and edit.active is not None else record.active
         if role == _CHECK_STATE:
-            return Qt.CheckState.Checked if active else Qt.CheckState.Unchecked
+            return _CHECKED if active else _UNCHECKED
         if role == USER_ID_ROLE:
             return record.id
         if role == RECORD_ROLE:
@@ -313,6 +321,7 @@ class UserTableModel(QAbstractTableModel):
         self._generation += 1
         self.beginResetModel()
         self._pages.clear()
+        self._recent_page = -1
         self._in_flight.clear()
         self._rows = 0
         self._total = None
@@ -362,6 +371,7 @@ class UserTableModel(QAbstractTableModel):
         self._in_flight.discard(page_number)
         self._pages[page_number] = [_LoadedRow(record) for record in rows]
         self._pages.move_to_end(page_number)
+        self._recent_page = page_number
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
         first = page_number * self.page_size
