@@ -258,6 +258,33 @@ def test_idle_session_signs_out(qtbot: QtBot, services: Services, start_app) -> 
     assert "without activity" in child(login, QLabel, "noticeLabel").text()
 
 
+def test_input_in_a_window_keeps_the_session_alive(qtbot: QtBot, services: Services, start_app) -> None:
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent
+
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    controller = start_app(services, idle_timeout_ms=1_500)
+    window = sign_in(qtbot, controller, "root@example.com", STRONG_PASSWORD)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is window.windowHandle(), timeout=5_000)
+    handle = window.windowHandle()  # input reaches the window before its widgets, as from the system
+    key = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Shift, Qt.KeyboardModifier.NoModifier)
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(5, 5),
+        QPointF(5, 5),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    for event in (key, move, key, move, key, move):  # 3 s of input, twice the idle timeout
+        qtbot.wait(500)
+        QGuiApplication.sendEvent(handle, event)
+    assert controller.window is window  # still signed in
+    login = front(qtbot, controller, "loginDialog")  # no input any more: signed out
+    assert "without activity" in child(login, QLabel, "noticeLabel").text()
+
+
 def test_temporary_password_must_be_changed_first(qtbot: QtBot, services: Services, start_app) -> None:
     root = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
     user = services.accounts.register("temp@example.com", STRONG_PASSWORD)

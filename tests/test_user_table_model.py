@@ -151,14 +151,19 @@ def test_each_role_answers_what_the_table_shows(qtbot: QtBot, model: UserTableMo
     assert model.index(4, COL_ROLE).data() == "user"  # other rows untouched
 
 
+def open_window_while_loading(model: UserTableModel, directory: FakeDirectory) -> list[int]:
+    """Reload with the first page held back, and "show a window" with it; returns the rows it was shown with."""
+    directory.release.clear()
+    shown: list[int] = []
+    model.reload()
+    show_with_first_rows(lambda: shown.append(model.rowCount()), model, QObject(model))
+    return shown
+
+
 def test_a_window_is_shown_with_its_first_rows(
     qtbot: QtBot, model: UserTableModel, directory: FakeDirectory
 ) -> None:
-    directory.release.clear()
-    owner = QObject()
-    shown: list[int] = []
-    model.reload()
-    show_with_first_rows(lambda: shown.append(model.rowCount()), model, owner)
+    shown = open_window_while_loading(model, directory)
     qtbot.wait(FIRST_ROWS_WAIT_MS // 2)
     assert shown == []
     directory.release.set()
@@ -170,11 +175,7 @@ def test_a_window_is_shown_with_its_first_rows(
 def test_a_window_is_shown_anyway_when_the_rows_are_slow(
     qtbot: QtBot, model: UserTableModel, directory: FakeDirectory
 ) -> None:
-    directory.release.clear()
-    owner = QObject()
-    shown: list[int] = []
-    model.reload()
-    show_with_first_rows(lambda: shown.append(model.rowCount()), model, owner)
+    shown = open_window_while_loading(model, directory)
     qtbot.waitUntil(lambda: shown == [0], timeout=FIRST_ROWS_WAIT_MS * 10)  # still loading: shown empty
 
 
@@ -182,12 +183,8 @@ def test_a_window_is_shown_at_once_when_the_rows_fail(
     qtbot: QtBot, model: UserTableModel, directory: FakeDirectory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(user_table_view, "FIRST_ROWS_WAIT_MS", 60_000)  # only the failure can show it
-    directory.release.clear()
     directory.fail = True
-    owner = QObject()
-    shown: list[int] = []
-    model.reload()
-    show_with_first_rows(lambda: shown.append(model.rowCount()), model, owner)
+    shown = open_window_while_loading(model, directory)
     with qtbot.waitSignal(model.failed, timeout=5_000):
         directory.release.set()
     assert shown == [0]

@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QWindow
 from PySide6.QtWidgets import (
-    QApplication,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -52,14 +51,32 @@ def format_time(moment: datetime | None) -> str:
 
 
 class _ActivityWatcher(QObject):
-    """Restarts the idle timer on any keyboard or mouse input anywhere in the app."""
+    """Restarts the idle timer on keyboard or mouse input in any of the app's windows.
 
-    def __init__(self, on_activity: Callable[[], None]) -> None:
-        super().__init__()
-        self._on_activity = on_activity
+    It filters each window (QWindow) once that window has had focus, not the whole application: input
+    reaches a window before its widgets, while an application-wide Python filter sees every event of every
+    widget, and converting all those objects made PySide build the enums of ~150 classes at sign-in (25 ms).
+    """
+
+    def __init__(self, on_activity: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self._on_activity: Callable[[], None] | None = on_activity
+        app = QGuiApplication.instance()
+        assert isinstance(app, QGuiApplication)
+        self._app = app
+        app.focusWindowChanged.connect(self.watch)
+        self.watch(app.focusWindow())
+
+    def watch(self, window: QWindow | None) -> None:
+        if window is not None and self._on_activity is not None:
+            window.installEventFilter(self)  # Qt keeps one entry per filter, however often installed
+
+    def stop(self) -> None:
+        self._on_activity = None
+        self._app.focusWindowChanged.disconnect(self.watch)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in _ACTIVITY_EVENTS:
+        if self._on_activity is not None and event.type() in _ACTIVITY_EVENTS:
             self._on_activity()
         return False
 
@@ -150,10 +167,7 @@ class AccountWindow(QMainWindow):
         self.idle_timer.timeout.connect(
             lambda: self.end_session(f"You were signed out after {minutes} minutes without activity.")
         )
-        self._watcher = _ActivityWatcher(self.idle_timer.start)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self._watcher)
+        self._watcher = _ActivityWatcher(self.idle_timer.start, self)
         self.idle_timer.start()
 
         self.check_timer = QTimer(self)
@@ -232,16 +246,16 @@ class AccountWindow(QMainWindow):
         self._ended = True
         self.idle_timer.stop()
         self.check_timer.stop()
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self._watcher)
+        self._watcher.stop()
         self.signed_out.emit(reason)
 
     # -- window state --------------------------------------------------------------------------------
 
-    def showEvent(self, event: QShowEvent) -> None:
-        settings_store.restore_geometry_once(self)
-        super().showEvent(event)
+    def setVisible(self, visible: bool) -> None:
+        # As in FormDialog: restored here, not in a Python showEvent (which makes PySide build QEvent's enum).
+        if visible:
+            settings_store.restore_geometry_once(self)
+        super().setVisible(visible)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         settings_store.save_geometry(self)
