@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -432,9 +432,11 @@ class RoleEditor(QMainWindow):
 
     # -- window --------------------------------------------------------------------------------------
 
-    def showEvent(self, event: QShowEvent) -> None:
-        settings_store.restore_geometry_once(self)
-        super().showEvent(event)
+    def setVisible(self, visible: bool) -> None:
+        # As in FormDialog: restored here, not in a Python showEvent (which makes PySide build QEvent's enum).
+        if visible:
+            settings_store.restore_geometry_once(self)
+        super().setVisible(visible)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.model.pending and not self._closing_confirmed:

@@ -14,7 +14,7 @@ def restore_geometry(widget: QWidget) -> bool:
 
 
 def restore_geometry_once(widget: QWidget) -> None:
-    """For a showEvent: the first time the widget is shown, put it where it was last time."""
+    """For setVisible(True): the first time the widget is shown, put it where it was last time."""
     if not widget.property("geometryRestored"):
         widget.setProperty("geometryRestored", "yes")
         restore_geometry(widget)
