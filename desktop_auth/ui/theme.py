@@ -105,7 +105,7 @@ def _follow_system(app: QApplication) -> None:
     scheme = QGuiApplication.styleHints().colorScheme()
     if scheme == Qt.ColorScheme.Unknown:
         return  # the platform does not say: keep what the palette suggested
-    dark = scheme == Qt.ColorScheme.Dark
+    dark = _is_dark(scheme)
     if dark != (app.property("themeDark") == "yes"):
         _apply_scheme(app, dark)
 
