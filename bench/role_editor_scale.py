@@ -256,7 +256,7 @@ def _median(results: list[dict[str, float]], key: str) -> float:
 def main(argv: list[str]) -> int:
     p = parser(__doc__ or "")
     p.add_argument("--size", type=int, help="users to seed (default 1,000,000; 20,000 with --quick)")
-    p.add_argument("--rounds", type=int, help="side-by-side rounds on SQLite (default 5; 3 with --quick)")
+    p.add_argument("--rounds", type=int, help="side-by-side rounds on SQLite (default 7; 3 with --quick)")
     p.add_argument("--measure", choices=["qsql", "table", "editor"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.measure:
@@ -264,7 +264,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(measure_in_process(args.measure, args.database_url)))
         return 0
     size = args.size or (20_000 if args.quick else 1_000_000)
-    rounds = args.rounds or (3 if args.quick else 5)
+    rounds = args.rounds or (3 if args.quick else 7)
     report = Report(f"Role editor with {size:,} users")
     with tempfile.TemporaryDirectory() as scratch:
         for backend in backends(args):
