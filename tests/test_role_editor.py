@@ -271,9 +271,7 @@ def test_closing_with_pending_edits_asks(
     assert not editor.isVisible()
 
 
-def test_only_the_users_tab_is_built_when_the_editor_opens(
-    qtbot: QtBot, admin: Actor, open_editor
-) -> None:
+def test_only_the_users_tab_is_built_when_the_editor_opens(qtbot: QtBot, admin: Actor, open_editor) -> None:
     editor = open_editor(admin)
     tabs = (editor.roles_tab, editor.settings_tab, editor.history_tab)
     assert not any(tab.built for tab in tabs)
@@ -284,7 +282,8 @@ def test_only_the_users_tab_is_built_when_the_editor_opens(
     # The role list arrived while the tab was unbuilt: it is there the moment the tab appears.
     assert editor.roles_tab.model.rowCount() == 2
     assert editor.roles_tab.model.index(0, 0).data() == "admin"
-    assert not editor.settings_tab.built and not editor.history_tab.built
+    assert not editor.settings_tab.built
+    assert not editor.history_tab.built
 
     editor.tabs.setCurrentWidget(editor.history_tab)
     assert editor.history_tab.built
