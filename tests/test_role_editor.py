@@ -412,8 +412,13 @@ def test_bulk_deactivate_unlock_and_reset_password(
     click(qtbot, editor, "resetPasswordButton")
     qtbot.waitUntil(lambda: editor.findChild(QWidget, "temporaryPasswordDialog") is not None, timeout=5_000)
     dialog = editor.findChild(QWidget, "temporaryPasswordDialog")
+    assert "characters" in child(dialog, QLineEdit, "passwordEdit").placeholderText()
     type_into(qtbot, dialog, "passwordEdit", "temporary-orbit-cactus-55-meadow")
+    confirm_error = child(dialog, QLabel, "confirmPasswordEditError")
+    type_into(qtbot, dialog, "confirmPasswordEdit", "temporary-orbit")
+    assert confirm_error.text() == "The passwords do not match.", "checked as it is typed, like registration"
     type_into(qtbot, dialog, "confirmPasswordEdit", "temporary-orbit-cactus-55-meadow")
+    assert confirm_error.text() == ""
     click(qtbot, dialog, "resetButton")
     qtbot.waitUntil(
         lambda: services.admin.get_user(admin, "liam@example.com").must_change_password, timeout=10_000

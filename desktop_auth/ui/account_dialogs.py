@@ -12,11 +12,9 @@ from desktop_auth.errors import InvalidInputError
 from desktop_auth.ui.tasks import TaskRunner
 from desktop_auth.ui.widgets import (
     FormDialog,
-    StrengthMeter,
     button,
     confirmation_problem,
     email_edit,
-    password_edit,
 )
 
 if TYPE_CHECKING:
@@ -55,16 +53,16 @@ class NewAccountDialog(FormDialog):
         self._services = services
         self.email_edit = email_edit()
         self.email_error = self.add_field("&Email:", self.email_edit, service_field="email")
-        self.password_edit = password_edit("passwordEdit", "Password")
-        self.meter = StrengthMeter(runner, self._policy)
-        self.password_error = self.add_field("&Password:", self.password_edit, self.meter, "password")
-        self.confirm_edit = password_edit("confirmPasswordEdit", "Confirm password")
-        show = self.show_passwords_checkbox(self.password_edit, self.confirm_edit)
-        self.confirm_error = self.add_field("C&onfirm:", self.confirm_edit, show)
-        self._inputs.append(show)
-        hint = self._policy().help_text()
-        self.password_edit.setToolTip(hint)
-        self.password_edit.setPlaceholderText(f"At least {self._policy().min_length} characters")
+        new = self.add_new_password(
+            runner,
+            self._policy,
+            "&Password:",
+            "Password",
+            "password",
+            strength_email=lambda: self.email_edit.text().strip().lower() or None,
+        )
+        self.password_edit, self.meter, self.password_error = new.edit, new.meter, new.error
+        self.confirm_edit, self.confirm_error, show = new.confirm_edit, new.confirm_error, new.show_check
         self.submit_button = self.add_button(submit_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.submit_button.setDefault(True)
         self.submit_button.clicked.connect(self.submit)
@@ -79,8 +77,6 @@ class NewAccountDialog(FormDialog):
 
         self.email_edit.editingFinished.connect(self._check_email)
         self.email_edit.textChanged.connect(lambda _text: self.email_error.clear_message())
-        self.password_edit.textChanged.connect(self._password_changed)
-        self.confirm_edit.textChanged.connect(self._check_confirmation)
 
     def _policy(self) -> PasswordPolicy:
         return self._services.context.policy
@@ -90,16 +86,6 @@ class NewAccountDialog(FormDialog):
     def _check_email(self) -> None:
         text = self.email_edit.text()
         self.email_error.show_message(email_problem(text) if text.strip() else "")
-
-    def _password_changed(self, text: str) -> None:
-        self.password_error.clear_message()
-        self.meter.update_for(text, self.email_edit.text().strip().lower() or None)
-        self._check_confirmation()
-
-    def _check_confirmation(self) -> None:
-        self.confirm_error.show_message(
-            confirmation_problem(self.password_edit.text(), self.confirm_edit.text())
-        )
 
     # -- submitting ----------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.widgets import FormDialog, StrengthMeter, button, confirmation_problem, password_edit
+from desktop_auth.ui.widgets import FormDialog, button, confirmation_problem, password_edit
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
@@ -41,15 +41,17 @@ class ChangePasswordDialog(FormDialog):
         self.current_error = self.add_field(
             "C&urrent password:", self.current_edit, service_field="current_password"
         )
-        self.password_edit = password_edit("passwordEdit", "New password")
-        self.meter = StrengthMeter(runner, self._policy)
-        self.password_error = self.add_field("&New password:", self.password_edit, self.meter, "new_password")
-        self.confirm_edit = password_edit("confirmPasswordEdit", "Confirm new password")
-        show = self.show_passwords_checkbox(self.current_edit, self.password_edit, self.confirm_edit)
-        self.confirm_error = self.add_field("C&onfirm:", self.confirm_edit, show)
-        self._inputs.append(show)
-        self.password_edit.setPlaceholderText(f"At least {self._policy().min_length} characters")
-        self.password_edit.setToolTip(self._policy().help_text())
+        new = self.add_new_password(
+            runner,
+            self._policy,
+            "&New password:",
+            "New password",
+            "new_password",
+            strength_email=lambda: self._email,
+            also_shown=(self.current_edit,),
+        )
+        self.password_edit, self.meter, self.password_error = new.edit, new.meter, new.error
+        self.confirm_edit, self.confirm_error, show = new.confirm_edit, new.confirm_error, new.show_check
 
         self.submit_button = self.add_button(
             button("&Change password", "changePasswordButton", "Change password"),
@@ -66,22 +68,10 @@ class ChangePasswordDialog(FormDialog):
         self.setTabOrder(self.confirm_edit, show)
         self.setTabOrder(show, self.submit_button)
         self.setTabOrder(self.submit_button, self.cancel_button)
-        self.password_edit.textChanged.connect(self._password_changed)
-        self.confirm_edit.textChanged.connect(self._check_confirmation)
         self.current_edit.textChanged.connect(lambda _t: self.current_error.clear_message())
 
     def _policy(self) -> PasswordPolicy:
         return self._services.context.policy
-
-    def _password_changed(self, text: str) -> None:
-        self.password_error.clear_message()
-        self.meter.update_for(text, self._email)
-        self._check_confirmation()
-
-    def _check_confirmation(self) -> None:
-        self.confirm_error.show_message(
-            confirmation_problem(self.password_edit.text(), self.confirm_edit.text())
-        )
 
     def submit(self) -> None:
         if self.busy:

@@ -32,10 +32,8 @@ from desktop_auth.ui.messages import describe
 from desktop_auth.ui.tasks import TaskRunner
 from desktop_auth.ui.widgets import (
     FormDialog,
-    StrengthMeter,
     button,
     confirmation_problem,
-    password_edit,
     styled_label,
 )
 
@@ -380,22 +378,17 @@ class TemporaryPasswordDialog(FormDialog):
             parent,
         )
         self._runner, self._services, self._actor, self._users = runner, services, actor, users
-        self.password_edit = password_edit("passwordEdit", "Temporary password")
-        self.meter = StrengthMeter(runner, self._policy)
-        self.password_error = self.add_field(
-            "&Temporary password:", self.password_edit, self.meter, "temporary_password"
+        new = self.add_new_password(
+            runner, self._policy, "&Temporary password:", "Temporary password", "temporary_password"
         )
-        self.confirm_edit = password_edit("confirmPasswordEdit", "Confirm temporary password")
-        show = self.show_passwords_checkbox(self.password_edit, self.confirm_edit)
-        self.confirm_error = self.add_field("C&onfirm:", self.confirm_edit, show)
-        self._inputs.append(show)
+        self.password_edit, self.meter, self.password_error = new.edit, new.meter, new.error
+        self.confirm_edit, self.confirm_error = new.confirm_edit, new.confirm_error
         self.submit_button = self.add_button(
             button("&Reset password", "resetButton", "Reset password"), QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.submit_button.setDefault(True)
         self.add_button(button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole)
         self.submit_button.clicked.connect(self.submit)
-        self.password_edit.textChanged.connect(lambda text: self.meter.update_for(text, None))
 
     def _policy(self) -> PasswordPolicy:
         return self._services.context.policy

@@ -4,7 +4,7 @@ password strength meter."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent
@@ -111,6 +111,15 @@ def button(text: str, object_name: str, accessible_name: str, icon_name: str | N
     if icon_name:
         push.setIcon(icon(icon_name))
     return push
+
+
+class NewPasswordFields(NamedTuple):  # not a dataclass: this module is on the start-up path
+    edit: QLineEdit
+    meter: StrengthMeter
+    error: FieldError
+    confirm_edit: QLineEdit
+    confirm_error: FieldError
+    show_check: QCheckBox
 
 
 class FormDialog(QDialog):
@@ -221,6 +230,40 @@ class FormDialog(QDialog):
 
         check.toggled.connect(toggle)
         return check
+
+    def add_new_password(
+        self,
+        runner: TaskRunner,
+        policy: Callable[[], PasswordPolicy],
+        label: str,
+        accessible_name: str,
+        service_field: str,
+        strength_email: Callable[[], str | None] = lambda: None,
+        also_shown: tuple[QLineEdit, ...] = (),
+    ) -> NewPasswordFields:
+        """A new password with its strength meter, its confirmation, and a "show passwords" box (which also
+        reveals ``also_shown``); the meter and the confirmation are checked as the person types."""
+        edit = password_edit("passwordEdit", accessible_name)
+        meter = StrengthMeter(runner, policy)
+        error = self.add_field(label, edit, meter, service_field)
+        confirm = password_edit("confirmPasswordEdit", f"Confirm {accessible_name.lower()}")
+        show = self.show_passwords_checkbox(*also_shown, edit, confirm)
+        confirm_error = self.add_field("C&onfirm:", confirm, show)
+        self._inputs.append(show)
+        edit.setPlaceholderText(f"At least {policy().min_length} characters")
+        edit.setToolTip(policy().help_text())
+
+        def check_confirmation() -> None:
+            confirm_error.show_message(confirmation_problem(edit.text(), confirm.text()))
+
+        def password_changed(text: str) -> None:
+            error.clear_message()
+            meter.update_for(text, strength_email())
+            check_confirmation()
+
+        edit.textChanged.connect(password_changed)
+        confirm.textChanged.connect(check_confirmation)
+        return NewPasswordFields(edit, meter, error, confirm, confirm_error, show)
 
     # -- state ---------------------------------------------------------------------------------------
 
