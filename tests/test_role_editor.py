@@ -271,6 +271,16 @@ def test_closing_with_pending_edits_asks(
     assert not editor.isVisible()
 
 
+def test_the_editor_starts_loading_once_it_is_built(qtbot: QtBot, services: Services, admin: Actor) -> None:
+    runner = TaskRunner()
+    editor = RoleEditor(runner, services, admin)
+    qtbot.addWidget(editor)
+    # No worker competes with the building for the interpreter: the fetches start on the next turn.
+    assert runner.pending == 0
+    qtbot.waitUntil(lambda: editor.model.total == 1 and editor.roles_loaded, timeout=10_000)
+    runner.wait()
+
+
 def test_only_the_users_tab_is_built_when_the_editor_opens(qtbot: QtBot, admin: Actor, open_editor) -> None:
     editor = open_editor(admin)
     tabs = (editor.roles_tab, editor.settings_tab, editor.history_tab)

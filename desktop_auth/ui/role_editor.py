@@ -68,8 +68,6 @@ class RoleEditor(QMainWindow):
             lambda query: admin.count_users(actor, query),
             parent=self,
         )
-        # The first page is what a person waits for: fetch it while the window is being built.
-        self.model.reload()
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("roleEditorTabs")
@@ -99,6 +97,13 @@ class RoleEditor(QMainWindow):
         self.model.loading_changed.connect(self.busy_bar.setVisible)
         self.busy_bar.setVisible(self.model.loading)
         self.model.failed.connect(self.show_error)
+        # Fetched once the window is built, on the next turn of the event loop: a worker started earlier only
+        # takes turns with the building at the interpreter lock, which lengthens this pause without getting
+        # the rows any sooner.
+        QTimer.singleShot(0, self, self._start_loading)
+
+    def _start_loading(self) -> None:
+        self.model.reload()
         self._load_roles()
 
     # -- building ------------------------------------------------------------------------------------
