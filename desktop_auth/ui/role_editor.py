@@ -232,7 +232,7 @@ class RoleEditor(QMainWindow):
         busy = self._saving
         self.save_button.setEnabled(bool(pending) and not busy)
         self.revert_button.setEnabled(bool(pending) and not busy)
-        self.set_role_button.setEnabled(bool(selected) and not busy and self.bulk_role.count() > 0)
+        self.set_role_button.setEnabled(bool(selected) and not busy and self.roles_loaded)
         for widget in (
             self.activate_button,
             self.deactivate_button,

@@ -250,8 +250,9 @@ class FormDialog(QDialog):
         show = self.show_passwords_checkbox(*also_shown, edit, confirm)
         confirm_error = self.add_field("C&onfirm:", confirm, show)
         self._inputs.append(show)
-        edit.setPlaceholderText(f"At least {policy().min_length} characters")
-        edit.setToolTip(policy().help_text())
+        rules = policy()
+        edit.setPlaceholderText(f"At least {rules.min_length} characters")
+        edit.setToolTip(rules.help_text())
 
         def check_confirmation() -> None:
             confirm_error.show_message(confirmation_problem(edit.text(), confirm.text()))
