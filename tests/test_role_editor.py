@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +27,8 @@ from desktop_auth.services.records import Actor
 from desktop_auth.ui.role_editor import RoleEditor
 from desktop_auth.ui.tasks import TaskRunner
 from desktop_auth.ui.user_table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, PENDING_ROLE
+from desktop_auth.ui.user_table_view import show_with_first_rows
+from desktop_auth.ui.waiting import wait
 from tests.conftest import STRONG_PASSWORD, seed_users
 from tests.ui_helpers import child, click, type_into
 
@@ -279,6 +282,65 @@ def test_the_editor_starts_loading_once_it_is_built(qtbot: QtBot, services: Serv
     assert runner.pending == 0
     qtbot.waitUntil(lambda: editor.model.total == 1 and editor.roles_loaded, timeout=10_000)
     runner.wait()
+
+
+class PaintLog(QObject):
+    """Records, for each paint of the watched widgets, the widget, the painted rect and ``note()``."""
+
+    def __init__(self, note: Callable[[], object] = lambda: None) -> None:
+        super().__init__()
+        self.note = note
+        self.paints: list[tuple[QObject, QRect, object]] = []
+
+    def watch(self, *widgets: QWidget) -> None:
+        for widget in widgets:
+            widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            assert isinstance(event, QPaintEvent)
+            self.paints.append((watched, event.rect(), self.note()))
+        return False
+
+
+def test_the_first_frame_is_laid_out_once_with_no_horizontal_scroll_bar(
+    qtbot: QtBot, database: Database, services: Services, admin: Actor
+) -> None:
+    seed_users(database, 60)
+    runner = TaskRunner()
+    editor = RoleEditor(runner, services, admin)
+    qtbot.addWidget(editor)
+    editor.resize(editor.minimumSizeHint())  # the narrowest the window gets
+    table = editor.table
+    log = PaintLog(note=lambda: (table.horizontalScrollBar().isVisible(), table.viewport().size()))
+    log.watch(table.viewport())
+    show_with_first_rows(editor.show, editor.model, editor)
+    qtbot.waitUntil(lambda: editor.model.total is not None and not editor.model.loading, timeout=15_000)
+    wait(100)
+    runner.wait()
+
+    final_size = table.viewport().size()
+    assert log.paints, "the table was painted"
+    # Every column fits at the narrowest size, and no frame ever showed a scroll bar that the next one hid.
+    assert [note for _widget, _rect, note in log.paints] == [(False, final_size)] * len(log.paints)
+
+
+def test_status_changes_repaint_the_status_bar_not_the_window(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor
+) -> None:
+    register(services, "bob@example.com", "carol@example.com")
+    editor = open_editor(admin)
+    wait(100)  # let the opening's own repaints pass
+    page = editor.tabs.currentWidget()
+    log = PaintLog()
+    log.watch(page)
+
+    editor.table.selectRow(row_of(editor, "bob@example.com"))
+    qtbot.waitUntil(lambda: "1 selected" in child(editor, QLabel, "statusLabel").text(), timeout=5_000)
+    wait(100)
+
+    # A label whose text changes inside a tab page makes QTabWidget lay out and repaint all of itself.
+    assert all(rect != page.rect() for _widget, rect, _note in log.paints), log.paints
 
 
 def test_only_the_users_tab_is_built_when_the_editor_opens(qtbot: QtBot, admin: Actor, open_editor) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 ALL_ROLES = ""
 FILTER_DELAY_MS = 300
+LAYOUT_REQUEST_EVENT = 76  # QEvent.Type.LayoutRequest; naming the enum makes PySide build all of QEvent.Type
 
 
 class RoleEditor(QMainWindow):
@@ -175,22 +176,14 @@ class RoleEditor(QMainWindow):
         layout.addWidget(self.error_label)
 
         footer = QHBoxLayout()
-        self.status_label = styled_label("", "subtitle", "statusLabel")
-        self.busy_bar = QProgressBar()
-        self.busy_bar.setObjectName("busyIndicator")
-        self.busy_bar.setAccessibleName("Loading")
-        self.busy_bar.setRange(0, 0)
-        self.busy_bar.setMaximumWidth(120)
-        self.busy_bar.setTextVisible(False)
-        self.busy_bar.hide()
         self.revert_button = button("&Revert", "revertButton", "Revert unsaved changes")
         self.save_button = button("&Save", "saveButton", "Save changes")
         self.save_button.setDefault(True)
-        footer.addWidget(self.status_label, 1)
-        footer.addWidget(self.busy_bar)
+        footer.addStretch(1)
         footer.addWidget(self.revert_button)
         footer.addWidget(self.save_button)
         layout.addLayout(footer)
+        self._build_status_bar()
 
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
@@ -212,6 +205,25 @@ class RoleEditor(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_status())
         self._update_status()
         return page
+
+    def _build_status_bar(self) -> None:
+        # In the window's status bar, not in the Users page: a label whose text changes inside a QTabWidget
+        # page makes the tab widget lay itself out and repaint the whole window (each count, selection and
+        # staged edit). One line, no wrapping, so the bar's height never changes with the text.
+        self.status_label = QLabel()
+        self.status_label.setObjectName("statusLabel")
+        self.status_label.setAccessibleName("Users status")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setObjectName("busyIndicator")
+        self.busy_bar.setAccessibleName("Loading")
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.hide()
+        bar = self.statusBar()
+        bar.setObjectName("roleEditorStatusBar")
+        bar.addPermanentWidget(self.busy_bar)
+        bar.addPermanentWidget(self.status_label)
 
     # -- status --------------------------------------------------------------------------------------
 
@@ -442,6 +454,10 @@ class RoleEditor(QMainWindow):
         if visible:
             settings_store.restore_geometry_once(self)
         super().setVisible(visible)
+        if visible:
+            # Showing posts layout requests (the tab widget's, the status bar's) that Qt would handle after
+            # the first paint, and each would then repaint the whole window: lay out now, paint once.
+            QCoreApplication.sendPostedEvents(None, LAYOUT_REQUEST_EVENT)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.model.pending and not self._closing_confirmed:

@@ -15,6 +15,7 @@ from desktop_auth.ui.role_delegate import RoleDelegate
 from desktop_auth.ui.user_table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, UserTableModel
 
 COLUMN_WIDTHS = {COL_ROLE: 100, COL_ACTIVE: 56, 3: 128, 4: 128, 5: 64, 6: 128, 7: 128}
+EMAIL_MIN_WIDTH = 150  # the stretching email column never gets narrower than this
 FIRST_ROWS_WAIT_MS = 100  # under this, a wait reads as instant; past it, show the table loading
 
 
@@ -71,6 +72,13 @@ class UserTableView(QTableView):
         for column, width in COLUMN_WIDTHS.items():
             self.setColumnWidth(column, width)
         header.setSectionResizeMode(COL_EMAIL, QHeaderView.ResizeMode.Stretch)
+        # Wide enough for every column: no horizontal scroll bar until someone widens a column. Without it,
+        # the editor's first layout (its tab page at the page's size hint, before the real size) showed a
+        # scroll bar in the first frame and hid it in the next, painting the whole window twice.
+        scroll_bar = self.verticalScrollBar().sizeHint().width()
+        self.setMinimumWidth(
+            sum(COLUMN_WIDTHS.values()) + EMAIL_MIN_WIDTH + scroll_bar + 2 * self.frameWidth()
+        )
         header.setHighlightSections(False)
         self.delegate = RoleDelegate(self)
         self.setItemDelegateForColumn(COL_ROLE, self.delegate)
