@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -35,7 +34,7 @@ from desktop_auth.ui.role_editor_tabs import HistoryTab, RolesTab, SettingsTab, 
 from desktop_auth.ui.tasks import TaskRunner
 from desktop_auth.ui.user_table_model import COL_ACTIVE, UserTableModel
 from desktop_auth.ui.user_table_view import UserTableView
-from desktop_auth.ui.widgets import button, styled_label
+from desktop_auth.ui.widgets import busy_indicator, button, styled_label
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
@@ -213,13 +212,8 @@ class RoleEditor(QMainWindow):
         self.status_label = QLabel()
         self.status_label.setObjectName("statusLabel")
         self.status_label.setAccessibleName("Users status")
-        self.busy_bar = QProgressBar()
-        self.busy_bar.setObjectName("busyIndicator")
-        self.busy_bar.setAccessibleName("Loading")
-        self.busy_bar.setRange(0, 0)
+        self.busy_bar = busy_indicator("Loading")
         self.busy_bar.setMaximumWidth(120)
-        self.busy_bar.setTextVisible(False)
-        self.busy_bar.hide()
         bar = self.statusBar()
         bar.setObjectName("roleEditorStatusBar")
         bar.addPermanentWidget(self.busy_bar)

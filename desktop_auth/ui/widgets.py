@@ -56,6 +56,17 @@ def styled_label(text: str, role: str, object_name: str | None = None) -> QLabel
     return label
 
 
+def busy_indicator(accessible_name: str) -> QProgressBar:
+    """A hidden, indefinite progress bar (``busyIndicator``) to show while work runs."""
+    bar = QProgressBar()
+    bar.setObjectName("busyIndicator")
+    bar.setAccessibleName(accessible_name)
+    bar.setRange(0, 0)
+    bar.setTextVisible(False)
+    bar.hide()
+    return bar
+
+
 class FieldError(QLabel):
     """The inline message under one field; hidden while there is nothing to say."""
 
@@ -160,12 +171,7 @@ class FormDialog(QDialog):
         self.error_label = styled_label("", "error", "errorLabel")
         self.error_label.setAccessibleName("Error")
         self.error_label.hide()
-        self.busy_bar = QProgressBar()
-        self.busy_bar.setObjectName("busyIndicator")
-        self.busy_bar.setAccessibleName("Working")
-        self.busy_bar.setRange(0, 0)
-        self.busy_bar.setTextVisible(False)
-        self.busy_bar.hide()
+        self.busy_bar = busy_indicator("Working")
         self.status_label = styled_label("", "subtitle", "statusLabel")
         self.status_label.hide()
         self.buttons = QDialogButtonBox()
