@@ -310,7 +310,7 @@ def test_the_first_frame_is_laid_out_once_with_no_horizontal_scroll_bar(
     runner = TaskRunner()
     editor = RoleEditor(runner, services, admin)
     qtbot.addWidget(editor)
-    editor.resize(editor.minimumSizeHint())  # the narrowest the window gets
+    editor.resize(1, 1)  # the window keeps its minimum size: the narrowest it gets
     table = editor.table
     log = PaintLog(note=lambda: (table.horizontalScrollBar().isVisible(), table.viewport().size()))
     log.watch(table.viewport())
@@ -323,6 +323,9 @@ def test_the_first_frame_is_laid_out_once_with_no_horizontal_scroll_bar(
     assert log.paints, "the table was painted"
     # Every column fits at the narrowest size, and no frame ever showed a scroll bar that the next one hid.
     assert [note for _widget, _rect, note in log.paints] == [(False, final_size)] * len(log.paints)
+    # ... and the window is wide enough for the table: nothing is cut off at its right edge.
+    page = table.parentWidget()
+    assert page.rect().contains(table.geometry()), (page.size(), table.geometry())
 
 
 def test_status_changes_repaint_the_status_bar_not_the_window(

@@ -80,7 +80,7 @@ class RoleEditor(QMainWindow):
         self.tabs.addTab(self.history_tab, "&History")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
-        self.setMinimumSize(900, 560)
+        self.setMinimumHeight(560)  # the width follows the layout: the user table fits all its columns
         self.resize(1180, 660)  # the first time; afterwards the remembered geometry wins
 
         refresh = QAction("Refresh", self)
