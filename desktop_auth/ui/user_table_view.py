@@ -72,6 +72,7 @@ class UserTableView(QTableView):
         for column, width in COLUMN_WIDTHS.items():
             self.setColumnWidth(column, width)
         header.setSectionResizeMode(COL_EMAIL, QHeaderView.ResizeMode.Stretch)
+        header.setHighlightSections(False)
         # Wide enough for every column: no horizontal scroll bar until someone widens a column. Without it,
         # the editor's first layout (its tab page at the page's size hint, before the real size) showed a
         # scroll bar in the first frame and hid it in the next, painting the whole window twice.
@@ -79,6 +80,5 @@ class UserTableView(QTableView):
         self.setMinimumWidth(
             sum(COLUMN_WIDTHS.values()) + EMAIL_MIN_WIDTH + scroll_bar + 2 * self.frameWidth()
         )
-        header.setHighlightSections(False)
         self.delegate = RoleDelegate(self)
         self.setItemDelegateForColumn(COL_ROLE, self.delegate)
