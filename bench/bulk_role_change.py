@@ -26,7 +26,7 @@ def measure(url: str, count: int, rounds: int) -> tuple[float, float]:
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import Actor
 
-    services = Services(Settings(database_url=url, hash_method=CHEAP_HASH))
+    services = Services(Settings(database_url=url, hash_method=CHEAP_HASH, allow_weak_hash_for_tests=True))
     admin = services.accounts.create_first_admin("root@example.com", PASSWORD)
     actor = Actor(admin.id, admin.email)
     services.roles.add_role(actor, "staff")

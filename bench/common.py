@@ -148,7 +148,7 @@ def scratch_database(backend: str, workdir: Path) -> Iterator[str]:
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         url, drop = f"{MARIADB_SERVER}/{name}", (connection, name)
-    database = Database(Settings(database_url=url, hash_method=CHEAP_HASH))
+    database = Database(Settings(database_url=url, hash_method=CHEAP_HASH, allow_weak_hash_for_tests=True))
     migrate.upgrade(database)
     database.dispose()
     try:

@@ -53,7 +53,14 @@ def _work(
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import Actor
 
-    services = Services(Settings(database_url=url, hash_method=CHEAP_HASH, lockout_threshold=1_000_000))
+    services = Services(
+        Settings(
+            database_url=url,
+            hash_method=CHEAP_HASH,
+            lockout_threshold=1_000_000,
+            allow_weak_hash_for_tests=True,
+        )
+    )
     admin = services.accounts.authenticate("root@example.com", PASSWORD)
     actor = Actor(admin.id, admin.email)
     rng = random.Random(number)
@@ -107,7 +114,7 @@ def main(argv: list[str]) -> int:
         from desktop_auth.services.facade import Services
         from desktop_auth.services.records import Actor
 
-        setup = Services(Settings(database_url=url, hash_method=CHEAP_HASH))
+        setup = Services(Settings(database_url=url, hash_method=CHEAP_HASH, allow_weak_hash_for_tests=True))
         root = setup.accounts.create_first_admin("root@example.com", PASSWORD)
         setup.roles.add_role(Actor(root.id, root.email), "staff")
         seed(url, users, prefix="user")

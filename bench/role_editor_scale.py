@@ -157,7 +157,9 @@ def measure_in_process(kind: str, url: str) -> dict[str, float]:
         from desktop_auth.ui.tasks import TaskRunner
         from desktop_auth.ui.user_table_model import UserTableModel
 
-        services = Services(Settings(database_url=url, hash_method=CHEAP_HASH))
+        services = Services(
+            Settings(database_url=url, hash_method=CHEAP_HASH, allow_weak_hash_for_tests=True)
+        )
         signed_in = services.accounts.authenticate(ADMIN_EMAIL, PASSWORD)
         actor = Actor(signed_in.id, signed_in.email)
         admin = services.admin
@@ -328,7 +330,7 @@ def _create_admin(url: str) -> None:
     from desktop_auth.config import Settings
     from desktop_auth.services.facade import Services
 
-    services = Services(Settings(database_url=url, hash_method=CHEAP_HASH))
+    services = Services(Settings(database_url=url, hash_method=CHEAP_HASH, allow_weak_hash_for_tests=True))
     services.accounts.create_first_admin(ADMIN_EMAIL, PASSWORD)
     services.close()
 

@@ -26,7 +26,7 @@ def seed(url: str, count: int, prefix: str = "seed", role: str = "user", start: 
     from desktop_auth.db.types import utcnow
     from desktop_auth.models import Role, User
 
-    database = Database(Settings(database_url=url, hash_method=CHEAP_HASH))
+    database = Database(Settings(database_url=url, hash_method=CHEAP_HASH, allow_weak_hash_for_tests=True))
     password_hash = generate_password_hash(PASSWORD, method=CHEAP_HASH)  # one hash for every row
     now = utcnow()
     started = time.perf_counter()

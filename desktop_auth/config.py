@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from desktop_auth import paths
 from desktop_auth.errors import ConfigError
+from desktop_auth.hash_methods import method_strength
 
 DEFAULT_HASH_METHOD = "scrypt:131072:8:1"
 EMBEDDED_DB_FILENAME = "desktop_auth.sqlite3"
@@ -39,12 +40,19 @@ class Settings:
     db_pool_size: int = 5
     db_pool_recycle_seconds: int = 1800
     log_dir: Path | None = None
+    #: Lets a method below the hashing floor through (the test suite's cheap hash); logged as a warning.
+    allow_weak_hash_for_tests: bool = False
 
     def __post_init__(self) -> None:
         if not _HASH_METHOD_RE.match(self.hash_method):
             raise ConfigError(
                 f"DESKTOP_AUTH_HASH_METHOD {self.hash_method!r} is not a werkzeug method "
                 "(expected e.g. 'scrypt:131072:8:1' or 'pbkdf2:sha256:600000')"
+            )
+        if method_strength(self.hash_method) < 1.0 and not self.allow_weak_hash_for_tests:
+            raise ConfigError(
+                f"DESKTOP_AUTH_HASH_METHOD {self.hash_method!r} is weaker than the minimum this app accepts "
+                "(scrypt:131072:8:1, or pbkdf2:sha256:600000 which is as strong); choose a stronger method"
             )
         checks = {
             "DESKTOP_AUTH_PASSWORD_MIN_LENGTH": (self.password_min_length, 1),
@@ -64,6 +72,14 @@ class Settings:
         return self.log_dir or paths.user_log_dir()
 
 
+def _parse_flag(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    if raw.lower() in ("0", "false", "no"):
+        return False
+    raise ValueError(raw)
+
+
 # Environment variable -> (field name, parser)
 _ENV_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DESKTOP_AUTH_HASH_METHOD": ("hash_method", str),
@@ -76,6 +92,7 @@ _ENV_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DESKTOP_AUTH_DB_POOL_SIZE": ("db_pool_size", int),
     "DESKTOP_AUTH_DB_POOL_RECYCLE_SECONDS": ("db_pool_recycle_seconds", int),
     "DESKTOP_AUTH_LOG_DIR": ("log_dir", Path),
+    "DESKTOP_AUTH_ALLOW_WEAK_HASH_FOR_TESTS": ("allow_weak_hash_for_tests", _parse_flag),
 }
 
 
@@ -115,7 +132,8 @@ def load_settings(
             try:
                 kwargs[field_name] = parse(raw)
             except ValueError:
-                raise ConfigError(f"{env_name} must be a whole number, got {raw!r}") from None
+                expected = "1 or 0" if parse is _parse_flag else "a whole number"
+                raise ConfigError(f"{env_name} must be {expected}, got {raw!r}") from None
     url = (database_url or values.get("DATABASE_URL", "")).strip()
     kwargs["embedded"] = not url
     kwargs["database_url"] = url or embedded_database_url()

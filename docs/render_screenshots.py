@@ -62,7 +62,9 @@ def render(out: Path, theme: str, workdir: Path) -> None:
     assert isinstance(app, QApplication)
     apply_theme(app, Qt.ColorScheme.Dark if theme == "dark" else Qt.ColorScheme.Light)
     settings = Settings(
-        database_url=f"sqlite:///{workdir / f'{theme}.sqlite3'}", hash_method="pbkdf2:sha256:1000"
+        database_url=f"sqlite:///{workdir / f'{theme}.sqlite3'}",
+        hash_method="pbkdf2:sha256:1000",
+        allow_weak_hash_for_tests=True,
     )
     services = Services(settings)
     migrate.upgrade(services.database)

@@ -23,6 +23,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _LOG_DIR = Path(tempfile.mkdtemp(prefix="desktop-auth-test-logs-"))
 os.environ["DESKTOP_AUTH_LOG_DIR"] = str(_LOG_DIR)
 os.environ.pop("DATABASE_URL", None)
+# The tests' cheap hash is below the floor; commands run by tests (CLI, subprocesses) need the switch too.
+os.environ["DESKTOP_AUTH_ALLOW_WEAK_HASH_FOR_TESTS"] = "1"
 
 from desktop_auth.config import Settings  # noqa: E402
 from desktop_auth.db import migrate  # noqa: E402
@@ -98,7 +100,11 @@ def fresh_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> s
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {"hash_method": CHEAP_HASH, "log_dir": _LOG_DIR}
+    values: dict[str, object] = {
+        "hash_method": CHEAP_HASH,
+        "log_dir": _LOG_DIR,
+        "allow_weak_hash_for_tests": True,
+    }
     values.update(overrides)
     return Settings(database_url=url, **values)  # type: ignore[arg-type]
 

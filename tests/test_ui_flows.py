@@ -339,6 +339,7 @@ def test_embedded_database_upgrades_by_itself(qtbot: QtBot, tmp_path: Path, star
         database_url=f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
         embedded=True,
         hash_method="pbkdf2:sha256:1000",
+        allow_weak_hash_for_tests=True,
         log_dir=tmp_path,
     )
     controller = start_app(None, settings)

@@ -1,7 +1,11 @@
 """Password hashing with werkzeug.security, in the spirit of Django's hashers.
 
 The stored hash names its own method and parameters, so old hashes keep verifying after the configured
-method changes, and ``needs_rehash`` tells the sign-in service to replace them.
+method changes, and ``needs_rehash`` tells the sign-in service to replace them — never with a weaker one.
+
+Every verification costs the same wall time whatever is stored (the configured method, a legacy or
+temporary method, a malformed hash, nothing at all) and whatever the password, so the time a sign-in takes
+does not tell whether an account exists or what it holds (see ``PasswordHasher.verify``).
 """
 
 from __future__ import annotations
@@ -9,17 +13,19 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import statistics
 import threading
+import time
 import unicodedata
+from collections import deque
 from typing import ClassVar
 
-from werkzeug.security import DEFAULT_PBKDF2_ITERATIONS, check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
+from desktop_auth.hash_methods import TEMPORARY_HASH_METHOD, canonical_method, method_of, method_strength
 from desktop_auth.text import scrub
 
 log = logging.getLogger(__name__)
-
-_SCRYPT_DEFAULTS = ("32768", "8", "1")
 
 
 def normalize_password(password: str) -> str:
@@ -31,59 +37,117 @@ def normalize_password(password: str) -> str:
     return unicodedata.normalize("NFKC", scrub(password))
 
 
-def canonical_method(method: str) -> str:
-    """Spell a werkzeug method with all its parameters, as it appears at the start of a stored hash."""
-    name, *params = method.split(":")
-    if name == "scrypt":
-        return ":".join(["scrypt", *(params or _SCRYPT_DEFAULTS)])
-    if name == "pbkdf2":
-        digest = params[0] if params else "sha256"
-        iterations = params[1] if len(params) > 1 else str(DEFAULT_PBKDF2_ITERATIONS)
-        return f"pbkdf2:{digest}:{iterations}"
-    return method
+class _CostMeter:
+    """The recent wall time of one verification with the configured method, in this process.
+
+    A median of the last few real verifications follows the machine's load, so padding other attempts up
+    to it keeps them level with real ones on a busy machine too.
+    """
+
+    def __init__(self, samples: int = 15) -> None:
+        self._lock = threading.Lock()
+        self._durations: deque[float] = deque(maxlen=samples)
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self._durations.append(seconds)
+
+    def typical(self) -> float | None:
+        with self._lock:
+            return statistics.median(self._durations) if self._durations else None
 
 
 class PasswordHasher:
     """Hashes and verifies passwords with one configured werkzeug method."""
 
-    # One dummy hash per method for the whole process: computing it costs as much as a real hash.
-    _dummy_lock: ClassVar[threading.Lock] = threading.Lock()
+    # One dummy hash and one cost meter per method for the whole process.
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
     _dummy_hashes: ClassVar[dict[str, str]] = {}
+    _meters: ClassVar[dict[str, _CostMeter]] = {}
 
     def __init__(self, method: str) -> None:
         self.method = canonical_method(method)
+        self.strength = method_strength(self.method)
+        with self._shared_lock:
+            self._meter = self._meters.setdefault(self.method, _CostMeter())
 
     def hash(self, password: str) -> str:
         return generate_password_hash(normalize_password(password), method=self.method, salt_length=16)
 
+    def hash_temporary(self, password: str) -> str:
+        """A fast salted hash, only for random, expiring temporary passwords (never a person's own)."""
+        return generate_password_hash(
+            normalize_password(password), method=TEMPORARY_HASH_METHOD, salt_length=16
+        )
+
     def verify(self, stored_hash: str | None, password: str) -> bool:
-        """True when ``password`` matches. A missing or malformed hash is False, never an exception."""
-        if not stored_hash:
-            self.burn_time(password)
-            return False
+        """True when ``password`` matches. A missing or malformed hash is False, never an exception.
+
+        Costs one verification with the configured method, whatever is stored: a hash of the configured
+        method is checked once (with the normalized password: this app always normalized); nothing stored
+        checks a dummy hash of the configured method; anything else (a legacy, temporary or malformed hash)
+        is checked as it is and the attempt then waits until it has taken as long as a real verification.
+        """
         normalized = normalize_password(password)
+        if stored_hash and hmac.compare_digest(method_of(stored_hash), self.method):
+            return self._timed_check(stored_hash, normalized)
+        if not stored_hash:
+            self._timed_check(self._dummy_hash(), normalized)
+            return False
+        started = time.perf_counter()
+        matched = self._check_other_method(stored_hash, password, normalized)
+        self._wait_until(started + self._typical_cost())
+        return matched
+
+    def burn_time(self, password: str) -> None:
+        """Spend what one verification costs (for attempts refused before any account is looked at)."""
+        self.verify(None, password)
+
+    def needs_rehash(self, stored_hash: str | None) -> bool:
+        """True when the stored hash should be replaced by one of the configured method: it differs, and the
+        configured method is at least as strong (a client configured weaker never downgrades a hash)."""
+        if not stored_hash:
+            return False
+        method = method_of(stored_hash)
+        if hmac.compare_digest(method, self.method):
+            return False
+        return self.strength >= method_strength(method)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _timed_check(self, stored_hash: str, normalized: str) -> bool:
+        started = time.perf_counter()
+        try:
+            return check_password_hash(stored_hash, normalized)
+        finally:
+            self._meter.add(time.perf_counter() - started)
+
+    @staticmethod
+    def _check_other_method(stored_hash: str, password: str, normalized: str) -> bool:
         try:
             if check_password_hash(stored_hash, normalized):
                 return True
-            # Hashes made before normalization (e.g. by the tutorial) hold the password as typed.
-            return normalized != password and check_password_hash(stored_hash, password)
+            # Hashes from before this app (the tutorial's) may hold the password exactly as typed.
+            return normalized != password and check_password_hash(stored_hash, scrub(password))
         except Exception:  # werkzeug raises several types for malformed hashes
             log.warning("A stored password hash is malformed; treating it as a failed match")
-            self.burn_time(password)
             return False
 
-    def needs_rehash(self, stored_hash: str | None) -> bool:
-        if not stored_hash:
-            return False
-        stored_method = stored_hash.split("$", 1)[0]
-        return not hmac.compare_digest(canonical_method(stored_method), self.method)
+    def _typical_cost(self) -> float:
+        typical = self._meter.typical()
+        if typical is None:  # nothing measured yet in this process: measure once now
+            self._timed_check(self._dummy_hash(), secrets.token_urlsafe(16))
+            typical = self._meter.typical() or 0.0
+        return typical
 
-    def burn_time(self, password: str) -> None:
-        """Spend what one verification costs, so an unknown account answers as slowly as a known one."""
-        check_password_hash(self._dummy_hash(), normalize_password(password))
+    @staticmethod
+    def _wait_until(deadline: float) -> None:
+        remaining = deadline - time.perf_counter()
+        if remaining > 0:
+            time.sleep(remaining)
 
     def _dummy_hash(self) -> str:
-        with self._dummy_lock:
+        with self._shared_lock:
             dummy = self._dummy_hashes.get(self.method)
             if dummy is None:
                 dummy = generate_password_hash(secrets.token_urlsafe(16), method=self.method, salt_length=16)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from desktop_auth.services.errors import NotFoundError, PermissionDeniedError
 from desktop_auth.services.records import Actor, UserRecord
 from desktop_auth.text import has_lone_surrogate
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class ServiceContext:
@@ -33,6 +36,12 @@ class ServiceContext:
     policy: PasswordPolicy = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.settings.allow_weak_hash_for_tests:
+            log.warning(
+                "DESKTOP_AUTH_ALLOW_WEAK_HASH_FOR_TESTS is set: password hashes may use %s, below the floor; "
+                "never set it outside tests",
+                self.settings.hash_method,
+            )
         self.hasher = PasswordHasher(self.settings.hash_method)
         self.policy = PasswordPolicy(self.settings.password_min_length, self.settings.password_max_length)
 
