@@ -36,6 +36,7 @@ def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             return _db_command(args, database, out)
         _require_current_schema(database)
         services = Services(settings, database)
+        services.app_settings.seed()
         handler = {"users": _users_command, "roles": _roles_command}[args.group]
         return handler(args, services, out)
     finally:

@@ -1,7 +1,8 @@
 """Settings an administrator changes for every client of one database, stored in ``app_setting``.
 
-Each falls back to the client's own configuration (environment / .env) until an administrator sets it,
-so a shared server's policy wins over whatever a desktop happens to have configured.
+The first client to start on a database seeds them from its own configuration (environment / .env);
+from then on the database's values hold for every client, so no desktop's configuration can loosen a
+shared server's lockout, idle or registration rules.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from desktop_auth.config import Settings
@@ -25,6 +26,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "lockout_base_seconds": (1, 86_400),
     "lockout_max_seconds": (1, 7 * 86_400),
     "idle_timeout_minutes": (1, 24 * 60),
+    "temporary_password_hours": (1, 30 * 24),
 }
 _LABELS = {
     "allow_self_registration": "Self-registration",
@@ -32,7 +34,9 @@ _LABELS = {
     "lockout_base_seconds": "First lockout (seconds)",
     "lockout_max_seconds": "Longest lockout (seconds)",
     "idle_timeout_minutes": "Idle sign-out (minutes)",
+    "temporary_password_hours": "Temporary passwords expire after (hours)",
 }
+DEFAULT_TEMPORARY_PASSWORD_HOURS = 72
 
 
 @dataclass(frozen=True)
@@ -42,25 +46,39 @@ class SharedSettings:
     lockout_base_seconds: int
     lockout_max_seconds: int
     idle_timeout_minutes: int
+    temporary_password_hours: int
 
     @classmethod
     def defaults(cls, settings: Settings) -> SharedSettings:
+        """What a client seeds into a database that has none yet."""
         return cls(
             allow_self_registration=True,
             lockout_threshold=settings.lockout_threshold,
             lockout_base_seconds=settings.lockout_base_seconds,
             lockout_max_seconds=settings.lockout_max_seconds,
             idle_timeout_minutes=settings.idle_timeout_minutes,
+            temporary_password_hours=DEFAULT_TEMPORARY_PASSWORD_HOURS,
         )
+
+
+_NAMES = frozenset(_LABELS)
 
 
 def _encode(value: object) -> str:
     return ("1" if value else "0") if isinstance(value, bool) else str(value)
 
 
-def read_shared_settings(session: Session, settings: Settings) -> SharedSettings:
+def read_shared_settings(session: Session, settings: Settings, seed: bool = False) -> SharedSettings:
+    """The database's shared settings; this client's configuration stands in for any not stored yet.
+
+    With ``seed`` (in a write transaction), missing ones are stored from this client's configuration, so
+    that from then on every client follows the same values.
+    """
     stored = dict(session.execute(select(AppSetting.key, AppSetting.value)).all())
     current = SharedSettings.defaults(settings)
+    if seed and not stored.keys() >= _NAMES:
+        _seed_missing(session, current, stored)
+        stored = dict(session.execute(select(AppSetting.key, AppSetting.value)).all())
     changes: dict[str, Any] = {}
     for field in fields(SharedSettings):
         raw = stored.get(field.name)
@@ -71,6 +89,19 @@ def read_shared_settings(session: Session, settings: Settings) -> SharedSettings
         elif raw.isdigit():
             changes[field.name] = int(raw)
     return replace(current, **changes)
+
+
+def _seed_missing(session: Session, values: SharedSettings, stored: dict[str, str]) -> None:
+    rows = [
+        {"key": name, "value": _encode(value)} for name, value in asdict(values).items() if name not in stored
+    ]
+    # INSERT IGNORE / ON CONFLICT DO NOTHING: another client seeding at the same moment wins harmlessly.
+    statement = insert(AppSetting).values(rows)
+    if session.get_bind().dialect.name == "sqlite":
+        statement = statement.prefix_with("OR IGNORE")
+    else:
+        statement = statement.prefix_with("IGNORE")
+    session.execute(statement)
 
 
 def validate(candidate: SharedSettings) -> None:
@@ -91,6 +122,15 @@ class AppSettingsService:
     def get(self) -> SharedSettings:
         with self._context.database.transaction() as session:
             return read_shared_settings(session, self._context.settings)
+
+    def seed(self) -> SharedSettings:
+        """At start-up: store this client's configuration for any shared setting the database lacks, then
+        return the shared settings every client follows."""
+        with self._context.database.transaction() as session:
+            if set(session.scalars(select(AppSetting.key))) >= _NAMES:
+                return read_shared_settings(session, self._context.settings)
+        with self._context.database.transaction(write=True) as session:
+            return read_shared_settings(session, self._context.settings, seed=True)
 
     def update(self, actor: Actor, **changes: Any) -> SharedSettings:
         """Change shared settings (administrators only); every change is audited."""

@@ -32,7 +32,7 @@ def open_database(settings: Settings, services: Services | None = None) -> Start
         migrate.upgrade(services.database)
     else:
         status.require_current()
-    shared = services.app_settings.get()
+    shared = services.app_settings.seed()  # a new database takes this client's rules, then holds them
     return StartupState(
         services,
         needs_first_admin=services.accounts.needs_first_admin(),
