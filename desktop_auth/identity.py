@@ -1,0 +1,208 @@
+"""What makes two email addresses one account, and when two accounts would look alike.
+
+Bottom layer (no SQLAlchemy, no Qt): the services, the migrations and the GUI's inline checks all call
+these same functions, so an address adopted from an old database is spelled exactly as a new one.
+
+**Identity.** ``normalize_email`` gives the one spelling stored for an address: validated by
+email-validator (no network), the domain in its Unicode form (IDNA/UTS #46, so ``xn--bcher-kva`` and
+``BÜCHER`` are ``bücher``), Unicode NFC (so a decomposed ``é`` is the composed one), and lower case.
+The database compares this spelling byte for byte on every backend (``utf8mb4_bin`` on MariaDB, whose
+default collation would make ``straße``, ``strasse`` and fullwidth ``ｓｔｒａｓｓｅ`` one account).
+
+**Look-alikes.** Unicode TR39 defines the *skeleton* of a string: NFD, drop default-ignorable code
+points, map each character to its prototype from ``confusables.txt``, NFD again. Two strings that
+look alike have the same skeleton (``аdmin`` with a Cyrillic ``а`` and ``admin``). confusables.txt
+leaves out most characters that compatibility normalization already folds (fullwidth ``ｄ``, ``ｍ``,
+``ｎ``...), expecting NFKC'd identifiers; addresses are only NFC'd, so a character the file does not
+list is mapped through the prototypes of its NFKD form (``ａｄｍｉｎ`` → ``adrnin``, like ``admin``).
+Characters the file does list keep their TR39 prototype (``ſ`` → ``f``, not NFKC's ``s``). The rule:
+
+- an address with a non-ASCII character is refused when its skeleton equals any other account's;
+- an ASCII address is never refused for resembling another: the real ``admin@`` must stay registrable
+  after a squatter took a look-alike, and ``bill1@``/``billl@`` are ordinary distinct people.
+
+**The column.** ``user.email_skeleton`` holds ``skeleton_key(email)``, under a unique index:
+
+- non-ASCII address: ``D``, where ``D`` is the SHA-256 hex digest of the skeleton (64 characters);
+- ASCII address: ``D + " " + email`` (unique because the address is, so ASCII look-alikes coexist).
+
+"Does any account look like X" is ``email_skeleton >= D and email_skeleton < D + "!"``: exactly the
+rows equal to ``D`` or starting with ``D + " "`` (the separator is U+0020 and ``"!"`` is U+0021; no
+normalized address holds a space, which ``skeleton_key`` checks), one range of the index under a binary
+collation. Two non-ASCII look-alikes registering at the same moment both write ``D``, so the unique index
+lets exactly one in. A non-ASCII and an ASCII look-alike racing may both get in, which is the outcome of
+running them one after the other with the non-ASCII one first: ASCII addresses are never refused anyway.
+
+Why a digest rather than the skeleton itself: a prototype can be up to 18 characters (``ﷺ``), so the
+skeleton of a 254-character address can far exceed what MariaDB can index (3072 bytes, i.e. 768 utf8mb4
+characters). The digest keeps the key at ``SKELETON_KEY_LENGTH`` = 64 + 1 + 254 characters.
+
+**Data.** ``resources/unicode/confusables.txt`` is Unicode's own file, unchanged (version in its header,
+``CONFUSABLES_VERSION``; 17.0.0 when shipped). Default-ignorable code points are from
+DerivedCoreProperties.txt of the same version (``_DEFAULT_IGNORABLE`` below). Python's ``unicodedata``
+supplies NFD; characters newer than it are left as they are, which only matters for unassigned ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+from desktop_auth.constants import EMAIL_MAX_LENGTH
+from desktop_auth.errors import InvalidInputError
+
+SKELETON_DIGEST_LENGTH = 64  # SHA-256, hex
+SKELETON_KEY_LENGTH = SKELETON_DIGEST_LENGTH + 1 + EMAIL_MAX_LENGTH
+SEPARATOR = " "
+_RANGE_END = chr(ord(SEPARATOR) + 1)
+
+# Default_Ignorable_Code_Point, DerivedCoreProperties-17.0.0.txt (inclusive ranges). TR39 removes them
+# from a skeleton; email-validator lets some through (e.g. U+034F, U+3164, variation selectors).
+_DEFAULT_IGNORABLE: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+_DATA_LINE = re.compile(r"^([0-9A-F]{4,6}) ;\t([0-9A-F]{4,6}(?: [0-9A-F]{4,6})*) ;\tMA\b")
+_VERSION_LINE = re.compile(r"^# Version: (\S+)")
+
+
+# -- identity -----------------------------------------------------------------------------------------
+
+
+def normalize_email(raw: str) -> str:
+    """Validate ``raw`` and return the one spelling stored for it (see the module docstring).
+
+    Lower-casing the local part too makes ``Bob@Example.com`` and ``bob@example.com`` one account on every
+    backend; no mail system in practice treats them as different people.
+    """
+    from email_validator import EmailNotValidError, validate_email  # loaded on first use
+
+    text = raw.strip()
+    if not text:
+        raise InvalidInputError("email", ["Enter an email address."])
+    if len(text) > EMAIL_MAX_LENGTH:
+        raise InvalidInputError("email", [f"An email address has at most {EMAIL_MAX_LENGTH} characters."])
+    try:
+        info = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise InvalidInputError("email", [str(error)]) from None
+    normalized = unicodedata.normalize("NFC", info.normalized.lower())
+    if len(normalized) > EMAIL_MAX_LENGTH:
+        raise InvalidInputError("email", [f"An email address has at most {EMAIL_MAX_LENGTH} characters."])
+    return normalized
+
+
+def sign_in_key(raw: str) -> str | None:
+    """The normalized address for a sign-in attempt, or None when it cannot be anyone's address."""
+    try:
+        return normalize_email(raw)
+    except InvalidInputError:
+        return None
+
+
+def legacy_key(raw: str) -> str:
+    """The spelling kept for an adopted address that is not a valid one (it can never sign in, but its row
+    and history stay): trimmed and lower-cased, as the first adoption stored every address."""
+    return unicodedata.normalize("NFC", raw.strip().lower())
+
+
+def adopted_key(raw: str) -> str:
+    """The spelling an adopted (pre-existing) address gets: the app's own, or ``legacy_key`` if invalid."""
+    try:
+        return normalize_email(raw)
+    except InvalidInputError:
+        return legacy_key(raw)
+
+
+# -- look-alikes --------------------------------------------------------------------------------------
+
+
+def _confusables_path() -> Path:
+    from desktop_auth.paths import bundled_path
+
+    return bundled_path("resources") / "unicode" / "confusables.txt"
+
+
+@cache
+def _prototypes() -> tuple[dict[int, str], str]:
+    """confusables.txt as a ``str.translate`` table, and its version. Parsed once, on first use."""
+    table: dict[int, str] = {}
+    version = "unknown"
+    with _confusables_path().open(encoding="utf-8-sig") as lines:
+        for line in lines:
+            if match := _DATA_LINE.match(line):
+                table[int(match[1], 16)] = "".join(chr(int(cp, 16)) for cp in match[2].split())
+            elif version == "unknown" and (match := _VERSION_LINE.match(line)):
+                version = match[1]
+    if not table:
+        raise RuntimeError(f"no confusable mappings found in {_confusables_path()}")
+    for low, high in _DEFAULT_IGNORABLE:
+        for code_point in range(low, high + 1):
+            table[code_point] = ""
+    return table, version
+
+
+def confusables_version() -> str:
+    """The Unicode version of the shipped confusables.txt (e.g. '17.0.0')."""
+    return _prototypes()[1]
+
+
+@cache
+def _prototype(char: str) -> str:
+    """One character's prototype: confusables.txt's, else (for the compatibility characters the file
+    leaves to NFKC, such as most fullwidth letters) the prototypes of its NFKD form, else itself."""
+    table = _prototypes()[0]
+    mapped = table.get(ord(char))
+    if mapped is not None:
+        return mapped
+    compatible = unicodedata.normalize("NFKD", char)
+    return compatible.translate(table) if compatible != char else char
+
+
+def skeleton(text: str) -> str:
+    """The TR39 skeleton of ``text`` (extended to compatibility forms): look-alikes have equal skeletons."""
+    decomposed = unicodedata.normalize("NFD", text)
+    if decomposed.isascii():  # the common case: ASCII prototypes come straight from the table
+        return unicodedata.normalize("NFD", decomposed.translate(_prototypes()[0]))
+    return unicodedata.normalize("NFD", "".join(map(_prototype, decomposed)))
+
+
+def skeleton_digest(email: str) -> str:
+    return hashlib.sha256(skeleton(email).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def skeleton_key(email: str) -> str:
+    """The ``user.email_skeleton`` value for a normalized address (see the module docstring)."""
+    if SEPARATOR in email:
+        raise ValueError("a normalized address never holds a space")
+    digest = skeleton_digest(email)
+    return f"{digest}{SEPARATOR}{email}" if email.isascii() else digest
+
+
+def lookalike_range(email: str) -> tuple[str, str]:
+    """``(low, high)``: the accounts that look like ``email`` have ``low <= email_skeleton < high``."""
+    digest = skeleton_digest(email)
+    return digest, digest + _RANGE_END
+
+
+def may_look_alike(email: str) -> bool:
+    """Only addresses with a non-ASCII character are refused for resembling another account."""
+    return not email.isascii()
