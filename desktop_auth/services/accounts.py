@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
+from desktop_auth.db.errors import DatabaseBusyError
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, Role, User
 from desktop_auth.services import audit, throttle
@@ -29,10 +30,13 @@ from desktop_auth.services.errors import (
     NotFoundError,
     RegistrationClosedError,
     SetupAlreadyDoneError,
+    TemporaryPasswordExpiredError,
 )
 from desktop_auth.services.records import Actor, SessionState, SignedInUser, UserRecord
 
 log = logging.getLogger(__name__)
+
+PURGE_INTERVAL = timedelta(minutes=10)
 
 
 def count_active_admins(session: Session) -> int:
@@ -89,6 +93,7 @@ def insert_account(
 class AccountService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
+        self._next_purge_at: datetime | None = None
 
     # -- first run -----------------------------------------------------------------------------------
 
@@ -135,34 +140,65 @@ class AccountService:
     # -- sign-in -------------------------------------------------------------------------------------
 
     def authenticate(self, email: str, password: str) -> SignedInUser:
-        """Check a password. Unknown address and wrong password fail alike and take about as long."""
+        """Check a password. Every failure (unknown address, wrong password, lockout) reads alike and takes
+        as long as any other: one verification's worth, whatever the account holds."""
         context = self._context
         key = sign_in_key(email)
         if key is None:
             context.hasher.burn_time(password)
             raise InvalidCredentialsError()
-        with context.database.transaction() as session:
-            now = context.clock()
-            until = throttle.locked_until(session, key, now)
-            if until is not None:
-                raise AccountLockedError(until, now)
-            row = session.execute(select(User.id, User.password_hash).where(User.email == key)).one_or_none()
-        stored_hash = row.password_hash if row is not None else None
+        until, account = self._reserve(key)
+        if until is not None:
+            context.hasher.burn_time(password)
+            raise AccountLockedError(until, context.clock())
+        stored_hash = account.password_hash if account is not None else None
         # Hashing happens outside any transaction: no locks are held for a third of a second.
         matched = context.hasher.verify(stored_hash, password)
-        if row is None or not matched:
+        if account is None or not matched:
             self._fail(key)
             raise InvalidCredentialsError()
-        new_hash = context.hasher.hash(password) if context.hasher.needs_rehash(stored_hash) else None
-        return self._succeed(row.id, key, stored_hash, new_hash)
+        # A temporary password is replaced by the person's own at once: no point in rehashing it.
+        rehash = not account.must_change_password and context.hasher.needs_rehash(stored_hash)
+        new_hash = context.hasher.hash(password) if rehash else None
+        return self._succeed(account.id, key, stored_hash, new_hash)
 
     @retry_when_busy
-    def _fail(self, key: str) -> None:
+    def _reserve(self, key: str) -> tuple[datetime | None, Row[int, str | None, bool] | None]:
+        """Count the attempt before the password is checked (see services/throttle.py); read the account."""
         with self._context.database.transaction(write=True) as session:
-            rules = read_shared_settings(session, self._context.settings)
-            until = throttle.record_failure(session, rules, key, self._context.clock())
+            rules = read_shared_settings(session, self._context.settings, seed=True)
+            until = throttle.reserve_attempt(session, rules, key, self._context.clock())
+            account = session.execute(
+                select(User.id, User.password_hash, User.must_change_password).where(User.email == key)
+            ).one_or_none()
+        if until is not None:
+            log.warning("Sign-in refused for a locked address (until %s)", until.isoformat())
+        return until, account
+
+    @retry_when_busy
+    def _fail(self, key: str) -> datetime | None:
+        now = self._context.clock()
+        with self._context.database.transaction(write=True) as session:
+            rules = read_shared_settings(session, self._context.settings, seed=True)
+            until = throttle.confirm_failure(session, rules, key, now)
         if until is not None:
             log.warning("Sign-in locked for an address after repeated failures (until %s)", until.isoformat())
+        self._purge_now_and_then(now)
+        return until
+
+    def _purge_now_and_then(self, now: datetime) -> None:
+        """Forget expired failure counts (mostly of addresses nobody holds) at most every few minutes."""
+        if self._next_purge_at is not None and now < self._next_purge_at:
+            return
+        self._next_purge_at = now + PURGE_INTERVAL
+        try:
+            with self._context.database.transaction(write=True) as session:
+                rules = read_shared_settings(session, self._context.settings)
+                purged = throttle.purge_expired(session, rules, now)
+        except DatabaseBusyError:
+            return  # another client is busy there; the next purge will do
+        if purged:
+            log.info("Purged %s expired failed sign-in counters", purged)
 
     @retry_when_busy
     def _succeed(
@@ -192,6 +228,11 @@ class AccountService:
                 raise InvalidCredentialsError()
             if not user.active:
                 raise AccountInactiveError()
+            if user.must_change_password:
+                rules = read_shared_settings(session, self._context.settings)
+                changed_at = user.password_changed_at
+                if changed_at is None or changed_at + timedelta(hours=rules.temporary_password_hours) <= now:
+                    raise TemporaryPasswordExpiredError()
             previous_login = user.last_login_at
             values: dict[str, object] = {"last_login_at": now, "login_count": User.login_count + 1}
             if new_hash is not None:
@@ -241,14 +282,23 @@ class AccountService:
             return SessionState(True, role=user.role.name)
 
     def change_password(self, user_id: int, current_password: str, new_password: str) -> UserRecord:
-        """Change one's own password; the current one must be given."""
+        """Change one's own password; the current one must be given. Wrong current passwords count against
+        the same lockout as sign-in and are audited; once locked, this raises AccountLockedError (the
+        window then signs the session out)."""
         context = self._context
         with context.database.transaction() as session:
             user = session.get(User, user_id)
             if user is None or not user.active:
                 raise AccountInactiveError()
             email, stored_hash = user.email, user.password_hash
+        until, _account = self._reserve(email)
+        if until is not None:
+            context.hasher.burn_time(current_password)
+            raise AccountLockedError(until, context.clock())
         if not context.hasher.verify(stored_hash, current_password):
+            until = self._fail_current_password(user_id, email)
+            if until is not None:
+                raise AccountLockedError(until, context.clock())
             raise InvalidInputError("current_password", ["The current password is incorrect."])
         context.policy.validate(new_password, email, field_name="new_password")
         if context.hasher.verify(stored_hash, new_password):
@@ -268,5 +318,20 @@ class AccountService:
             user.password_changed_at = now
             user.update_date = now
             session.flush()
+            throttle.reset(session, [email])
             audit.record(session, now, Actor(user.id, user.email), "password_change", user.email, user.id)
             return to_record(user)
+
+    def _fail_current_password(self, user_id: int, email: str) -> datetime | None:
+        until = self._fail(email)
+        with self._context.database.transaction(write=True) as session:
+            audit.record(
+                session,
+                self._context.clock(),
+                Actor(user_id, email),
+                "password_change_failed",
+                email,
+                user_id,
+                detail="wrong current password",
+            )
+        return until

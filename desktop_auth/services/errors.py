@@ -30,6 +30,16 @@ class AccountInactiveError(ServiceError):
         super().__init__("This account has been deactivated. Ask an administrator to reactivate it.")
 
 
+class TemporaryPasswordExpiredError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("This temporary password has expired. Ask an administrator for a new one.")
+
+
+class PasswordChangeRequiredError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("Choose your own password before you do anything else.")
+
+
 def describe_wait(seconds: float) -> str:
     seconds = max(1, round(seconds))
     if seconds < 60:

@@ -3,6 +3,13 @@
 Counting happens whether or not an account exists, so the lockout itself reveals nothing. After
 ``lockout_threshold`` failures the address is refused for ``lockout_base_seconds``, doubling with each
 further lockout up to ``lockout_max_seconds``. A successful sign-in or an admin's unlock resets it.
+
+Each attempt is **reserved** (counted as a failure) before its password is checked, so however many
+attempts arrive at once, no more than the threshold are ever checked: the one after them is refused and
+locks the address. A success then forgets the count; a failure is already counted.
+
+Failures older than the failure window (the longest lockout) stop counting, and rows that have outlived
+it with no lock in force are purged.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,9 +25,11 @@ from sqlalchemy.orm import Session
 from desktop_auth.models import LoginThrottle, User
 from desktop_auth.services import audit
 
+PURGE_BATCH = 1000
+
 
 class LockoutRules(Protocol):
-    """The numbers that govern lockouts (the client's Settings, or the database's shared settings)."""
+    """The numbers that govern lockouts (the database's shared settings)."""
 
     @property
     def lockout_threshold(self) -> int: ...
@@ -41,54 +50,78 @@ def lockout_duration(settings: LockoutRules, previous_lockouts: int) -> timedelt
     return timedelta(seconds=min(seconds, settings.lockout_max_seconds))
 
 
-def _count_failure(session: Session, email: str, now: datetime) -> None:
-    """Add one failure in a single atomic upsert, so concurrent failures are never lost.
+def failure_window(settings: LockoutRules) -> timedelta:
+    """How long a failure counts: as long as the longest lockout."""
+    return timedelta(seconds=settings.lockout_max_seconds)
 
-    (An UPDATE-then-INSERT would take gap locks on MariaDB and deadlock under concurrency.)
-    """
-    values = {"email": email, "failed_count": 1, "lockout_count": 0, "last_failure_at": now}
+
+def _locked_row(session: Session, email: str) -> LoginThrottle:
+    """The address's row, created if missing, locked for this transaction (one atomic upsert first, so
+    concurrent attempts on a new address never collide on the insert; an UPDATE-then-INSERT would take gap
+    locks on MariaDB and deadlock)."""
+    values = {"email": email, "failed_count": 0, "lockout_count": 0}
     if session.get_bind().dialect.name == "sqlite":
-        sqlite_statement = sqlite_insert(LoginThrottle).values(values)
-        session.execute(
-            sqlite_statement.on_conflict_do_update(
-                index_elements=[LoginThrottle.email],
-                set_={"failed_count": LoginThrottle.failed_count + 1, "last_failure_at": now},
-            )
-        )
+        session.execute(sqlite_insert(LoginThrottle).values(values).on_conflict_do_nothing())
     else:
-        mysql_statement = mysql_insert(LoginThrottle).values(values)
-        session.execute(
-            mysql_statement.on_duplicate_key_update(
-                failed_count=LoginThrottle.failed_count + 1, last_failure_at=now
-            )
-        )
-
-
-def record_failure(session: Session, settings: LockoutRules, email: str, now: datetime) -> datetime | None:
-    """Count one failure; return the lock expiry when this failure triggered a lockout."""
-    _count_failure(session, email, now)
-    throttle = session.scalars(
+        statement = mysql_insert(LoginThrottle).values(values)
+        session.execute(statement.on_duplicate_key_update(email=statement.inserted.email))
+    return session.scalars(
         select(LoginThrottle)
         .where(LoginThrottle.email == email)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    if throttle.failed_count < settings.lockout_threshold:
+
+
+def reserve_attempt(session: Session, rules: LockoutRules, email: str, now: datetime) -> datetime | None:
+    """Count one attempt as failed before its password is checked.
+
+    Returns None when the attempt may be checked, or the time until which the address is locked when it
+    may not (a lock in force, or the threshold's worth of attempts already counted: this one locks it).
+    """
+    row = _locked_row(session, email)
+    if row.locked_until is not None and row.locked_until > now:
+        return row.locked_until
+    if row.last_failure_at is not None and row.last_failure_at <= now - failure_window(rules):
+        row.failed_count = 0
+        row.lockout_count = 0
+    if row.failed_count >= rules.lockout_threshold:
+        return _lock(session, rules, row, now)
+    row.failed_count += 1
+    row.last_failure_at = now
+    return None
+
+
+def confirm_failure(session: Session, rules: LockoutRules, email: str, now: datetime) -> datetime | None:
+    """A reserved attempt failed its check (it is counted already). Returns the lock expiry when the count
+    has reached the threshold and this failure locked the address."""
+    row = _locked_row(session, email)
+    if row.locked_until is not None and row.locked_until > now:
+        return None  # locked meanwhile by a concurrent attempt
+    if row.failed_count == 0 and row.last_failure_at is None:
+        # The row was reset (an unlock or a success) while this attempt was checked: count it afresh.
+        row.failed_count, row.last_failure_at = 1, now
+    if row.failed_count < rules.lockout_threshold:
         return None
-    until = now + lockout_duration(settings, throttle.lockout_count)
-    throttle.locked_until = until
-    throttle.lockout_count += 1
-    throttle.failed_count = 0
-    user_id = session.scalar(select(User.id).where(User.email == email))
+    return _lock(session, rules, row, now)
+
+
+def _lock(session: Session, rules: LockoutRules, row: LoginThrottle, now: datetime) -> datetime:
+    until = now + lockout_duration(rules, row.lockout_count)
+    row.locked_until = until
+    row.lockout_count += 1
+    row.failed_count = 0
+    row.last_failure_at = now
+    user_id = session.scalar(select(User.id).where(User.email == row.email))
     audit.record(
         session,
         now,
         None,
         "lockout",
-        email,
+        row.email,
         target_id=user_id,
         new_value=until.isoformat(timespec="seconds"),
-        detail=f"{settings.lockout_threshold} failed sign-ins; lockout #{throttle.lockout_count}",
+        detail=f"{rules.lockout_threshold} failed attempts; lockout #{row.lockout_count}",
     )
     return until
 
@@ -104,7 +137,26 @@ def reset(session: Session, emails: list[str]) -> int:
         return 0
     result = session.execute(
         delete(LoginThrottle)
-        .where(LoginThrottle.email.in_(emails))
+        .where(LoginThrottle.email.in_(present))
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def purge_expired(session: Session, rules: LockoutRules, now: datetime) -> int:
+    """Delete up to PURGE_BATCH rows whose failures have stopped counting and whose lock has expired
+    (most are addresses nobody holds); return how many went."""
+    cutoff = now - failure_window(rules)
+    stale = list(
+        session.scalars(
+            select(LoginThrottle.email)
+            .where(
+                or_(LoginThrottle.last_failure_at.is_(None), LoginThrottle.last_failure_at <= cutoff),
+                or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+            )
+            .limit(PURGE_BATCH)
+        )
+    )
+    if not stale:
+        return 0
+    return reset(session, stale)
