@@ -27,9 +27,9 @@ Characters the file does list keep their TR39 prototype (``ſ`` → ``f``, not N
 - ASCII address: ``D + " " + email`` (unique because the address is, so ASCII look-alikes coexist).
 
 "Does any account look like X" is ``email_skeleton >= D and email_skeleton < D + "!"``: exactly the
-rows equal to ``D`` or starting with ``D + " "`` (the separator is U+0020 and ``"!"`` is U+0021; no
-normalized address holds a space, which ``skeleton_key`` checks), one range of the index under a binary
-collation. Two non-ASCII look-alikes registering at the same moment both write ``D``, so the unique index
+rows equal to ``D`` or starting with ``D + " "`` (the separator is U+0020 and ``"!"`` is U+0021, and
+``D`` is hexadecimal; no normalized address holds a space either, which ``normalize_email`` checks), one
+range of the index under a binary collation. Two non-ASCII look-alikes registering at the same moment both write ``D``, so the unique index
 lets exactly one in. A non-ASCII and an ASCII look-alike racing may both get in, which is the outcome of
 running them one after the other with the non-ASCII one first: ASCII addresses are never refused anyway.
 
@@ -48,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -107,6 +108,8 @@ def normalize_email(raw: str) -> str:
     normalized = unicodedata.normalize("NFC", info.normalized.lower())
     if len(normalized) > EMAIL_MAX_LENGTH:
         raise InvalidInputError("email", [f"An email address has at most {EMAIL_MAX_LENGTH} characters."])
+    if SEPARATOR in normalized:  # email-validator refuses spaces; skeleton keys rely on it, so make sure
+        raise InvalidInputError("email", ["An email address cannot contain spaces."])
     return normalized
 
 
@@ -190,9 +193,7 @@ def skeleton_digest(email: str) -> str:
 
 
 def skeleton_key(email: str) -> str:
-    """The ``user.email_skeleton`` value for a normalized address (see the module docstring)."""
-    if SEPARATOR in email:
-        raise ValueError("a normalized address never holds a space")
+    """The ``user.email_skeleton`` value for a stored address (see the module docstring)."""
     digest = skeleton_digest(email)
     return f"{digest}{SEPARATOR}{email}" if email.isascii() else digest
 
@@ -206,3 +207,28 @@ def lookalike_range(email: str) -> tuple[str, str]:
 def may_look_alike(email: str) -> bool:
     """Only addresses with a non-ASCII character are refused for resembling another account."""
     return not email.isascii()
+
+
+# -- adopting existing addresses ----------------------------------------------------------------------
+
+
+def find_conflicts(emails: Iterable[str]) -> tuple[list[list[str]], list[list[str]]]:
+    """Among stored addresses (as they are spelled now), the groups that cannot all stay.
+
+    Returns ``(same, alike)``: ``same`` are groups that ``adopted_key`` makes one address; ``alike`` are
+    groups of distinct addresses with one skeleton where one has a non-ASCII character (the rule new
+    registrations follow). Each group lists the addresses as stored, sorted; groups are sorted too.
+    """
+    by_key: dict[str, list[str]] = {}
+    for email in emails:
+        by_key.setdefault(adopted_key(email), []).append(email)
+    same = sorted(sorted(group) for group in by_key.values() if len(group) > 1)
+    by_digest: dict[str, list[str]] = {}
+    for key in by_key:
+        by_digest.setdefault(skeleton_digest(key), []).append(key)
+    alike = sorted(
+        sorted(group)
+        for group in by_digest.values()
+        if len(group) > 1 and any(may_look_alike(key) for key in group)
+    )
+    return same, alike

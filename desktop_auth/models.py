@@ -8,6 +8,7 @@ Alembic owns the schema: change it here and in a new revision together (``alembi
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -19,7 +20,8 @@ from desktop_auth.constants import (
     ROLE_NAME_MAX_LENGTH,
     USER_ROLE,
 )
-from desktop_auth.db.types import UTCDateTime, utcnow
+from desktop_auth.db.types import UTCDateTime, binary_string, utcnow
+from desktop_auth.identity import SKELETON_KEY_LENGTH, skeleton_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -62,6 +64,11 @@ class Role(Base):
     name: Mapped[str] = mapped_column(String(ROLE_NAME_MAX_LENGTH), unique=True)
 
 
+def _email_skeleton(context: Any) -> str:
+    """Default for ``user.email_skeleton``: every insert gets it, whichever path it takes."""
+    return skeleton_key(context.get_current_parameters()["email"])
+
+
 class User(Base):
     __tablename__ = "user"
     __table_args__ = (
@@ -72,8 +79,13 @@ class User(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # Stored normalized (lower case) so one address is one account on every backend.
-    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True, index=True)
+    # Stored normalized (desktop_auth.identity) and compared byte for byte, so one address is one account
+    # on every backend.
+    email: Mapped[str] = mapped_column(binary_string(EMAIL_MAX_LENGTH), unique=True, index=True)
+    # Look-alike key (desktop_auth.identity.skeleton_key); unique, so two look-alikes cannot both get in.
+    email_skeleton: Mapped[str] = mapped_column(
+        binary_string(SKELETON_KEY_LENGTH), unique=True, index=True, default=_email_skeleton
+    )
     # 255 fits every werkzeug method (scrypt hashes are ~160 characters); NULL means "cannot sign in".
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role_id: Mapped[int] = mapped_column(ForeignKey("role.id"))
@@ -101,7 +113,7 @@ class LoginThrottle(Base):
     __tablename__ = "login_throttle"
     __table_args__ = MYSQL_TABLE_ARGS
 
-    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), primary_key=True)
+    email: Mapped[str] = mapped_column(binary_string(EMAIL_MAX_LENGTH), primary_key=True)
     failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     lockout_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from desktop_auth.db.adoption import refuse_identity_conflicts
 from desktop_auth.db.types import UTCDateTime
 
 revision: str = "0002"
@@ -47,25 +48,13 @@ def _adopt_mysql_tables() -> None:
             op.create_unique_constraint(ROLE_UNIQUE, "role", ["name"])
 
 
-def _refuse_case_duplicates() -> None:
-    bind = op.get_bind()
-    normalized = sa.func.lower(sa.func.trim(user_table.c.email))
-    duplicates = (
-        bind.execute(sa.select(normalized).group_by(normalized).having(sa.func.count() > 1).limit(5))
-        .scalars()
-        .all()
-    )
-    if duplicates:
-        raise RuntimeError(
-            "Cannot upgrade: these addresses belong to more than one account once upper/lower case is "
-            f"ignored: {', '.join(duplicates)}. Merge or rename those accounts, then run the upgrade again."
-        )
-
-
 def upgrade() -> None:
+    # Before anything changes: addresses that the app's own normalization (which 0003 applies) would make
+    # one account, or look-alikes, stop the upgrade with their names. On MySQL the DDL below commits as it
+    # goes, so a refusal in 0003 would come too late to leave this revision unapplied.
+    refuse_identity_conflicts(op.get_bind())
     if _is_mysql():
         _adopt_mysql_tables()
-    _refuse_case_duplicates()
     op.execute(user_table.update().values(email=sa.func.lower(sa.func.trim(user_table.c.email))))
 
     with op.batch_alter_table("user") as batch:

@@ -21,3 +21,35 @@ class SchemaError(DesktopAuthError):
 
 class SchemaOutdatedError(SchemaError):
     """The schema is older than the code; an upgrade is needed."""
+
+
+class IdentityConflictError(SchemaError):
+    """An upgrade found addresses that would become one account, or look-alikes; nothing was changed.
+
+    ``same`` and ``alike`` are groups of addresses as stored (see ``desktop_auth.identity.find_conflicts``).
+    """
+
+    SHOWN = 10  # groups named per kind; the rest are counted
+
+    def __init__(self, same: list[list[str]], alike: list[list[str]]) -> None:
+        self.same = same
+        self.alike = alike
+        parts = ["Cannot upgrade the database:"]
+        if same:
+            parts.append(
+                "these addresses would belong to one account once spelled as the app spells them (upper/lower "
+                f"case, accents, Unicode or punycode domains): {self._groups(same, ' = ')}."
+            )
+        if alike:
+            parts.append(
+                "these addresses look alike (Unicode confusables) and new accounts may not: "
+                f"{self._groups(alike, ' ~ ')}."
+            )
+        parts.append("Merge or rename those accounts, then run the upgrade again. Nothing was changed.")
+        super().__init__(" ".join(parts))
+
+    @classmethod
+    def _groups(cls, groups: list[list[str]], joiner: str) -> str:
+        shown = "; ".join(joiner.join(group) for group in groups[: cls.SHOWN])
+        more = len(groups) - cls.SHOWN
+        return shown + (f"; and {more} more group{'s' if more != 1 else ''}" if more > 0 else "")

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -12,6 +12,18 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+BINARY_COLLATION = "utf8mb4_bin"
+
+
+def binary_string(length: int) -> String:
+    """A VARCHAR compared byte for byte on every backend: SQLite's default already is; MariaDB gets
+    ``utf8mb4_bin`` instead of the table's ``utf8mb4_unicode_ci``, which would make ``straße`` and
+    ``strasse`` (or fullwidth letters and ASCII) one value. Code point order, so ranges walk the index."""
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation=BINARY_COLLATION), "mysql", "mariadb"
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from desktop_auth.db.errors import DatabaseBusyError
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.identity import lookalike_range, may_look_alike, normalize_email, sign_in_key, skeleton_key
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, Role, User
 from desktop_auth.services import audit, throttle
 from desktop_auth.services.app_settings import read_shared_settings
@@ -21,11 +22,11 @@ from desktop_auth.services.context import (
     role_by_name,
     to_record,
 )
-from desktop_auth.services.emails import normalize_email, sign_in_key
 from desktop_auth.services.errors import (
     AccountInactiveError,
     AccountLockedError,
     EmailAlreadyRegisteredError,
+    EmailLooksLikeAnotherError,
     InvalidCredentialsError,
     NotFoundError,
     RegistrationClosedError,
@@ -48,6 +49,30 @@ def count_active_admins(session: Session) -> int:
     )
 
 
+def find_lookalike(session: Session, email: str) -> str | None:
+    """Another account's address that ``email`` (normalized) looks too much like, or None.
+
+    Only an address with a non-ASCII character can be refused (desktop_auth.identity explains the rule
+    and the key); the lookup is one range of the unique ``email_skeleton`` index.
+    """
+    if not may_look_alike(email):
+        return None
+    low, high = lookalike_range(email)
+    return session.scalar(
+        select(User.email)
+        .where(User.email_skeleton >= low, User.email_skeleton < high, User.email != email)
+        .limit(1)
+    )
+
+
+def require_new_identity(session: Session, email: str) -> None:
+    """Refuse an address (normalized) that is already an account's, or that looks like one's."""
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise EmailAlreadyRegisteredError()
+    if find_lookalike(session, email) is not None:
+        raise EmailLooksLikeAnotherError()
+
+
 def insert_account(
     session: Session,
     context: ServiceContext,
@@ -57,10 +82,16 @@ def insert_account(
     actor: Actor | None,
     how: str,
 ) -> UserRecord:
-    """Insert one account (email already normalized, password already hashed) and audit it."""
+    """Insert one account (email already normalized, password already hashed) and audit it.
+
+    Every path that creates an account comes through here, so each is refused alike when the address is
+    taken or looks like another account's; the unique indexes settle a race between two clients.
+    """
+    require_new_identity(session, email)
     now = context.clock()
     user = User(
         email=email,
+        email_skeleton=skeleton_key(email),
         password_hash=password_hash,
         role=role,
         active=True,
@@ -73,8 +104,11 @@ def insert_account(
     session.add(user)
     try:
         session.flush()
-    except IntegrityError:
-        # A concurrent registration of the same address won; the transaction is rolled back.
+    except IntegrityError as error:
+        # A concurrent registration won; the transaction is rolled back. Which unique index refused says
+        # whether it was the same address or a look-alike (desktop_auth.identity).
+        if "email_skeleton" in str(error.orig):
+            raise EmailLooksLikeAnotherError() from None
         raise EmailAlreadyRegisteredError() from None
     audit.record(
         session,
@@ -128,8 +162,7 @@ class AccountService:
         with self._context.database.transaction() as session:
             if not read_shared_settings(session, self._context.settings).allow_self_registration:
                 raise RegistrationClosedError()
-            if session.scalar(select(User.id).where(User.email == normalized)) is not None:
-                raise EmailAlreadyRegisteredError()
+            require_new_identity(session, normalized)  # before the slow hash; checked again at insert
         password_hash = self._context.hasher.hash(password)
         with self._context.database.transaction(write=True) as session:
             role = role_by_name(session, USER_ROLE)

@@ -19,6 +19,13 @@ class EmailAlreadyRegisteredError(InvalidInputError):
         super().__init__("email", ["An account with this email address already exists."])
 
 
+class EmailLooksLikeAnotherError(InvalidInputError):
+    """A non-ASCII address whose look-alike skeleton is an existing account's (desktop_auth.identity)."""
+
+    def __init__(self) -> None:
+        super().__init__("email", ["This address looks too much like an existing account's. Choose another."])
+
+
 class InvalidCredentialsError(ServiceError):
     def __init__(self) -> None:
         # One message for an unknown email and a wrong password: the answer must not reveal which.
