@@ -37,6 +37,26 @@ def user_log_dir() -> Path:
     return Path(_dirs().user_log_dir)
 
 
+def app_dirs() -> list[Path]:
+    """The folders the app owns: its data, config and log folders (file_modes keeps them private).
+
+    A folder named after the app that holds one of them is the app's too (``~/.local/state/desktop-auth``
+    above the Linux log folder ``.../desktop-auth/log``); the shared folders above it never are.
+    """
+    owned: list[Path] = []
+    for folder in (user_data_dir(), user_config_dir(), user_log_dir()):
+        top = folder.parent if folder.name != APP_NAME and folder.parent.name == APP_NAME else folder
+        if top not in owned:
+            owned.append(top)
+    return owned
+
+
+def is_app_owned(path: Path) -> bool:
+    """True when ``path`` is one of ``app_dirs()`` or lies inside one."""
+    resolved = path.expanduser().resolve()
+    return any(resolved.is_relative_to(folder.expanduser().resolve()) for folder in app_dirs())
+
+
 def bundled_path(name: str) -> Path:
     """Locate a top-level data folder (``alembic`` or ``resources``).
 

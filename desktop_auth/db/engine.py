@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
+from desktop_auth import file_modes, paths
 from desktop_auth.config import Settings
 from desktop_auth.db.errors import DatabaseBusyError, DatabaseUnavailableError, DatabaseUrlError
 
@@ -75,13 +76,24 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _prepare_sqlite_file(path: Path, embedded: bool) -> None:
+    """Create a new database file 0600 before SQLite opens it (SQLite gives its -wal and -shm files the
+    main file's mode). The embedded database's folder is the app's own and is created 0700; a folder a
+    person named is created plainly if missing and never changed, nor is an existing file."""
+    if embedded or paths.is_app_owned(path.parent):
+        file_modes.make_private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    file_modes.create_private_file(path)
+
+
 def make_engine(settings: Settings, **engine_options: Any) -> Engine:
     """Create an engine for the configured URL. Raises DatabaseUrlError for unusable URLs."""
     url = parse_database_url(settings.database_url)
     options: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _prepare_sqlite_file(Path(url.database).expanduser(), settings.embedded)
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
         url = url.update_query_dict({"charset": "utf8mb4"})

@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import select
 
+from desktop_auth import file_modes
 from desktop_auth.models import AuditEvent, User
 from desktop_auth.services.admin import AnySelect, filter_users, record_from_row, user_columns
 from desktop_auth.services.audit import search_filter
@@ -28,6 +30,13 @@ USER_HEADER = [
     "updated",
 ]
 AUDIT_HEADER = ["when", "actor", "action", "target", "old_value", "new_value", "detail"]
+
+
+def open_export_file(path: str | Path) -> TextIO:
+    """Open ``path`` to write an export into: a new file is created 0600 (owner only) on POSIX, so the
+    addresses in it are never readable by others. The folder, which the person chose, is left as it is;
+    so is the mode of a file that already exists."""
+    return open(file_modes.open_private(Path(path)), "w", newline="", encoding="utf-8")
 
 
 def _cell(value: object) -> str:
