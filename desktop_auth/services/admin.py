@@ -12,15 +12,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, case, false, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, LoginThrottle, Role, User
 from desktop_auth.services import audit, throttle
-from desktop_auth.services.accounts import count_active_admins, insert_account
-from desktop_auth.services.audit import escape_like, ids_in
+from desktop_auth.services.accounts import count_active_admins, insert_account, require_new_identity
+from desktop_auth.services.audit import ids_in
 from desktop_auth.services.context import (
     ServiceContext,
     lock_admin_set,
@@ -30,13 +30,13 @@ from desktop_auth.services.context import (
 )
 from desktop_auth.services.emails import normalize_email
 from desktop_auth.services.errors import (
-    EmailAlreadyRegisteredError,
     LastAdminError,
     NotFoundError,
     SelfDeactivationError,
     StaleEditError,
 )
 from desktop_auth.services.records import Actor, AuditRecord, SortKey, UserEdit, UserQuery, UserRecord
+from desktop_auth.services.search import clean_search, escape_like, matches_nothing, prefix_upper_bound
 from desktop_auth.text import scrub
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -114,17 +114,20 @@ def record_from_row(row: Any, now: datetime) -> UserRecord:
 
 
 def filter_users(statement: AnySelect, query: UserQuery, dialect: str) -> AnySelect:
-    text = scrub(query.search).strip().lower()
-    if text:
+    """``statement`` narrowed to the query's search (a literal substring or prefix of the address; see
+    desktop_auth.services.search, which also refuses over-long searches) and role."""
+    text = clean_search(query.search).strip().lower()
+    if text and matches_nothing(text):
+        statement = statement.where(false())
+    elif text:
         pattern = f"{escape_like(text)}%" if query.prefix else f"%{escape_like(text)}%"
         statement = statement.where(User.email.like(pattern, escape="\\"))
-        if query.prefix and dialect == "sqlite" and text[-1] != "\U0010ffff":
+        upper = prefix_upper_bound(text) if query.prefix and dialect == "sqlite" else None
+        if upper is not None:
             # SQLite's LIKE is case-insensitive, so it cannot walk the (binary) email index and reads every
             # row (~1 s at a million users). Addresses are stored lower-cased and binary order is code point
             # order, so every match also lies in [text, text with its last character bumped): a range the
-            # index answers. (MariaDB's LIKE 'x%' uses its index already; its collation is not code point
-            # order, so it gets no range.)
-            upper = text[:-1] + chr(ord(text[-1]) + 1)
+            # index answers. (MariaDB's LIKE 'x%' uses its index already.)
             statement = statement.where(User.email >= text, User.email < upper)
     if query.role:
         # By id, through a one-row subquery: the user table alone answers, with no join to plan around.
@@ -212,8 +215,7 @@ class AdminService:
         with self._context.database.transaction() as session:
             require_admin(session, actor)
             role_by_name(session, role)
-            if session.scalar(select(User.id).where(User.email == normalized)) is not None:
-                raise EmailAlreadyRegisteredError()
+            require_new_identity(session, normalized)  # before the slow hash; checked again at insert
         password_hash = self._context.hasher.hash(password)
         with self._context.database.transaction(write=True) as session:
             require_admin(session, actor)

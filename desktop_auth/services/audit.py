@@ -6,14 +6,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, bindparam, insert, literal, or_, select
+from sqlalchemy import Integer, String, Table, bindparam, false, insert, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from desktop_auth.db.types import UTCDateTime
 from desktop_auth.models import AuditEvent, Role, User
 from desktop_auth.services.records import Actor, AuditRecord
-from desktop_auth.text import scrub
+from desktop_auth.services.search import clean_search, escape_like, matches_nothing
 
 SYSTEM_ACTOR = "system"
 AUDIT_TABLE = cast(Table, AuditEvent.__table__)
@@ -98,8 +98,12 @@ def record_from_users(
 
 
 def search_filter(search: str) -> ColumnElement[bool]:
-    """Events whose actor, target or action contains ``search`` (wildcards taken literally)."""
-    pattern = f"%{escape_like(scrub(search))}%"
+    """Events whose actor, target or action contains ``search`` literally (desktop_auth.services.search);
+    raises InvalidInputError (field "search") for a search longer than any of those fields."""
+    text = clean_search(search)
+    if matches_nothing(text):
+        return false()
+    pattern = f"%{escape_like(text)}%"
     return or_(
         AuditEvent.actor.like(pattern, escape="\\"),
         AuditEvent.target.like(pattern, escape="\\"),
@@ -123,7 +127,3 @@ def ids_in(column: InstrumentedAttribute[int], ids: Sequence[int]) -> ColumnElem
     times cheaper than 10,000 bound parameters (SQLAlchemy names each one), and safe: each is int()-ed."""
     values = [int(i) for i in ids]
     return column.in_(bindparam("ids", values, expanding=True, literal_execute=True, type_=Integer()))
-
-
-def escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
