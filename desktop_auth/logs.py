@@ -1,7 +1,8 @@
 """Logging to a rotating file in the user's log directory. Nothing secret is ever passed to a logger.
 
 Log files are created 0600 (``file_modes``), and configuring logging at start-up is also when the app's
-own folders are tightened, so the log says what was.
+own folders are tightened, so the log says what was. Secrets the app cannot help holding (the database
+password) are registered with ``hide_in_logs`` and replaced by ``***`` in every line, tracebacks included.
 """
 
 from __future__ import annotations
@@ -10,13 +11,33 @@ import io
 import logging
 import logging.handlers
 import os
+import threading
 from pathlib import Path
 
 from desktop_auth import file_modes, paths
 
 LOG_FILE_NAME = "desktop-auth.log"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+MASK = "***"
+
 log = logging.getLogger(__name__)
+
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def hide_in_logs(*secrets: str) -> None:
+    """Replace each of ``secrets`` by *** wherever it would appear in the log file (empty ones are ignored)."""
+    with _secrets_lock:
+        _secrets.update(secret for secret in secrets if secret)
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in sorted(_secrets, key=len, reverse=True):  # longest first: no half-masked secret
+            text = text.replace(secret, MASK)
+        return text
 
 
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
@@ -45,7 +66,7 @@ def configure_logging(log_dir: Path, level: int = logging.INFO) -> Path:
     else:
         log_dir.mkdir(parents=True, exist_ok=True)
     handler = _PrivateRotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setFormatter(_RedactingFormatter(_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
     # SQL echo would put hashes and addresses in the log; keep SQLAlchemy's engine logger quiet.

@@ -2,59 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, exc
-from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from desktop_auth import file_modes, paths
 from desktop_auth.config import Settings
 from desktop_auth.db.errors import DatabaseBusyError, DatabaseUnavailableError, DatabaseUrlError
+from desktop_auth.db.urls import mask_url, parse_database_url, scrub, url_secrets
+from desktop_auth.logs import hide_in_logs
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>://[^:/@]*:)(?P<password>[^@]*)(?P<tail>@)")
-MYSQL_BACKENDS = ("mysql", "mariadb")
 SQLITE_CACHE_KIB = 512  # see the PRAGMA below
 
-
-def mask_url(raw: str) -> str:
-    """The URL with its password replaced by ***, even when it does not parse."""
-    try:
-        return make_url(raw).render_as_string(hide_password=True)
-    except Exception:
-        return _PASSWORD_IN_URL.sub(r"\g<head>***\g<tail>", raw)
-
-
-def parse_database_url(raw: str) -> URL:
-    try:
-        url = make_url(raw)
-    except Exception:
-        raise DatabaseUrlError(
-            f"DATABASE_URL is malformed: {mask_url(raw)!r} (expected e.g. "
-            "'mysql+pymysql://user:password@host/dbname' or 'sqlite:///path/to/file.sqlite3')"
-        ) from None
-    backend = url.get_backend_name()
-    if backend in MYSQL_BACKENDS:
-        # A bare mysql:// would ask for mysqlclient, which we do not ship.
-        if "+" not in url.drivername:
-            url = url.set(drivername=f"{backend}+pymysql")
-        elif url.get_driver_name() != "pymysql":
-            raise DatabaseUrlError(
-                f"DATABASE_URL asks for the driver {url.get_driver_name()!r}, but desktop-auth ships PyMySQL: "
-                f"use {backend}+pymysql:// in {mask_url(raw)!r}"
-            )
-        if not url.database:
-            raise DatabaseUrlError(f"DATABASE_URL names no database: {mask_url(raw)!r}")
-    elif backend != "sqlite":
-        raise DatabaseUrlError(
-            f"DATABASE_URL uses an unsupported database {backend!r}: {mask_url(raw)!r} "
-            "(use mysql+pymysql:// or sqlite://)"
-        )
-    return url
+__all__ = ["Database", "make_engine", "mask_url", "parse_database_url", "translate_errors"]
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -88,9 +52,14 @@ def _prepare_sqlite_file(path: Path, embedded: bool) -> None:
 
 
 def make_engine(settings: Settings, **engine_options: Any) -> Engine:
-    """Create an engine for the configured URL. Raises DatabaseUrlError for unusable URLs."""
+    """Create an engine for the configured URL. Raises DatabaseUrlError for unusable URLs.
+
+    No SQL parameter (a hash, an address) ever appears in an error or the log (``hide_parameters``), and
+    the URL's secrets are masked in every log line.
+    """
     url = parse_database_url(settings.database_url)
-    options: dict[str, Any] = {}
+    hide_in_logs(*url_secrets(url))
+    options: dict[str, Any] = {"hide_parameters": True}
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
             _prepare_sqlite_file(Path(url.database).expanduser(), settings.embedded)
@@ -110,7 +79,7 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
         engine = create_engine(url, **options)
     except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
         raise DatabaseUrlError(
-            f"DATABASE_URL {mask_url(settings.database_url)!r} cannot be used: {error}"
+            f"DATABASE_URL {mask_url(url)!r} cannot be used: {scrub(str(error), url_secrets(url))}"
         ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -145,7 +114,8 @@ def _is_contention(engine: Engine, error: exc.DBAPIError) -> bool:
 
 def _unavailable_message(engine: Engine, error: exc.DBAPIError) -> str:
     detail = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
-    location = engine.url.render_as_string(hide_password=True)
+    detail = scrub(detail, url_secrets(engine.url))  # a driver may echo what it was given
+    location = mask_url(engine.url)
     return f"The database is unavailable ({location}): {detail}"
 
 
