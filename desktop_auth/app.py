@@ -24,11 +24,25 @@ log = logging.getLogger(__name__)
 STARTUP_PROBE = "DESKTOP_AUTH_STARTUP_PROBE"
 
 
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """--database-url URL or --database-url-file PATH (not both); the CLI's parser shares them."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="database to use (overrides DATABASE_URL and .env); other users see it in 'ps': "
+        "prefer --database-url-file when it holds a password",
+    )
+    where.add_argument(
+        "--database-url-file",
+        metavar="PATH",
+        help="a file whose first line is the database URL (overrides DATABASE_URL and DATABASE_URL_FILE)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="desktop-auth", description="Open the desktop-auth app.")
-    parser.add_argument(
-        "--database-url", metavar="URL", help="database to use (overrides DATABASE_URL and .env)"
-    )
+    add_database_options(parser)
     return parser
 
 
@@ -76,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop_auth.config import load_settings
         from desktop_auth.logs import configure_logging
 
-        settings = load_settings(database_url=args.database_url)
+        settings = load_settings(database_url=args.database_url, database_url_file=args.database_url_file)
         configure_logging(settings.effective_log_dir)
         return settings
 

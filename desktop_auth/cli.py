@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from desktop_auth.app import add_database_options
 from desktop_auth.errors import DesktopAuthError
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Desktop account manager. Without a command, opens the app.",
     )
-    parser.add_argument(
-        "--database-url", metavar="URL", help="database to use (overrides DATABASE_URL and .env)"
-    )
+    add_database_options(parser)
     parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     parser.add_argument(
         "--self-test", action="store_true", help="drive the app end to end offscreen on a temporary database"

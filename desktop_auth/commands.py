@@ -24,7 +24,7 @@ class CommandError(DesktopAuthError):
 
 
 def run_command(args: argparse.Namespace, out: TextIO) -> int:
-    settings = load_settings(database_url=args.database_url)
+    settings = load_settings(database_url=args.database_url, database_url_file=args.database_url_file)
     configure_logging(settings.effective_log_dir)
     return _run(args, settings, out)
 

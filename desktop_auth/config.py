@@ -1,7 +1,9 @@
 """Settings, read from the environment, then a ``.env`` file, then built-in defaults.
 
 Precedence, highest first: an explicit override (``--database-url``), process environment variables,
-``.env`` in the working directory, ``.env`` in the user's config directory, defaults.
+``.env`` in the working directory, ``.env`` in the user's config directory, defaults. The database URL may
+also come from a file (``--database-url-file`` / ``DATABASE_URL_FILE``), which keeps its password out of
+the command line, where ``ps`` shows it to every user of the machine.
 """
 
 from __future__ import annotations
@@ -117,13 +119,54 @@ def read_environment(
     return merged
 
 
+def read_url_file(path: str | Path, source: str) -> str:
+    """The URL held on the first line of ``path`` (``source`` names the setting, for the message).
+
+    A missing, unreadable or empty file is a ConfigError naming the file, never showing what is in it.
+    """
+    path = Path(path).expanduser()
+    try:
+        with path.open(encoding="utf-8") as handle:
+            url = handle.readline().strip()
+    except FileNotFoundError:
+        raise ConfigError(f"{source} names {str(path)!r}, which does not exist") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source} names {str(path)!r}, which is not UTF-8 text") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(f"{source} names {str(path)!r}, which cannot be read ({reason})") from None
+    if not url:
+        raise ConfigError(
+            f"{source} names {str(path)!r}, whose first line is empty; it should hold the database URL"
+        )
+    return url
+
+
+def _database_url(
+    values: Mapping[str, str], database_url: str | None, database_url_file: str | Path | None
+) -> str:
+    """The URL by precedence: --database-url, --database-url-file, DATABASE_URL, DATABASE_URL_FILE;
+    empty for the embedded database."""
+    if database_url and database_url.strip():
+        return database_url.strip()
+    if database_url_file:
+        return read_url_file(database_url_file, "--database-url-file")
+    if values.get("DATABASE_URL", "").strip():
+        return values["DATABASE_URL"].strip()
+    if values.get("DATABASE_URL_FILE", "").strip():
+        return read_url_file(values["DATABASE_URL_FILE"].strip(), "DATABASE_URL_FILE")
+    return ""
+
+
 def load_settings(
     database_url: str | None = None,
     environ: Mapping[str, str] | None = None,
     dotenv_files: list[Path] | None = None,
+    database_url_file: str | Path | None = None,
     **overrides: Any,
 ) -> Settings:
-    """Build the settings; ``database_url`` (from ``--database-url``) beats every other source."""
+    """Build the settings; ``database_url`` (from ``--database-url``), then ``database_url_file`` (from
+    ``--database-url-file``), beat every other source."""
     values = read_environment(environ, dotenv_files)
     kwargs: dict[str, Any] = {}
     for env_name, (field_name, parse) in _ENV_FIELDS.items():
@@ -134,7 +177,7 @@ def load_settings(
             except ValueError:
                 expected = "1 or 0" if parse is _parse_flag else "a whole number"
                 raise ConfigError(f"{env_name} must be {expected}, got {raw!r}") from None
-    url = (database_url or values.get("DATABASE_URL", "")).strip()
+    url = _database_url(values, database_url, database_url_file)
     kwargs["embedded"] = not url
     kwargs["database_url"] = url or embedded_database_url()
     known = {f.name for f in fields(Settings)}

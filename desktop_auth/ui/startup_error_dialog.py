@@ -23,8 +23,10 @@ def remedy_for(error: BaseException) -> tuple[str, str]:
     if isinstance(error, SchemaError):
         return "Install the version of desktop-auth that matches this database.", ""
     if isinstance(error, DatabaseUrlError):
-        return "Correct DATABASE_URL in the environment or the .env file, for example:", (
-            "DATABASE_URL=mysql+pymysql://user:password@host:3306/dbname"
+        return (
+            "Correct DATABASE_URL in the environment or the .env file (or the file DATABASE_URL_FILE names), "
+            "for example:",
+            "DATABASE_URL=mysql+pymysql://user:password@host:3306/dbname",
         )
     if isinstance(error, ConfigError):
         return "Correct that setting in the environment or the .env file (see .env.example), then retry.", ""
