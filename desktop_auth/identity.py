@@ -227,8 +227,8 @@ def find_conflicts(emails: Iterable[str]) -> tuple[list[list[str]], list[list[st
     for key in by_key:
         by_digest.setdefault(skeleton_digest(key), []).append(key)
     alike = sorted(
-        sorted(group)
-        for group in by_digest.values()
-        if len(group) > 1 and any(may_look_alike(key) for key in group)
+        sorted(email for key in keys for email in by_key[key])
+        for keys in by_digest.values()
+        if len(keys) > 1 and any(may_look_alike(key) for key in keys)
     )
     return same, alike

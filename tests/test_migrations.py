@@ -11,7 +11,7 @@ from werkzeug.security import generate_password_hash
 
 from desktop_auth.db import migrate
 from desktop_auth.db.engine import Database
-from desktop_auth.db.errors import SchemaError, SchemaOutdatedError
+from desktop_auth.db.errors import IdentityConflictError, SchemaError, SchemaOutdatedError
 from desktop_auth.db.schema import HEAD, REVISIONS, SchemaState, schema_status
 from desktop_auth.services import Services
 from desktop_auth.services.errors import InvalidCredentialsError
@@ -134,10 +134,11 @@ def _build_tutorial_database(database: Database, stray_revision: str | None) -> 
                     "INSERT INTO user (email, password_hash, role_id, update_date, create_date) "
                     "VALUES (:email, :hash, :role_id, '2023-05-01 10:00:00', '2023-05-01 09:00:00')"
                 ),
-                # pbkdf2:sha256 as the tutorial made it (an 8-character salt fits its VARCHAR(100)).
+                # pbkdf2:sha256 as the tutorial made it (an 8-character salt fits its VARCHAR(100)), with
+                # fewer iterations than the tests' cheap hash: a rehash only ever strengthens a hash.
                 {
                     "email": email,
-                    "hash": generate_password_hash(TUTORIAL_PASSWORD, "pbkdf2:sha256:260000", salt_length=8),
+                    "hash": generate_password_hash(TUTORIAL_PASSWORD, "pbkdf2:sha256:500", salt_length=8),
                     "role_id": role_id,
                 },
             )
@@ -173,7 +174,7 @@ def test_tutorial_database_is_adopted_in_place(fresh_url: str, stray_revision: s
         ("bob@example.com", 2),
         ("carol@example.com", 2),
     ]
-    assert legacy_hash.startswith("pbkdf2:sha256:260000$")
+    assert legacy_hash.startswith("pbkdf2:sha256:500$")
 
     services = Services(make_settings(fresh_url), database)
     signed_in = services.accounts.authenticate("ALICE@example.com", TUTORIAL_PASSWORD)
@@ -203,7 +204,7 @@ def test_case_duplicates_stop_the_upgrade_with_a_clear_message(tmp_path) -> None
                 "VALUES ('BOB@example.com', NULL, 2, '2023-05-01', '2023-05-01')"
             )
         )
-    with pytest.raises(RuntimeError, match=r"bob@example\.com"):
+    with pytest.raises(IdentityConflictError, match=r"BOB@example\.com = bob@example\.com"):
         migrate.upgrade(database)
     with database.engine.connect() as connection:
         count = connection.execute(text("SELECT COUNT(*) FROM user")).scalar_one()

@@ -101,13 +101,16 @@ def insert_account(
         create_date=now,
         update_date=now,
     )
-    session.add(user)
     try:
-        session.flush()
+        with session.begin_nested():  # a savepoint, so the refusal can be explained below
+            session.add(user)
+            session.flush()
     except IntegrityError as error:
-        # A concurrent registration won; the transaction is rolled back. Which unique index refused says
-        # whether it was the same address or a look-alike (desktop_auth.identity).
-        if "email_skeleton" in str(error.orig):
+        # A concurrent registration won. The same non-ASCII address breaks both unique indexes, and the
+        # backend names whichever it checked first: only a look-alike key with the address free is a
+        # look-alike. (A locking read sees the winner's row even under MariaDB's repeatable read.)
+        taken = select(User.id).where(User.email == email).with_for_update(read=True)
+        if "email_skeleton" in str(error.orig) and session.scalar(taken) is None:
             raise EmailLooksLikeAnotherError() from None
         raise EmailAlreadyRegisteredError() from None
     audit.record(
