@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from desktop_auth.config import Settings
+from desktop_auth.db.engine import Database
+from desktop_auth.errors import InvalidInputError
+from desktop_auth.models import AuditEvent, LoginThrottle
 from desktop_auth.services.errors import AccountLockedError, InvalidCredentialsError
 from desktop_auth.services.records import Actor
 from desktop_auth.services.throttle import lockout_duration
@@ -115,3 +122,128 @@ def test_admin_unlock_and_audit(services, clock: FakeClock) -> None:
     lockout = next(e for e in events if e.action == "lockout")
     assert lockout.actor == "system"
     assert next(e for e in events if e.action == "unlock").actor == "root@example.com"
+
+
+# -- attempts are reserved before they are checked (#13.5) ---------------------------------------------
+
+
+def test_concurrent_attempts_check_no_more_than_the_threshold(make_services, clock: FakeClock) -> None:
+    """Twelve wrong passwords at once against a threshold of five: five are checked, seven refused."""
+    services = make_services(lockout_threshold=5)
+    services.accounts.register("quinn@example.com", STRONG_PASSWORD)
+    hasher = services.context.hasher
+    real_verify = hasher.verify
+    checked: list[str] = []
+    lock = threading.Lock()
+
+    def slow_counting_verify(stored_hash: str | None, password: str) -> bool:
+        if stored_hash is not None:  # a real account's hash, not the dummy of a refused attempt
+            with lock:
+                checked.append(password)
+            time.sleep(0.3)  # every attempt arrives while the first ones are still being checked
+        return real_verify(stored_hash, password)
+
+    hasher.verify = slow_counting_verify  # type: ignore[method-assign]
+    barrier = threading.Barrier(12)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            services.accounts.authenticate("quinn@example.com", OTHER_PASSWORD)
+        except (InvalidCredentialsError, AccountLockedError) as error:
+            with lock:
+                outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(checked) == 5, f"{len(checked)} passwords were checked"
+    assert sorted(outcomes) == ["AccountLockedError"] * 7 + ["InvalidCredentialsError"] * 5
+    with pytest.raises(AccountLockedError):
+        services.accounts.authenticate("quinn@example.com", STRONG_PASSWORD)
+
+
+def test_a_success_in_flight_still_resets_the_count(services, clock: FakeClock) -> None:
+    services.accounts.register("rae@example.com", STRONG_PASSWORD)
+    fail(services, "rae@example.com", 4)
+    assert services.accounts.authenticate("rae@example.com", STRONG_PASSWORD).login_count == 1
+    fail(services, "rae@example.com", 4)  # counted afresh: no lock yet
+    assert services.accounts.authenticate("rae@example.com", STRONG_PASSWORD).login_count == 2
+
+
+# -- failures decay, expired counters go (#13.13) -------------------------------------------------------
+
+
+def test_failures_older_than_the_longest_lockout_stop_counting(services, clock: FakeClock) -> None:
+    services.accounts.register("sam@example.com", STRONG_PASSWORD)
+    fail(services, "sam@example.com", 4)
+    clock.advance(seconds=3600 + 1)  # the longest lockout (the failure window) has passed
+    fail(services, "sam@example.com", 4)
+    assert services.accounts.authenticate("sam@example.com", STRONG_PASSWORD).email == "sam@example.com"
+
+
+def test_failures_within_the_window_still_count(services, clock: FakeClock) -> None:
+    services.accounts.register("tia@example.com", STRONG_PASSWORD)
+    fail(services, "tia@example.com", 4)
+    clock.advance(seconds=3600 - 5)
+    fail(services, "tia@example.com", 1)
+    with pytest.raises(AccountLockedError):
+        services.accounts.authenticate("tia@example.com", STRONG_PASSWORD)
+
+
+def _throttled(database: Database) -> set[str]:
+    with database.transaction() as session:
+        return set(session.scalars(select(LoginThrottle.email)))
+
+
+def test_expired_counters_of_unknown_addresses_are_purged(services, database: Database, clock) -> None:
+    for n in range(3):
+        fail(services, f"ghost{n}@example.com", 1)
+    fail(services, "locked-ghost@example.com", 5)
+    assert len(_throttled(database)) == 4
+    clock.advance(seconds=3600 + 1)
+    fail(services, "late@example.com", 1)  # any failure purges now and then (here: the first in a while)
+    assert _throttled(database) == {"late@example.com"}
+
+
+def test_a_lock_in_force_is_never_purged(make_services, database: Database, clock) -> None:
+    services = make_services(lockout_base_seconds=7200, lockout_max_seconds=7200)
+    fail(services, "held@example.com", 5)
+    clock.advance(seconds=3600)
+    fail(services, "other@example.com", 1)
+    assert "held@example.com" in _throttled(database)
+    with pytest.raises(AccountLockedError):
+        services.accounts.authenticate("held@example.com", STRONG_PASSWORD)
+
+
+# -- change password counts against the lockout (#13.8) ---------------------------------------------------
+
+
+def test_wrong_current_passwords_lock_the_account_and_are_audited(services, database: Database) -> None:
+    user = services.accounts.register("uma@example.com", STRONG_PASSWORD)
+    for _ in range(4):
+        with pytest.raises(InvalidInputError) as wrong:
+            services.accounts.change_password(user.id, OTHER_PASSWORD, "maple-harbor-velvet-19-comet")
+        assert wrong.value.field == "current_password"
+    with pytest.raises(AccountLockedError):
+        services.accounts.change_password(user.id, OTHER_PASSWORD, "maple-harbor-velvet-19-comet")
+    # Locked for sign-in and for further tries, even with the right password.
+    with pytest.raises(AccountLockedError):
+        services.accounts.authenticate("uma@example.com", STRONG_PASSWORD)
+    with pytest.raises(AccountLockedError):
+        services.accounts.change_password(user.id, STRONG_PASSWORD, "maple-harbor-velvet-19-comet")
+    with database.transaction() as session:
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.target == "uma@example.com"))
+        counted = Counter(actions)
+    assert counted["password_change_failed"] == 5
+    assert counted["lockout"] == 1
+
+
+def test_sign_in_failures_and_change_password_failures_share_one_count(services) -> None:
+    user = services.accounts.register("vic@example.com", STRONG_PASSWORD)
+    fail(services, "vic@example.com", 4)
+    with pytest.raises(AccountLockedError):
+        services.accounts.change_password(user.id, OTHER_PASSWORD, "maple-harbor-velvet-19-comet")

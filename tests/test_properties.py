@@ -17,6 +17,7 @@ from desktop_auth.db.engine import Database
 from desktop_auth.errors import DesktopAuthError
 from desktop_auth.models import AppSetting, AuditEvent, LoginThrottle, Role, User
 from desktop_auth.services import Services
+from desktop_auth.services.errors import AccountLockedError
 from desktop_auth.services.records import Actor, UserEdit
 from tests.conftest import CHEAP_HASH, STRONG_PASSWORD
 
@@ -107,6 +108,7 @@ def outcome(call: Any) -> DesktopAuthError | None:
 
 @pytest.fixture
 def admin(services: Services) -> Actor:
+    services.app_settings.seed()  # as the app and the CLI do at start-up
     record = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
     return Actor(record.id, record.email)
 
@@ -123,6 +125,7 @@ def test_register(services: Services, database: Database, email: str, password: 
 @given(email=weird_text, password=weird_text)
 def test_sign_in(make_services, database: Database, email: str, password: str) -> None:
     services = make_services(lockout_threshold=1_000_000)
+    services.app_settings.seed()  # as the app and the CLI do at start-up
     services.accounts.register("someone@example.com", STRONG_PASSWORD) if not _exists(database) else None
     before = snapshot(database, with_throttle=False)
     error = outcome(lambda: services.accounts.authenticate(email, password))
@@ -142,8 +145,25 @@ def test_change_password(
 ) -> None:
     before = snapshot(database)
     assert admin.user_id is not None
-    if outcome(lambda: services.accounts.change_password(admin.user_id or 0, current, new)) is not None:
-        assert snapshot(database) == before
+    error = outcome(lambda: services.accounts.change_password(admin.user_id or 0, current, new))
+    if error is None:
+        return
+    after = snapshot(database)
+    if isinstance(error, AccountLockedError) or getattr(error, "field", None) == "current_password":
+        # A wrong current password counts against the lockout and is audited, and nothing else changes.
+        assert _without(after, "throttle", "audit") == _without(before, "throttle", "audit")
+        assert set(_audit_actions(database)[before["audit"] :]) <= {"password_change_failed", "lockout"}
+    else:
+        assert after == before
+
+
+def _without(state: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: value for key, value in state.items() if key not in keys}
+
+
+def _audit_actions(database: Database) -> list[str]:
+    with database.transaction() as session:
+        return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
 @PROPERTY_SETTINGS
@@ -182,6 +202,7 @@ def test_cli(
     role: str,
 ) -> None:
     monkeypatch.setenv("DESKTOP_AUTH_HASH_METHOD", CHEAP_HASH)
+    services.app_settings.seed()  # as any command does first
     url = database.engine.url.render_as_string(hide_password=False)
     commands = [
         ["users", "create", email, "--role", role, "--password-stdin"],

@@ -89,15 +89,18 @@ class PasswordHasher:
         is checked as it is and the attempt then waits until it has taken as long as a real verification.
         """
         normalized = normalize_password(password)
-        if stored_hash and hmac.compare_digest(method_of(stored_hash), self.method):
-            return self._timed_check(stored_hash, normalized)
-        if not stored_hash:
-            self._timed_check(self._dummy_hash(), normalized)
-            return False
         started = time.perf_counter()
-        matched = self._check_other_method(stored_hash, password, normalized)
+        if not stored_hash:
+            self._check_configured(self._dummy_hash(), normalized)
+            return False
+        if hmac.compare_digest(method_of(stored_hash), self.method):
+            matched = self._check_configured(stored_hash, normalized)
+            if matched is not None:
+                return matched
+        else:
+            matched = self._check_other_method(stored_hash, password, normalized)
         self._wait_until(started + self._typical_cost())
-        return matched
+        return bool(matched)
 
     def burn_time(self, password: str) -> None:
         """Spend what one verification costs (for attempts refused before any account is looked at)."""
@@ -115,15 +118,22 @@ class PasswordHasher:
 
     # -- helpers -------------------------------------------------------------------------------------
 
-    def _timed_check(self, stored_hash: str, normalized: str) -> bool:
+    def _check_configured(self, stored_hash: str, normalized: str) -> bool | None:
+        """Check a hash of the configured method and note how long it took; None when it is malformed."""
+        if stored_hash.count("$") != 2:  # werkzeug answers False at once, without hashing
+            log.warning("A stored password hash is malformed; treating it as a failed match")
+            return None
         started = time.perf_counter()
         try:
-            return check_password_hash(stored_hash, normalized)
-        finally:
-            self._meter.add(time.perf_counter() - started)
+            matched = check_password_hash(stored_hash, normalized)
+        except Exception:  # werkzeug raises several types for malformed hashes
+            log.warning("A stored password hash is malformed; treating it as a failed match")
+            return None
+        self._meter.add(time.perf_counter() - started)
+        return matched
 
     @staticmethod
-    def _check_other_method(stored_hash: str, password: str, normalized: str) -> bool:
+    def _check_other_method(stored_hash: str, password: str, normalized: str) -> bool | None:
         try:
             if check_password_hash(stored_hash, normalized):
                 return True
@@ -131,12 +141,12 @@ class PasswordHasher:
             return normalized != password and check_password_hash(stored_hash, scrub(password))
         except Exception:  # werkzeug raises several types for malformed hashes
             log.warning("A stored password hash is malformed; treating it as a failed match")
-            return False
+            return None
 
     def _typical_cost(self) -> float:
         typical = self._meter.typical()
         if typical is None:  # nothing measured yet in this process: measure once now
-            self._timed_check(self._dummy_hash(), secrets.token_urlsafe(16))
+            self._check_configured(self._dummy_hash(), secrets.token_urlsafe(16))
             typical = self._meter.typical() or 0.0
         return typical
 

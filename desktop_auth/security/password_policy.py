@@ -19,6 +19,14 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.text import has_lone_surrogate
 
+# Characters that draw nothing: format characters (zero-width spaces, joiners, direction marks...), controls,
+# separators, lone combining marks, and the few letters and symbols that render blank (Hangul fillers,
+# the blank Braille pattern, the combining grapheme joiner, the Mongolian vowel separator).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Cn"})
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u180e")
+# Of those, these add no length a person could see or type on purpose (spaces do: passphrases have them).
+_IGNORED_FOR_LENGTH = frozenset({"Cf", "Cn"})
+
 MIN_ACCEPTABLE_SCORE = 3  # zxcvbn: 3 = "safely unguessable: moderate protection from offline attacks"
 _ESTIMATOR_MAX_LENGTH = 100  # zxcvbn is quadratic; the head of a long password says enough about it
 
@@ -51,6 +59,19 @@ class PasswordPolicyError(InvalidInputError):
 @lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _is_invisible(ch: str) -> bool:
+    return ch in _BLANK_CHARACTERS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+
+
+def _visible_length(password: str) -> int:
+    """The length a person sees: format and blank characters do not count."""
+    return sum(
+        1
+        for ch in password
+        if ch not in _BLANK_CHARACTERS and unicodedata.category(ch) not in _IGNORED_FOR_LENGTH
+    )
 
 
 def _letters(text: str) -> str:
@@ -111,10 +132,22 @@ class PasswordPolicy:
             problems.append(
                 PasswordProblem("control_character", "Remove control characters such as tabs or line breaks.")
             )
-        if length < self.min_length:
+        if all(_is_invisible(ch) for ch in password):
             problems.append(
                 PasswordProblem(
-                    "too_short", f"Use at least {self.min_length} characters (this has {length})."
+                    "invisible",
+                    "Use visible characters: this password is only spaces or invisible characters.",
+                )
+            )
+        visible = _visible_length(password)
+        if visible < self.min_length:
+            hidden = length - visible
+            problems.append(
+                PasswordProblem(
+                    "too_short",
+                    f"Use at least {self.min_length} characters (this has {visible}"
+                    + (f", not counting {hidden} invisible" if hidden else "")
+                    + ").",
                 )
             )
         result = zxcvbn(

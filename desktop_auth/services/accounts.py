@@ -327,6 +327,7 @@ class AccountService:
             if user is None or not user.active:
                 raise AccountInactiveError()
             email, stored_hash = user.email, user.password_hash
+        context.policy.validate(new_password, email, field_name="new_password")
         until, _account = self._reserve(email)
         if until is not None:
             context.hasher.burn_time(current_password)
@@ -336,7 +337,7 @@ class AccountService:
             if until is not None:
                 raise AccountLockedError(until, context.clock())
             raise InvalidInputError("current_password", ["The current password is incorrect."])
-        context.policy.validate(new_password, email, field_name="new_password")
+        self._forget_failures(email)  # the right current password: this attempt was no failure
         if context.hasher.verify(stored_hash, new_password):
             raise InvalidInputError("new_password", ["The new password must differ from the current one."])
         new_hash = context.hasher.hash(new_password)
@@ -354,9 +355,13 @@ class AccountService:
             user.password_changed_at = now
             user.update_date = now
             session.flush()
-            throttle.reset(session, [email])
             audit.record(session, now, Actor(user.id, user.email), "password_change", user.email, user.id)
             return to_record(user)
+
+    @retry_when_busy
+    def _forget_failures(self, email: str) -> None:
+        with self._context.database.transaction(write=True) as session:
+            throttle.reset(session, [email])
 
     def _fail_current_password(self, user_id: int, email: str) -> datetime | None:
         until = self._fail(email)

@@ -20,7 +20,7 @@ from desktop_auth.db.errors import DatabaseBusyError
 from desktop_auth.db.types import utcnow
 from desktop_auth.models import ADMIN_ROLE, Role, User
 from desktop_auth.security import PasswordHasher, PasswordPolicy
-from desktop_auth.services.errors import NotFoundError, PermissionDeniedError
+from desktop_auth.services.errors import NotFoundError, PasswordChangeRequiredError, PermissionDeniedError
 from desktop_auth.services.records import Actor, UserRecord
 from desktop_auth.text import has_lone_surrogate
 
@@ -94,13 +94,16 @@ def require_admin(session: Session, actor: Actor) -> None:
     """Check, inside the transaction, that the actor may administer (operators always may)."""
     if actor.is_operator:
         return
-    allowed = session.scalar(
-        select(User.id)
+    must_change_password = session.scalar(
+        select(User.must_change_password)
         .join(Role, Role.id == User.role_id)
         .where(User.id == actor.user_id, User.active.is_(True), Role.name == ADMIN_ROLE)
     )
-    if allowed is None:
+    if must_change_password is None:
         raise PermissionDeniedError()
+    if must_change_password:
+        # A session on a temporary password may only replace it (the GUI asks first; this makes it so).
+        raise PasswordChangeRequiredError()
 
 
 def to_record(user: User, locked_until: datetime | None = None) -> UserRecord:

@@ -226,6 +226,7 @@ class AccountWindow(QMainWindow):
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._password_changed(dialog))
+        dialog.locked_out.connect(self.end_session)
         dialog.open()
 
     def _password_changed(self, dialog: ChangePasswordDialog) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.ui.tasks import TaskRunner
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
 
 class ChangePasswordDialog(FormDialog):
+    #: Too many wrong current passwords locked the account: the session must end (carries the message).
+    locked_out = Signal(str)
+
     def __init__(
         self,
         runner: TaskRunner,
@@ -98,6 +102,18 @@ class ChangePasswordDialog(FormDialog):
             self.show_failure,
             owner=self,
         )
+
+    def show_failure(self, error: BaseException) -> None:
+        from desktop_auth.services.errors import AccountLockedError
+
+        if isinstance(error, AccountLockedError):
+            self.set_busy(False)
+            for edit in (self.current_edit, self.password_edit, self.confirm_edit):
+                edit.clear()
+            self.close()  # first: a forced dialog's "rejected" signs out too, and the reason must come last
+            self.locked_out.emit(str(error))
+            return
+        super().show_failure(error)
 
     def _done(self, record: UserRecord) -> None:
         self.set_busy(False)

@@ -192,6 +192,7 @@ class AppController(QObject):
             _delete_on_close(dialog)
             dialog.accepted.connect(lambda: self._open_account(self._with_new_password(user, dialog)))
             dialog.rejected.connect(lambda: self._signed_out(user.email, ""))
+            dialog.locked_out.connect(lambda reason: self._signed_out(user.email, reason))
             self._front(dialog)
             dialog.show()
             return
