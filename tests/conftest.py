@@ -22,6 +22,10 @@ from sqlalchemy import delete
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _LOG_DIR = Path(tempfile.mkdtemp(prefix="desktop-auth-test-logs-"))
 os.environ["DESKTOP_AUTH_LOG_DIR"] = str(_LOG_DIR)
+# The app's own folders (data, config, logs) too: start-up tightens their permissions, never the tester's.
+_HOME = Path(tempfile.mkdtemp(prefix="desktop-auth-test-home-"))
+for _variable in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+    os.environ[_variable] = str(_HOME / _variable.lower())
 os.environ.pop("DATABASE_URL", None)
 # The tests' cheap hash is below the floor; commands run by tests (CLI, subprocesses) need the switch too.
 os.environ["DESKTOP_AUTH_ALLOW_WEAK_HASH_FOR_TESTS"] = "1"
