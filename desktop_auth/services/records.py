@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import getpass
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from desktop_auth.constants import ADMIN_ROLE
@@ -140,3 +140,23 @@ class UserEdit:
     expected_version: int | None = None
     role: str | None = None
     active: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TemporaryPassword:
+    """One account's new temporary password, for that person alone (left out of ``repr``, so no log or
+    traceback ever shows it)."""
+
+    user_id: int
+    email: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TemporaryPasswords:
+    """The outcome of a password reset: each account's own temporary password, all expiring together.
+
+    The administrator sees them once; nothing stores them in the clear."""
+
+    expires_at: datetime
+    entries: tuple[TemporaryPassword, ...] = field(repr=False)
