@@ -102,3 +102,28 @@ def test_all_problems_are_reported_together() -> None:
     assert {"too_short", "control_character"} <= codes
     assert report.score <= 2
     assert not report.acceptable
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        # Mixed so that no repeat makes zxcvbn call them guessable: only "invisible" refuses them.
+        "\u200b\u200c\u200d\u2060\ufeff\u180e\u200e\u200f\u2061\u2062\u2063\u2064\u206a\u206b\u206c\u206d\u206e",
+        "\u3164\u115f\u1160\uffa0\u2800\u034f\u3164\u2800\u115f\u1160\uffa0\u034f\u2800\u3164\u1160\u115f",
+        " \u00a0\u2002\u2003\u2009\u200a\u202f\u205f\u3000 \u2002\u2003\u2009\u200a\u202f\u205f\u3000\u00a0",
+    ],
+)
+def test_a_password_of_invisible_characters_is_refused(password: str) -> None:
+    with pytest.raises(PasswordPolicyError) as refused:
+        PasswordPolicy().validate(password, "ann@example.com")
+    assert "invisible" in refused.value.codes
+
+
+def test_invisible_characters_do_not_count_towards_the_length() -> None:
+    padded = "Kx9!" + "\u200b" * 30
+    with pytest.raises(PasswordPolicyError) as refused:
+        PasswordPolicy().validate(padded)
+    assert "too_short" in refused.value.codes
+    assert "not counting 30 invisible" in str(refused.value)
+    # Spaces between words are part of a passphrase and count.
+    PasswordPolicy().validate("velvet harbor quartz comet 19")
