@@ -76,9 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("unlock", "lift a sign-in lockout"),
     ):
         users.add_parser(name, help=text).add_argument("email")
-    reset = users.add_parser("reset-password", help="set a temporary password the user must change")
+    reset = users.add_parser(
+        "reset-password",
+        help="give the account a random temporary password (printed once) that must be changed and expires",
+    )
     reset.add_argument("email")
-    reset.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    reset.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="use the temporary password read from standard input instead of a random one",
+    )
 
     roles = commands.add_parser("roles", help="manage roles").add_subparsers(dest="action", required=True)
     roles.add_parser("list", help="list roles with how many accounts hold each")

@@ -102,11 +102,27 @@ def _users_command(args: argparse.Namespace, services: Services, out: TextIO) ->
         count = services.admin.unlock(actor, [args.email])
         print(f"{args.email.strip().lower()}: {'unlocked' if count else 'was not locked'}.", file=out)
     elif action == "reset-password":
-        password = _read_new_password(args.password_stdin)
-        user = services.admin.get_user(actor, args.email)
-        services.admin.reset_password(actor, [user.id], password)
-        print(f"{user.email} has a temporary password and must change it at the next sign-in.", file=out)
+        _reset_password(services, actor, args.email, args.password_stdin, out)
     return 0
+
+
+def _reset_password(services: Services, actor: Actor, email: str, from_stdin: bool, out: TextIO) -> None:
+    """A random temporary password printed once, or (``--password-stdin``) the operator's own choice."""
+    chosen = _read_new_password(True) if from_stdin else None
+    user = services.admin.get_user(actor, email)
+    rule = "must be changed at the next sign-in"
+    if chosen is not None:
+        expires_at = services.admin.set_temporary_password(actor, user.id, chosen, user.version)
+        expires = _local(expires_at)
+        print(f"{user.email} has the temporary password you chose; it {rule}, expiring {expires}.", file=out)
+        return
+    result = services.admin.reset_password(actor, [user.id], {user.id: user.version})
+    print(f"Temporary password for {user.email}: {result.entries[0].password}", file=out)
+    print(f"It {rule} and expires at {_local(result.expires_at)}. It is not shown again.", file=out)
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone().isoformat(sep=" ", timespec="minutes")
 
 
 def _all_users(services: Services, actor: Actor, query: UserQuery) -> list[UserRecord]:

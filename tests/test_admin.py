@@ -54,7 +54,8 @@ def test_non_admin_is_refused_by_every_admin_operation(
         lambda: services.admin.set_role(mallory, "mallory@example.com", "admin"),
         lambda: services.admin.apply_edits(mallory, [UserEdit(admin.user_id or 0, None, active=False)]),
         lambda: services.admin.unlock(mallory, ["root@example.com"]),
-        lambda: services.admin.reset_password(mallory, [admin.user_id or 0], OTHER_PASSWORD),
+        lambda: services.admin.reset_password(mallory, [admin.user_id or 0]),
+        lambda: services.admin.set_temporary_password(mallory, admin.user_id or 0, OTHER_PASSWORD),
         lambda: services.admin.create_user(mallory, "eve@example.com", STRONG_PASSWORD, "admin"),
         lambda: services.admin.audit_log(mallory),
         lambda: services.roles.add_role(mallory, "auditor"),
@@ -220,10 +221,10 @@ def test_unlock_after_lockout(make_services, admin: Actor) -> None:
 
 def test_reset_password_forces_a_change(services: Services, admin: Actor) -> None:
     (uid,) = _register(services, "paul@example.com")
-    services.admin.reset_password(admin, [uid], OTHER_PASSWORD)
-    signed_in = services.accounts.authenticate("paul@example.com", OTHER_PASSWORD)
+    temporary = services.admin.reset_password(admin, [uid]).entries[0].password
+    signed_in = services.accounts.authenticate("paul@example.com", temporary)
     assert signed_in.must_change_password
-    services.accounts.change_password(uid, OTHER_PASSWORD, "maple-harbor-velvet-19-comet")
+    services.accounts.change_password(uid, temporary, "maple-harbor-velvet-19-comet")
     assert not services.accounts.authenticate(
         "paul@example.com", "maple-harbor-velvet-19-comet"
     ).must_change_password

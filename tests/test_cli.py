@@ -13,7 +13,9 @@ import pytest
 from desktop_auth.cli import main
 from desktop_auth.db import migrate
 from desktop_auth.db.engine import Database
-from tests.conftest import CHEAP_HASH, STRONG_PASSWORD, make_settings
+from desktop_auth.services import Services
+from desktop_auth.services.errors import InvalidCredentialsError
+from tests.conftest import CHEAP_HASH, OTHER_PASSWORD, STRONG_PASSWORD, make_settings
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def test_full_operator_session(
 
     assert run(cli_url, "db", "upgrade") == 0
     assert run(cli_url, "db", "current") == 0
-    assert "0002 (current)" in capsys.readouterr().out
+    assert f"{migrate.script_revisions()[-1]} (current)" in capsys.readouterr().out
 
     assert (
         run(
@@ -101,6 +103,8 @@ def test_full_operator_session(
         (("users", "set-role", "root@example.com", "wizard"), None, "no role named"),
         (("roles", "remove", "admin"), None, "built in"),
         (("roles", "add", "Bad Name!"), None, "role name"),
+        (("users", "reset-password", "root@example.com", "--password-stdin"), "weak\n", "at least 15"),
+        (("users", "reset-password", "nobody@example.com"), None, "No account"),
     ],
 )
 def test_refusals_exit_1_with_one_line_and_no_change(
@@ -139,6 +143,43 @@ def test_refusals_exit_1_with_one_line_and_no_change(
 
     assert run(cli_url, "users", "list", "--json") == 0
     assert capsys.readouterr().out == before
+
+
+def test_reset_password_prints_a_random_password_once_and_takes_a_chosen_one_from_stdin(
+    cli_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(cli_url, "db", "upgrade") == 0
+    for email, role in (("root@example.com", "admin"), ("pat@example.com", "user")):
+        create = ("users", "create", email, "--role", role, "--password-stdin")
+        assert run(cli_url, *create, stdin=STRONG_PASSWORD + "\n", monkeypatch=monkeypatch) == 0
+    capsys.readouterr()
+
+    assert run(cli_url, "users", "reset-password", "Pat@example.com") == 0
+    printed = capsys.readouterr()
+    first, second = printed.out.splitlines()
+    assert first.startswith("Temporary password for pat@example.com: ")
+    generated = first.rsplit(" ", 1)[1]
+    assert len(generated) >= 15
+    assert printed.out.count(generated) == 1, "shown once"
+    assert "must be changed at the next sign-in and expires at" in second
+    assert not printed.err
+
+    services = Services(make_settings(cli_url))
+    try:
+        assert services.accounts.authenticate("pat@example.com", generated).must_change_password
+        with pytest.raises(InvalidCredentialsError):
+            services.accounts.authenticate("pat@example.com", STRONG_PASSWORD)
+
+        reset = ("users", "reset-password", "pat@example.com", "--password-stdin")
+        assert run(cli_url, *reset, stdin=OTHER_PASSWORD + "\n", monkeypatch=monkeypatch) == 0
+        out = capsys.readouterr().out
+        assert "pat@example.com has the temporary password you chose" in out
+        assert OTHER_PASSWORD not in out
+        assert services.accounts.authenticate("pat@example.com", OTHER_PASSWORD).must_change_password
+        with pytest.raises(InvalidCredentialsError):
+            services.accounts.authenticate("pat@example.com", generated)
+    finally:
+        services.close()
 
 
 def test_usage_errors_exit_2(cli_url: str) -> None:
@@ -195,5 +236,5 @@ def test_cli_database_left_at_head(cli_url: str) -> None:
     assert main(["--database-url", cli_url, "db", "upgrade"]) == 0
     assert main(["--database-url", cli_url, "db", "downgrade", "base"]) == 0
     database = Database(make_settings(cli_url))
-    assert migrate.upgrade(database) == "0002"
+    assert migrate.upgrade(database) == migrate.script_revisions()[-1]
     database.dispose()

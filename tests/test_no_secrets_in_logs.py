@@ -43,7 +43,10 @@ def url_with_password(backend: str, fresh_url: str) -> str:
 
 
 def test_full_run_leaves_no_secret_in_the_log(
-    url_with_password: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    url_with_password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     log_dir = tmp_path / "logs"
     log_file = configure_logging(log_dir, level=logging.DEBUG)
@@ -81,8 +84,16 @@ def test_full_run_leaves_no_secret_in_the_log(
         services.admin.unlock(admin.actor, ["user@example.com"])
         services.accounts.authenticate("user@example.com", user_pw)
         services.accounts.change_password(user.id, user_pw, new_pw)
-        services.admin.reset_password(Actor(admin.id, admin.email), [user.id], temp_pw)
+        reset = services.admin.reset_password(Actor(admin.id, admin.email), [user.id])
+        generated = [entry.password for entry in reset.entries]
+        services.accounts.authenticate("user@example.com", generated[0])
+        monkeypatch.setattr(sys, "stdin", io.StringIO(temp_pw + "\n"))
+        chosen = ["--database-url", url, "users", "reset-password", "user@example.com", "--password-stdin"]
+        assert cli_main(chosen) == 0
         services.accounts.authenticate("user@example.com", temp_pw)
+        assert cli_main(["--database-url", url, "users", "reset-password", "user@example.com"]) == 0
+        generated.append(capsys.readouterr().out.splitlines()[-2].rsplit(" ", 1)[1])
+        services.accounts.authenticate("user@example.com", generated[-1])
         with pytest.raises(Exception):  # noqa: B017,PT011
             services.accounts.register("user@example.com", wrong_pw)
         # A refused connection with a password in its URL.
@@ -102,6 +113,6 @@ def test_full_run_leaves_no_secret_in_the_log(
 
     text = "\n".join(path.read_text(encoding="utf-8") for path in log_dir.glob(f"{LOG_FILE_NAME}*"))
     assert "Account" in text, "the flows did log something"
-    for secret in [*PASSWORDS, DB_PASSWORD, *hashes, *(h.split("$")[-1] for h in hashes)]:
+    for secret in [*PASSWORDS, *generated, DB_PASSWORD, *hashes, *(h.split("$")[-1] for h in hashes)]:
         assert secret not in text, f"a secret leaked into {log_file}"
     assert not HASH_PATTERN.search(text)

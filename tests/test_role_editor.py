@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import stat
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QTableView,
     QWidget,
 )
@@ -24,8 +27,10 @@ from pytestqt.qtbot import QtBot
 from desktop_auth.db.engine import Database
 from desktop_auth.services import Services
 from desktop_auth.services.records import Actor
+from desktop_auth.ui import temporary_password_dialog as reset_ui
 from desktop_auth.ui.role_editor import RoleEditor
 from desktop_auth.ui.tasks import TaskRunner
+from desktop_auth.ui.temporary_password_dialog import TemporaryPasswordDialog, TemporaryPasswordModel
 from desktop_auth.ui.user_table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, PENDING_ROLE
 from desktop_auth.ui.user_table_view import show_with_first_rows
 from desktop_auth.ui.waiting import wait
@@ -79,6 +84,36 @@ def row_of(editor: RoleEditor, email: str) -> int:
 def register(services: Services, *addresses: str) -> None:
     for address in addresses:
         services.accounts.register(address, STRONG_PASSWORD)
+
+
+def open_reset_dialog(qtbot: QtBot, editor: RoleEditor) -> TemporaryPasswordDialog:
+    click(qtbot, editor, "resetPasswordButton")
+    qtbot.waitUntil(lambda: editor.findChild(TemporaryPasswordDialog) is not None, timeout=10_000)
+    dialog = editor.findChild(TemporaryPasswordDialog)
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=5_000)
+    return dialog
+
+
+def result_table(qtbot: QtBot, dialog: TemporaryPasswordDialog) -> QTableView:
+    qtbot.waitUntil(
+        lambda: dialog.findChild(QTableView, "temporaryPasswordTable") is not None, timeout=15_000
+    )
+    return child(dialog, QTableView, "temporaryPasswordTable")
+
+
+def shown_passwords(table: QTableView) -> dict[str, str]:
+    model = table.model()
+    return {
+        model.index(row, reset_ui.COL_EMAIL).data(): model.index(row, reset_ui.COL_PASSWORD).data()
+        for row in range(model.rowCount())
+    }
+
+
+def buddy_text(parent: QWidget, field: QWidget) -> str:
+    labels = [label.text() for label in parent.findChildren(QLabel) if label.buddy() is field]
+    assert len(labels) == 1, labels
+    return labels[0]
 
 
 def test_model_passes_qt_model_tester(qtmodeltester, services: Services, admin: Actor, open_editor) -> None:
@@ -383,11 +418,18 @@ def test_roles_settings_history_tabs_and_exports(
 
     editor.tabs.setCurrentWidget(editor.settings_tab)
     qtbot.waitUntil(lambda: editor.settings_tab.threshold.value() == 5, timeout=10_000)
+    hours = child(editor.settings_tab, QSpinBox, "temporaryPasswordHoursSpin")
+    assert hours.value() == 72
+    assert hours.accessibleName()
+    assert buddy_text(editor.settings_tab, hours) == "&Temporary passwords expire after:"
+    assert (hours.minimum(), hours.maximum()) == (1, 720)
     editor.settings_tab.threshold.setValue(3)
     editor.settings_tab.self_registration.setChecked(False)
+    hours.setValue(12)
     click(qtbot, editor.settings_tab, "saveSettingsButton")
     qtbot.waitUntil(lambda: not services.app_settings.get().allow_self_registration, timeout=10_000)
     assert services.app_settings.get().lockout_threshold == 3
+    assert services.app_settings.get().temporary_password_hours == 12
 
     editor.tabs.setCurrentWidget(editor.history_tab)
     qtbot.waitUntil(lambda: editor.history_tab.model.rowCount() >= 3, timeout=10_000)
@@ -484,20 +526,17 @@ def test_bulk_deactivate_unlock_and_reset_password(
 
     settle(qtbot, editor)
     editor.select_rows([row_of(editor, "liam@example.com")])
-    click(qtbot, editor, "resetPasswordButton")
-    qtbot.waitUntil(lambda: editor.findChild(QWidget, "temporaryPasswordDialog") is not None, timeout=5_000)
-    dialog = editor.findChild(QWidget, "temporaryPasswordDialog")
-    assert "characters" in child(dialog, QLineEdit, "passwordEdit").placeholderText()
-    type_into(qtbot, dialog, "passwordEdit", "temporary-orbit-cactus-55-meadow")
-    confirm_error = child(dialog, QLabel, "confirmPasswordEditError")
-    type_into(qtbot, dialog, "confirmPasswordEdit", "temporary-orbit")
-    assert confirm_error.text() == "The passwords do not match.", "checked as it is typed, like registration"
-    type_into(qtbot, dialog, "confirmPasswordEdit", "temporary-orbit-cactus-55-meadow")
-    assert confirm_error.text() == ""
+    dialog = open_reset_dialog(qtbot, editor)
+    assert child(dialog, QLabel, "subtitleLabel").text() == "Reset the password of liam@example.com?"
+    assert not dialog.findChildren(QLineEdit), "the administrator types no password any more"
     click(qtbot, dialog, "resetButton")
-    qtbot.waitUntil(
-        lambda: services.admin.get_user(admin, "liam@example.com").must_change_password, timeout=10_000
-    )
+    table = result_table(qtbot, dialog)
+    password = table.model().index(0, reset_ui.COL_PASSWORD).data()
+    qtbot.waitUntil(lambda: "Reset the passwords of 1" in editor.statusBar().currentMessage(), timeout=10_000)
+    settle(qtbot, editor)
+    assert editor.model.record(row_of(editor, "liam@example.com")).must_change_password, "the table reloaded"
+    services.admin.set_active(admin, "liam@example.com", True)
+    assert services.accounts.authenticate("liam@example.com", password).must_change_password
 
 
 def test_f5_reloads_changes_made_elsewhere(
@@ -509,3 +548,167 @@ def test_f5_reloads_changes_made_elsewhere(
     qtbot.keyClick(child(editor, QTableView, "userTable"), Qt.Key.Key_F5)
     settle(qtbot, editor)
     assert editor.model.rowCount() == 2
+
+
+def test_reset_gives_each_selected_user_a_password_shown_once_to_copy_and_export(
+    qtbot: QtBot,
+    services: Services,
+    admin: Actor,
+    open_editor,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QFileDialog
+
+    register(services, "ann@example.com", "bob@example.com", "cy@example.com")
+    editor = open_editor(admin)
+    editor.select_rows([row_of(editor, "ann@example.com"), row_of(editor, "bob@example.com")])
+    dialog = open_reset_dialog(qtbot, editor)
+    assert child(dialog, QLabel, "subtitleLabel").text() == "Reset the passwords of 2 accounts?"
+    notice = child(dialog, QLabel, "noticeLabel")
+    qtbot.waitUntil(lambda: "expire after 72 hours" in notice.text(), timeout=10_000)
+    assert dialog.findChild(QTableView, "temporaryPasswordTable") is None, "nothing to show before the reset"
+    assert services.admin.get_user(admin, "ann@example.com").must_change_password is False, "asked first"
+
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)  # Enter confirms: "Reset passwords" is the default button
+    table = result_table(qtbot, dialog)
+    shown = shown_passwords(table)
+    assert set(shown) == {"ann@example.com", "bob@example.com"}
+    assert shown["ann@example.com"] != shown["bob@example.com"]
+    assert "expire at" in child(dialog, QLabel, "subtitleLabel").text()
+    assert not child(dialog, QPushButton, "resetButton").isVisible()
+    for email, password in shown.items():
+        assert services.accounts.authenticate(email, password).must_change_password
+    with pytest.raises(Exception, match="incorrect"):
+        services.accounts.authenticate("ann@example.com", shown["bob@example.com"])
+    assert not services.admin.get_user(admin, "cy@example.com").must_change_password, "only the selected"
+
+    for control in [*dialog.findChildren(QPushButton), table]:
+        assert control.accessibleName(), control.objectName()
+    assert buddy_text(dialog, table) == "&Passwords:"
+    assert not child(dialog, QPushButton, "copyButton").isEnabled(), "nothing selected yet"
+
+    click(qtbot, dialog, "copyAllButton")
+    model = table.model()
+    expected = "".join(
+        f"{model.index(row, reset_ui.COL_EMAIL).data()}\t{model.index(row, reset_ui.COL_PASSWORD).data()}\n"
+        for row in range(model.rowCount())
+    )
+    assert QGuiApplication.clipboard().text() == expected
+
+    export = tmp_path / "passwords.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(export), "CSV files (*.csv)"))
+    click(qtbot, dialog, "exportButton")
+    qtbot.waitUntil(lambda: export.exists() and not dialog.busy, timeout=10_000)
+    if sys.platform != "win32":
+        assert stat.S_IMODE(export.stat().st_mode) == 0o600
+    rows = list(csv.reader(export.open(encoding="utf-8", newline="")))
+    assert rows[0] == ["email", "temporary_password", "expires_at"]
+    assert {row[0]: row[1] for row in rows[1:]} == shown
+    assert "readable only by you" in child(dialog, QLabel, "statusLabel").text()
+
+    qtbot.keyClick(table, Qt.Key.Key_Escape)  # all were kept: no question, the passwords are forgotten
+    assert dialog.question is None
+    assert dialog.model.rowCount() == 0
+    qtbot.waitUntil(lambda: editor.findChild(TemporaryPasswordDialog) is None, timeout=5_000)
+
+
+def answer(qtbot: QtBot, dialog: TemporaryPasswordDialog, choice: QMessageBox.StandardButton) -> str:
+    """Answer the open "Close without copying?" question; returns its text."""
+    qtbot.waitUntil(lambda: dialog.question is not None and dialog.question.isVisible(), timeout=5_000)
+    box = dialog.question
+    assert box is not None
+    text = box.text()
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel), "Enter keeps them"
+    qtbot.mouseClick(box.button(choice), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.question is None, timeout=5_000)
+    return text
+
+
+def test_closing_before_every_password_was_copied_asks_first(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    register(services, "dan@example.com", "eve@example.com")
+    editor = open_editor(admin)
+    editor.select_rows([row_of(editor, "dan@example.com"), row_of(editor, "eve@example.com")])
+    dialog = open_reset_dialog(qtbot, editor)
+    click(qtbot, dialog, "resetButton")
+    table = result_table(qtbot, dialog)
+    assert table.hasFocus() or QGuiApplication.focusObject() is table
+
+    qtbot.keyClick(table, Qt.Key.Key_Escape)
+    assert answer(qtbot, dialog, QMessageBox.StandardButton.Cancel).startswith(
+        "None of the passwords were copied or exported"
+    )
+    assert dialog.isVisible(), "Cancel keeps the passwords on screen"
+    assert dialog.model.rowCount() == 2
+
+    table.selectRow(0)
+    assert child(dialog, QPushButton, "copyButton").isEnabled()
+    qtbot.keyClick(table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)  # Ctrl+C copies the row
+    model = table.model()
+    first = f"{model.index(0, reset_ui.COL_EMAIL).data()}\t{model.index(0, reset_ui.COL_PASSWORD).data()}\n"
+    assert QGuiApplication.clipboard().text() == first
+
+    click(qtbot, dialog, "closeButton")
+    assert answer(qtbot, dialog, QMessageBox.StandardButton.Cancel).startswith(
+        "1 of 2 passwords were copied or exported"
+    )
+    assert dialog.isVisible()
+
+    qtbot.keyClick(table, Qt.Key.Key_Return)  # Enter: Close is the default button now
+    answer(qtbot, dialog, QMessageBox.StandardButton.Discard)
+    assert dialog.model.rowCount() == 0, "the passwords are forgotten"
+    qtbot.waitUntil(lambda: editor.findChild(TemporaryPasswordDialog) is None, timeout=5_000)
+
+
+def test_a_stale_selection_or_the_admins_own_account_is_refused_and_nothing_changes(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor
+) -> None:
+    register(services, "fay@example.com")
+    editor = open_editor(admin)
+    editor.select_rows([row_of(editor, "fay@example.com")])
+    dialog = open_reset_dialog(qtbot, editor)
+    services.admin.set_role(Actor.operator(), "fay@example.com", "admin")  # another admin, meanwhile
+    click(qtbot, dialog, "resetButton")
+    error = child(dialog, QLabel, "errorLabel")
+    qtbot.waitUntil(error.isVisible, timeout=10_000)
+    assert "fay@example.com" in error.text()
+    assert not child(dialog, QPushButton, "resetButton").isEnabled()
+    assert dialog.findChild(QTableView, "temporaryPasswordTable") is None
+    assert not services.admin.get_user(admin, "fay@example.com").must_change_password
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: editor.findChild(TemporaryPasswordDialog) is None, timeout=5_000)
+
+    settle(qtbot, editor)
+    editor.select_rows([row_of(editor, "root@example.com"), row_of(editor, "fay@example.com")])
+    dialog = open_reset_dialog(qtbot, editor)
+    click(qtbot, dialog, "resetButton")
+    error = child(dialog, QLabel, "errorLabel")
+    qtbot.waitUntil(error.isVisible, timeout=10_000)
+    assert "Change password" in error.text()
+    assert not services.admin.get_user(admin, "fay@example.com").must_change_password
+
+
+def test_the_password_model_passes_qt_model_tester(qtmodeltester) -> None:
+    from datetime import UTC, datetime
+
+    from desktop_auth.services.records import TemporaryPassword, TemporaryPasswords
+
+    model = TemporaryPasswordModel()
+    result = TemporaryPasswords(
+        datetime(2026, 1, 4, tzinfo=UTC),
+        (
+            TemporaryPassword(1, "a@example.com", "abcd-efgh"),
+            TemporaryPassword(2, "b@example.com", "jkmn-pqrs"),
+        ),
+    )
+    model.set_entries(result.entries)
+    qtmodeltester.check(model)
+    assert model.as_text([1]) == "b@example.com\tjkmn-pqrs\n"
+    model.clear()
+    assert model.rowCount() == 0
+    qtmodeltester.check(model)

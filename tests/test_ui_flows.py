@@ -239,7 +239,7 @@ def test_open_session_notices_changes_made_elsewhere(
         services.admin.set_role(operator, "second@example.com", "user")
     else:
         user = services.admin.get_user(operator, "second@example.com")
-        services.admin.reset_password(operator, [user.id], OTHER_PASSWORD)
+        services.admin.reset_password(operator, [user.id])
     if change == "demote":
         qtbot.waitUntil(lambda: not child(window, QPushButton, "roleEditorButton").isVisible(), timeout=5_000)
         assert child(window, QLabel, "roleValue").text() == "user"
@@ -288,14 +288,14 @@ def test_input_in_a_window_keeps_the_session_alive(qtbot: QtBot, services: Servi
 def test_temporary_password_must_be_changed_first(qtbot: QtBot, services: Services, start_app) -> None:
     root = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
     user = services.accounts.register("temp@example.com", STRONG_PASSWORD)
-    services.admin.reset_password(Actor(root.id, root.email), [user.id], OTHER_PASSWORD)
+    temporary = services.admin.reset_password(Actor(root.id, root.email), [user.id]).entries[0].password
     controller = start_app(services)
     login = login_ready(qtbot, controller)
     type_into(qtbot, login, "emailEdit", "temp@example.com")
-    type_into(qtbot, login, "passwordEdit", OTHER_PASSWORD)
+    type_into(qtbot, login, "passwordEdit", temporary)
     press_enter(qtbot, login, "passwordEdit")
     change = front(qtbot, controller, "changePasswordDialog")
-    type_into(qtbot, change, "currentPasswordEdit", OTHER_PASSWORD)
+    type_into(qtbot, change, "currentPasswordEdit", temporary)
     type_into(qtbot, change, "passwordEdit", NEW_PASSWORD)
     type_into(qtbot, change, "confirmPasswordEdit", NEW_PASSWORD)
     press_enter(qtbot, change, "confirmPasswordEdit")

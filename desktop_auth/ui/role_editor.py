@@ -30,8 +30,9 @@ from desktop_auth.services.errors import StaleEditError
 from desktop_auth.services.records import UserQuery, UserRecord
 from desktop_auth.ui import settings_store
 from desktop_auth.ui.messages import describe
-from desktop_auth.ui.role_editor_tabs import HistoryTab, RolesTab, SettingsTab, TemporaryPasswordDialog
+from desktop_auth.ui.role_editor_tabs import HistoryTab, RolesTab, SettingsTab
 from desktop_auth.ui.tasks import TaskRunner
+from desktop_auth.ui.temporary_password_dialog import TemporaryPasswordDialog
 from desktop_auth.ui.user_table_model import COL_ACTIVE, UserTableModel
 from desktop_auth.ui.user_table_view import UserTableView
 from desktop_auth.ui.widgets import busy_indicator, button, styled_label
@@ -354,12 +355,21 @@ class RoleEditor(QMainWindow):
 
     def _reset_selected(self) -> None:
         def reset(records: list[UserRecord]) -> None:
-            dialog = TemporaryPasswordDialog(self._runner, self._services, self._actor, records, parent=self)
+            versions: dict[int, int | None] = {record.id: record.version for record in records}
+            single = records[0].email if len(records) == 1 else None
+            dialog = TemporaryPasswordDialog(
+                self._runner, self._services, self._actor, versions, single, parent=self
+            )
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            dialog.accepted.connect(self.model.reload)
+            dialog.passwords_reset.connect(self._passwords_reset)
+            dialog.selection_stale.connect(self.model.reload)
             dialog.open()
 
         self._with_selected(reset)
+
+    def _passwords_reset(self, count: int) -> None:
+        self.statusBar().showMessage(f"Reset the passwords of {count:,} account(s).", 8000)
+        self.model.reload()
 
     def _export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export users", "users.csv", "CSV files (*.csv)")

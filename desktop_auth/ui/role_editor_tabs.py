@@ -1,4 +1,4 @@
-"""The Roles, Settings and History tabs of the role editor, and the temporary-password dialog.
+"""The Roles, Settings and History tabs of the role editor.
 
 Each tab builds its contents the first time it is shown, so opening the editor builds the Users tab only
 (the other three cost several ms of the GUI thread and about 2 MB, for tabs many visits never open).
@@ -14,7 +14,6 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -30,18 +29,12 @@ from PySide6.QtWidgets import (
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.ui.messages import describe
 from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.widgets import (
-    FormDialog,
-    button,
-    confirmation_problem,
-    styled_label,
-)
+from desktop_auth.ui.widgets import button, styled_label
 
 if TYPE_CHECKING:
-    from desktop_auth.security import PasswordPolicy
     from desktop_auth.services.app_settings import SharedSettings
     from desktop_auth.services.facade import Services
-    from desktop_auth.services.records import Actor, AuditRecord, RoleRecord, UserRecord
+    from desktop_auth.services.records import Actor, AuditRecord, RoleRecord
 
 HISTORY_PAGE = 500
 
@@ -188,6 +181,12 @@ class SettingsTab(LazyTab):
         self.base = self._spin("lockoutBaseSpin", "First lockout in seconds", 1, 86_400, " s")
         self.maximum = self._spin("lockoutMaxSpin", "Longest lockout in seconds", 1, 7 * 86_400, " s")
         self.idle = self._spin("idleTimeoutSpin", "Idle sign-out in minutes", 1, 24 * 60, " min")
+        self.temporary_hours = self._spin(
+            "temporaryPasswordHoursSpin", "Temporary passwords expire after, in hours", 1, 30 * 24, " h"
+        )
+        self.temporary_hours.setToolTip(
+            "How long a temporary password from a reset works; it must be changed at the next sign-in"
+        )
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow("Self-registration:", self.self_registration)
@@ -196,6 +195,7 @@ class SettingsTab(LazyTab):
             ("&First lockout:", self.base),
             ("Lo&ngest lockout:", self.maximum),
             ("&Idle sign-out after:", self.idle),
+            ("&Temporary passwords expire after:", self.temporary_hours),
         ):
             label = QLabel(text)
             label.setBuddy(spin)
@@ -241,6 +241,7 @@ class SettingsTab(LazyTab):
         self.base.setValue(shared.lockout_base_seconds)
         self.maximum.setValue(shared.lockout_max_seconds)
         self.idle.setValue(shared.idle_timeout_minutes)
+        self.temporary_hours.setValue(shared.temporary_password_hours)
 
     def save(self) -> None:
         changes = {
@@ -249,6 +250,7 @@ class SettingsTab(LazyTab):
             "lockout_base_seconds": self.base.value(),
             "lockout_max_seconds": self.maximum.value(),
             "idle_timeout_minutes": self.idle.value(),
+            "temporary_password_hours": self.temporary_hours.value(),
         }
         app_settings, actor = self._services.app_settings, self._actor
         self.error_label.hide()
@@ -357,62 +359,3 @@ class HistoryTab(LazyTab):
                 return export.write_audit_csv(actor, search, out)
 
         self._runner.run(write, lambda _count: None, self._failed, owner=self)
-
-
-class TemporaryPasswordDialog(FormDialog):
-    """Set a temporary password for the selected users; they must change it at their next sign-in."""
-
-    def __init__(
-        self,
-        runner: TaskRunner,
-        services: Services,
-        actor: Actor,
-        users: list[UserRecord],
-        parent: QWidget | None = None,
-    ) -> None:
-        who = users[0].email if len(users) == 1 else f"{len(users)} users"
-        super().__init__(
-            "temporaryPasswordDialog",
-            "Reset password",
-            f"Set a temporary password for {who}. They must choose their own at their next sign-in.",
-            parent,
-        )
-        self._runner, self._services, self._actor, self._users = runner, services, actor, users
-        new = self.add_new_password(
-            runner, self._policy, "&Temporary password:", "Temporary password", "temporary_password"
-        )
-        self.password_edit, self.meter, self.password_error = new.edit, new.meter, new.error
-        self.confirm_edit, self.confirm_error = new.confirm_edit, new.confirm_error
-        self.submit_button = self.add_button(
-            button("&Reset password", "resetButton", "Reset password"), QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.submit_button.setDefault(True)
-        self.add_button(button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole)
-        self.submit_button.clicked.connect(self.submit)
-
-    def _policy(self) -> PasswordPolicy:
-        return self._services.context.policy
-
-    def submit(self) -> None:
-        if self.busy:
-            return
-        self.clear_errors()
-        password = self.password_edit.text()
-        if mismatch := confirmation_problem(password, self.confirm_edit.text(), submitting=True):
-            self.confirm_error.show_message(mismatch)
-            return
-        admin, actor = self._services.admin, self._actor
-        versions = {u.id: u.version for u in self._users}
-        self.set_busy(True, "Setting the temporary password…")
-        self._runner.run(
-            lambda: admin.reset_password(actor, list(versions), password, versions),
-            self._done,
-            self.show_failure,
-            owner=self,
-        )
-
-    def _done(self, _records: object) -> None:
-        self.set_busy(False)
-        self.password_edit.clear()
-        self.confirm_edit.clear()
-        self.accept()

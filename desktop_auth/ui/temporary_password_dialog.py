@@ -1,0 +1,386 @@
+"""The password reset of the role editor (objectName ``temporaryPasswordDialog``).
+
+It first asks "Reset the passwords of N accounts?", naming how long temporary passwords last; the reset
+runs on the worker (``AdminService.reset_password``, with the ids and the versions the caller saw); then it
+shows each account's own temporary password once, in ``temporaryPasswordTable``, to copy (all, or the
+selected rows) or export to a file only the administrator can read. Closing forgets them, after a
+confirmation when some were neither copied nor exported.
+
+The dialog takes ids and versions, not a selection: how the caller picked the accounts is its own affair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialogButtonBox,
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_auth.services import temporary_passwords
+from desktop_auth.services.errors import StaleEditError
+from desktop_auth.ui.messages import describe
+from desktop_auth.ui.widgets import FormDialog, button
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from desktop_auth.services.app_settings import SharedSettings
+    from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import Actor, TemporaryPassword, TemporaryPasswords
+    from desktop_auth.ui.tasks import TaskRunner
+
+COL_EMAIL, COL_PASSWORD = range(2)
+HEADERS = ("Email", "Temporary password")
+Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_FONT = Qt.ItemDataRole.FontRole.value
+
+
+def local_time(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+class TemporaryPasswordModel(QAbstractTableModel):
+    """Read-only rows of (email, temporary password) for ``temporaryPasswordTable``; holds them until
+    ``clear``."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._entries: tuple[TemporaryPassword, ...] = ()
+        self._password_font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+    def set_entries(self, entries: tuple[TemporaryPassword, ...]) -> None:
+        self.beginResetModel()
+        self._entries = entries
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_entries(())
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        if not index.isValid():
+            return None
+        if role == _DISPLAY:
+            entry = self._entries[index.row()]
+            return entry.email if index.column() == COL_EMAIL else entry.password
+        if role == _FONT and index.column() == COL_PASSWORD:
+            return self._password_font  # a fixed-width font tells similar characters apart
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY:
+            return HEADERS[section]
+        return None
+
+    def as_text(self, rows: Iterable[int]) -> str:
+        """The rows as tab-separated lines of email and password, for the clipboard."""
+        return "".join(f"{self._entries[row].email}\t{self._entries[row].password}\n" for row in rows)
+
+
+class _PasswordTable(QTableView):
+    """The table of new passwords: Ctrl+C copies the selected rows, both columns."""
+
+    copy_requested = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self.copy_requested.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class TemporaryPasswordDialog(FormDialog):
+    """Reset the passwords of the given accounts, then show each new temporary password once."""
+
+    #: Emitted with how many accounts got a temporary password.
+    passwords_reset = Signal(int)
+    #: Emitted when the reset was refused because an account changed since it was read.
+    selection_stale = Signal()
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        services: Services,
+        actor: Actor,
+        versions: Mapping[int, int | None],
+        single_email: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        count = len(versions)
+        whose = f"the password of {single_email}" if single_email else f"the passwords of {count:,} accounts"
+        super().__init__("temporaryPasswordDialog", "Reset password", f"Reset {whose}?", parent)
+        self._runner, self._services, self._actor = runner, services, actor
+        self._versions = dict(versions)
+        self._result: TemporaryPasswords | None = None
+        self._kept: set[int] = set()  # rows copied or exported
+        self.model = TemporaryPasswordModel(self)
+        self.table: _PasswordTable | None = None
+        self.question: QMessageBox | None = None  # "Close without copying?" while it is open
+        self._explain(None)
+        self.reset_button = self.add_button(
+            button(
+                "&Reset passwords" if count != 1 else "&Reset password",
+                "resetButton",
+                "Reset the passwords" if count != 1 else "Reset the password",
+            ),
+            QDialogButtonBox.ButtonRole.AcceptRole,
+        )
+        self.reset_button.setDefault(True)
+        self.cancel_button = self.add_button(
+            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+        )
+        self.reset_button.clicked.connect(self.submit)
+        app_settings = services.app_settings
+        runner.run(app_settings.get, self._lifetime_known, self._lifetime_unknown, owner=self)
+
+    # -- asking --------------------------------------------------------------------------------------
+
+    def _explain(self, hours: int | None) -> None:
+        lifetime = (
+            f"after {hours} hour{'s' if hours != 1 else ''}" if hours else "after the time set in Settings"
+        )
+        self.show_notice(
+            "Each account gets its own random temporary password, shown to you once, here, after the reset. "
+            "Current passwords stop working at once. The new ones must be changed at the next sign-in and "
+            f"expire {lifetime}."
+        )
+
+    def _lifetime_known(self, shared: SharedSettings) -> None:
+        if self._result is None:
+            self._explain(shared.temporary_password_hours)
+
+    def _lifetime_unknown(self, _error: BaseException) -> None:
+        """The general wording stays; the reset itself reports any database problem."""
+
+    def submit(self) -> None:
+        if self.busy or self._result is not None:
+            return
+        self.clear_errors()
+        admin, actor, versions = self._services.admin, self._actor, dict(self._versions)
+        count = len(versions)
+        self.set_busy(True, f"Resetting {count:,} password{'s' if count != 1 else ''}…")
+        self._runner.run(
+            lambda: admin.reset_password(actor, list(versions), versions),
+            self._done,
+            self._failed,
+            owner=self,
+        )
+
+    def _failed(self, error: BaseException) -> None:
+        self.show_failure(error)
+        if isinstance(error, StaleEditError):
+            # The same versions would be refused again: the caller reloads, the person selects again.
+            self.reset_button.setEnabled(False)
+            self.cancel_button.setFocus()
+            self.selection_stale.emit()
+
+    # -- showing -------------------------------------------------------------------------------------
+
+    def _done(self, result: TemporaryPasswords) -> None:
+        self.set_busy(False)
+        self._result = result
+        count = len(result.entries)
+        self.reset_button.hide()
+        self.cancel_button.hide()
+        self.title_label.setText("Temporary passwords")
+        self.setWindowTitle("Temporary passwords")
+        self.setAccessibleName("Temporary passwords")
+        self.subtitle_label.setText(
+            f"Give each person their own password; they expire at {local_time(result.expires_at)}. "
+            "They are shown only now: copy or export them before you close this window."
+        )
+        self.show_notice("")
+        self.model.set_entries(result.entries)
+        self._build_result_controls()
+        self.passwords_reset.emit(count)
+
+    def _build_result_controls(self) -> None:
+        table = _PasswordTable()
+        table.setObjectName("temporaryPasswordTable")
+        table.setAccessibleName("Temporary passwords")
+        table.setModel(self.model)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setAlternatingRowColors(True)
+        table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.resizeColumnToContents(COL_EMAIL)  # measures the rows in view, not all of them
+        table.setMinimumHeight(220)
+        label = QLabel("&Passwords:")
+        label.setBuddy(table)
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(label)
+        column.addWidget(table)
+        self.form.addRow(box)
+        self._inputs.append(table)
+        self.table = table
+
+        self.copy_all_button = self.add_button(
+            button("Copy &all", "copyAllButton", "Copy all passwords"), QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.copy_button = self.add_button(
+            button("&Copy selected", "copyButton", "Copy the selected passwords"),
+            QDialogButtonBox.ButtonRole.ActionRole,
+        )
+        self.export_button = self.add_button(
+            button("&Export…", "exportButton", "Export the passwords to a file"),
+            QDialogButtonBox.ButtonRole.ActionRole,
+        )
+        self.close_button = self.add_button(
+            button("C&lose", "closeButton", "Close and forget the passwords"),
+            QDialogButtonBox.ButtonRole.RejectRole,
+        )
+        self.close_button.setDefault(True)
+        self.copy_all_button.clicked.connect(self.copy_all)
+        self.copy_button.clicked.connect(self.copy_selected)
+        self.export_button.clicked.connect(self._export)
+        table.copy_requested.connect(self.copy_selected)
+        table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self._update_buttons()
+        self.resize(max(self.width(), 640), max(self.height(), 520))
+        table.setFocus()
+
+    def _update_buttons(self) -> None:
+        if self.table is not None and not self.busy:
+            self.copy_button.setEnabled(self.table.selectionModel().hasSelection())
+
+    def set_busy(self, busy: bool, status: str = "") -> None:
+        super().set_busy(busy, status)
+        self._update_buttons()
+
+    # -- keeping -------------------------------------------------------------------------------------
+
+    def _selected_rows(self) -> list[int]:
+        if self.table is None:
+            return []
+        return sorted(index.row() for index in self.table.selectionModel().selectedRows())
+
+    def copy_all(self) -> None:
+        self._copy(range(self.model.rowCount()))
+
+    def copy_selected(self) -> None:
+        self._copy(self._selected_rows())
+
+    def _copy(self, rows: Iterable[int]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        QGuiApplication.clipboard().setText(self.model.as_text(rows))
+        self._kept.update(rows)
+        self.status_label.setText(f"Copied {len(rows):,} password{'s' if len(rows) != 1 else ''}.")
+        self.status_label.show()
+
+    def _export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export temporary passwords", "temporary-passwords.csv", "CSV files (*.csv)"
+        )
+        if path:
+            self.export(path)
+
+    def export(self, path: str) -> None:
+        """Write every password to ``path`` as CSV, readable by its owner only, on the worker."""
+        result = self._result
+        if result is None or self.busy:
+            return
+        self.show_error("")
+        self.set_busy(True, "Exporting…")
+        self._runner.run(
+            lambda: temporary_passwords.write_csv(path, result),
+            lambda count: self._exported(count, path),
+            self._export_failed,
+            owner=self,
+        )
+
+    def _exported(self, count: int, path: str) -> None:
+        self.set_busy(False)
+        self._kept.update(range(count))
+        self.status_label.setText(f"Exported {count:,} passwords to {path} (readable only by you).")
+        self.status_label.show()
+
+    def _export_failed(self, error: BaseException) -> None:
+        self.set_busy(False)
+        self.show_error(describe(error))
+
+    # -- forgetting ----------------------------------------------------------------------------------
+
+    @property
+    def unkept(self) -> int:
+        """How many passwords were neither copied nor exported."""
+        return self.model.rowCount() - len(self._kept)
+
+    def reject(self) -> None:
+        # Escape, Close, the window's close button: the passwords are forgotten, so ask first if some
+        # would be lost.
+        if self.busy:
+            return
+        if self._result is not None and self.unkept:
+            self._ask_before_forgetting()
+            return
+        self._forget_and_close()
+
+    def _forget_and_close(self) -> None:
+        self._result = None
+        self._kept.clear()
+        self.model.clear()
+        super().reject()
+
+    def _ask_before_forgetting(self) -> None:
+        # A window-modal box answered through a signal, not QMessageBox.question(): its nested event loop
+        # would let a sign-out delete this dialog under the open question.
+        if self.question is not None:
+            self.question.raise_()
+            return
+        total, unkept = self.model.rowCount(), self.unkept
+        which = "None of the passwords were" if unkept == total else f"{unkept:,} of {total:,} passwords were"
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Close without copying?",
+            f"{which} copied or exported. They are not shown again: those accounts will need another "
+            "reset before anyone can sign in to them.",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("forgetPasswordsQuestion")
+        box.setAccessibleName("Close without copying?")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result: self._answered(box))
+        self.question = box
+        box.open()
+
+    def _answered(self, box: QMessageBox) -> None:
+        self.question = None
+        if box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Discard:
+            self._forget_and_close()
