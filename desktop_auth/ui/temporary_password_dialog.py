@@ -25,6 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QDialogButtonBox,
     QFileDialog,
     QHeaderView,
@@ -245,6 +246,7 @@ class TemporaryPasswordDialog(FormDialog):
         self.form.addRow(box)
         self._inputs.append(table)
         self.table = table
+        self._give_the_table_the_height()
 
         self.copy_all_button = self.add_button(
             button("Copy &all", "copyAllButton", "Copy all passwords"), QDialogButtonBox.ButtonRole.ActionRole
@@ -271,6 +273,20 @@ class TemporaryPasswordDialog(FormDialog):
         self.resize(max(self.width(), 640), max(self.height(), 520))
         table.setFocus()
 
+    def _give_the_table_the_height(self) -> None:
+        # FormDialog keeps its form at its natural height above a stretch; here the table takes the room.
+        outer = self.layout()
+        if not isinstance(outer, QBoxLayout):
+            return
+        for position in range(outer.count()):
+            item = outer.itemAt(position)
+            if item is None:
+                continue
+            if item.layout() is self.form:
+                outer.setStretch(position, 1)
+            elif item.spacerItem() is not None:
+                outer.setStretch(position, 0)
+
     def _update_buttons(self) -> None:
         if self.table is not None and not self.busy:
             self.copy_button.setEnabled(self.table.selectionModel().hasSelection())
@@ -284,7 +300,13 @@ class TemporaryPasswordDialog(FormDialog):
     def _selected_rows(self) -> list[int]:
         if self.table is None:
             return []
-        return sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        # From the selection's ranges: selectedRows() would build one index per row (a second at 100,000).
+        rows: set[int] = set()
+        selection = self.table.selectionModel().selection()
+        for position in range(selection.count()):
+            selected = selection.at(position)
+            rows.update(range(selected.top(), selected.bottom() + 1))
+        return sorted(rows)
 
     def copy_all(self) -> None:
         self._copy(range(self.model.rowCount()))
