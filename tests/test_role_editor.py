@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -445,6 +446,9 @@ def test_roles_settings_history_tabs_and_exports(
     qtbot.wait(50)
     assert list(csv.reader(users_csv.open()))[1][0] == "root@example.com"
     assert list(csv.reader(history_csv.open()))[1][2] == "role_add"
+    if os.name == "posix":  # the exports name people: the owner alone may read them
+        assert stat.S_IMODE(users_csv.stat().st_mode) == 0o600
+        assert stat.S_IMODE(history_csv.stat().st_mode) == 0o600
 
 
 def test_a_hundred_thousand_users_scrolled_to_the_end_without_loading_them_all(

@@ -17,6 +17,7 @@ from desktop_auth.services.admin import AnySelect, filter_users, record_from_row
 from desktop_auth.services.audit import search_filter
 from desktop_auth.services.context import ServiceContext, require_admin
 from desktop_auth.services.records import Actor, UserQuery, UserRecord
+from desktop_auth.text import inert_in_spreadsheets
 
 BATCH = 2000
 USER_HEADER = [
@@ -46,9 +47,7 @@ def _cell(value: object) -> str:
         return value.isoformat(timespec="seconds")
     if isinstance(value, bool):
         return "yes" if value else "no"
-    text = str(value)
-    # Spreadsheets run cells that start like a formula; a leading quote keeps them inert (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return inert_in_spreadsheets(str(value))
 
 
 class ExportService:

@@ -27,11 +27,18 @@ class Actor:
         return self.user_id is None
 
 
+OPERATOR_NAME_MAX_LENGTH = 64
+
+
 def _os_user() -> str:
+    """The OS account name, as printable text: it comes from LOGNAME/USER, which anyone can set, and it
+    ends up in audit rows and CSV exports."""
     try:
-        return getpass.getuser()
+        name = getpass.getuser()
     except Exception:
-        return "unknown"
+        name = ""
+    printable = "".join(ch for ch in name if ch.isprintable()).strip()[:OPERATOR_NAME_MAX_LENGTH]
+    return printable or "unknown"
 
 
 @dataclass(frozen=True, slots=True)

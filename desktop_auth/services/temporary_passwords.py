@@ -20,6 +20,7 @@ from typing import TextIO
 
 from desktop_auth.errors import DesktopAuthError, InvalidInputError
 from desktop_auth.services.records import TemporaryPasswords
+from desktop_auth.text import inert_in_spreadsheets
 
 #: Lower-case letters and digits without the look-alikes 0/o, 1/l/i: 31 characters, about 4.95 bits each.
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -130,11 +131,6 @@ def private_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
         raise
 
 
-def _inert(text: str) -> str:
-    # Spreadsheets run cells that start like a formula; a leading quote keeps them inert (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def write_csv(path: str | os.PathLike[str], passwords: TemporaryPasswords) -> int:
     """Export email, temporary password and expiry, one row per account, to a private file (see
     ``private_text_file``); returns how many rows were written."""
@@ -142,5 +138,7 @@ def write_csv(path: str | os.PathLike[str], passwords: TemporaryPasswords) -> in
     with private_text_file(path) as out:
         writer = csv.writer(out)
         writer.writerow(CSV_HEADER)
-        writer.writerows((_inert(entry.email), entry.password, expires) for entry in passwords.entries)
+        writer.writerows(
+            (inert_in_spreadsheets(entry.email), entry.password, expires) for entry in passwords.entries
+        )
     return len(passwords.entries)

@@ -380,7 +380,9 @@ class RoleEditor(QMainWindow):
         export, actor, query = self._services.export, self._actor, self.model.query
 
         def write() -> int:
-            with open(path, "w", newline="", encoding="utf-8") as out:
+            from desktop_auth.services.export import open_export_file  # created 0600: it names people
+
+            with open_export_file(path) as out:
                 return export.write_users_csv(actor, query, out)
 
         def written(count: int) -> None:

@@ -355,7 +355,9 @@ class HistoryTab(LazyTab):
         export, actor, search = self._services.export, self._actor, self.filter_edit.text().strip()
 
         def write() -> int:
-            with open(path, "w", newline="", encoding="utf-8") as out:
+            from desktop_auth.services.export import open_export_file  # created 0600: it names people
+
+            with open_export_file(path) as out:
                 return export.write_audit_csv(actor, search, out)
 
         self._runner.run(write, lambda _count: None, self._failed, owner=self)
