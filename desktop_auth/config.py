@@ -21,6 +21,9 @@ from desktop_auth.hash_methods import method_strength
 
 DEFAULT_HASH_METHOD = "scrypt:131072:8:1"
 EMBEDDED_DB_FILENAME = "desktop_auth.sqlite3"
+#: The longest values the shared settings accept (services/app_settings.py); a client seeds no more.
+LONGEST_LOCKOUT_SECONDS = 7 * 86_400
+LONGEST_IDLE_MINUTES = 24 * 60
 
 _HASH_METHOD_RE = re.compile(r"^(scrypt(:\d+:\d+:\d+)?|pbkdf2(:sha256|:sha512)?(:\d+)?)$")
 
@@ -68,6 +71,20 @@ class Settings:
         for name, (value, minimum) in checks.items():
             if value < minimum:
                 raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        longest = {
+            "DESKTOP_AUTH_LOCKOUT_BASE_SECONDS": (self.lockout_base_seconds, LONGEST_LOCKOUT_SECONDS),
+            "DESKTOP_AUTH_LOCKOUT_MAX_SECONDS": (self.lockout_max_seconds, LONGEST_LOCKOUT_SECONDS),
+            "DESKTOP_AUTH_IDLE_TIMEOUT_MINUTES": (self.idle_timeout_minutes, LONGEST_IDLE_MINUTES),
+        }
+        for name, (value, maximum) in longest.items():
+            if value > maximum:
+                raise ConfigError(f"{name} must be at most {maximum}, got {value}")
+        if self.hash_method.startswith("scrypt:"):
+            n = int(self.hash_method.split(":")[1])
+            if n < 2 or n & (n - 1):
+                raise ConfigError(
+                    f"DESKTOP_AUTH_HASH_METHOD {self.hash_method!r}: scrypt's N must be a power of two"
+                )
 
     @property
     def effective_log_dir(self) -> Path:

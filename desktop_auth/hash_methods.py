@@ -12,6 +12,7 @@ _SCRYPT_DEFAULTS = ("32768", "8", "1")
 
 #: OWASP's password storage minimums, which count as equally strong: strength 1.0 on the scale below.
 FLOOR_SCRYPT_WORK = 2**17 * 8 * 1  # N * r * p
+FLOOR_SCRYPT_MEMORY = 2**17 * 8  # N * r: 128 MiB
 FLOOR_PBKDF2_ITERATIONS = {"sha256": 600_000, "sha512": 210_000, "sha1": 1_300_000}
 
 #: Temporary passwords are random (at least 80 bits) and expire within days, so a fast salted hash is
@@ -34,13 +35,17 @@ def canonical_method(method: str) -> str:
 def method_strength(method: str) -> float:
     """How hard a method makes guessing, as a multiple of OWASP's minimum (1.0); 0.0 when unknown.
 
-    scrypt counts its work N * r * p, pbkdf2 its iterations against OWASP's figure for the digest.
+    scrypt counts the lesser of its work (N * r * p) and its memory (N * r) against OWASP's (2^17, 8, 1);
+    pbkdf2 its iterations against OWASP's figure for the digest.
     """
     name, *params = canonical_method(method).split(":")
     try:
         if name == "scrypt" and len(params) == 3:
             n, r, p = (int(value) for value in params)
-            return n * r * p / FLOOR_SCRYPT_WORK
+            if n < 2 or n & (n - 1) or r < 1 or p < 1:  # werkzeug refuses these at every hash
+                return 0.0
+            # Memory-hard only with enough memory: weigh the work and the memory (N * r) both.
+            return min(n * r * p / FLOOR_SCRYPT_WORK, n * r / FLOOR_SCRYPT_MEMORY)
         if name == "pbkdf2" and len(params) == 2 and params[0] in FLOOR_PBKDF2_ITERATIONS:
             return int(params[1]) / FLOOR_PBKDF2_ITERATIONS[params[0]]
     except ValueError:

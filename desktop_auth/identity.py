@@ -168,6 +168,10 @@ def confusables_version() -> str:
     return _prototypes()[1]
 
 
+_MARKS = frozenset({"Mn", "Me"})
+_BLANK_SYMBOLS = frozenset("\u2800")  # the blank Braille pattern draws nothing
+
+
 @cache
 def _prototype(char: str) -> str:
     """One character's prototype: confusables.txt's, else (for the compatibility characters the file
@@ -182,10 +186,25 @@ def _prototype(char: str) -> str:
 
 def skeleton(text: str) -> str:
     """The TR39 skeleton of ``text`` (extended to compatibility forms): look-alikes have equal skeletons."""
-    decomposed = unicodedata.normalize("NFD", text)
+    decomposed = unicodedata.normalize("NFD", _without_hidden_marks(text))
     if decomposed.isascii():  # the common case: ASCII prototypes come straight from the table
         return unicodedata.normalize("NFD", decomposed.translate(_prototypes()[0]))
     return unicodedata.normalize("NFD", "".join(map(_prototype, decomposed)))
+
+
+def _without_hidden_marks(text: str) -> str:
+    """Beyond TR39: a combining mark that stays separate on an ASCII letter after NFC (``admi\u0307n``,
+    ``admin\u0335``: no precomposed letter exists, so it is drawn as a faint overlay) and the blank Braille
+    pattern hide in plain sight, so they do not tell addresses apart. Accented letters that compose
+    (``é``) and marks in other scripts keep their meaning."""
+    kept: list[str] = []
+    for ch in unicodedata.normalize("NFC", text):
+        if ch in _BLANK_SYMBOLS:
+            continue
+        if unicodedata.category(ch) in _MARKS and kept and kept[-1].isascii():
+            continue  # (the base stays last, so marks stacked on it go too)
+        kept.append(ch)
+    return "".join(kept)
 
 
 def skeleton_digest(email: str) -> str:

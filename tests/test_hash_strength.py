@@ -34,13 +34,18 @@ def _stored_hash(database: Database, email: str) -> str:
         ("pbkdf2:sha256:1", 1 / 600_000),
         ("md5", 0.0),
         ("scrypt:x:8:1", 0.0),
+        ("scrypt:2:8:65536", 2 * 8 / (2**17 * 8)),  # the work of the floor, but 2 KiB: not memory-hard
+        ("scrypt:65536:8:2", 0.5),
+        ("scrypt:131073:8:1", 0.0),  # N must be a power of two
     ],
 )
 def test_method_strength_against_owasp(method: str, strength: float) -> None:
     assert method_strength(method) == pytest.approx(strength)
 
 
-@pytest.mark.parametrize("method", ["pbkdf2:sha256:1", "pbkdf2:sha256:599999", "scrypt:65536:8:1", "scrypt"])
+@pytest.mark.parametrize(
+    "method", ["pbkdf2:sha256:1", "pbkdf2:sha256:599999", "scrypt:65536:8:1", "scrypt", "scrypt:2:8:65536"]
+)
 def test_a_weak_configured_method_refuses_to_start(method: str) -> None:
     with pytest.raises(ConfigError, match="weaker than the minimum"):
         load_settings(environ={"DESKTOP_AUTH_HASH_METHOD": method}, dotenv_files=[])
@@ -83,3 +88,14 @@ def test_a_weaker_client_never_downgrades_a_stored_hash(services: Services, data
     strong_client = make_services(hash_method="scrypt:32768:8:1")
     strong_client.accounts.authenticate("strong@example.com", STRONG_PASSWORD)
     assert _stored_hash(database, "strong@example.com").startswith("scrypt:32768:8:1$")
+
+
+def test_a_method_werkzeug_cannot_run_is_refused_at_start() -> None:
+    environ = {"DESKTOP_AUTH_HASH_METHOD": "scrypt:131073:8:1", "DESKTOP_AUTH_ALLOW_WEAK_HASH_FOR_TESTS": "1"}
+    with pytest.raises(ConfigError, match="power of two"):
+        load_settings(environ=environ, dotenv_files=[])
+
+
+def test_a_client_cannot_seed_a_lockout_longer_than_the_settings_allow() -> None:
+    with pytest.raises(ConfigError, match="at most"):
+        load_settings(environ={"DESKTOP_AUTH_LOCKOUT_MAX_SECONDS": str(10**12)}, dotenv_files=[])

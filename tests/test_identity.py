@@ -54,6 +54,11 @@ def test_shipped_confusables_are_unicodes_17() -> None:
         ("admin@example.com", "ad\u034fmin@example.com"),  # a default-ignorable joiner inside
         ("paypal@example.com", "p\u0430yp\u0430l@example.com"),
         ("bill1@example.com", "billl@example.com"),
+        # Marks with no precomposed letter, drawn as faint overlays, and a blank symbol (an attacker's finds)
+        ("admin@example.com", "adm\u0130N@example.com"),  # İ lower-cases to i + combining dot above
+        ("admin@example.com", "admin\u0335@example.com"),
+        ("admin@example.com", "admin\u2800@example.com"),
+        ("paypal@example.com", "paypal\U0001d17b@example.com"),
     ],
 )
 def test_look_alikes_share_a_skeleton(one: str, other: str) -> None:

@@ -204,7 +204,7 @@ def test_expired_counters_of_unknown_addresses_are_purged(services, database: Da
         fail(services, f"ghost{n}@example.com", 1)
     fail(services, "locked-ghost@example.com", 5)
     assert len(_throttled(database)) == 4
-    clock.advance(seconds=3600 + 1)
+    clock.advance(seconds=60 + 3600 + 1)  # the lock, then a quiet failure window
     fail(services, "late@example.com", 1)  # any failure purges now and then (here: the first in a while)
     assert _throttled(database) == {"late@example.com"}
 
@@ -247,3 +247,41 @@ def test_sign_in_failures_and_change_password_failures_share_one_count(services)
     fail(services, "vic@example.com", 4)
     with pytest.raises(AccountLockedError):
         services.accounts.change_password(user.id, OTHER_PASSWORD, "maple-harbor-velvet-19-comet")
+
+
+def test_the_longest_lockout_keeps_its_length_after_it_ends(services, clock: FakeClock) -> None:
+    """A lock's own length is not quiet time: after an hour-long lock ends, the next is an hour again (an
+    attacker waiting out each lock does not get back to one-minute locks)."""
+    for seconds in (60, 120, 240, 480, 960, 1920, 3600, 3600):
+        fail(services, "xan@example.com", 5)
+        with pytest.raises(AccountLockedError) as locked:
+            services.accounts.authenticate("xan@example.com", STRONG_PASSWORD)
+        assert locked.value.seconds_left == pytest.approx(seconds, abs=1)
+        clock.advance(seconds=seconds + 1)
+
+
+def test_a_huge_password_is_checked_as_cheaply_as_any(services, clock: FakeClock) -> None:
+    services.accounts.register("yul@example.com", STRONG_PASSWORD)
+    checked: list[int] = []
+    real_verify = services.context.hasher.verify
+
+    def measuring_verify(stored_hash: str | None, password: str) -> bool:
+        checked.append(len(password))
+        return real_verify(stored_hash, password)
+
+    services.context.hasher.verify = measuring_verify
+    with pytest.raises(InvalidCredentialsError):
+        services.accounts.authenticate("yul@example.com", "x" * 5_000_000)
+    with pytest.raises(InvalidInputError):
+        services.accounts.change_password(
+            _id(services, "yul@example.com"),
+            "y" * 5_000_000,
+            "maple-harbor-velvet-19-comet",
+        )
+    limit = services.context.policy.max_length + 1
+    assert checked
+    assert max(checked) <= limit
+
+
+def _id(services, email: str) -> int:
+    return services.accounts.authenticate(email, STRONG_PASSWORD).id

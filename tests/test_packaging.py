@@ -8,7 +8,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+from desktop_auth.db.schema import REVISIONS
+
 ROOT = Path(__file__).resolve().parent.parent
+
+HEAD = REVISIONS[-1]
 
 
 def test_wheel_migrates_a_fresh_database_outside_the_repository(tmp_path: Path) -> None:
@@ -33,7 +37,8 @@ def test_wheel_migrates_a_fresh_database_outside_the_repository(tmp_path: Path) 
     (wheel,) = wheel_dir.glob("desktop_auth-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "desktop_auth/_bundled/alembic/env.py" in names
-    assert any(name.startswith("desktop_auth/_bundled/alembic/versions/0002_") for name in names)
+    assert any(name.startswith(f"desktop_auth/_bundled/alembic/versions/{HEAD}_") for name in names)
+    assert "desktop_auth/_bundled/resources/unicode/confusables.txt" in names
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -59,4 +64,4 @@ def test_wheel_migrates_a_fresh_database_outside_the_repository(tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert str(site / "desktop_auth" / "_bundled" / "alembic") in result.stdout
-    assert "revision 0002" in result.stdout
+    assert f"revision {HEAD}" in result.stdout

@@ -139,3 +139,22 @@ def test_seeding_never_overwrites_an_administrators_choice(make_services) -> Non
     other = make_services(lockout_threshold=50)
     assert other.app_settings.seed().lockout_threshold == 2
     assert not open_database(other.settings, other).registration_open
+
+
+def test_an_expired_temporary_password_cannot_be_changed_and_ends_the_session(
+    services: Services, database, clock
+) -> None:
+    user = services.accounts.register("eve@example.com", STRONG_PASSWORD)
+    _must_change(database, "eve@example.com")
+    with database.transaction(write=True) as session:
+        session.execute(
+            update(User).where(User.email == "eve@example.com").values(password_changed_at=clock.now)
+        )
+    signed_in = services.accounts.authenticate("eve@example.com", STRONG_PASSWORD)
+    assert services.accounts.check_session(user.id, signed_in.password_changed_at).valid
+    clock.advance(hours=73)
+    state = services.accounts.check_session(user.id, signed_in.password_changed_at)
+    assert not state.valid
+    assert "expired" in (state.reason or "")
+    with pytest.raises(TemporaryPasswordExpiredError):
+        services.accounts.change_password(user.id, STRONG_PASSWORD, NEW_PASSWORD)

@@ -33,6 +33,8 @@ LEAKY_URLS = {
     "colon in password": f"mysql+pymysql://ops:pa:{SECRET}@127.0.0.1:1/app",
     "no @, password taken for a port": f"mysql+pymysql://ops:{SECRET}/app",
     "malformed scheme": f"mysql+pymysql//ops:{SECRET}@127.0.0.1:1/app",
+    "a near miss of sqlite": f"sqlite3://ops:{SECRET}@dbhost/app",
+    "sqlite with a host": f"sqlite://ops:{SECRET}@dbhost/app",
 }
 HASH = "scrypt:131072:8:1$Hx3kQ9ZsaltVALUE$" + "5f" * 32
 

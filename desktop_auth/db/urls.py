@@ -32,7 +32,9 @@ def mask_url(url: str | URL) -> str:
     scheme, separator, rest = text.partition("://")
     if not separator:
         scheme, rest = "", text
-    if not scheme.lower().startswith("sqlite"):  # SQLite URLs hold paths, which may contain '@'
+    # A SQLite URL (sqlite:///path) has no authority, only a path, which may contain '@'. Anything else,
+    # including a near miss such as sqlite3://user:secret@host, is masked.
+    if not (scheme.lower().split("+")[0] == "sqlite" and rest.startswith("/")):
         rest = _mask_authority(rest)
     path, question, query = rest.partition("?")
     if question:
@@ -126,7 +128,13 @@ def parse_database_url(raw: str) -> URL:
             )
         if not url.database:
             raise DatabaseUrlError(f"DATABASE_URL names no database: {mask_url(raw)!r}")
-    elif backend != "sqlite":
+    elif backend == "sqlite":
+        if url.username or url.password or url.host:
+            raise DatabaseUrlError(
+                f"DATABASE_URL {mask_url(raw)!r} gives SQLite a user, password or host; a SQLite URL names a "
+                "file only: 'sqlite:///path/to/file.sqlite3'"
+            )
+    else:
         raise DatabaseUrlError(
             f"DATABASE_URL uses an unsupported database {backend!r}: {mask_url(raw)!r} "
             "(use mysql+pymysql:// or sqlite://)"

@@ -98,7 +98,9 @@ class PasswordHasher:
             if matched is not None:
                 return matched
         else:
-            matched = self._check_other_method(stored_hash, password, normalized)
+            matched = self._check_other_method(
+                stored_hash, password, normalized, started + self._typical_cost()
+            )
         self._wait_until(started + self._typical_cost())
         return bool(matched)
 
@@ -133,12 +135,18 @@ class PasswordHasher:
         return matched
 
     @staticmethod
-    def _check_other_method(stored_hash: str, password: str, normalized: str) -> bool | None:
+    def _check_other_method(stored_hash: str, password: str, normalized: str, deadline: float) -> bool | None:
         try:
+            started = time.perf_counter()
             if check_password_hash(stored_hash, normalized):
                 return True
-            # Hashes from before this app (the tutorial's) may hold the password exactly as typed.
-            return normalized != password and check_password_hash(stored_hash, scrub(password))
+            if normalized == password:
+                return False
+            # Hashes from before this app (the tutorial's) may hold the password exactly as typed. Checked
+            # only when a second check still ends before the deadline, so it never makes an attempt slower.
+            if time.perf_counter() + (time.perf_counter() - started) > deadline:
+                return False
+            return check_password_hash(stored_hash, scrub(password))
         except Exception:  # werkzeug raises several types for malformed hashes
             log.warning("A stored password hash is malformed; treating it as a failed match")
             return None

@@ -179,6 +179,7 @@ class AccountService:
         """Check a password. Every failure (unknown address, wrong password, lockout) reads alike and takes
         as long as any other: one verification's worth, whatever the account holds."""
         context = self._context
+        password = self._bounded(password)
         key = sign_in_key(email)
         if key is None:
             context.hasher.burn_time(password)
@@ -197,6 +198,22 @@ class AccountService:
         rehash = not account.must_change_password and context.hasher.needs_rehash(stored_hash)
         new_hash = context.hasher.hash(password) if rehash else None
         return self._succeed(account.id, key, stored_hash, new_hash)
+
+    def _bounded(self, password: str) -> str:
+        """Typed passwords beyond the policy's maximum cannot match (no stored password is that long):
+        checking only one character more keeps a 50 MB "password" as cheap as any other."""
+        return password[: self._context.policy.max_length + 1]
+
+    def _refuse_expired_temporary_password(
+        self, session: Session, must_change_password: bool, changed_at: datetime | None
+    ) -> None:
+        if not must_change_password:
+            return
+        lifetime = timedelta(
+            hours=read_shared_settings(session, self._context.settings).temporary_password_hours
+        )
+        if changed_at is None or changed_at + lifetime <= self._context.clock():
+            raise TemporaryPasswordExpiredError()
 
     @retry_when_busy
     def _reserve(self, key: str) -> tuple[datetime | None, Row[int, str | None, bool] | None]:
@@ -264,11 +281,9 @@ class AccountService:
                 raise InvalidCredentialsError()
             if not user.active:
                 raise AccountInactiveError()
-            if user.must_change_password:
-                rules = read_shared_settings(session, self._context.settings)
-                changed_at = user.password_changed_at
-                if changed_at is None or changed_at + timedelta(hours=rules.temporary_password_hours) <= now:
-                    raise TemporaryPasswordExpiredError()
+            self._refuse_expired_temporary_password(
+                session, user.must_change_password, user.password_changed_at
+            )
             previous_login = user.last_login_at
             values: dict[str, object] = {"last_login_at": now, "login_count": User.login_count + 1}
             if new_hash is not None:
@@ -315,6 +330,12 @@ class AccountService:
                 return SessionState(False, reason="Your account has been deactivated.")
             if user.password_changed_at != password_changed_at:
                 return SessionState(False, reason="Your password was changed elsewhere. Sign in again.")
+            try:
+                self._refuse_expired_temporary_password(
+                    session, user.must_change_password, password_changed_at
+                )
+            except TemporaryPasswordExpiredError as expired:
+                return SessionState(False, reason=str(expired))
             return SessionState(True, role=user.role.name)
 
     def change_password(self, user_id: int, current_password: str, new_password: str) -> UserRecord:
@@ -322,11 +343,15 @@ class AccountService:
         the same lockout as sign-in and are audited; once locked, this raises AccountLockedError (the
         window then signs the session out)."""
         context = self._context
+        current_password = self._bounded(current_password)
         with context.database.transaction() as session:
             user = session.get(User, user_id)
             if user is None or not user.active:
                 raise AccountInactiveError()
             email, stored_hash = user.email, user.password_hash
+            self._refuse_expired_temporary_password(
+                session, user.must_change_password, user.password_changed_at
+            )
         context.policy.validate(new_password, email, field_name="new_password")
         until, _account = self._reserve(email)
         if until is not None:

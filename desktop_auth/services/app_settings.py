@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from desktop_auth.config import Settings
+from desktop_auth.config import LONGEST_IDLE_MINUTES, LONGEST_LOCKOUT_SECONDS, Settings
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import AppSetting
 from desktop_auth.services import audit
@@ -24,8 +24,8 @@ from desktop_auth.services.records import Actor
 _LIMITS: dict[str, tuple[int, int]] = {
     "lockout_threshold": (1, 100),
     "lockout_base_seconds": (1, 86_400),
-    "lockout_max_seconds": (1, 7 * 86_400),
-    "idle_timeout_minutes": (1, 24 * 60),
+    "lockout_max_seconds": (1, LONGEST_LOCKOUT_SECONDS),
+    "idle_timeout_minutes": (1, LONGEST_IDLE_MINUTES),
     "temporary_password_hours": (1, 30 * 24),
 }
 _LABELS = {

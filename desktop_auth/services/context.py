@@ -38,7 +38,7 @@ class ServiceContext:
     def __post_init__(self) -> None:
         if self.settings.allow_weak_hash_for_tests:
             log.warning(
-                "DESKTOP_AUTH_ALLOW_WEAK_HASH_FOR_TESTS is set: password hashes may use %s, below the floor; "
+                "DESKTOP_AUTH_ALLOW_WEAK_HASH_FOR_TESTS is set: hash methods below the floor are accepted (this one: %s); "
                 "never set it outside tests",
                 self.settings.hash_method,
             )

@@ -8,13 +8,13 @@ Each attempt is **reserved** (counted as a failure) before its password is check
 attempts arrive at once, no more than the threshold are ever checked: the one after them is refused and
 locks the address. A success then forgets the count; a failure is already counted.
 
-Failures older than the failure window (the longest lockout) stop counting, and rows that have outlived
-it with no lock in force are purged.
+Failures stop counting once the address has been quiet (no failure, no lock in force) for the failure
+window, which is as long as the longest lockout; such rows are purged.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import delete, or_, select
@@ -82,7 +82,7 @@ def reserve_attempt(session: Session, rules: LockoutRules, email: str, now: date
     row = _locked_row(session, email)
     if row.locked_until is not None and row.locked_until > now:
         return row.locked_until
-    if row.last_failure_at is not None and row.last_failure_at <= now - failure_window(rules):
+    if _quiet_since(row) <= now - failure_window(rules):
         row.failed_count = 0
         row.lockout_count = 0
     if row.failed_count >= rules.lockout_threshold:
@@ -90,6 +90,13 @@ def reserve_attempt(session: Session, rules: LockoutRules, email: str, now: date
     row.failed_count += 1
     row.last_failure_at = now
     return None
+
+
+def _quiet_since(row: LoginThrottle) -> datetime:
+    """When the address last failed or its last lock ended, whichever is later: the failure window counts
+    from there, so a lock's own length never counts as quiet time (the next lock keeps doubling)."""
+    moments = [moment for moment in (row.last_failure_at, row.locked_until) if moment is not None]
+    return max(moments) if moments else datetime.min.replace(tzinfo=UTC)
 
 
 def confirm_failure(session: Session, rules: LockoutRules, email: str, now: datetime) -> datetime | None:
@@ -152,7 +159,7 @@ def purge_expired(session: Session, rules: LockoutRules, now: datetime) -> int:
             select(LoginThrottle.email)
             .where(
                 or_(LoginThrottle.last_failure_at.is_(None), LoginThrottle.last_failure_at <= cutoff),
-                or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+                or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= cutoff),
             )
             .limit(PURGE_BATCH)
         )

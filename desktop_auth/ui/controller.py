@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop_auth.ui.login_dialog import LoginDialog
@@ -235,6 +236,8 @@ class AppController(QObject):
             window.show()
 
     def _signed_out(self, email: str, reason: str) -> None:
+        if not shiboken6.isValid(self.login):  # the app is closing: windows close after the sign-in dialog
+            return
         self._close_role_editor()
         self.window = None
         self.login.prefill(email, reason)
