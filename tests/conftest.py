@@ -35,6 +35,7 @@ from desktop_auth.db import migrate  # noqa: E402
 from desktop_auth.db.engine import Database  # noqa: E402
 from desktop_auth.models import PROTECTED_ROLES, AppSetting, AuditEvent, LoginThrottle, Role, User  # noqa: E402
 from desktop_auth.services import Services  # noqa: E402
+from desktop_auth.services.records import Actor  # noqa: E402
 
 MARIADB = {"host": os.environ.get("MARIADB_HOST", "127.0.0.1"), "port": 3306, "user": "root", "password": ""}
 CHEAP_HASH = "pbkdf2:sha256:1000"  # tests that need the real default ask for it explicitly
@@ -186,6 +187,18 @@ def make_services(database: Database, clock: FakeClock) -> Callable[..., Service
         return Services(make_settings(url, **overrides), database, clock)
 
     return factory
+
+
+@pytest.fixture
+def admin(services: Services) -> Actor:
+    """The first administrator, root@example.com, as the actor of administrative calls."""
+    record = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    return Actor(record.id, record.email)
+
+
+def register_accounts(services: Services, *emails: str) -> list[int]:
+    """Self-register accounts (all with STRONG_PASSWORD); their ids, in order."""
+    return [services.accounts.register(email, STRONG_PASSWORD).id for email in emails]
 
 
 @pytest.fixture

@@ -21,17 +21,7 @@ from desktop_auth.services.errors import (
     StaleEditError,
 )
 from desktop_auth.services.records import Actor, SortKey, UserEdit, UserQuery
-from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD
-
-
-@pytest.fixture
-def admin(services: Services) -> Actor:
-    record = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
-    return Actor(record.id, record.email)
-
-
-def _register(services: Services, *emails: str) -> list[int]:
-    return [services.accounts.register(email, STRONG_PASSWORD).id for email in emails]
+from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, register_accounts
 
 
 def _snapshot(database: Database) -> list[tuple[object, ...]]:
@@ -45,7 +35,7 @@ def _snapshot(database: Database) -> list[tuple[object, ...]]:
 def test_non_admin_is_refused_by_every_admin_operation(
     services: Services, admin: Actor, database: Database
 ) -> None:
-    (user_id,) = _register(services, "mallory@example.com")
+    (user_id,) = register_accounts(services, "mallory@example.com")
     mallory = Actor(user_id, "mallory@example.com")
     before = _snapshot(database)
     refused = [
@@ -76,7 +66,9 @@ def test_deactivated_or_demoted_admin_loses_powers(services: Services, admin: Ac
 
 
 def test_list_filter_sort_and_paginate(services: Services, admin: Actor) -> None:
-    _register(services, "carol@example.com", "alice@example.org", "bob@example.com", "dave@sample.net")
+    register_accounts(
+        services, "carol@example.com", "alice@example.org", "bob@example.com", "dave@sample.net"
+    )
     services.admin.set_role(admin, "bob@example.com", "admin")
     everyone = services.admin.list_users(admin)
     assert [u.email for u in everyone] == sorted(u.email for u in everyone)
@@ -99,7 +91,7 @@ def test_list_filter_sort_and_paginate(services: Services, admin: Actor) -> None
 
 
 def test_like_wildcards_in_search_are_literal(services: Services, admin: Actor) -> None:
-    _register(services, "a_b@example.com", "axb@example.com", "percent%x@example.com")
+    register_accounts(services, "a_b@example.com", "axb@example.com", "percent%x@example.com")
     assert [u.email for u in services.admin.list_users(admin, UserQuery(search="a_b"))] == ["a_b@example.com"]
     assert [u.email for u in services.admin.list_users(admin, UserQuery(search="%"))] == [
         "percent%x@example.com"
@@ -108,7 +100,7 @@ def test_like_wildcards_in_search_are_literal(services: Services, admin: Actor) 
 
 def test_set_role_audits_old_and_new_by_name(services: Services, admin: Actor, database: Database) -> None:
     services.roles.add_role(admin, "Auditor")
-    (_user_id,) = _register(services, "ken@example.com")
+    (_user_id,) = register_accounts(services, "ken@example.com")
     before = services.admin.get_user(admin, "ken@example.com")
     after = services.admin.set_role(admin, "ken@example.com", "auditor")
     assert after.role == "auditor"
@@ -128,7 +120,7 @@ def test_set_role_audits_old_and_new_by_name(services: Services, admin: Actor, d
 def test_stale_edit_is_refused_and_nothing_is_saved(
     services: Services, admin: Actor, database: Database
 ) -> None:
-    ids = _register(services, "lena@example.com", "mike@example.com")
+    ids = register_accounts(services, "lena@example.com", "mike@example.com")
     seen = {u.id: u.version for u in services.admin.list_users(admin)}
     # Another administrator (here: the CLI operator) changes Mike meanwhile.
     services.admin.set_active(Actor.operator(), "mike@example.com", False)
@@ -195,7 +187,7 @@ def test_bulk_set_role_many_users_in_one_transaction(
 
 
 def test_duplicate_ids_in_one_save_are_refused(services: Services, admin: Actor) -> None:
-    (uid,) = _register(services, "nina@example.com")
+    (uid,) = register_accounts(services, "nina@example.com")
     with pytest.raises(InvalidInputError):
         services.admin.apply_edits(
             admin, [UserEdit(uid, None, role="admin"), UserEdit(uid, None, active=False)]
@@ -220,7 +212,7 @@ def test_unlock_after_lockout(make_services, admin: Actor) -> None:
 
 
 def test_reset_password_forces_a_change(services: Services, admin: Actor) -> None:
-    (uid,) = _register(services, "paul@example.com")
+    (uid,) = register_accounts(services, "paul@example.com")
     temporary = services.admin.reset_password(admin, [uid]).entries[0].password
     signed_in = services.accounts.authenticate("paul@example.com", temporary)
     assert signed_in.must_change_password
@@ -239,7 +231,7 @@ def test_roles_add_list_remove(services: Services, admin: Actor) -> None:
         services.roles.add_role(admin, "no spaces allowed")
     with pytest.raises(InvalidInputError):
         services.roles.add_role(admin, "")
-    _register(services, "quinn@example.com")
+    register_accounts(services, "quinn@example.com")
     services.admin.set_role(admin, "quinn@example.com", "auditor")
     counts = {role.name: role.user_count for role in services.roles.list_roles()}
     assert counts == {"admin": 1, "auditor": 1, "user": 0}
@@ -287,7 +279,7 @@ def test_csv_exports_follow_the_filter_and_defuse_formulas(services: Services, a
     import csv
     import io
 
-    _register(services, "=cmd@example.com", "plain@example.com")
+    register_accounts(services, "=cmd@example.com", "plain@example.com")
     out = io.StringIO()
     assert services.export.write_users_csv(admin, UserQuery(search="example.com"), out) == 3
     rows = list(csv.reader(io.StringIO(out.getvalue())))
@@ -304,7 +296,7 @@ def test_csv_exports_follow_the_filter_and_defuse_formulas(services: Services, a
 
 
 def test_starts_with_matches_exactly_the_addresses_with_that_prefix(services: Services, admin: Actor) -> None:
-    _register(
+    register_accounts(
         services,
         "ab@example.com",
         "abz@example.com",

@@ -22,17 +22,14 @@ from desktop_auth.services.errors import (
 )
 from desktop_auth.services.records import Actor
 from desktop_auth.services.temporary_passwords import entropy_bits
-from tests.conftest import CHEAP_HASH, OTHER_PASSWORD, STRONG_PASSWORD, FakeClock, seed_users
-
-
-@pytest.fixture
-def admin(services: Services) -> Actor:
-    record = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
-    return Actor(record.id, record.email)
-
-
-def _register(services: Services, *emails: str) -> list[int]:
-    return [services.accounts.register(email, STRONG_PASSWORD).id for email in emails]
+from tests.conftest import (
+    CHEAP_HASH,
+    OTHER_PASSWORD,
+    STRONG_PASSWORD,
+    FakeClock,
+    register_accounts,
+    seed_users,
+)
 
 
 def _accounts(database: Database) -> list[tuple[object, ...]]:
@@ -69,7 +66,7 @@ def _audit_rows(database: Database) -> list[tuple[object, ...]]:
 def test_each_account_gets_its_own_password_that_opens_only_that_account(
     services: Services, admin: Actor
 ) -> None:
-    anna, ben = _register(services, "anna@example.com", "ben@example.com")
+    anna, ben = register_accounts(services, "anna@example.com", "ben@example.com")
     result = services.admin.reset_password(admin, [anna, ben])
     by_email = {entry.email: entry for entry in result.entries}
     assert set(by_email) == {"anna@example.com", "ben@example.com"}
@@ -95,7 +92,7 @@ def test_each_account_gets_its_own_password_that_opens_only_that_account(
 def test_reset_stores_a_fast_hash_forces_a_change_and_audits_no_secret(
     services: Services, admin: Actor, database: Database, clock: FakeClock
 ) -> None:
-    ids = _register(services, "carl@example.com", "dora@example.com")
+    ids = register_accounts(services, "carl@example.com", "dora@example.com")
     before = {row[0]: row for row in _accounts(database)}
     result = services.admin.reset_password(admin, ids)
     after = {row[0]: row for row in _accounts(database)}
@@ -120,7 +117,7 @@ def test_reset_stores_a_fast_hash_forces_a_change_and_audits_no_secret(
 
 
 def test_the_lifetime_is_the_shared_setting(services: Services, admin: Actor, clock: FakeClock) -> None:
-    (uid,) = _register(services, "erin@example.com")
+    (uid,) = register_accounts(services, "erin@example.com")
     services.app_settings.update(admin, temporary_password_hours=5)
     result = services.admin.reset_password(admin, [uid], {uid: None})
     assert (
@@ -138,7 +135,7 @@ def test_the_lifetime_is_the_shared_setting(services: Services, admin: Actor, cl
 
 def test_reset_lifts_a_lockout(make_services, admin: Actor) -> None:
     services = make_services(lockout_threshold=2)
-    (uid,) = _register(services, "finn@example.com")
+    (uid,) = register_accounts(services, "finn@example.com")
     for _ in range(2):
         with pytest.raises(InvalidCredentialsError):
             services.accounts.authenticate("finn@example.com", OTHER_PASSWORD)
@@ -158,7 +155,7 @@ def test_reset_lifts_a_lockout(make_services, admin: Actor) -> None:
 def test_non_admin_is_refused_and_nothing_changes(
     services: Services, admin: Actor, database: Database
 ) -> None:
-    (mallory_id,) = _register(services, "mallory@example.com")
+    (mallory_id,) = register_accounts(services, "mallory@example.com")
     mallory = Actor(mallory_id, "mallory@example.com")
     before, audit_before = _accounts(database), _audit_rows(database)
     with pytest.raises(PermissionDeniedError):
@@ -172,7 +169,7 @@ def test_non_admin_is_refused_and_nothing_changes(
 def test_a_stale_version_refuses_the_whole_reset(
     services: Services, admin: Actor, database: Database
 ) -> None:
-    gus, hana = _register(services, "gus@example.com", "hana@example.com")
+    gus, hana = register_accounts(services, "gus@example.com", "hana@example.com")
     seen = {record.id: record.version for record in services.admin.list_users(admin)}
     services.admin.set_role(admin, "hana@example.com", "admin")  # someone else changes hana meanwhile
     before, audit_before = _accounts(database), _audit_rows(database)
@@ -188,7 +185,7 @@ def test_a_stale_version_refuses_the_whole_reset(
 
 
 def test_an_admin_cannot_reset_their_own_password_here(services: Services, admin: Actor) -> None:
-    (uid,) = _register(services, "ivy@example.com")
+    (uid,) = register_accounts(services, "ivy@example.com")
     with pytest.raises(InvalidInputError, match="Change password"):
         services.admin.reset_password(admin, [uid, admin.user_id or 0])
     assert services.admin.reset_password(Actor.operator(), [admin.user_id or 0]).entries[0].email == (
@@ -199,7 +196,7 @@ def test_an_admin_cannot_reset_their_own_password_here(services: Services, admin
 def test_a_chosen_temporary_password_is_checked_and_stored_with_the_configured_method(
     services: Services, admin: Actor, database: Database
 ) -> None:
-    (uid,) = _register(services, "jon@example.com")
+    (uid,) = register_accounts(services, "jon@example.com")
     with pytest.raises(InvalidInputError) as refused:
         services.admin.set_temporary_password(Actor.operator(), uid, "short")
     assert refused.value.field == "temporary_password"

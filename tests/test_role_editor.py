@@ -35,16 +35,10 @@ from desktop_auth.ui.temporary_password_dialog import TemporaryPasswordDialog, T
 from desktop_auth.ui.user_table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, PENDING_ROLE
 from desktop_auth.ui.user_table_view import show_with_first_rows
 from desktop_auth.ui.waiting import wait
-from tests.conftest import STRONG_PASSWORD, seed_users
+from tests.conftest import STRONG_PASSWORD, register_accounts, seed_users
 from tests.ui_helpers import child, click, type_into
 
 pytestmark = pytest.mark.usefixtures("isolated_qsettings")
-
-
-@pytest.fixture
-def admin(services: Services) -> Actor:
-    record = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
-    return Actor(record.id, record.email)
 
 
 @pytest.fixture
@@ -82,11 +76,6 @@ def row_of(editor: RoleEditor, email: str) -> int:
     return emails(editor).index(email)
 
 
-def register(services: Services, *addresses: str) -> None:
-    for address in addresses:
-        services.accounts.register(address, STRONG_PASSWORD)
-
-
 def open_reset_dialog(qtbot: QtBot, editor: RoleEditor) -> TemporaryPasswordDialog:
     click(qtbot, editor, "resetPasswordButton")
     qtbot.waitUntil(lambda: editor.findChild(TemporaryPasswordDialog) is not None, timeout=10_000)
@@ -118,7 +107,7 @@ def buddy_text(parent: QWidget, field: QWidget) -> str:
 
 
 def test_model_passes_qt_model_tester(qtmodeltester, services: Services, admin: Actor, open_editor) -> None:
-    register(services, "a@example.com", "b@example.com")
+    register_accounts(services, "a@example.com", "b@example.com")
     editor = open_editor(admin)
     qtmodeltester.check(editor.model)
 
@@ -127,7 +116,7 @@ def test_edit_a_role_with_the_delegate_and_save(
     qtbot: QtBot, services: Services, admin: Actor, open_editor
 ) -> None:
     services.roles.add_role(admin, "auditor")
-    register(services, "bob@example.com", "carol@example.com")
+    register_accounts(services, "bob@example.com", "carol@example.com")
     editor = open_editor(admin)
     table = child(editor, QTableView, "userTable")
     index = editor.model.index(row_of(editor, "bob@example.com"), COL_ROLE)
@@ -152,7 +141,7 @@ def test_edit_a_role_with_the_delegate_and_save(
 
 
 def test_active_check_box_and_revert(qtbot: QtBot, services: Services, admin: Actor, open_editor) -> None:
-    register(services, "dan@example.com")
+    register_accounts(services, "dan@example.com")
     editor = open_editor(admin)
     index = editor.model.index(row_of(editor, "dan@example.com"), COL_ACTIVE)
     assert editor.model.setData(index, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
@@ -167,7 +156,7 @@ def test_bulk_set_role_for_selected_users(
     qtbot: QtBot, services: Services, admin: Actor, open_editor
 ) -> None:
     services.roles.add_role(admin, "staff")
-    register(services, *(f"bulk{n}@example.com" for n in range(6)))
+    register_accounts(services, *(f"bulk{n}@example.com" for n in range(6)))
     editor = open_editor(admin)
     table = child(editor, QTableView, "userTable")
     table.setFocus()
@@ -195,7 +184,7 @@ def services_query(**kwargs: object):
 def test_filter_by_text_and_role_is_done_by_the_database(
     qtbot: QtBot, services: Services, admin: Actor, open_editor
 ) -> None:
-    register(services, "anna@corp.example", "ben@corp.example", "cleo@home.example")
+    register_accounts(services, "anna@corp.example", "ben@corp.example", "cleo@home.example")
     services.admin.set_role(admin, "ben@corp.example", "admin")
     editor = open_editor(admin)
     assert editor.model.rowCount() == 4
@@ -220,7 +209,7 @@ def test_filter_by_text_and_role_is_done_by_the_database(
 def test_sort_by_clicking_a_header(
     qtbot: QtBot, services: Services, admin: Actor, open_editor, clock
 ) -> None:
-    register(services, "zoe@example.com", "adam@example.com")
+    register_accounts(services, "zoe@example.com", "adam@example.com")
     editor = open_editor(admin)
     assert emails(editor)[0] == "adam@example.com"
     header = child(editor, QTableView, "userTable").horizontalHeader()
@@ -234,7 +223,7 @@ def test_sort_by_clicking_a_header(
 def test_stale_edit_conflict_names_rows_and_keeps_the_rest(
     qtbot: QtBot, services: Services, admin: Actor, open_editor, database: Database
 ) -> None:
-    register(services, "ivan@example.com", "judy@example.com")
+    register_accounts(services, "ivan@example.com", "judy@example.com")
     editor = open_editor(admin)
     model = editor.model
     model.setData(
@@ -297,7 +286,7 @@ def test_a_non_admin_is_refused_by_the_service(qtbot: QtBot, services: Services,
 def test_closing_with_pending_edits_asks(
     qtbot: QtBot, services: Services, admin: Actor, open_editor, monkeypatch
 ) -> None:
-    register(services, "kate@example.com")
+    register_accounts(services, "kate@example.com")
     editor = open_editor(admin)
     editor.model.setData(
         editor.model.index(row_of(editor, "kate@example.com"), COL_ROLE), "admin", Qt.ItemDataRole.EditRole
@@ -367,7 +356,7 @@ def test_the_first_frame_is_laid_out_once_with_no_horizontal_scroll_bar(
 def test_status_changes_repaint_the_status_bar_not_the_window(
     qtbot: QtBot, services: Services, admin: Actor, open_editor
 ) -> None:
-    register(services, "bob@example.com", "carol@example.com")
+    register_accounts(services, "bob@example.com", "carol@example.com")
     editor = open_editor(admin)
     wait(100)  # let the opening's own repaints pass
     page = editor.tabs.currentWidget()
@@ -504,7 +493,7 @@ def test_every_editor_control_is_named(qtbot: QtBot, services: Services, admin: 
 def test_bulk_deactivate_unlock_and_reset_password(
     qtbot: QtBot, make_services, services: Services, admin: Actor, open_editor
 ) -> None:
-    register(services, "liam@example.com", "mia@example.com")
+    register_accounts(services, "liam@example.com", "mia@example.com")
     strict = make_services(lockout_threshold=1)
     with pytest.raises(Exception, match="incorrect"):
         strict.accounts.authenticate("mia@example.com", "not-the-password-at-all")
@@ -548,7 +537,7 @@ def test_f5_reloads_changes_made_elsewhere(
 ) -> None:
     editor = open_editor(admin)
     assert editor.model.rowCount() == 1
-    register(services, "nina@example.com")
+    register_accounts(services, "nina@example.com")
     qtbot.keyClick(child(editor, QTableView, "userTable"), Qt.Key.Key_F5)
     settle(qtbot, editor)
     assert editor.model.rowCount() == 2
@@ -565,7 +554,7 @@ def test_reset_gives_each_selected_user_a_password_shown_once_to_copy_and_export
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QFileDialog
 
-    register(services, "ann@example.com", "bob@example.com", "cy@example.com")
+    register_accounts(services, "ann@example.com", "bob@example.com", "cy@example.com")
     editor = open_editor(admin)
     editor.select_rows([row_of(editor, "ann@example.com"), row_of(editor, "bob@example.com")])
     dialog = open_reset_dialog(qtbot, editor)
@@ -635,7 +624,7 @@ def test_closing_before_every_password_was_copied_asks_first(
 ) -> None:
     from PySide6.QtGui import QGuiApplication
 
-    register(services, "dan@example.com", "eve@example.com")
+    register_accounts(services, "dan@example.com", "eve@example.com")
     editor = open_editor(admin)
     editor.select_rows([row_of(editor, "dan@example.com"), row_of(editor, "eve@example.com")])
     dialog = open_reset_dialog(qtbot, editor)
@@ -672,7 +661,7 @@ def test_closing_before_every_password_was_copied_asks_first(
 def test_a_stale_selection_or_the_admins_own_account_is_refused_and_nothing_changes(
     qtbot: QtBot, services: Services, admin: Actor, open_editor
 ) -> None:
-    register(services, "fay@example.com")
+    register_accounts(services, "fay@example.com")
     editor = open_editor(admin)
     editor.select_rows([row_of(editor, "fay@example.com")])
     dialog = open_reset_dialog(qtbot, editor)
