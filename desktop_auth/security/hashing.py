@@ -97,11 +97,11 @@ class PasswordHasher:
             matched = self._check_configured(stored_hash, normalized)
             if matched is not None:
                 return matched
+            deadline = started + self._typical_cost()  # malformed: nothing was hashed
         else:
-            matched = self._check_other_method(
-                stored_hash, password, normalized, started + self._typical_cost()
-            )
-        self._wait_until(started + self._typical_cost())
+            deadline = started + self._typical_cost()
+            matched = self._check_other_method(stored_hash, password, normalized, deadline)
+        self._wait_until(deadline)
         return bool(matched)
 
     def burn_time(self, password: str) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from desktop_auth import file_modes
 from desktop_auth.errors import DesktopAuthError, InvalidInputError
 from desktop_auth.services.records import TemporaryPasswords
 from desktop_auth.text import inert_in_spreadsheets
@@ -30,7 +31,6 @@ MIN_RANDOM_CHARACTERS = math.ceil(MIN_ENTROPY_BITS / math.log2(len(ALPHABET)))
 GROUP_LENGTH = 4
 SEPARATOR = "-"
 CSV_HEADER = ("email", "temporary_password", "expires_at")
-PRIVATE_FILE_MODE = 0o600
 
 
 class ExportFailedError(DesktopAuthError):
@@ -109,15 +109,15 @@ def private_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     target = Path(path)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-    for optional in ("O_NOFOLLOW", "O_CLOEXEC", "O_BINARY"):
+    for optional in ("O_NOFOLLOW", "O_BINARY"):
         flags |= getattr(os, optional, 0)
     try:
-        descriptor = os.open(temporary, flags, PRIVATE_FILE_MODE)
+        descriptor = file_modes.open_private(temporary, flags)
     except OSError as error:
         raise ExportFailedError(f"Could not write {target}: {error.strerror or error}.") from error
     try:
         if hasattr(os, "fchmod"):
-            os.fchmod(descriptor, PRIVATE_FILE_MODE)  # exactly 0600, whatever the umask
+            os.fchmod(descriptor, file_modes.PRIVATE_FILE)  # exactly 0600, whatever the umask
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as out:
             yield out
             out.flush()
