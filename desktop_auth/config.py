@@ -24,6 +24,7 @@ EMBEDDED_DB_FILENAME = "desktop_auth.sqlite3"
 #: The longest values the shared settings accept (services/app_settings.py); a client seeds no more.
 LONGEST_LOCKOUT_SECONDS = 7 * 86_400
 LONGEST_IDLE_MINUTES = 24 * 60
+LONGEST_FAILOVER_SECONDS = 600  # a person waits this long at most before hearing the database is unreachable
 
 _HASH_METHOD_RE = re.compile(r"^(scrypt(:\d+:\d+:\d+)?|pbkdf2(:sha256|:sha512)?(:\d+)?)$")
 
@@ -44,6 +45,9 @@ class Settings:
     idle_timeout_minutes: int = 15
     db_pool_size: int = 5
     db_pool_recycle_seconds: int = 1800
+    #: How long an operation keeps trying after the server is unreachable or the connection dropped (a
+    #: cluster node dying: its eviction plus the proxy's health check take a few seconds) before it says so.
+    db_failover_seconds: int = 30
     log_dir: Path | None = None
     #: Lets a method below the hashing floor through (the test suite's cheap hash); logged as a warning.
     allow_weak_hash_for_tests: bool = False
@@ -67,6 +71,7 @@ class Settings:
             "DESKTOP_AUTH_LOCKOUT_MAX_SECONDS": (self.lockout_max_seconds, self.lockout_base_seconds),
             "DESKTOP_AUTH_IDLE_TIMEOUT_MINUTES": (self.idle_timeout_minutes, 1),
             "DESKTOP_AUTH_DB_POOL_SIZE": (self.db_pool_size, 1),
+            "DESKTOP_AUTH_DB_FAILOVER_SECONDS": (self.db_failover_seconds, 0),
         }
         for name, (value, minimum) in checks.items():
             if value < minimum:
@@ -75,6 +80,7 @@ class Settings:
             "DESKTOP_AUTH_LOCKOUT_BASE_SECONDS": (self.lockout_base_seconds, LONGEST_LOCKOUT_SECONDS),
             "DESKTOP_AUTH_LOCKOUT_MAX_SECONDS": (self.lockout_max_seconds, LONGEST_LOCKOUT_SECONDS),
             "DESKTOP_AUTH_IDLE_TIMEOUT_MINUTES": (self.idle_timeout_minutes, LONGEST_IDLE_MINUTES),
+            "DESKTOP_AUTH_DB_FAILOVER_SECONDS": (self.db_failover_seconds, LONGEST_FAILOVER_SECONDS),
         }
         for name, (value, maximum) in longest.items():
             if value > maximum:
@@ -110,6 +116,7 @@ _ENV_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DESKTOP_AUTH_IDLE_TIMEOUT_MINUTES": ("idle_timeout_minutes", int),
     "DESKTOP_AUTH_DB_POOL_SIZE": ("db_pool_size", int),
     "DESKTOP_AUTH_DB_POOL_RECYCLE_SECONDS": ("db_pool_recycle_seconds", int),
+    "DESKTOP_AUTH_DB_FAILOVER_SECONDS": ("db_failover_seconds", int),
     "DESKTOP_AUTH_LOG_DIR": ("log_dir", Path),
     "DESKTOP_AUTH_ALLOW_WEAK_HASH_FOR_TESTS": ("allow_weak_hash_for_tests", _parse_flag),
 }

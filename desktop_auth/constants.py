@@ -6,3 +6,11 @@ PROTECTED_ROLES = frozenset({ADMIN_ROLE, USER_ROLE})
 
 EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
 ROLE_NAME_MAX_LENGTH = 64
+
+# Rules that depend on a read, each protected by a row every competing transaction writes
+# (desktop_auth.services.guards): who is an active administrator (at least one; one first one), which roles
+# exist versus who holds them, and the shared settings (checked as a whole, e.g. longest >= first lockout).
+ADMINS_GUARD = "admins"
+ROLES_GUARD = "roles"
+SETTINGS_GUARD = "settings"
+INVARIANT_GUARDS = (ADMINS_GUARD, ROLES_GUARD, SETTINGS_GUARD)

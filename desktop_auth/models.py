@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from desktop_auth.constants import (
@@ -38,8 +38,10 @@ __all__ = [
     "ROLE_NAME_MAX_LENGTH",
     "USER_ROLE",
     "AppSetting",
+    "AppliedOperation",
     "AuditEvent",
     "Base",
+    "InvariantGuard",
     "LoginThrottle",
     "Role",
     "User",
@@ -150,3 +152,34 @@ class AppSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class InvariantGuard(Base):
+    """One row per rule that depends on a read (see ``desktop_auth.services.guards``).
+
+    A transaction that checks or changes such a rule increments the rule's row first. On one server the
+    row lock makes competitors wait; on a Galera cluster, which certifies only the rows a transaction
+    writes, two competitors through different nodes both write this row, so one fails certification and
+    is retried against the other's result instead of both committing (write skew).
+    """
+
+    __tablename__ = "invariant_guard"
+    __table_args__ = MYSQL_TABLE_ARGS
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    claims: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+
+
+class AppliedOperation(Base):
+    """A token written by every write transaction on a database server, in the same transaction.
+
+    When the connection drops during COMMIT nobody knows whether it committed; the client looks for its
+    token to find out instead of applying the change twice (``desktop_auth.db.engine``). Tokens are kept
+    for a day, long enough for any client to check.
+    """
+
+    __tablename__ = "applied_operation"
+    __table_args__ = (Index("ix_applied_operation_applied_at", "applied_at"), MYSQL_TABLE_ARGS)
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,11 +14,23 @@ from sqlalchemy.orm import Session
 
 from desktop_auth import file_modes, paths
 from desktop_auth.config import Settings
-from desktop_auth.db.errors import DatabaseBusyError, DatabaseUnavailableError, DatabaseUrlError
+from desktop_auth.db import commit_tokens
+from desktop_auth.db.errors import (
+    CommitOutcomeUnknownError,
+    DatabaseBusyError,
+    DatabaseConnectionLostError,
+    DatabaseUnavailableError,
+    DatabaseUrlError,
+)
 from desktop_auth.db.urls import mask_url, parse_database_url, scrub, url_secrets
 from desktop_auth.logs import hide_in_logs
 
+log = logging.getLogger(__name__)
+
 SQLITE_CACHE_KIB = 512  # see the PRAGMA below
+GALERA_INFO_KEY = "desktop_auth_galera"
+RECONNECT_PAUSE_SECONDS = 0.5
+TOKEN_PURGE_INTERVAL_SECONDS = 600
 
 __all__ = ["Database", "make_engine", "mask_url", "parse_database_url", "translate_errors"]
 
@@ -38,6 +52,22 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # the whole cache (1 MiB of it made the role editor's peak memory exceed QSqlTableModel's).
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
+
+
+def _mysql_on_connect(dbapi_connection: Any, record: Any) -> None:
+    # On a Galera node, reads wait until the node has applied every write committed anywhere in the cluster
+    # before them (wsrep_sync_wait=1: SELECT, SHOW, BEGIN), so a decision (is this account still active?
+    # is this address taken?) never rests on a node that lags. MySQL has no such variable: no row.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SHOW VARIABLES LIKE 'wsrep_on'")
+        row = cursor.fetchone()
+        galera = row is not None and str(row[1]).upper() == "ON"
+        if galera:
+            cursor.execute("SET SESSION wsrep_sync_wait = 1")
+    finally:
+        cursor.close()
+    record.info[GALERA_INFO_KEY] = galera
 
 
 def _prepare_sqlite_file(path: Path, embedded: bool) -> None:
@@ -84,6 +114,8 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_begin)
+    else:
+        event.listen(engine, "connect", _mysql_on_connect)
     return engine
 
 
@@ -95,14 +127,32 @@ def translate_errors(engine: Engine) -> Iterator[None]:
     except exc.OperationalError as error:
         if _is_contention(engine, error):
             raise DatabaseBusyError("The database is busy with another client; please try again.") from error
+        if is_connection_lost(engine, error):
+            raise DatabaseConnectionLostError(_unavailable_message(engine, error)) from error
         raise DatabaseUnavailableError(_unavailable_message(engine, error)) from error
     except exc.DBAPIError as error:
-        if error.connection_invalidated or isinstance(error, exc.InterfaceError):
-            raise DatabaseUnavailableError(_unavailable_message(engine, error)) from error
+        if is_connection_lost(engine, error):
+            raise DatabaseConnectionLostError(_unavailable_message(engine, error)) from error
         raise
 
 
-_MYSQL_CONTENTION_CODES = frozenset({1205, 1213})  # lock wait timeout, deadlock
+_MYSQL_CONTENTION_CODES = frozenset(
+    {1205, 1213}
+)  # lock wait timeout, deadlock (Galera: certification failed)
+# Can't connect (socket, TCP), server gone away, lost connection (also during the handshake, e.g. a proxy
+# with no live node behind it), connection killed, server shutting down, and a Galera node that is not part
+# of the primary component ("WSREP has not yet prepared node for application use").
+_MYSQL_CONNECTION_LOST_CODES = frozenset({2002, 2003, 2006, 2013, 2055, 1927, 1053, 1047})
+
+
+def is_connection_lost(engine: Engine, error: exc.DBAPIError) -> bool:
+    """Did this error end the connection (or never get one) without anything being committed by it?"""
+    if error.connection_invalidated or isinstance(error, exc.InterfaceError):
+        return True
+    if engine.dialect.name == "sqlite":
+        return False
+    code = error.orig.args[0] if error.orig is not None and error.orig.args else None
+    return code in _MYSQL_CONNECTION_LOST_CODES
 
 
 def _is_contention(engine: Engine, error: exc.DBAPIError) -> bool:
@@ -125,6 +175,7 @@ class Database:
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
         self.engine = engine if engine is not None else make_engine(settings)
+        self._next_token_purge = time.monotonic() + TOKEN_PURGE_INTERVAL_SECONDS
 
     @property
     def dialect_name(self) -> str:
@@ -132,14 +183,73 @@ class Database:
 
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[Session]:
-        """One unit of work: committed when the block ends, rolled back on any error."""
+        """One unit of work: committed when the block ends, rolled back on any error.
+
+        A write transaction on a server also records a token (``commit_tokens``): if the connection drops
+        during COMMIT, the block ends normally when the token shows the commit happened, and raises
+        DatabaseConnectionLostError (safe to run again) when it shows it did not.
+        """
+        token = commit_tokens.new_token() if write and self.dialect_name != "sqlite" else None
         with translate_errors(self.engine), self.engine.connect() as connection:
             if self.dialect_name == "sqlite":
                 connection = connection.execution_options(
                     sqlite_begin="BEGIN IMMEDIATE" if write else "BEGIN"
                 )
-            with Session(bind=connection, expire_on_commit=False, autoflush=True) as session, session.begin():
-                yield session
+            with Session(bind=connection, expire_on_commit=False, autoflush=True) as session:
+                committing = False
+                try:
+                    with session.begin():
+                        yield session
+                        if token is not None:
+                            commit_tokens.record(session, token)
+                        committing = True
+                except exc.DBAPIError as error:
+                    if token is None or not committing or not is_connection_lost(self.engine, error):
+                        raise
+                    self._settle_commit(token, error)
+        if token is not None:
+            self._purge_tokens_now_and_then()
+
+    def _settle_commit(self, token: str, error: exc.DBAPIError) -> None:
+        """The connection dropped during COMMIT: return if it committed, raise if it did not or nobody
+        can tell within the failover time."""
+        log.warning("Connection lost during COMMIT; checking whether it was applied")
+        deadline = time.monotonic() + self.settings.db_failover_seconds
+        while True:
+            try:
+                with translate_errors(self.engine), self.engine.connect() as connection:
+                    applied = commit_tokens.was_applied(connection, token)
+            except DatabaseConnectionLostError:
+                if time.monotonic() >= deadline:
+                    raise CommitOutcomeUnknownError(
+                        "The connection to the database was lost while saving, and the database could not "
+                        "be reached to find out whether the change was saved. Look before trying again."
+                    ) from error
+                time.sleep(RECONNECT_PAUSE_SECONDS)
+                continue
+            if applied:
+                log.info("The interrupted COMMIT had been applied")
+                return
+            raise DatabaseConnectionLostError(_unavailable_message(self.engine, error)) from error
+
+    def _purge_tokens_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now < self._next_token_purge:
+            return
+        self._next_token_purge = now + TOKEN_PURGE_INTERVAL_SECONDS
+        try:
+            with self.engine.begin() as connection:
+                purged = commit_tokens.purge_old(connection)
+        except exc.DBAPIError as error:  # another client purging the same rows, say: the next one will do
+            log.debug("Commit tokens not purged this time: %s", type(error).__name__)
+            return
+        if purged:
+            log.info("Purged %s old commit tokens", purged)
+
+    def is_galera(self) -> bool:
+        """Is this a Galera cluster node (``wsrep_on``)? Its connections then read with causality."""
+        with translate_errors(self.engine), self.engine.connect() as connection:
+            return bool(connection.info.get(GALERA_INFO_KEY, False))
 
     def ping(self) -> None:
         """Raise DatabaseUnavailableError when the server cannot be reached."""

@@ -15,6 +15,15 @@ class DatabaseBusyError(DatabaseUnavailableError):
     """Another client holds the write lock for longer than we are willing to wait."""
 
 
+class DatabaseConnectionLostError(DatabaseUnavailableError):
+    """The server could not be reached or the connection dropped before anything was committed: running
+    the whole operation again is safe (a cluster's proxy may route the next attempt to a live node)."""
+
+
+class CommitOutcomeUnknownError(DatabaseUnavailableError):
+    """The connection dropped during COMMIT and the database could not be asked whether it committed."""
+
+
 class SchemaError(DesktopAuthError):
     """The database schema is not one this version of the app can work with."""
 

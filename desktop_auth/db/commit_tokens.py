@@ -1,0 +1,49 @@
+"""Settle a COMMIT whose answer never arrived, without applying anything twice.
+
+When the connection drops during COMMIT (a node dies, a proxy fails over) the change may or may not have
+been committed. Every write transaction on a server inserts a random token just before COMMIT; the client
+then asks (on a new connection, through whichever node answers) whether its token is there. Tokens live a
+day, far longer than any client takes to ask, and are purged in small batches now and then.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from desktop_auth.db.types import utcnow
+
+log = logging.getLogger(__name__)
+
+KEPT_FOR = timedelta(days=1)
+PURGE_BATCH = 1000
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)  # 32 characters, the column's width
+
+
+def record(session: Session, token: str) -> None:
+    session.execute(
+        text("INSERT INTO applied_operation (token, applied_at) VALUES (:token, :now)"),
+        {"token": token, "now": utcnow().replace(tzinfo=None)},
+    )
+
+
+def was_applied(connection: Connection, token: str) -> bool:
+    found = connection.execute(text("SELECT 1 FROM applied_operation WHERE token = :token"), {"token": token})
+    return found.first() is not None
+
+
+def purge_old(connection: Connection) -> int:
+    """Delete up to PURGE_BATCH tokens older than KEPT_FOR (MariaDB/MySQL only); return how many went."""
+    cutoff = (utcnow() - KEPT_FOR).replace(tzinfo=None)
+    result = connection.execute(
+        text(f"DELETE FROM applied_operation WHERE applied_at < :cutoff LIMIT {PURGE_BATCH}"),
+        {"cutoff": cutoff},
+    )
+    return int(result.rowcount)
