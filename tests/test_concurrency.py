@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from desktop_auth.db.engine import Database
 from desktop_auth.models import LoginThrottle, User
 from desktop_auth.services import Services
 from desktop_auth.services.accounts import count_active_admins
+from desktop_auth.services.context import retried
 from desktop_auth.services.errors import (
     EmailAlreadyRegisteredError,
     InvalidCredentialsError,
@@ -114,25 +117,62 @@ def test_concurrent_edits_of_one_user_one_wins(services: Services, database: Dat
     assert final.role == successes[0].role
 
 
-def test_busy_transactions_are_retried_then_reported() -> None:
-    from desktop_auth.db.errors import DatabaseBusyError
-    from desktop_auth.services.context import BUSY_ATTEMPTS, retry_when_busy
+class _FlakyService:
+    """Fails its first calls with a given error, like a database that is contended or failing over."""
 
-    calls: list[int] = []
+    def __init__(self, error: Exception, failures: int, failover_seconds: int = 0) -> None:
+        self._context = SimpleNamespace(settings=SimpleNamespace(db_failover_seconds=failover_seconds))
+        self.error, self.failures, self.calls = error, failures, 0
 
-    @retry_when_busy
-    def flaky(fail_times: int) -> str:
-        calls.append(1)
-        if len(calls) <= fail_times:
-            raise DatabaseBusyError("deadlock")
+    @retried
+    def work(self) -> str:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
         return "done"
 
-    assert flaky(2) == "done"
-    assert len(calls) == 3
-    calls.clear()
+
+def test_busy_and_lost_connections_are_retried_other_failures_are_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from desktop_auth.db.errors import (
+        DatabaseBusyError,
+        DatabaseConnectionLostError,
+        DatabaseUnavailableError,
+    )
+    from desktop_auth.services import context
+
+    monkeypatch.setattr(context, "RECONNECT_PAUSE_SECONDS", 0.01)
+    busy = _FlakyService(DatabaseBusyError("deadlock"), failures=25)
+    assert busy.work() == "done"
+    assert busy.calls == 26  # far more than a fixed handful of attempts: a person never sees "busy"
+    lost = _FlakyService(DatabaseConnectionLostError("gone"), failures=3, failover_seconds=5)
+    assert lost.work() == "done"
+    assert lost.calls == 4
+    # Not retried: a lost connection when no failover time is configured, a server that refuses us for
+    # another reason (e.g. wrong password), and a service's own refusal.
+    for error in (
+        DatabaseConnectionLostError("gone"),
+        DatabaseUnavailableError("access denied"),
+        LastAdminError(),
+    ):
+        once = _FlakyService(error, failures=1)
+        with pytest.raises(type(error)):
+            once.work()
+        assert once.calls == 1
+
+
+def test_contention_is_reported_once_its_budget_is_spent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop_auth.db.errors import DatabaseBusyError
+    from desktop_auth.services import context
+
+    monkeypatch.setattr(context, "CONTENTION_BUDGET_SECONDS", 0.2)
+    stuck = _FlakyService(DatabaseBusyError("deadlock"), failures=10**9)
+    started = time.monotonic()
     with pytest.raises(DatabaseBusyError):
-        flaky(BUSY_ATTEMPTS)
-    assert len(calls) == BUSY_ATTEMPTS
+        stuck.work()
+    assert 0.2 <= time.monotonic() - started < 2
+    assert stuck.calls > 3
 
 
 def test_concurrent_sign_ins_of_one_account_all_succeed(services: Services) -> None:

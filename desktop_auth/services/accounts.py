@@ -9,7 +9,7 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
-from desktop_auth.db.errors import DatabaseBusyError
+from desktop_auth.db.errors import DatabaseBusyError, DatabaseConnectionLostError
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.identity import lookalike_range, may_look_alike, normalize_email, sign_in_key, skeleton_key
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, Role, User
@@ -18,7 +18,7 @@ from desktop_auth.services.app_settings import read_shared_settings
 from desktop_auth.services.context import (
     ServiceContext,
     lock_admin_set,
-    retry_when_busy,
+    retried,
     role_by_name,
     to_record,
 )
@@ -134,11 +134,13 @@ class AccountService:
 
     # -- first run -----------------------------------------------------------------------------------
 
+    @retried
     def needs_first_admin(self) -> bool:
         """True while the database has no active administrator (the app then offers to create one)."""
         with self._context.database.transaction() as session:
             return count_active_admins(session) == 0
 
+    @retried
     def registration_open(self) -> bool:
         with self._context.database.transaction() as session:
             return read_shared_settings(session, self._context.settings).allow_self_registration
@@ -148,12 +150,16 @@ class AccountService:
         normalized = normalize_email(email)
         self._context.policy.validate(password, normalized)
         password_hash = self._context.hasher.hash(password)  # slow: outside any transaction
+        return self._insert_first_admin(normalized, password_hash)
+
+    @retried
+    def _insert_first_admin(self, email: str, password_hash: str) -> UserRecord:
         with self._context.database.transaction(write=True) as session:
-            admin_role = lock_admin_set(session)
+            admin_role = lock_admin_set(session)  # two first administrators through two nodes: one waits
             if count_active_admins(session) > 0:
                 raise SetupAlreadyDoneError()
             return insert_account(
-                session, self._context, normalized, password_hash, admin_role, None, "first administrator"
+                session, self._context, email, password_hash, admin_role, None, "first administrator"
             )
 
     # -- registration --------------------------------------------------------------------------------
@@ -162,15 +168,25 @@ class AccountService:
         """Self-registration: a new account with the role named 'user'."""
         normalized = normalize_email(email)
         self._context.policy.validate(password, normalized)
+        self._check_registration(normalized)  # before the slow hash; checked again at insert
+        password_hash = self._context.hasher.hash(password)
+        return self._insert_registered(normalized, password_hash)
+
+    @retried
+    def _check_registration(self, email: str) -> None:
         with self._context.database.transaction() as session:
             if not read_shared_settings(session, self._context.settings).allow_self_registration:
                 raise RegistrationClosedError()
-            require_new_identity(session, normalized)  # before the slow hash; checked again at insert
-        password_hash = self._context.hasher.hash(password)
+            require_new_identity(session, email)
+
+    @retried
+    def _insert_registered(self, email: str, password_hash: str) -> UserRecord:
         with self._context.database.transaction(write=True) as session:
+            if not read_shared_settings(session, self._context.settings).allow_self_registration:
+                raise RegistrationClosedError()  # closed while the password was being hashed
             role = role_by_name(session, USER_ROLE)
             return insert_account(
-                session, self._context, normalized, password_hash, role, None, "self-registration"
+                session, self._context, email, password_hash, role, None, "self-registration"
             )
 
     # -- sign-in -------------------------------------------------------------------------------------
@@ -215,7 +231,7 @@ class AccountService:
         if changed_at is None or changed_at + lifetime <= self._context.clock():
             raise TemporaryPasswordExpiredError()
 
-    @retry_when_busy
+    @retried
     def _reserve(self, key: str) -> tuple[datetime | None, Row[int, str | None, bool] | None]:
         """Count the attempt before the password is checked (see services/throttle.py); read the account."""
         with self._context.database.transaction(write=True) as session:
@@ -228,7 +244,7 @@ class AccountService:
             log.warning("Sign-in refused for a locked address (until %s)", until.isoformat())
         return until, account
 
-    @retry_when_busy
+    @retried
     def _fail(self, key: str) -> datetime | None:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
@@ -248,12 +264,12 @@ class AccountService:
             with self._context.database.transaction(write=True) as session:
                 rules = read_shared_settings(session, self._context.settings)
                 purged = throttle.purge_expired(session, rules, now)
-        except DatabaseBusyError:
-            return  # another client is busy there; the next purge will do
+        except (DatabaseBusyError, DatabaseConnectionLostError):
+            return  # another client is busy there, or the line dropped; the next purge will do
         if purged:
             log.info("Purged %s expired failed sign-in counters", purged)
 
-    @retry_when_busy
+    @retried
     def _succeed(
         self, user_id: int, key: str, checked_hash: str | None, new_hash: str | None
     ) -> SignedInUser:
@@ -312,6 +328,7 @@ class AccountService:
 
     # -- own account ---------------------------------------------------------------------------------
 
+    @retried
     def get_account(self, user_id: int) -> UserRecord:
         with self._context.database.transaction() as session:
             user = session.get(User, user_id)
@@ -319,6 +336,7 @@ class AccountService:
                 raise NotFoundError("This account no longer exists.")
             return to_record(user, throttle.locked_until(session, user.email, self._context.clock()))
 
+    @retried
     def check_session(self, user_id: int, password_changed_at: datetime | None) -> SessionState:
         """Re-check an open session: it ends when the account is gone, deactivated or its password changed
         elsewhere; ``role`` tells the window which powers it still has."""
@@ -365,9 +383,12 @@ class AccountService:
         self._forget_failures(email)  # the right current password: this attempt was no failure
         if context.hasher.verify(stored_hash, new_password):
             raise InvalidInputError("new_password", ["The new password must differ from the current one."])
-        new_hash = context.hasher.hash(new_password)
-        now = context.clock()
-        with context.database.transaction(write=True) as session:
+        return self._store_new_password(user_id, stored_hash, context.hasher.hash(new_password))
+
+    @retried
+    def _store_new_password(self, user_id: int, stored_hash: str | None, new_hash: str) -> UserRecord:
+        now = self._context.clock()
+        with self._context.database.transaction(write=True) as session:
             user = session.scalars(
                 select(User).options(lazyload(User.role)).where(User.id == user_id).with_for_update()
             ).one_or_none()
@@ -383,13 +404,18 @@ class AccountService:
             audit.record(session, now, Actor(user.id, user.email), "password_change", user.email, user.id)
             return to_record(user)
 
-    @retry_when_busy
+    @retried
     def _forget_failures(self, email: str) -> None:
         with self._context.database.transaction(write=True) as session:
             throttle.reset(session, [email])
 
     def _fail_current_password(self, user_id: int, email: str) -> datetime | None:
         until = self._fail(email)
+        self._audit_failed_change(user_id, email)
+        return until
+
+    @retried
+    def _audit_failed_change(self, user_id: int, email: str) -> None:
         with self._context.database.transaction(write=True) as session:
             audit.record(
                 session,
@@ -400,4 +426,3 @@ class AccountService:
                 user_id,
                 detail="wrong current password",
             )
-        return until

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from desktop_auth.errors import InvalidInputError
-from desktop_auth.models import ADMIN_ROLE, USER_ROLE, LoginThrottle, Role, User
-from desktop_auth.services import audit, throttle
+from desktop_auth.models import ADMIN_ROLE, PROTECTED_ROLES, USER_ROLE, LoginThrottle, Role, User
+from desktop_auth.services import audit, guards, throttle
 from desktop_auth.services.accounts import count_active_admins, insert_account, require_new_identity
 from desktop_auth.services.app_settings import read_shared_settings
 from desktop_auth.services.audit import ids_in
@@ -26,7 +26,7 @@ from desktop_auth.services.context import (
     ServiceContext,
     lock_admin_set,
     require_admin,
-    retry_when_busy,
+    retried,
     role_by_name,
 )
 from desktop_auth.services.emails import normalize_email
@@ -36,6 +36,7 @@ from desktop_auth.services.errors import (
     SelfDeactivationError,
     StaleEditError,
 )
+from desktop_auth.services.guards import ADMINS_GUARD, ROLES_GUARD
 from desktop_auth.services.records import (
     Actor,
     AuditRecord,
@@ -162,6 +163,7 @@ class AdminService:
 
     # -- reading -------------------------------------------------------------------------------------
 
+    @retried
     def list_users(
         self, actor: Actor, query: UserQuery = ALL_USERS, offset: int = 0, limit: int = 200
     ) -> list[UserRecord]:
@@ -194,6 +196,7 @@ class AdminService:
             # Core execution: the columns need none of the ORM's per-row loading machinery.
             return [record_from_row(row, now) for row in session.connection().execute(statement)]
 
+    @retried
     def count_users(self, actor: Actor, query: UserQuery = ALL_USERS) -> int:
         with self._context.database.transaction() as session:
             require_admin(session, actor)
@@ -202,6 +205,7 @@ class AdminService:
             )
             return int(session.scalar(statement) or 0)
 
+    @retried
     def get_user(self, actor: Actor, email: str) -> UserRecord:
         normalized = normalize_email(email)
         with self._context.database.transaction() as session:
@@ -211,6 +215,7 @@ class AdminService:
                 raise NotFoundError(f"No account has the email address {normalized}.")
             return record_from_row(row, self._context.clock())
 
+    @retried
     def audit_log(
         self, actor: Actor, search: str = "", limit: int = 200, offset: int = 0
     ) -> list[AuditRecord]:
@@ -224,19 +229,32 @@ class AdminService:
         """Create an account for someone else (an administrator's or operator's act, open or not)."""
         normalized = normalize_email(email)
         self._context.policy.validate(password, normalized)
+        self._check_new_user(actor, normalized, role)  # before the slow hash; checked again at insert
+        password_hash = self._context.hasher.hash(password)
+        return self._insert_user(actor, normalized, password_hash, role)
+
+    @retried
+    def _check_new_user(self, actor: Actor, email: str, role: str) -> None:
         with self._context.database.transaction() as session:
             require_admin(session, actor)
             role_by_name(session, role)
-            require_new_identity(session, normalized)  # before the slow hash; checked again at insert
-        password_hash = self._context.hasher.hash(password)
+            require_new_identity(session, email)
+
+    @retried
+    def _insert_user(self, actor: Actor, email: str, password_hash: str, role: str) -> UserRecord:
         with self._context.database.transaction(write=True) as session:
+            # A new administrator changes who is an admin; a role other than the built-in ones could be
+            # removed meanwhile through another node: claim what the insert depends on, before reading.
+            claims = [ADMINS_GUARD] if role == ADMIN_ROLE else []
+            claims += [] if role in PROTECTED_ROLES else [ROLES_GUARD]
+            guards.claim(session, *claims)
             require_admin(session, actor)
             how = f"created by {actor.label}"
             return insert_account(
-                session, self._context, normalized, password_hash, role_by_name(session, role), actor, how
+                session, self._context, email, password_hash, role_by_name(session, role), actor, how
             )
 
-    @retry_when_busy
+    @retried
     def apply_edits(
         self, actor: Actor, edits: Sequence[UserEdit], return_records: bool = True
     ) -> list[UserRecord]:
@@ -254,8 +272,11 @@ class AdminService:
         if len({edit.user_id for edit in edits}) != len(edits):
             raise InvalidInputError("edits", ["Each account may appear only once in one save."])
         now = self._context.clock()
+        assigned = {edit.role for edit in edits if edit.role is not None}
         with self._context.database.transaction(write=True) as session:
             lock_admin_set(session)
+            if assigned - PROTECTED_ROLES:
+                guards.claim(session, ROLES_GUARD)  # a role being removed through another node waits or fails
             require_admin(session, actor)
             current = self._lock_rows(session, [edit.user_id for edit in edits])
             missing = [edit.user_id for edit in edits if edit.user_id not in current]
@@ -303,7 +324,7 @@ class AdminService:
         self.apply_edits(actor, edits, return_records=False)
         return len(edits)
 
-    @retry_when_busy
+    @retried
     def unlock(self, actor: Actor, emails: Sequence[str]) -> int:
         """Lift lockouts and forget failed attempts for these addresses; returns how many were affected."""
         normalized = sorted({normalize_email(email) for email in emails})
@@ -337,7 +358,7 @@ class AdminService:
             )
             return count
 
-    @retry_when_busy
+    @retried
     def reset_password(
         self,
         actor: Actor,
@@ -370,7 +391,7 @@ class AdminService:
             expires_at, tuple(TemporaryPassword(uid, emails[uid], passwords[uid]) for uid in ids)
         )
 
-    @retry_when_busy
+    @retried
     def set_temporary_password(
         self, actor: Actor, user_id: int, password: str, expected_version: int | None = None
     ) -> datetime:
@@ -459,6 +480,7 @@ class AdminService:
         if present:
             throttle.reset(session, present)
 
+    @retried
     def _id_for(self, email: str) -> int:
         normalized = normalize_email(email)
         with self._context.database.transaction() as session:

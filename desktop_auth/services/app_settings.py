@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from desktop_auth.config import LONGEST_IDLE_MINUTES, LONGEST_LOCKOUT_SECONDS, Settings
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import AppSetting
-from desktop_auth.services import audit
-from desktop_auth.services.context import ServiceContext, require_admin
+from desktop_auth.services import audit, guards
+from desktop_auth.services.context import ServiceContext, require_admin, retried
+from desktop_auth.services.guards import SETTINGS_GUARD
 from desktop_auth.services.records import Actor
 
 # field -> (smallest, largest) for the numeric ones
@@ -119,10 +120,12 @@ class AppSettingsService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
+    @retried
     def get(self) -> SharedSettings:
         with self._context.database.transaction() as session:
             return read_shared_settings(session, self._context.settings)
 
+    @retried
     def seed(self) -> SharedSettings:
         """At start-up: store this client's configuration for any shared setting the database lacks, then
         return the shared settings every client follows."""
@@ -132,12 +135,14 @@ class AppSettingsService:
         with self._context.database.transaction(write=True) as session:
             return read_shared_settings(session, self._context.settings, seed=True)
 
+    @retried
     def update(self, actor: Actor, **changes: Any) -> SharedSettings:
         """Change shared settings (administrators only); every change is audited."""
         unknown = set(changes) - {f.name for f in fields(SharedSettings)}
         if unknown:
             raise InvalidInputError("settings", [f"Unknown setting: {', '.join(sorted(unknown))}."])
         with self._context.database.transaction(write=True) as session:
+            guards.claim(session, SETTINGS_GUARD)  # checked as a whole: two admins through two nodes queue
             require_admin(session, actor)
             current = read_shared_settings(session, self._context.settings)
             candidate = replace(current, **changes)

@@ -9,18 +9,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop_auth.config import Settings
 from desktop_auth.db.engine import Database
-from desktop_auth.db.errors import DatabaseBusyError
+from desktop_auth.db.errors import DatabaseBusyError, DatabaseConnectionLostError
 from desktop_auth.db.types import utcnow
 from desktop_auth.models import ADMIN_ROLE, Role, User
 from desktop_auth.security import PasswordHasher, PasswordPolicy
+from desktop_auth.services import guards
 from desktop_auth.services.errors import NotFoundError, PasswordChangeRequiredError, PermissionDeniedError
+from desktop_auth.services.guards import ADMINS_GUARD
 from desktop_auth.services.records import Actor, UserRecord
 from desktop_auth.text import has_lone_surrogate
 
@@ -48,24 +50,54 @@ class ServiceContext:
 
 P = ParamSpec("P")
 R = TypeVar("R")
-BUSY_ATTEMPTS = 4
 
 
-def retry_when_busy(function: Callable[P, R]) -> Callable[P, R]:
-    """Run a whole transaction again when the database chose it as a deadlock victim or a lock wait timed
-    out (MariaDB), or the file was locked (SQLite). The server rolled it back, so nothing half-done remains;
-    a few jittered retries turn a rare collision into a slightly slower success."""
+class HasContext(Protocol):
+    _context: ServiceContext
 
-    @functools.wraps(function)
+
+# A person should never see "busy" because another client collided with them: on a Galera cluster dozens
+# of clients can fail certification on one row (30 wrong passwords at once on one address) and each retry
+# waits a random, growing pause ("full jitter"), so this budget ends only when something is truly stuck.
+CONTENTION_BUDGET_SECONDS = 20.0
+FIRST_PAUSE_SECONDS = 0.005
+LONGEST_PAUSE_SECONDS = 0.25
+RECONNECT_PAUSE_SECONDS = 0.5
+
+
+def retried(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a service call again, whole, when the database could not finish it and nothing was applied.
+
+    - A deadlock, a lock wait timeout, a Galera certification failure or a locked SQLite file: the server
+      rolled the transaction back, so the call runs again (after a jittered pause) and sees the winner's
+      result: "already registered", "changed by someone else", the right lockout count.
+    - A lost connection or an unreachable server (a node died; the proxy routes the next connection to a
+      survivor): again, until ``db_failover_seconds``. A COMMIT interrupted this way has been settled by
+      the database layer (``db.commit_tokens``): it arrives here only when it did not commit.
+
+    The decorated call must be safe to repeat from the start: its transactions commit at most once.
+    """
+
+    @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in range(1, BUSY_ATTEMPTS + 1):
+        started = time.monotonic()
+        service = cast(HasContext, args[0])  # a method of a service that holds its ServiceContext
+        failover_seconds = service._context.settings.db_failover_seconds
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                return function(*args, **kwargs)
+                return method(*args, **kwargs)
             except DatabaseBusyError:
-                if attempt == BUSY_ATTEMPTS:
+                if time.monotonic() - started >= CONTENTION_BUDGET_SECONDS:
                     raise
-                time.sleep(random.uniform(0.005, 0.03) * attempt)
-        raise AssertionError("unreachable")
+                pause = random.uniform(0, min(LONGEST_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2**attempt))
+            except DatabaseConnectionLostError:
+                if time.monotonic() - started >= failover_seconds:
+                    raise
+                log.info("Database connection lost; trying again (attempt %s)", attempt)
+                pause = RECONNECT_PAUSE_SECONDS
+            time.sleep(pause)
 
     return wrapper
 
@@ -78,13 +110,14 @@ def role_by_name(session: Session, name: str) -> Role:
 
 
 def lock_admin_set(session: Session) -> Role:
-    """Serialize every change that can alter who is an active admin, across clients.
+    """Serialize every change that can alter who is an active admin, across clients and cluster nodes.
 
-    Taking the row lock on the ``admin`` role (FOR UPDATE; SQLite's write transaction already serializes)
-    means two admins demoting each other at once run one after the other, and the second sees the first's
-    result when it counts the remaining admins.
+    Claims the ``admins`` guard (``services.guards``) first, so two admins demoting each other at once run
+    one after the other (or, through different Galera nodes, one is retried), and the second sees the
+    first's result when it counts the remaining admins. Returns the ``admin`` role.
     """
-    role = session.scalar(select(Role).where(Role.name == ADMIN_ROLE).with_for_update())
+    guards.claim(session, ADMINS_GUARD)
+    role = session.scalar(select(Role).where(Role.name == ADMIN_ROLE))
     if role is None:
         raise NotFoundError("The built-in role 'admin' is missing; run: desktop-auth db upgrade")
     return role

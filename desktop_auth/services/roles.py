@@ -9,9 +9,10 @@ from sqlalchemy.exc import IntegrityError
 
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import PROTECTED_ROLES, ROLE_NAME_MAX_LENGTH, Role, User
-from desktop_auth.services import audit
-from desktop_auth.services.context import ServiceContext, require_admin, role_by_name
+from desktop_auth.services import audit, guards
+from desktop_auth.services.context import ServiceContext, require_admin, retried, role_by_name
 from desktop_auth.services.errors import RoleExistsError, RoleInUseError, RoleProtectedError
+from desktop_auth.services.guards import ROLES_GUARD
 from desktop_auth.services.records import Actor, RoleRecord
 
 _ROLE_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
@@ -34,6 +35,7 @@ class RoleService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
+    @retried
     def list_roles(self) -> list[RoleRecord]:
         """Every role with how many accounts hold it. Any signed-in user may see role names."""
         with self._context.database.transaction() as session:
@@ -42,6 +44,7 @@ class RoleService:
             roles = session.execute(select(Role.id, Role.name).order_by(Role.name)).all()
             return [RoleRecord(rid, name, counts.get(rid, 0), name in PROTECTED_ROLES) for rid, name in roles]
 
+    @retried
     def add_role(self, actor: Actor, raw_name: str) -> RoleRecord:
         name = normalize_role_name(raw_name)
         with self._context.database.transaction(write=True) as session:
@@ -57,14 +60,17 @@ class RoleService:
             audit.record(session, self._context.clock(), actor, "role_add", name, new_value=name)
             return RoleRecord(role.id, name, 0, False)
 
+    @retried
     def remove_role(self, actor: Actor, raw_name: str) -> None:
         name = raw_name.strip().lower()
         if name in PROTECTED_ROLES:
             raise RoleProtectedError(name)
         with self._context.database.transaction(write=True) as session:
+            # Every assignment of a non-built-in role claims this guard too: through different cluster
+            # nodes, "nobody holds it" and "give it to someone" cannot both commit.
+            guards.claim(session, ROLES_GUARD)
             require_admin(session, actor)
             role = role_by_name(session, name)
-            session.refresh(role, with_for_update=True)
             holders = int(session.scalar(select(func.count(User.id)).where(User.role_id == role.id)) or 0)
             if holders:
                 raise RoleInUseError(name, holders)
