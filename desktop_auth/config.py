@@ -24,6 +24,10 @@ EMBEDDED_DB_FILENAME = "desktop_auth.sqlite3"
 #: The longest values the shared settings accept (services/app_settings.py); a client seeds no more.
 LONGEST_LOCKOUT_SECONDS = 7 * 86_400
 LONGEST_IDLE_MINUTES = 24 * 60
+#: The most server connections one client may open (DESKTOP_AUTH_DB_POOL_SIZE), and the longest idle time before
+#: it gives them back (DESKTOP_AUTH_DB_IDLE_SECONDS); see Settings.
+LARGEST_DB_POOL_SIZE = 5
+LONGEST_DB_IDLE_SECONDS = 3600
 LONGEST_FAILOVER_SECONDS = 600  # a person waits this long at most before hearing the database is unreachable
 
 _HASH_METHOD_RE = re.compile(r"^(scrypt(:\d+:\d+:\d+)?|pbkdf2(:sha256|:sha512)?(:\d+)?)$")
@@ -43,7 +47,14 @@ class Settings:
     lockout_base_seconds: int = 60
     lockout_max_seconds: int = 3600
     idle_timeout_minutes: int = 15
-    db_pool_size: int = 5
+    #: The most server connections one client holds at once (MySQL/MariaDB; the pool never overflows it):
+    #: extra concurrent work waits for one. 2 serves the GUI's few background tasks, so a server's
+    #: max_connections / 2 desktops can work at the same moment; at most 5 (the old default, kept so an
+    #: existing .env still loads), as one person's work gains nothing from more.
+    db_pool_size: int = 2
+    #: Seconds without any database work after which a client closes all its server connections (an idle
+    #: desktop holds none; the next action reconnects). At most an hour, well under the server's wait_timeout.
+    db_idle_seconds: int = 60
     db_pool_recycle_seconds: int = 1800
     #: How long an operation keeps trying after the server is unreachable or the connection dropped (a
     #: cluster node dying: its eviction plus the proxy's health check take a few seconds) before it says so.
@@ -71,6 +82,7 @@ class Settings:
             "DESKTOP_AUTH_LOCKOUT_MAX_SECONDS": (self.lockout_max_seconds, self.lockout_base_seconds),
             "DESKTOP_AUTH_IDLE_TIMEOUT_MINUTES": (self.idle_timeout_minutes, 1),
             "DESKTOP_AUTH_DB_POOL_SIZE": (self.db_pool_size, 1),
+            "DESKTOP_AUTH_DB_IDLE_SECONDS": (self.db_idle_seconds, 1),
             "DESKTOP_AUTH_DB_FAILOVER_SECONDS": (self.db_failover_seconds, 0),
         }
         for name, (value, minimum) in checks.items():
@@ -81,6 +93,8 @@ class Settings:
             "DESKTOP_AUTH_LOCKOUT_MAX_SECONDS": (self.lockout_max_seconds, LONGEST_LOCKOUT_SECONDS),
             "DESKTOP_AUTH_IDLE_TIMEOUT_MINUTES": (self.idle_timeout_minutes, LONGEST_IDLE_MINUTES),
             "DESKTOP_AUTH_DB_FAILOVER_SECONDS": (self.db_failover_seconds, LONGEST_FAILOVER_SECONDS),
+            "DESKTOP_AUTH_DB_POOL_SIZE": (self.db_pool_size, LARGEST_DB_POOL_SIZE),
+            "DESKTOP_AUTH_DB_IDLE_SECONDS": (self.db_idle_seconds, LONGEST_DB_IDLE_SECONDS),
         }
         for name, (value, maximum) in longest.items():
             if value > maximum:
@@ -115,6 +129,7 @@ _ENV_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DESKTOP_AUTH_LOCKOUT_MAX_SECONDS": ("lockout_max_seconds", int),
     "DESKTOP_AUTH_IDLE_TIMEOUT_MINUTES": ("idle_timeout_minutes", int),
     "DESKTOP_AUTH_DB_POOL_SIZE": ("db_pool_size", int),
+    "DESKTOP_AUTH_DB_IDLE_SECONDS": ("db_idle_seconds", int),
     "DESKTOP_AUTH_DB_POOL_RECYCLE_SECONDS": ("db_pool_recycle_seconds", int),
     "DESKTOP_AUTH_DB_FAILOVER_SECONDS": ("db_failover_seconds", int),
     "DESKTOP_AUTH_LOG_DIR": ("log_dir", Path),
