@@ -22,6 +22,7 @@ from desktop_auth.db.errors import (
     DatabaseUnavailableError,
     DatabaseUrlError,
 )
+from desktop_auth.db.idle_release import IdleRelease
 from desktop_auth.db.urls import mask_url, parse_database_url, scrub, url_secrets
 from desktop_auth.logs import hide_in_logs
 
@@ -99,12 +100,19 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
         options.update(
             pool_pre_ping=True,
             pool_recycle=settings.db_pool_recycle_seconds,
+            # At most db_pool_size server connections per client, never more: with thousands of desktops the
+            # server's max_connections is the scarce thing. Extra concurrent work waits its turn; transactions
+            # are short, so the wait only runs out if the server is stuck (a holder may sit in a lock wait of
+            # innodb_lock_wait_timeout, 50 s, behind a few other GUI tasks): then DatabaseBusyError.
             pool_size=settings.db_pool_size,
+            max_overflow=0,
+            pool_timeout=180,
             connect_args={"connect_timeout": 5, "read_timeout": 30, "write_timeout": 30},
         )
     options.update(engine_options)
     if "poolclass" in engine_options:  # e.g. NullPool for one-off commands takes no sizing arguments
-        options.pop("pool_size", None)
+        for sizing in ("pool_size", "max_overflow", "pool_timeout"):
+            options.pop(sizing, None)
     try:
         engine = create_engine(url, **options)
     except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
@@ -175,6 +183,7 @@ class Database:
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
         self.engine = engine if engine is not None else make_engine(settings)
+        self.idle_release = IdleRelease(self.engine, settings.db_idle_seconds)
         self._next_token_purge = time.monotonic() + TOKEN_PURGE_INTERVAL_SECONDS
 
     @property
@@ -190,7 +199,7 @@ class Database:
         DatabaseConnectionLostError (safe to run again) when it shows it did not.
         """
         token = commit_tokens.new_token() if write and self.dialect_name != "sqlite" else None
-        with translate_errors(self.engine), self.engine.connect() as connection:
+        with translate_errors(self.engine), self.idle_release.connect() as connection:
             if self.dialect_name == "sqlite":
                 connection = connection.execution_options(
                     sqlite_begin="BEGIN IMMEDIATE" if write else "BEGIN"
@@ -253,8 +262,9 @@ class Database:
 
     def ping(self) -> None:
         """Raise DatabaseUnavailableError when the server cannot be reached."""
-        with translate_errors(self.engine), self.engine.connect() as connection:
+        with translate_errors(self.engine), self.idle_release.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
 
     def dispose(self) -> None:
+        self.idle_release.stop()
         self.engine.dispose()
