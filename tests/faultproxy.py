@@ -21,6 +21,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
         self._up = True
+        self._swallow_replies = False
         self._closed = False
         self._thread = threading.Thread(target=self._accept_loop, name="fault-proxy", daemon=True)
         self._thread.start()
@@ -44,13 +45,14 @@ class FaultProxy:
             server.settimeout(None)
             with self._lock:
                 self._open += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            for source, sink, replies in ((client, server, False), (server, client, True)):
+                threading.Thread(target=self._pump, args=(source, sink, replies), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, replies: bool) -> None:
         try:
             while chunk := source.recv(65536):
+                if replies and self._swallow_replies:
+                    continue  # the server did the work; its answer never reaches the client
                 sink.sendall(chunk)
         except OSError:
             pass
@@ -68,9 +70,15 @@ class FaultProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
+    def swallow_replies(self) -> None:
+        """From now on the server's answers are dropped (what a client sees when the node dies right
+        after committing): the client waits until ``cut()`` ends its connection."""
+        self._swallow_replies = True
+
     def restore(self) -> None:
         with self._lock:
             self._up = True
+            self._swallow_replies = False
 
     def close(self) -> None:
         self._closed = True
