@@ -160,3 +160,12 @@ def test_server_unreachable_beyond_the_failover_time_then_back(proxied) -> None:
         services.accounts.register("ursula@example.com", STRONG_PASSWORD)
     proxy.restore()
     assert services.accounts.register("ursula@example.com", STRONG_PASSWORD).email == "ursula@example.com"
+
+
+def test_a_server_never_reached_is_reported_at_once(proxied) -> None:
+    proxy, services, _direct = proxied
+    proxy.cut()
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailableError, match="unavailable"):
+        services.accounts.needs_first_admin()  # this client's first contact: no failover wait
+    assert time.monotonic() - started < FAILOVER_SECONDS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,14 @@ from desktop_auth.db.errors import (
     DatabaseUrlError,
 )
 from desktop_auth.db.idle_release import IdleRelease
-from desktop_auth.db.urls import mask_url, parse_database_url, scrub, url_secrets
+from desktop_auth.db.urls import (
+    mask_url,
+    parse_database_url,
+    scrub,
+    tls_connect_args,
+    url_flag,
+    url_secrets,
+)
 from desktop_auth.logs import hide_in_logs
 
 log = logging.getLogger(__name__)
@@ -107,7 +115,12 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
             pool_size=settings.db_pool_size,
             max_overflow=0,
             pool_timeout=180,
-            connect_args={"connect_timeout": 5, "read_timeout": 30, "write_timeout": 30},
+            connect_args={
+                "connect_timeout": 5,
+                "read_timeout": 30,
+                "write_timeout": 30,
+                **tls_connect_args(url),
+            },
         )
     options.update(engine_options)
     if "poolclass" in engine_options:  # e.g. NullPool for one-off commands takes no sizing arguments
@@ -135,6 +148,8 @@ def translate_errors(engine: Engine) -> Iterator[None]:
     except exc.OperationalError as error:
         if _is_contention(engine, error):
             raise DatabaseBusyError("The database is busy with another client; please try again.") from error
+        if _tls_problem(engine, error):  # a refused certificate does not come right by retrying
+            raise DatabaseUnavailableError(_unavailable_message(engine, error)) from error
         if is_connection_lost(engine, error):
             raise DatabaseConnectionLostError(_unavailable_message(engine, error)) from error
         raise DatabaseUnavailableError(_unavailable_message(engine, error)) from error
@@ -142,6 +157,14 @@ def translate_errors(engine: Engine) -> Iterator[None]:
         if is_connection_lost(engine, error):
             raise DatabaseConnectionLostError(_unavailable_message(engine, error)) from error
         raise
+    except RuntimeError as error:  # PyMySQL, for MySQL 8's default sign-in without PyMySQL's rsa extra
+        if "cryptography" not in str(error):
+            raise
+        raise DatabaseUnavailableError(
+            f"The database is unavailable ({mask_url(engine.url)}): the server signs in with "
+            "caching_sha2_password or sha256_password, which needs the 'cryptography' package; reinstall "
+            "desktop-auth (it depends on PyMySQL[rsa])"
+        ) from error
 
 
 _MYSQL_CONTENTION_CODES = frozenset(
@@ -170,8 +193,41 @@ def _is_contention(engine: Engine, error: exc.DBAPIError) -> bool:
     return code in _MYSQL_CONTENTION_CODES
 
 
+# MySQL 8's "Connections using insecure transport are prohibited while --require_secure_transport=ON".
+_MYSQL_INSECURE_TRANSPORT = 3159
+_TLS_URL_HINT = "add ssl_ca=/path/to/ca.pem&ssl_verify_cert=true&ssl_verify_identity=true to DATABASE_URL"
+
+
+def _tls_problem(engine: Engine, error: exc.DBAPIError) -> str | None:
+    """What went wrong with TLS, as a person can act on it; None when ``error`` is not about TLS."""
+    if engine.dialect.name == "sqlite" or error.orig is None or not error.orig.args:
+        return None
+    code, text = error.orig.args[0], str(error.orig.args[-1])
+    verify = re.search(r"certificate verify failed: (.+?)(?: \(_ssl\.c:\d+\))?\)*$", text)
+    if verify:
+        reason = verify.group(1)
+        if "mismatch" in reason:
+            hint = "connect to a host name or address that the server's certificate lists"
+        else:
+            hint = "check that ssl_ca names the CA that signed the server's certificate"
+        return f"the server's TLS certificate was refused ({reason}): {hint}"
+    if code == _MYSQL_INSECURE_TRANSPORT or "insecure transport" in text:
+        return f"the server requires TLS (require_secure_transport): {_TLS_URL_HINT}"
+    if code == 2026 or "[SSL" in text:  # CR_SSL_CONNECTION_ERROR, or the TLS handshake itself
+        return f"TLS could not be set up with the server ({re.sub(r' ?[(]_ssl[.]c:[0-9]+[)]', '', text)})"
+    if code == 1045 and url_flag(engine.url, "ssl_disabled"):
+        # MariaDB refuses a plain connection under require_secure_transport as "Access denied".
+        return (
+            f"{text}; this connection was not encrypted (ssl_disabled=true), which a server that requires "
+            f"TLS (require_secure_transport) refuses: remove ssl_disabled and {_TLS_URL_HINT}"
+        )
+    return None
+
+
 def _unavailable_message(engine: Engine, error: exc.DBAPIError) -> str:
-    detail = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
+    detail = _tls_problem(engine, error) or (
+        str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
+    )
     detail = scrub(detail, url_secrets(engine.url))  # a driver may echo what it was given
     location = mask_url(engine.url)
     return f"The database is unavailable ({location}): {detail}"
@@ -185,6 +241,17 @@ class Database:
         self.engine = engine if engine is not None else make_engine(settings)
         self.idle_release = IdleRelease(self.engine, settings.db_idle_seconds)
         self._next_token_purge = time.monotonic() + TOKEN_PURGE_INTERVAL_SECONDS
+        self._has_connected = False
+        event.listen(self.engine, "connect", self._connected)
+
+    def _connected(self, _dbapi_connection: Any, _record: Any) -> None:
+        self._has_connected = True
+
+    @property
+    def has_connected(self) -> bool:
+        """Has this client reached the database at least once? Only then is a lost connection worth
+        waiting out (a node failing over); a server unreachable from the start is reported at once."""
+        return self._has_connected
 
     @property
     def dialect_name(self) -> str:

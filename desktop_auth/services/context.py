@@ -72,7 +72,7 @@ def retried(method: Callable[P, R]) -> Callable[P, R]:
       rolled the transaction back, so the call runs again (after a jittered pause) and sees the winner's
       result: "already registered", "changed by someone else", the right lockout count.
     - A lost connection or an unreachable server (a node died; the proxy routes the next connection to a
-      survivor): again, until ``db_failover_seconds``. A COMMIT interrupted this way has been settled by
+      survivor): again, until ``db_failover_seconds``, once this client has reached the database. A COMMIT interrupted this way has been settled by
       the database layer (``db.commit_tokens``): it arrives here only when it did not commit.
 
     The decorated call must be safe to repeat from the start: its transactions commit at most once.
@@ -93,6 +93,8 @@ def retried(method: Callable[P, R]) -> Callable[P, R]:
                     raise
                 pause = random.uniform(0, min(LONGEST_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2**attempt))
             except DatabaseConnectionLostError:
+                if not service._context.database.has_connected:
+                    raise  # never reached: a wrong address or a server that is down, said at once
                 if time.monotonic() - started >= failover_seconds:
                     raise
                 log.info("Database connection lost; trying again (attempt %s)", attempt)
