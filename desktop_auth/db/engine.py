@@ -167,9 +167,10 @@ def translate_errors(engine: Engine) -> Iterator[None]:
         ) from error
 
 
-_MYSQL_CONTENTION_CODES = frozenset(
-    {1205, 1213}
-)  # lock wait timeout, deadlock (Galera: certification failed)
+# Lock wait timeout; deadlock (on Galera also a failed certification or a transaction aborted by a
+# replicated one); and a savepoint that no longer exists, which is how rolling back to a savepoint reads once
+# a deadlock or a Galera abort has rolled back the whole transaction (the 1213 is then lost behind it).
+_MYSQL_CONTENTION_CODES = frozenset({1205, 1213, 1305})
 # Can't connect (socket, TCP), server gone away, lost connection (also during the handshake, e.g. a proxy
 # with no live node behind it), connection killed, server shutting down, and a Galera node that is not part
 # of the primary component ("WSREP has not yet prepared node for application use").
@@ -205,7 +206,7 @@ def _tls_problem(engine: Engine, error: exc.DBAPIError) -> str | None:
     code, text = error.orig.args[0], str(error.orig.args[-1])
     verify = re.search(r"certificate verify failed: (.+?)(?: \(_ssl\.c:\d+\))?\)*$", text)
     if verify:
-        reason = verify.group(1)
+        reason = f"certificate verify failed: {verify.group(1).rstrip('.')}"
         if "mismatch" in reason:
             hint = "connect to a host name or address that the server's certificate lists"
         else:

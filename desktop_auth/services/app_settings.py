@@ -78,8 +78,14 @@ def read_shared_settings(session: Session, settings: Settings, seed: bool = Fals
     stored = dict(session.execute(select(AppSetting.key, AppSetting.value)).all())
     current = SharedSettings.defaults(settings)
     if seed and not stored.keys() >= _NAMES:
+        # Seeders through different cluster nodes conflict on the guard, and the re-read locks so that it
+        # sees rows another client committed after this transaction's snapshot (its INSERT IGNORE skipped
+        # them): every client returns what the database holds.
+        guards.claim(session, SETTINGS_GUARD)
         _seed_missing(session, current, stored)
-        stored = dict(session.execute(select(AppSetting.key, AppSetting.value)).all())
+        stored = dict(
+            session.execute(select(AppSetting.key, AppSetting.value).with_for_update(read=True)).all()
+        )
     changes: dict[str, Any] = {}
     for field in fields(SharedSettings):
         raw = stored.get(field.name)
