@@ -413,3 +413,38 @@ def test_shared_settings_seeded_through_three_nodes_at_once(
         if len(thresholds) != 1:
             tally.violation(f"clients follow different shared settings: {outcomes}")
     tally.finish(pytestconfig)
+
+
+def test_a_change_through_one_node_decides_at_once_through_another(
+    cluster: Cluster, pytestconfig: pytest.Config
+) -> None:
+    """Read your writes across nodes: a Galera connection reads with causality (wsrep_sync_wait), so an
+    account deactivated through node 1 is refused by the very next check through node 2 or 3."""
+    setup, actor = _edit_setup(cluster)
+    writer = cluster.client(1)
+    readers = [cluster.client(2), cluster.client(3)]
+    assert all(client.database.is_galera() for client in (writer, *readers))
+    tally = Tally("deactivated through one node, refused through another")
+    # At least 200 trials (10 s): without causal reads about 1 in 50 slips through, so 50 could miss it.
+    for trial in range(max(TRIALS, 200)):
+        user = setup.accounts.register(f"leaving{trial}@example.com", STRONG_PASSWORD)
+        signed_in = setup.accounts.authenticate(user.email, STRONG_PASSWORD)
+        writer.admin.set_active(actor, user.email, False)
+        outcomes = [
+            reader.accounts.check_session(user.id, signed_in.password_changed_at) for reader in readers
+        ]
+        tally.add(outcomes)
+        if any(state.valid for state in outcomes):
+            tally.violation(f"trial {trial}: a node still let the deactivated account in: {outcomes}")
+        email = f"fresh{trial}@example.com"
+        writer.accounts.register(email, STRONG_PASSWORD)
+        try:
+            readers[trial % 2].accounts.register(email, STRONG_PASSWORD)
+            tally.violation(f"trial {trial}: registered twice")
+        except EmailAlreadyRegisteredError:
+            pass
+    tally.finish(pytestconfig)
+
+
+def test_only_a_galera_node_is_treated_as_one(database: Database) -> None:
+    assert database.is_galera() is False  # SQLite and the standalone MariaDB
