@@ -11,9 +11,9 @@ tests/galera_proxy.py. Nothing here touches the standalone server on 3306, and e
 the PID this module recorded, after checking that its command line names this folder.
 
 Eviction: a node that dies (SIGKILL) is suspected after ``evs.suspect_timeout`` (2 s) without a message and
-evicted as soon as the survivors agree (about 2-3 s in all); ``evs.inactive_timeout`` (4 s) evicts it
-unconditionally. Until then the survivors hold writes (reads go on); afterwards the two survivors form the
-primary component and carry on. Production clusters keep Galera's defaults (5 s / 15 s).
+evicted as soon as the survivors agree (measured: about 3 s after the kill); ``evs.inactive_timeout`` (4 s)
+evicts it unconditionally. Until then the survivors hold writes (reads go on); afterwards the two survivors
+form the primary component and carry on. Production clusters keep Galera's defaults (5 s / 15 s).
 
 A folder is owned by the process that started the cluster in it (an flock on ``owner.lock``) or, after
 ``up``, by nobody ("detached": ``down`` stops it). A folder left by a crashed run (no owner, or detached with
