@@ -22,6 +22,18 @@ ADMIN_PASSWORD = "violet-tundra-quartz-88-lagoon"
 USER_PASSWORD = "amber-glacier-piano-71-thistle"
 
 
+def mysql8_password_crypto() -> None:
+    """PyMySQL's caching_sha2_password path, as a MySQL 8 server without TLS asks for it: the password is
+    RSA-encrypted with the server's public key. A bundle that lost cryptography's native parts fails here."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    from pymysql import _auth
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    assert len(_auth.sha2_rsa_encrypt(b"password", b"0123456789abcdef0123", public_pem)) == 256
+
+
 class SelfTest:
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -150,6 +162,7 @@ def run(out: TextIO = sys.stdout) -> int:
                 "signed in as the administrator, opened the role editor, changed a role, saved",
                 admin_changes_a_role,
             )
+            test.check("MySQL 8 sign-in can encrypt the password (cryptography loads)", mysql8_password_crypto)
         except Exception:
             print("FAILED:", file=out)
             traceback.print_exc(file=out)
