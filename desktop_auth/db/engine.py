@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from desktop_auth import file_modes, paths
@@ -90,6 +91,11 @@ def _prepare_sqlite_file(path: Path, embedded: bool) -> None:
     file_modes.create_private_file(path)
 
 
+def _unless_in_url(url: URL, **defaults: int) -> dict[str, int]:
+    """Our defaults for driver options the URL does not set itself (an operator's ?connect_timeout=20 wins)."""
+    return {name: value for name, value in defaults.items() if name not in url.query}
+
+
 def make_engine(settings: Settings, **engine_options: Any) -> Engine:
     """Create an engine for the configured URL. Raises DatabaseUrlError for unusable URLs.
 
@@ -116,9 +122,7 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
             max_overflow=0,
             pool_timeout=180,
             connect_args={
-                "connect_timeout": 5,
-                "read_timeout": 30,
-                "write_timeout": 30,
+                **_unless_in_url(url, connect_timeout=5, read_timeout=30, write_timeout=30),
                 **tls_connect_args(url),
             },
         )
