@@ -277,13 +277,13 @@ def test_checkouts_never_race_the_release(economy_url: str) -> None:
 
 
 @pytest.mark.mariadb
-def test_dispose_stops_the_release_timer(economy_url: str) -> None:
-    services = _client(economy_url)
+def test_dispose_stops_the_release_timer(economy_url: str, server_connections: ServerConnections) -> None:
+    services = Services(make_settings(economy_url, db_idle_seconds=60))
     services.database.ping()
-    assert any(t.name == "desktop-auth-idle-release" for t in threading.enumerate())
+    assert services.database.idle_release.pending
     services.close()
-    time.sleep(0.05)  # a cancelled Timer thread ends at once
-    assert not any(t.name == "desktop-auth-idle-release" and t.is_alive() for t in threading.enumerate())
+    assert not services.database.idle_release.pending
+    assert server_connections.count() == 0
 
 
 @pytest.mark.mariadb
@@ -346,7 +346,7 @@ def test_sqlite_is_never_released(tmp_path: Path) -> None:
     try:
         assert database.idle_release.idle_seconds is None
         database.ping()
-        assert not any(t.name == "desktop-auth-idle-release" for t in threading.enumerate())
+        assert not database.idle_release.pending
     finally:
         database.dispose()
 

@@ -50,6 +50,12 @@ class IdleRelease:
     def idle_seconds(self) -> float | None:
         return self._idle_seconds
 
+    @property
+    def pending(self) -> bool:
+        """Is a release timer armed (or about to run)?"""
+        with self._lock:
+            return self._timer is not None
+
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for one unit of work; waits while every pooled connection is in use."""
