@@ -64,9 +64,8 @@ class IdleRelease:
         try:
             try:
                 connection = self._engine.connect()
-            except (
-                exc.TimeoutError
-            ) as error:  # the pool's wait ran out; Database translates only driver errors
+            except exc.TimeoutError as error:
+                # The pool's wait ran out (translate_errors handles driver errors only): say busy.
                 raise DatabaseBusyError(
                     "Every database connection of this client stayed busy too long; please try again."
                 ) from error
