@@ -162,7 +162,9 @@ def run(out: TextIO = sys.stdout) -> int:
                 "signed in as the administrator, opened the role editor, changed a role, saved",
                 admin_changes_a_role,
             )
-            test.check("MySQL 8 sign-in can encrypt the password (cryptography loads)", mysql8_password_crypto)
+            test.check(
+                "MySQL 8 sign-in can encrypt the password (cryptography loads)", mysql8_password_crypto
+            )
         except Exception:
             print("FAILED:", file=out)
             traceback.print_exc(file=out)

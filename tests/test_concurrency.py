@@ -191,3 +191,10 @@ def test_concurrent_sign_ins_of_one_account_all_succeed(make_services) -> None:
     )
     assert all(not isinstance(o, Exception) for o in outcomes), outcomes
     assert services.accounts.authenticate("shared@example.com", STRONG_PASSWORD).login_count == 13
+
+
+def test_admins_acting_on_each_other_at_once(make_services, pytestconfig: pytest.Config) -> None:
+    """On one server too: deactivate/demote/reset the other admin while they reset yours — one wins."""
+    from tests.test_galera_races import admins_act_on_each_other
+
+    admins_act_on_each_other(make_services(), make_services(), make_services(), 15).finish(pytestconfig)

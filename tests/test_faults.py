@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, text
 
 from desktop_auth.db import migrate
 from desktop_auth.db.engine import Database
@@ -169,3 +169,36 @@ def test_a_server_never_reached_is_reported_at_once(proxied) -> None:
     with pytest.raises(DatabaseUnavailableError, match="unavailable"):
         services.accounts.needs_first_admin()  # this client's first contact: no failover wait
     assert time.monotonic() - started < FAILOVER_SECONDS
+
+
+def test_the_commit_check_waits_for_a_commit_still_in_progress(mariadb_server) -> None:
+    """A COMMIT the server is still working on (a replica's acknowledgement, say) holds its token's row:
+    the check waits for the outcome instead of answering "not applied" and letting the client apply the
+    change twice."""
+    from desktop_auth.db import commit_tokens
+
+    database = Database(make_settings(mariadb_server.new_database()))
+    migrate.upgrade(database)
+    token = commit_tokens.new_token()
+    answers: list[tuple[bool, float]] = []
+    try:
+        with database.engine.connect() as committing:
+            committing.begin()
+            committing.execute(
+                text("INSERT INTO applied_operation (token, applied_at) VALUES (:t, NOW())"), {"t": token}
+            )
+
+            def check() -> None:
+                started = time.monotonic()
+                with database.engine.connect() as checking:
+                    answers.append((commit_tokens.was_applied(checking, token), time.monotonic() - started))
+
+            checker = threading.Thread(target=check)
+            checker.start()
+            time.sleep(0.5)
+            committing.commit()
+            checker.join(10)
+        assert answers and answers[0][0] is True, answers
+        assert answers[0][1] >= 0.4, "the check answered before the COMMIT finished"
+    finally:
+        database.dispose()

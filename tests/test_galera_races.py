@@ -448,3 +448,43 @@ def test_a_change_through_one_node_decides_at_once_through_another(
 
 def test_only_a_galera_node_is_treated_as_one(database: Database) -> None:
     assert database.is_galera() is False  # SQLite and the standalone MariaDB
+
+
+def admins_act_on_each_other(first: Services, second: Services, setup: Services, trials: int) -> Tally:
+    """Two admins, A through ``first`` and B through ``second``, act on each other at once: deactivate,
+    demote or reset the other's password. A serial run refuses whichever comes second (B is no longer an
+    admin, or A must first change a temporary password), so exactly one may succeed: B, being removed, must
+    never walk away with A's temporary password."""
+    root = setup.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    operator = Actor(root.id, root.email)
+    a = setup.admin.create_user(operator, "a@example.com", STRONG_PASSWORD, "admin")
+    b = setup.admin.create_user(operator, "b@example.com", STRONG_PASSWORD, "admin")
+    actor_a, actor_b = Actor(a.id, a.email), Actor(b.id, b.email)
+    moves: dict[str, Callable[[], Any]] = {
+        "A deactivates B": lambda: first.admin.set_active(actor_a, b.email, False),
+        "A demotes B": lambda: first.admin.set_role(actor_a, b.email, "user"),
+        "A resets B": lambda: first.admin.reset_password(actor_a, [b.id]),
+    }
+    tally = Tally("admins act on each other (deactivate/demote/reset vs reset)")
+    for trial in range(trials):
+        # Both back to active admins on their own passwords.
+        for user in (a, b):
+            setup.admin.set_temporary_password(Actor.operator(), user.id, STRONG_PASSWORD)
+        with setup.database.transaction(write=True) as session:
+            session.execute(
+                update(User).where(User.id.in_([a.id, b.id])).values(must_change_password=False, active=True)
+            )
+        setup.admin.set_role(Actor.operator(), a.email, "admin")
+        setup.admin.set_role(Actor.operator(), b.email, "admin")
+        name = list(moves)[trial % len(moves)]
+        outcomes = race(moves[name], lambda: second.admin.reset_password(actor_b, [a.id]))
+        tally.add(outcomes)
+        if sum(not isinstance(o, Exception) for o in outcomes) != 1:
+            tally.violation(f"{name} vs B resets A: {outcomes}")
+    return tally
+
+
+def test_admins_acting_on_each_other_through_two_nodes(cluster: Cluster, pytestconfig: pytest.Config) -> None:
+    admins_act_on_each_other(cluster.client(1), cluster.client(2), cluster.client(3), TRIALS).finish(
+        pytestconfig
+    )

@@ -35,7 +35,12 @@ def record(session: Session, token: str) -> None:
 
 
 def was_applied(connection: Connection, token: str) -> bool:
-    found = connection.execute(text("SELECT 1 FROM applied_operation WHERE token = :token"), {"token": token})
+    """Is the token there? A locking read: a COMMIT the server is still working on (waiting for a replica's
+    acknowledgement, say) holds the token's row lock, so this waits for its outcome instead of reading
+    "not there" and letting the client apply the change a second time."""
+    found = connection.execute(
+        text("SELECT 1 FROM applied_operation WHERE token = :token LOCK IN SHARE MODE"), {"token": token}
+    )
     return found.first() is not None
 
 

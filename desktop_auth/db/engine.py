@@ -173,8 +173,9 @@ def translate_errors(engine: Engine) -> Iterator[None]:
 
 # Lock wait timeout; deadlock (on Galera also a failed certification or a transaction aborted by a
 # replicated one); and a savepoint that no longer exists, which is how rolling back to a savepoint reads once
-# a deadlock or a Galera abort has rolled back the whole transaction (the 1213 is then lost behind it).
-_MYSQL_CONTENTION_CODES = frozenset({1205, 1213, 1305})
+# a deadlock or a Galera abort has rolled back the whole transaction (the 1213 is then lost behind it);
+# and InnoDB's report of a deadlock on a table's AUTO-INC lock ("Failed to read auto-increment value").
+_MYSQL_CONTENTION_CODES = frozenset({1205, 1213, 1305, 1467})
 # Can't connect (socket, TCP), server gone away, lost connection (also during the handshake, e.g. a proxy
 # with no live node behind it), connection killed, server shutting down, and a Galera node that is not part
 # of the primary component ("WSREP has not yet prepared node for application use").
@@ -245,7 +246,7 @@ class Database:
         self.settings = settings
         self.engine = engine if engine is not None else make_engine(settings)
         self.idle_release = IdleRelease(self.engine, settings.db_idle_seconds)
-        self._next_token_purge = time.monotonic() + TOKEN_PURGE_INTERVAL_SECONDS
+        self._next_token_purge = 0.0  # after this client's first write (a CLI command makes only a few)
         self._has_connected = False
         event.listen(self.engine, "connect", self._connected)
 
@@ -271,6 +272,7 @@ class Database:
         DatabaseConnectionLostError (safe to run again) when it shows it did not.
         """
         token = commit_tokens.new_token() if write and self.dialect_name != "sqlite" else None
+        interrupted: exc.DBAPIError | None = None
         with translate_errors(self.engine), self.idle_release.connect() as connection:
             if self.dialect_name == "sqlite":
                 connection = connection.execution_options(
@@ -287,27 +289,33 @@ class Database:
                 except exc.DBAPIError as error:
                     if token is None or not committing or not is_connection_lost(self.engine, error):
                         raise
-                    self._settle_commit(token, error)
-        if token is not None:
-            self._purge_tokens_now_and_then()
+                    interrupted = error  # settled below, once the broken connection is given back
+        if token is None:
+            return
+        if interrupted is not None:
+            self._settle_commit(token, interrupted)
+        self._purge_tokens_now_and_then()
 
     def _settle_commit(self, token: str, error: exc.DBAPIError) -> None:
-        """The connection dropped during COMMIT: return if it committed, raise if it did not or nobody
-        can tell within the failover time."""
+        """The connection dropped during COMMIT: return if it committed, raise DatabaseConnectionLostError
+        (safe to run again) if it did not, CommitOutcomeUnknownError if nobody can tell."""
         log.warning("Connection lost during COMMIT; checking whether it was applied")
+        unknown = CommitOutcomeUnknownError(
+            "The connection to the database was lost while saving, and the database could not be reached "
+            "to find out whether the change was saved. Look before trying again."
+        )
         deadline = time.monotonic() + self.settings.db_failover_seconds
         while True:
             try:
-                with translate_errors(self.engine), self.engine.connect() as connection:
+                with translate_errors(self.engine), self.idle_release.connect() as connection:
                     applied = commit_tokens.was_applied(connection, token)
             except DatabaseConnectionLostError:
                 if time.monotonic() >= deadline:
-                    raise CommitOutcomeUnknownError(
-                        "The connection to the database was lost while saving, and the database could not "
-                        "be reached to find out whether the change was saved. Look before trying again."
-                    ) from error
+                    raise unknown from error
                 time.sleep(RECONNECT_PAUSE_SECONDS)
                 continue
+            except Exception as check_error:  # a lock wait timeout, say: the COMMIT may still be running
+                raise unknown from check_error
             if applied:
                 log.info("The interrupted COMMIT had been applied")
                 return
@@ -319,9 +327,9 @@ class Database:
             return
         self._next_token_purge = now + TOKEN_PURGE_INTERVAL_SECONDS
         try:
-            with self.engine.begin() as connection:
+            with self.idle_release.connect() as connection, connection.begin():
                 purged = commit_tokens.purge_old(connection)
-        except exc.DBAPIError as error:  # another client purging the same rows, say: the next one will do
+        except Exception as error:  # another client purging the same rows, say: the next one will do
             log.debug("Commit tokens not purged this time: %s", type(error).__name__)
             return
         if purged:
@@ -329,7 +337,7 @@ class Database:
 
     def is_galera(self) -> bool:
         """Is this a Galera cluster node (``wsrep_on``)? Its connections then read with causality."""
-        with translate_errors(self.engine), self.engine.connect() as connection:
+        with translate_errors(self.engine), self.idle_release.connect() as connection:
             return bool(connection.info.get(GALERA_INFO_KEY, False))
 
     def ping(self) -> None:

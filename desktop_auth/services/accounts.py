@@ -245,11 +245,23 @@ class AccountService:
         return until, account
 
     @retried
-    def _fail(self, key: str) -> datetime | None:
+    def _fail(self, key: str, failed_change_by: int | None = None) -> datetime | None:
+        """Confirm a reserved attempt failed; ``failed_change_by`` (a user id) when it was a wrong current
+        password in Change password, audited in the same transaction as the count."""
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
             rules = read_shared_settings(session, self._context.settings, seed=True)
             until = throttle.confirm_failure(session, rules, key, now)
+            if failed_change_by is not None:
+                audit.record(
+                    session,
+                    now,
+                    Actor(failed_change_by, key),
+                    "password_change_failed",
+                    key,
+                    failed_change_by,
+                    detail="wrong current password",
+                )
         if until is not None:
             log.warning("Sign-in locked for an address after repeated failures (until %s)", until.isoformat())
         self._purge_now_and_then(now)
@@ -362,21 +374,14 @@ class AccountService:
         window then signs the session out)."""
         context = self._context
         current_password = self._bounded(current_password)
-        with context.database.transaction() as session:
-            user = session.get(User, user_id)
-            if user is None or not user.active:
-                raise AccountInactiveError()
-            email, stored_hash = user.email, user.password_hash
-            self._refuse_expired_temporary_password(
-                session, user.must_change_password, user.password_changed_at
-            )
+        email, stored_hash = self._own_password(user_id)
         context.policy.validate(new_password, email, field_name="new_password")
         until, _account = self._reserve(email)
         if until is not None:
             context.hasher.burn_time(current_password)
             raise AccountLockedError(until, context.clock())
         if not context.hasher.verify(stored_hash, current_password):
-            until = self._fail_current_password(user_id, email)
+            until = self._fail(email, failed_change_by=user_id)
             if until is not None:
                 raise AccountLockedError(until, context.clock())
             raise InvalidInputError("current_password", ["The current password is incorrect."])
@@ -384,6 +389,17 @@ class AccountService:
         if context.hasher.verify(stored_hash, new_password):
             raise InvalidInputError("new_password", ["The new password must differ from the current one."])
         return self._store_new_password(user_id, stored_hash, context.hasher.hash(new_password))
+
+    @retried
+    def _own_password(self, user_id: int) -> tuple[str, str | None]:
+        with self._context.database.transaction() as session:
+            user = session.get(User, user_id)
+            if user is None or not user.active:
+                raise AccountInactiveError()
+            self._refuse_expired_temporary_password(
+                session, user.must_change_password, user.password_changed_at
+            )
+            return user.email, user.password_hash
 
     @retried
     def _store_new_password(self, user_id: int, stored_hash: str | None, new_hash: str) -> UserRecord:
@@ -408,21 +424,3 @@ class AccountService:
     def _forget_failures(self, email: str) -> None:
         with self._context.database.transaction(write=True) as session:
             throttle.reset(session, [email])
-
-    def _fail_current_password(self, user_id: int, email: str) -> datetime | None:
-        until = self._fail(email)
-        self._audit_failed_change(user_id, email)
-        return until
-
-    @retried
-    def _audit_failed_change(self, user_id: int, email: str) -> None:
-        with self._context.database.transaction(write=True) as session:
-            audit.record(
-                session,
-                self._context.clock(),
-                Actor(user_id, email),
-                "password_change_failed",
-                email,
-                user_id,
-                detail="wrong current password",
-            )

@@ -26,6 +26,7 @@ from desktop_auth.services.context import (
     ServiceContext,
     lock_admin_set,
     require_admin,
+    require_admin_to_change,
     retried,
     role_by_name,
 )
@@ -36,7 +37,7 @@ from desktop_auth.services.errors import (
     SelfDeactivationError,
     StaleEditError,
 )
-from desktop_auth.services.guards import ADMINS_GUARD, ROLES_GUARD
+from desktop_auth.services.guards import ROLES_GUARD
 from desktop_auth.services.records import (
     Actor,
     AuditRecord,
@@ -243,12 +244,8 @@ class AdminService:
     @retried
     def _insert_user(self, actor: Actor, email: str, password_hash: str, role: str) -> UserRecord:
         with self._context.database.transaction(write=True) as session:
-            # A new administrator changes who is an admin; a role other than the built-in ones could be
-            # removed meanwhile through another node: claim what the insert depends on, before reading.
-            claims = [ADMINS_GUARD] if role == ADMIN_ROLE else []
-            claims += [] if role in PROTECTED_ROLES else [ROLES_GUARD]
-            guards.claim(session, *claims)
-            require_admin(session, actor)
+            # A role other than the built-in ones could be removed meanwhile through another node.
+            require_admin_to_change(session, actor, *([] if role in PROTECTED_ROLES else [ROLES_GUARD]))
             how = f"created by {actor.label}"
             return insert_account(
                 session, self._context, email, password_hash, role_by_name(session, role), actor, how
@@ -330,7 +327,7 @@ class AdminService:
         normalized = sorted({normalize_email(email) for email in emails})
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin(session, actor)
+            require_admin_to_change(session, actor)
             locked = dict(
                 session.execute(
                     select(LoginThrottle.email, LoginThrottle.locked_until).where(
@@ -384,14 +381,13 @@ class AdminService:
         hashes = {user_id: hasher.hash_temporary(password) for user_id, password in passwords.items()}
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin(session, actor)
+            require_admin_to_change(session, actor)
             expires_at = self._store_temporary(session, actor, hashes, expected_versions or {}, now)
             emails = self._emails(session, ids)
         return TemporaryPasswords(
             expires_at, tuple(TemporaryPassword(uid, emails[uid], passwords[uid]) for uid in ids)
         )
 
-    @retried
     def set_temporary_password(
         self, actor: Actor, user_id: int, password: str, expected_version: int | None = None
     ) -> datetime:
@@ -399,16 +395,26 @@ class AdminService:
         policy and stored with the configured (slow) method, since a person chose it. It must be changed at
         the next sign-in and expires like a generated one; returns when."""
         (user_id,) = self._reset_targets(actor, [user_id])
-        with self._context.database.transaction() as session:
-            require_admin(session, actor)
-            email = session.scalar(select(User.email).where(User.id == user_id))
+        email = self._email_of(actor, user_id)
         if email is None:
             raise StaleEditError({user_id: f"deleted account #{user_id}"})
         self._context.policy.validate(password, email, field_name="temporary_password")
         password_hash = self._context.hasher.hash(password)  # slow: outside the transaction
+        return self._store_chosen_temporary(actor, user_id, password_hash, expected_version)
+
+    @retried
+    def _email_of(self, actor: Actor, user_id: int) -> str | None:
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            return session.scalar(select(User.email).where(User.id == user_id))
+
+    @retried
+    def _store_chosen_temporary(
+        self, actor: Actor, user_id: int, password_hash: str, expected_version: int | None
+    ) -> datetime:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin(session, actor)
+            require_admin_to_change(session, actor)
             return self._store_temporary(
                 session, actor, {user_id: password_hash}, {user_id: expected_version}, now
             )

@@ -17,7 +17,7 @@ from desktop_auth.config import LONGEST_IDLE_MINUTES, LONGEST_LOCKOUT_SECONDS, S
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import AppSetting
 from desktop_auth.services import audit, guards
-from desktop_auth.services.context import ServiceContext, require_admin, retried
+from desktop_auth.services.context import ServiceContext, require_admin_to_change, retried
 from desktop_auth.services.guards import SETTINGS_GUARD
 from desktop_auth.services.records import Actor
 
@@ -148,8 +148,7 @@ class AppSettingsService:
         if unknown:
             raise InvalidInputError("settings", [f"Unknown setting: {', '.join(sorted(unknown))}."])
         with self._context.database.transaction(write=True) as session:
-            guards.claim(session, SETTINGS_GUARD)  # checked as a whole: two admins through two nodes queue
-            require_admin(session, actor)
+            require_admin_to_change(session, actor, SETTINGS_GUARD)  # checked as a whole: changes queue
             current = read_shared_settings(session, self._context.settings)
             candidate = replace(current, **changes)
             validate(candidate)

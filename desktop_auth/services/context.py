@@ -125,6 +125,17 @@ def lock_admin_set(session: Session) -> Role:
     return role
 
 
+def require_admin_to_change(session: Session, actor: Actor, *more_guards: str) -> None:
+    """``require_admin`` for a transaction that changes something: claims the ``admins`` guard first.
+
+    Otherwise "A deactivates B" and "B resets A's password" could both commit, each having checked the other
+    was still an administrator (write skew, on one server too): B, removed at that very moment, would get
+    A's temporary password. Administrative writes are rare, so they simply take turns.
+    """
+    guards.claim(session, ADMINS_GUARD, *more_guards)
+    require_admin(session, actor)
+
+
 def require_admin(session: Session, actor: Actor) -> None:
     """Check, inside the transaction, that the actor may administer (operators always may)."""
     if actor.is_operator:

@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import PROTECTED_ROLES, ROLE_NAME_MAX_LENGTH, Role, User
-from desktop_auth.services import audit, guards
-from desktop_auth.services.context import ServiceContext, require_admin, retried, role_by_name
+from desktop_auth.services import audit
+from desktop_auth.services.context import ServiceContext, require_admin_to_change, retried, role_by_name
 from desktop_auth.services.errors import RoleExistsError, RoleInUseError, RoleProtectedError
 from desktop_auth.services.guards import ROLES_GUARD
 from desktop_auth.services.records import Actor, RoleRecord
@@ -48,7 +48,7 @@ class RoleService:
     def add_role(self, actor: Actor, raw_name: str) -> RoleRecord:
         name = normalize_role_name(raw_name)
         with self._context.database.transaction(write=True) as session:
-            require_admin(session, actor)
+            require_admin_to_change(session, actor)
             if session.scalar(select(Role.id).where(Role.name == name)) is not None:
                 raise RoleExistsError(name)
             role = Role(name=name)
@@ -66,10 +66,9 @@ class RoleService:
         if name in PROTECTED_ROLES:
             raise RoleProtectedError(name)
         with self._context.database.transaction(write=True) as session:
-            # Every assignment of a non-built-in role claims this guard too: through different cluster
+            # Every assignment of a non-built-in role claims the roles guard too: through different cluster
             # nodes, "nobody holds it" and "give it to someone" cannot both commit.
-            guards.claim(session, ROLES_GUARD)
-            require_admin(session, actor)
+            require_admin_to_change(session, actor, ROLES_GUARD)
             role = role_by_name(session, name)
             holders = int(session.scalar(select(func.count(User.id)).where(User.role_id == role.id)) or 0)
             if holders:
