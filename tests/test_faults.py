@@ -198,7 +198,8 @@ def test_the_commit_check_waits_for_a_commit_still_in_progress(mariadb_server) -
             time.sleep(0.5)
             committing.commit()
             checker.join(10)
-        assert answers and answers[0][0] is True, answers
+        assert answers, "the check never answered"
+        assert answers[0][0] is True, answers
         assert answers[0][1] >= 0.4, "the check answered before the COMMIT finished"
     finally:
         database.dispose()
