@@ -31,8 +31,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.conftest import IN_CI
+from tests.galera_cluster import port_in_use
 
-PREFERRED_PORT = 23406
+PREFERRED_PORT = 23490  # clear of the Galera test blocks (23306 + 100 per block)
 HOST = "127.0.0.1"
 DATABASE = "desktop_auth_tls"
 APP_USER = "tls_app"
@@ -158,20 +159,9 @@ def make_certificates(folder: Path) -> dict[str, Path]:
 # --- the server -----------------------------------------------------------------------------------
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As mariadbd does: a port whose last connections linger in TIME_WAIT is free for a listener.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
 def _choose_port() -> int:
-    """23406 unless something (say, another test run) holds it; then any free port."""
-    if _port_free(PREFERRED_PORT):
+    """23490 unless something (say, another test run) holds it; then any free port."""
+    if not port_in_use(PREFERRED_PORT, HOST):
         return PREFERRED_PORT
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
