@@ -26,6 +26,7 @@ from desktop_auth.services.errors import (
 )
 from desktop_auth.services.records import Actor
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD
+from tests.races import admins_act_on_each_other
 
 
 def _all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -195,6 +196,4 @@ def test_concurrent_sign_ins_of_one_account_all_succeed(make_services) -> None:
 
 def test_admins_acting_on_each_other_at_once(make_services, pytestconfig: pytest.Config) -> None:
     """On one server too: deactivate/demote/reset the other admin while they reset yours — one wins."""
-    from tests.test_galera_races import admins_act_on_each_other
-
     admins_act_on_each_other(make_services(), make_services(), make_services(), 15).finish(pytestconfig)
