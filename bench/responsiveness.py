@@ -39,7 +39,7 @@ class GapMeter:
         self.last = now
 
     def during(self, action: Callable[[], None], done: Callable[[], bool]) -> int:
-        from desktop_auth.ui.waiting import wait, wait_for
+        from desktop_auth.ui.shell.waiting import wait, wait_for
 
         wait(30)
         self.longest, self.last = 0, 0
@@ -57,8 +57,8 @@ def measure(url: str) -> dict[str, int]:
 
     from desktop_auth.config import Settings
     from desktop_auth.services.records import SortKey, UserQuery
-    from desktop_auth.ui.controller import AppController
-    from desktop_auth.ui.waiting import wait_for
+    from desktop_auth.ui.shell.controller import AppController
+    from desktop_auth.ui.shell.waiting import wait_for
 
     app = QApplication.instance() or QApplication([])
     settings = Settings(database_url=url, hash_method=DEFAULT_HASH)

@@ -55,7 +55,7 @@ def _warm_up() -> None:
     """Show and paint a small form, as the app has before the role editor is ever opened."""
     from PySide6.QtWidgets import QDialog, QFormLayout, QLineEdit, QPushButton
 
-    from desktop_auth.ui.waiting import wait
+    from desktop_auth.ui.shell.waiting import wait
 
     form = QDialog()
     layout = QFormLayout(form)
@@ -125,8 +125,8 @@ def measure_in_process(kind: str, url: str) -> dict[str, float]:
     'editor' (the whole RoleEditor window)."""
     from PySide6.QtWidgets import QAbstractSlider, QApplication
 
-    from desktop_auth.ui.user_table_view import UserTableView, show_with_first_rows
-    from desktop_auth.ui.waiting import wait
+    from desktop_auth.ui.role_editor.table_view import UserTableView, show_with_first_rows
+    from desktop_auth.ui.shell.waiting import wait
 
     app = QApplication([])
     _warm_up()
@@ -153,9 +153,9 @@ def measure_in_process(kind: str, url: str) -> dict[str, float]:
         from desktop_auth.config import Settings
         from desktop_auth.services.facade import Services
         from desktop_auth.services.records import Actor
-        from desktop_auth.ui.role_editor import RoleEditor
-        from desktop_auth.ui.tasks import TaskRunner
-        from desktop_auth.ui.user_table_model import UserTableModel
+        from desktop_auth.ui.role_editor.table_model import UserTableModel
+        from desktop_auth.ui.role_editor.window import RoleEditor
+        from desktop_auth.ui.shell.tasks import TaskRunner
 
         services = Services(
             Settings(database_url=url, hash_method=CHEAP_HASH, allow_weak_hash_for_tests=True)

@@ -50,7 +50,7 @@ def _show_unexpected(kind: type[BaseException], error: BaseException, trace: Tra
     """Last resort for exceptions escaping a Qt slot: log the traceback, tell the person, keep running."""
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from desktop_auth.ui.messages import UNEXPECTED
+    from desktop_auth.ui.shell.messages import UNEXPECTED
 
     log.error("Unhandled exception", exc_info=(kind, error, trace))
     if QApplication.instance() is not None:
@@ -74,8 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from desktop_auth.ui.controller import AppController
-    from desktop_auth.ui.theme import apply_theme, make_application
+    from desktop_auth.ui.shell.controller import AppController
+    from desktop_auth.ui.shell.theme import apply_theme, make_application
 
     app = QApplication.instance()
     if not isinstance(app, QApplication):

@@ -57,14 +57,14 @@ def run(out: TextIO = sys.stdout) -> int:
 
     from desktop_auth import __version__
     from desktop_auth.config import load_settings
-    from desktop_auth.ui.account_dialogs import RegisterDialog, SetupAdminDialog
     from desktop_auth.ui.account_window import AccountWindow
-    from desktop_auth.ui.controller import AppController
-    from desktop_auth.ui.login_dialog import LoginDialog
-    from desktop_auth.ui.role_editor import RoleEditor
-    from desktop_auth.ui.theme import apply_theme, make_application
-    from desktop_auth.ui.user_table_model import COL_EMAIL, COL_ROLE
-    from desktop_auth.ui.waiting import wait_for
+    from desktop_auth.ui.dialogs.register import RegisterDialog, SetupAdminDialog
+    from desktop_auth.ui.dialogs.sign_in import LoginDialog
+    from desktop_auth.ui.role_editor.table_model import COL_EMAIL, COL_ROLE
+    from desktop_auth.ui.role_editor.window import RoleEditor
+    from desktop_auth.ui.shell.controller import AppController
+    from desktop_auth.ui.shell.theme import apply_theme, make_application
+    from desktop_auth.ui.shell.waiting import wait_for
 
     test = SelfTest(out)
     print(f"desktop-auth {__version__} self-test", file=out)

@@ -50,13 +50,13 @@ def render(out: Path, theme: str, workdir: Path) -> None:
     from desktop_auth.db.errors import DatabaseUnavailableError
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import SignedInUser
-    from desktop_auth.ui.account_dialogs import RegisterDialog, SetupAdminDialog
     from desktop_auth.ui.account_window import AccountWindow
-    from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
-    from desktop_auth.ui.login_dialog import LoginDialog
-    from desktop_auth.ui.startup_error_dialog import StartupErrorDialog
-    from desktop_auth.ui.tasks import TaskRunner
-    from desktop_auth.ui.theme import apply_theme
+    from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
+    from desktop_auth.ui.dialogs.register import RegisterDialog, SetupAdminDialog
+    from desktop_auth.ui.dialogs.sign_in import LoginDialog
+    from desktop_auth.ui.dialogs.startup_error import StartupErrorDialog
+    from desktop_auth.ui.shell.tasks import TaskRunner
+    from desktop_auth.ui.shell.theme import apply_theme
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
@@ -113,8 +113,8 @@ def render(out: Path, theme: str, workdir: Path) -> None:
     window.end_session("")
 
     from desktop_auth.services.records import Actor
-    from desktop_auth.ui.role_editor import RoleEditor
-    from desktop_auth.ui.user_table_model import COL_ACTIVE, COL_ROLE
+    from desktop_auth.ui.role_editor.table_model import COL_ACTIVE, COL_ROLE
+    from desktop_auth.ui.role_editor.window import RoleEditor
 
     actor = Actor(admin.id, admin.email)
     services.roles.add_role(actor, "auditor")

@@ -398,7 +398,7 @@ def test_a_conflict_found_by_0003_stops_it_before_any_change(
 
 def test_the_apps_start_up_shows_the_conflict_readably(tmp_path: Path) -> None:
     """The embedded database is upgraded at start-up; a conflict is a typed error the dialog shows as is."""
-    from desktop_auth.ui.messages import describe
+    from desktop_auth.ui.shell.messages import describe
     from desktop_auth.ui.startup import open_database
 
     url = f"sqlite:///{tmp_path / 'embedded.sqlite3'}"

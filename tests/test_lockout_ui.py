@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.services.errors import AccountLockedError
-from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
+from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD
 from tests.test_ui_flows import login_ready, sign_in
 from tests.test_ui_flows import start_app as start_app  # the fixture

@@ -28,13 +28,13 @@ from pytestqt.qtbot import QtBot
 from desktop_auth.db.engine import Database
 from desktop_auth.services import Services
 from desktop_auth.services.records import Actor
-from desktop_auth.ui import temporary_password_dialog as reset_ui
-from desktop_auth.ui.role_editor import RoleEditor
-from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.temporary_password_dialog import TemporaryPasswordDialog, TemporaryPasswordModel
-from desktop_auth.ui.user_table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, PENDING_ROLE
-from desktop_auth.ui.user_table_view import show_with_first_rows
-from desktop_auth.ui.waiting import wait
+from desktop_auth.ui.dialogs import temporary_password as reset_ui
+from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog, TemporaryPasswordModel
+from desktop_auth.ui.role_editor.table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, PENDING_ROLE
+from desktop_auth.ui.role_editor.table_view import show_with_first_rows
+from desktop_auth.ui.role_editor.window import RoleEditor
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.waiting import wait
 from tests.conftest import STRONG_PASSWORD, register_accounts, seed_users
 from tests.ui_helpers import child, click, type_into
 
@@ -462,7 +462,7 @@ def test_a_hundred_thousand_users_scrolled_to_the_end_without_loading_them_all(
 def test_role_editor_opens_from_the_account_window_and_closes_when_admin_is_lost(
     qtbot: QtBot, services: Services, admin: Actor
 ) -> None:
-    from desktop_auth.ui.controller import AppController
+    from desktop_auth.ui.shell.controller import AppController
     from tests.test_ui_flows import front, sign_in
 
     controller = AppController(services.settings, services, session_check_ms=200)

@@ -15,8 +15,8 @@ from pytestqt.qtbot import QtBot
 from desktop_auth.config import Settings
 from desktop_auth.services import Services
 from desktop_auth.services.records import Actor
-from desktop_auth.ui.controller import AppController
-from desktop_auth.ui.login_dialog import LoginDialog
+from desktop_auth.ui.dialogs.sign_in import LoginDialog
+from desktop_auth.ui.shell.controller import AppController
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, make_settings
 from tests.ui_helpers import child, click, press_enter, type_into
 

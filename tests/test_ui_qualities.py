@@ -11,11 +11,11 @@ from PySide6.QtWidgets import QAbstractButton, QCheckBox, QLabel, QLineEdit, QWi
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.services import Services
-from desktop_auth.ui.account_dialogs import RegisterDialog, SetupAdminDialog
-from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
-from desktop_auth.ui.controller import AppController
-from desktop_auth.ui.login_dialog import LoginDialog
-from desktop_auth.ui.tasks import TaskRunner
+from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
+from desktop_auth.ui.dialogs.register import RegisterDialog, SetupAdminDialog
+from desktop_auth.ui.dialogs.sign_in import LoginDialog
+from desktop_auth.ui.shell.controller import AppController
+from desktop_auth.ui.shell.tasks import TaskRunner
 from tests.conftest import STRONG_PASSWORD
 from tests.test_ui_flows import front, login_ready
 from tests.ui_helpers import child, type_into

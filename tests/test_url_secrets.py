@@ -18,7 +18,7 @@ from desktop_auth.cli import main
 from desktop_auth.config import Settings, load_settings
 from desktop_auth.db.engine import Database, _unavailable_message, make_engine, mask_url
 from desktop_auth.logs import configure_logging
-from desktop_auth.ui.controller import AppController
+from desktop_auth.ui.shell.controller import AppController
 from tests.conftest import CHEAP_HASH, MARIADB, make_settings, mariadb_admin
 from tests.ui_helpers import click
 

@@ -12,9 +12,8 @@ from PySide6.QtCore import QObject, Qt
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.services.records import SortKey, UserQuery, UserRecord
-from desktop_auth.ui import user_table_view
-from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.user_table_model import (
+from desktop_auth.ui.role_editor import table_view
+from desktop_auth.ui.role_editor.table_model import (
     COL_ACTIVE,
     COL_CREATED,
     COL_EMAIL,
@@ -23,7 +22,8 @@ from desktop_auth.ui.user_table_model import (
     PENDING_ROLE,
     UserTableModel,
 )
-from desktop_auth.ui.user_table_view import FIRST_ROWS_WAIT_MS, show_with_first_rows
+from desktop_auth.ui.role_editor.table_view import FIRST_ROWS_WAIT_MS, show_with_first_rows
+from desktop_auth.ui.shell.tasks import TaskRunner
 
 CREATED = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 
@@ -182,7 +182,7 @@ def test_a_window_is_shown_anyway_when_the_rows_are_slow(
 def test_a_window_is_shown_at_once_when_the_rows_fail(
     qtbot: QtBot, model: UserTableModel, directory: FakeDirectory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(user_table_view, "FIRST_ROWS_WAIT_MS", 60_000)  # only the failure can show it
+    monkeypatch.setattr(table_view, "FIRST_ROWS_WAIT_MS", 60_000)  # only the failure can show it
     directory.fail = True
     shown = open_window_while_loading(model, directory)
     with qtbot.waitSignal(model.failed, timeout=5_000):

@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_auth.ui import settings_store
-from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
-from desktop_auth.ui.messages import describe
-from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.theme import icon
-from desktop_auth.ui.widgets import button, styled_label
+from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
+from desktop_auth.ui.shell import settings_store
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.theme import icon
+from desktop_auth.ui.shell.widgets import button, styled_label
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services

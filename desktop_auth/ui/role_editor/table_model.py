@@ -29,8 +29,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from desktop_auth.services.records import SortKey, UserEdit, UserQuery, UserRecord
-from desktop_auth.ui.messages import describe
-from desktop_auth.ui.tasks import TaskRunner
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.tasks import TaskRunner
 
 COL_EMAIL, COL_ROLE, COL_ACTIVE, COL_LOCKED, COL_LAST_LOGIN, COL_LOGINS, COL_CREATED, COL_UPDATED = range(8)
 HEADERS = ("Email", "Role", "Active", "Locked until", "Last sign-in", "Sign-ins", "Created", "Updated")

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from desktop_auth.ui.login_dialog import LoginDialog
-from desktop_auth.ui.tasks import TaskRunner
+from desktop_auth.ui.dialogs.sign_in import LoginDialog
+from desktop_auth.ui.shell.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import SignedInUser
     from desktop_auth.ui.account_window import AccountWindow
-    from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
-    from desktop_auth.ui.role_editor import RoleEditor
+    from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
+    from desktop_auth.ui.role_editor.window import RoleEditor
     from desktop_auth.ui.startup import StartupState
 
 # Only the sign-in dialog is imported at start-up; every other window loads when first needed, so the
@@ -123,7 +123,7 @@ class AppController(QObject):
             self.login.hide()
             self._show_setup(state.services)
         # The windows a sign-in leads to, imported now on the worker while the person types.
-        windows = ("desktop_auth.ui.account_window", "desktop_auth.ui.account_dialogs")
+        windows = ("desktop_auth.ui.account_window", "desktop_auth.ui.dialogs.register")
         self.runner.run(_preload(*windows), self._preloaded, lambda _e: None)
         _freeze_garbage()
 
@@ -131,7 +131,7 @@ class AppController(QObject):
         _freeze_garbage()
 
     def _open_failed(self, error: BaseException) -> None:
-        from desktop_auth.ui.startup_error_dialog import StartupErrorDialog
+        from desktop_auth.ui.dialogs.startup_error import StartupErrorDialog
 
         log.warning("Start-up failed: %s", error)
         self.login.hide()
@@ -151,7 +151,7 @@ class AppController(QObject):
     # -- first run, registration ---------------------------------------------------------------------
 
     def _show_setup(self, services: Services) -> None:
-        from desktop_auth.ui.account_dialogs import SetupAdminDialog
+        from desktop_auth.ui.dialogs.register import SetupAdminDialog
 
         dialog = SetupAdminDialog(self.runner, services)
         _delete_on_close(dialog)
@@ -164,7 +164,7 @@ class AppController(QObject):
     def _show_register(self, email: str) -> None:
         if self.services is None:
             return
-        from desktop_auth.ui.account_dialogs import RegisterDialog
+        from desktop_auth.ui.dialogs.register import RegisterDialog
 
         dialog = RegisterDialog(self.runner, self.services, email)
         _delete_on_close(dialog)
@@ -187,7 +187,7 @@ class AppController(QObject):
         assert self.services is not None
         self.login.hide()
         if user.must_change_password:
-            from desktop_auth.ui.change_password_dialog import ChangePasswordDialog
+            from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
 
             dialog = ChangePasswordDialog(self.runner, self.services, user.id, user.email, forced=True)
             _delete_on_close(dialog)
@@ -225,7 +225,7 @@ class AppController(QObject):
         self.window = window
         if user.is_admin:
             # Import the role editor's modules on the worker now, so opening it later stalls nothing.
-            self.runner.run(_preload("desktop_auth.ui.role_editor"), self._preloaded, lambda _e: None)
+            self.runner.run(_preload("desktop_auth.ui.role_editor.window"), self._preloaded, lambda _e: None)
         # Show on the next turn of the event loop: building and first painting a window are each a
         # few tens of ms, and done back to back they would stall the loop past the 50 ms budget.
         QTimer.singleShot(0, lambda: self._show_account(window))
@@ -248,8 +248,8 @@ class AppController(QObject):
         if self.services is None:
             return
         if self.role_editor is None:
-            from desktop_auth.ui.role_editor import RoleEditor
-            from desktop_auth.ui.user_table_view import show_with_first_rows
+            from desktop_auth.ui.role_editor.table_view import show_with_first_rows
+            from desktop_auth.ui.role_editor.window import RoleEditor
 
             editor = RoleEditor(self.runner, self.services, user.actor)
             _delete_on_close(editor)

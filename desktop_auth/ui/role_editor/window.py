@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
 
 from desktop_auth.services.errors import StaleEditError
 from desktop_auth.services.records import UserQuery, UserRecord
-from desktop_auth.ui import settings_store
-from desktop_auth.ui.messages import describe
-from desktop_auth.ui.role_editor_tabs import HistoryTab, RolesTab, SettingsTab
-from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.temporary_password_dialog import TemporaryPasswordDialog
-from desktop_auth.ui.user_table_model import COL_ACTIVE, UserTableModel
-from desktop_auth.ui.user_table_view import UserTableView
-from desktop_auth.ui.widgets import busy_indicator, button, styled_label
+from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
+from desktop_auth.ui.role_editor.table_model import COL_ACTIVE, UserTableModel
+from desktop_auth.ui.role_editor.table_view import UserTableView
+from desktop_auth.ui.role_editor.tabs import HistoryTab, RolesTab, SettingsTab
+from desktop_auth.ui.shell import settings_store
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.widgets import busy_indicator, button, styled_label
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services

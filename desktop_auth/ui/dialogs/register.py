@@ -9,8 +9,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QWidget
 
 from desktop_auth.errors import InvalidInputError
-from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.widgets import (
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.widgets import (
     FormDialog,
     button,
     confirmation_problem,

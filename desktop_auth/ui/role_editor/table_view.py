@@ -11,8 +11,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QAbstractItemModel, QObject, Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from desktop_auth.ui.role_delegate import RoleDelegate
-from desktop_auth.ui.user_table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, UserTableModel
+from desktop_auth.ui.role_editor.delegate import RoleDelegate
+from desktop_auth.ui.role_editor.table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, UserTableModel
 
 COLUMN_WIDTHS = {COL_ROLE: 100, COL_ACTIVE: 56, 3: 128, 4: 128, 5: 64, 6: 128, 7: 128}
 EMAIL_MIN_WIDTH = 150  # the stretching email column never gets narrower than this

@@ -8,10 +8,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.services.errors import AccountLockedError
-from desktop_auth.ui import settings_store
-from desktop_auth.ui.messages import describe
-from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.widgets import FormDialog, button, email_edit, password_edit
+from desktop_auth.ui.shell import settings_store
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.widgets import FormDialog, button, email_edit, password_edit
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services

@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_auth.errors import InvalidInputError
-from desktop_auth.ui import settings_store
-from desktop_auth.ui.messages import describe
-from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.theme import icon
+from desktop_auth.ui.shell import settings_store
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.theme import icon
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy, StrengthReport

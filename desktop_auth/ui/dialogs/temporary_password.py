@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
 
 from desktop_auth.services import temporary_passwords
 from desktop_auth.services.errors import StaleEditError
-from desktop_auth.ui.messages import describe
-from desktop_auth.ui.widgets import FormDialog, button
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.widgets import FormDialog, button
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from desktop_auth.services.app_settings import SharedSettings
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import Actor, TemporaryPassword, TemporaryPasswords
-    from desktop_auth.ui.tasks import TaskRunner
+    from desktop_auth.ui.shell.tasks import TaskRunner
 
 COL_EMAIL, COL_PASSWORD = range(2)
 HEADERS = ("Email", "Temporary password")

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_auth.errors import InvalidInputError
-from desktop_auth.ui.messages import describe
-from desktop_auth.ui.tasks import TaskRunner
-from desktop_auth.ui.widgets import button, styled_label
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.widgets import button, styled_label
 
 if TYPE_CHECKING:
     from desktop_auth.services.app_settings import SharedSettings
