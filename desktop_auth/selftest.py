@@ -58,7 +58,8 @@ def run(out: TextIO = sys.stdout) -> int:
     from desktop_auth import __version__
     from desktop_auth.config import load_settings
     from desktop_auth.ui.account_window import AccountWindow
-    from desktop_auth.ui.dialogs.register import RegisterDialog, SetupAdminDialog
+    from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
+    from desktop_auth.ui.dialogs.register import RegisterDialog
     from desktop_auth.ui.dialogs.sign_in import LoginDialog
     from desktop_auth.ui.role_editor.table_model import COL_EMAIL, COL_ROLE
     from desktop_auth.ui.role_editor.window import RoleEditor

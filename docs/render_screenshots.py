@@ -52,7 +52,8 @@ def render(out: Path, theme: str, workdir: Path) -> None:
     from desktop_auth.services.records import SignedInUser
     from desktop_auth.ui.account_window import AccountWindow
     from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
-    from desktop_auth.ui.dialogs.register import RegisterDialog, SetupAdminDialog
+    from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
+    from desktop_auth.ui.dialogs.register import RegisterDialog
     from desktop_auth.ui.dialogs.sign_in import LoginDialog
     from desktop_auth.ui.dialogs.startup_error import StartupErrorDialog
     from desktop_auth.ui.shell.tasks import TaskRunner

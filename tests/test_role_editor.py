@@ -28,8 +28,9 @@ from pytestqt.qtbot import QtBot
 from desktop_auth.db.engine import Database
 from desktop_auth.services import Services
 from desktop_auth.services.records import Actor
-from desktop_auth.ui.dialogs import temporary_password as reset_ui
-from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog, TemporaryPasswordModel
+from desktop_auth.ui.dialogs import temporary_password_table as reset_ui
+from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
+from desktop_auth.ui.dialogs.temporary_password_table import TemporaryPasswordModel
 from desktop_auth.ui.role_editor.table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, PENDING_ROLE
 from desktop_auth.ui.role_editor.table_view import show_with_first_rows
 from desktop_auth.ui.role_editor.window import RoleEditor

@@ -13,8 +13,9 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from desktop_auth.ui.dialogs.fields import EMAIL_INPUT_HINTS, email_edit
+from desktop_auth.ui.dialogs.form import LABEL_ALIGNMENT, FormDialog
 from desktop_auth.ui.shell import theme
-from desktop_auth.ui.shell.widgets import EMAIL_INPUT_HINTS, LABEL_ALIGNMENT, FormDialog, email_edit
 
 # Notes whether PySide creates the Qt namespace's enums (AlignmentFlag is one) before the sign-in dialog
 # is on screen, then names Qt to prove the probe sees it when it happens.

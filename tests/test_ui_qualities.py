@@ -12,7 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from desktop_auth.services import Services
 from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
-from desktop_auth.ui.dialogs.register import RegisterDialog, SetupAdminDialog
+from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
+from desktop_auth.ui.dialogs.register import RegisterDialog
 from desktop_auth.ui.dialogs.sign_in import LoginDialog
 from desktop_auth.ui.shell.controller import AppController
 from desktop_auth.ui.shell.tasks import TaskRunner

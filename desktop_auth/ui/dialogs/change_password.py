@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
+from desktop_auth.ui.dialogs.fields import confirmation_problem, password_edit
+from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell.tasks import TaskRunner
-from desktop_auth.ui.shell.widgets import FormDialog, button, confirmation_problem, password_edit
+from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy

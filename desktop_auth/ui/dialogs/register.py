@@ -1,5 +1,5 @@
-"""Dialogs that create an account: registration (``registerDialog``) and the first-run administrator
-(``setupAdminDialog``). Both validate inline as you type and show a live strength meter."""
+"""Self-registration (``registerDialog``), and the new-account form it shares with the first run's
+administrator (``first_run.SetupAdminDialog``): validated inline as you type, with a live strength meter."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QWidget
 
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.ui.dialogs.fields import confirmation_problem, email_edit
+from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell.tasks import TaskRunner
-from desktop_auth.ui.shell.widgets import (
-    FormDialog,
-    button,
-    confirmation_problem,
-    email_edit,
-)
+from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
@@ -146,41 +143,3 @@ class RegisterDialog(NewAccountDialog):
 
     def work(self, email: str, password: str) -> str:
         return self._services.accounts.register(email, password).email
-
-
-class SetupAdminDialog(NewAccountDialog):
-    """First run: create the administrator, then sign in as them. ``succeeded`` carries a SignedInUser.
-
-    ``taken`` fires when another client created the administrator first: this one then goes to sign-in.
-    """
-
-    taken = Signal(str)
-
-    def __init__(self, runner: TaskRunner, services: Services, parent: QWidget | None = None) -> None:
-        super().__init__(
-            "setupAdminDialog",
-            "Create the administrator account",
-            "This database has no administrator yet. The account you create here manages everyone else's.",
-            button("&Create administrator", "createAdminButton", "Create administrator"),
-            runner,
-            services,
-            parent,
-        )
-
-    def busy_text(self) -> str:
-        return "Creating the administrator…"
-
-    def _failed(self, error: BaseException) -> None:
-        from desktop_auth.services.errors import SetupAlreadyDoneError
-
-        if isinstance(error, SetupAlreadyDoneError):
-            self.set_busy(False)
-            self.taken.emit(error.message)
-            self.accept()
-            return
-        super()._failed(error)
-
-    def work(self, email: str, password: str) -> object:
-        accounts = self._services.accounts
-        accounts.create_first_admin(email, password)
-        return accounts.authenticate(email, password)

@@ -8,10 +8,12 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.services.errors import AccountLockedError
+from desktop_auth.ui.dialogs.fields import email_edit, password_edit
+from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell import settings_store
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
-from desktop_auth.ui.shell.widgets import FormDialog, button, email_edit, password_edit
+from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services

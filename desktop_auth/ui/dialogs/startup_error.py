@@ -12,8 +12,9 @@ from desktop_auth.db.errors import (
     SchemaOutdatedError,
 )
 from desktop_auth.errors import ConfigError
+from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell.messages import describe
-from desktop_auth.ui.shell.widgets import FormDialog, button, styled_label
+from desktop_auth.ui.shell.widgets import button, styled_label
 
 
 def remedy_for(error: BaseException) -> tuple[str, str]:

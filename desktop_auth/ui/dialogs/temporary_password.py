@@ -1,3 +1,4 @@
+# Over 300 lines on purpose: one dialog whose stages (ask, reset, show once, forget) read best together.
 """The password reset of the role editor (objectName ``temporaryPasswordDialog``).
 
 It first asks "Reset the passwords of N accounts?", naming how long temporary passwords last; the reset
@@ -12,108 +13,38 @@ The dialog takes ids and versions, not a selection: how the caller picked the ac
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QBoxLayout,
     QDialogButtonBox,
     QFileDialog,
-    QHeaderView,
     QLabel,
     QMessageBox,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop_auth.services import temporary_passwords
 from desktop_auth.services.errors import StaleEditError
+from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.dialogs.temporary_password_table import PasswordTable, TemporaryPasswordModel
 from desktop_auth.ui.shell.messages import describe
-from desktop_auth.ui.shell.widgets import FormDialog, button
+from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from desktop_auth.services.app_settings import SharedSettings
     from desktop_auth.services.facade import Services
-    from desktop_auth.services.records import Actor, TemporaryPassword, TemporaryPasswords
+    from desktop_auth.services.records import Actor, TemporaryPasswords
     from desktop_auth.ui.shell.tasks import TaskRunner
-
-COL_EMAIL, COL_PASSWORD = range(2)
-HEADERS = ("Email", "Temporary password")
-Index = QModelIndex | QPersistentModelIndex
-_DISPLAY = Qt.ItemDataRole.DisplayRole.value
-_FONT = Qt.ItemDataRole.FontRole.value
 
 
 def local_time(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-class TemporaryPasswordModel(QAbstractTableModel):
-    """Read-only rows of (email, temporary password) for ``temporaryPasswordTable``; holds them until
-    ``clear``."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._entries: tuple[TemporaryPassword, ...] = ()
-        self._password_font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-
-    def set_entries(self, entries: tuple[TemporaryPassword, ...]) -> None:
-        self.beginResetModel()
-        self._entries = entries
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_entries(())
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def data(self, index: Index, role: int = _DISPLAY) -> Any:
-        if not index.isValid():
-            return None
-        if role == _DISPLAY:
-            entry = self._entries[index.row()]
-            return entry.email if index.column() == COL_EMAIL else entry.password
-        if role == _FONT and index.column() == COL_PASSWORD:
-            return self._password_font  # a fixed-width font tells similar characters apart
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY:
-            return HEADERS[section]
-        return None
-
-    def as_text(self, rows: Iterable[int]) -> str:
-        """The rows as tab-separated lines of email and password, for the clipboard."""
-        return "".join(f"{self._entries[row].email}\t{self._entries[row].password}\n" for row in rows)
-
-
-class _PasswordTable(QTableView):
-    """The table of new passwords: Ctrl+C copies the selected rows, both columns."""
-
-    copy_requested = Signal()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.matches(QKeySequence.StandardKey.Copy):
-            self.copy_requested.emit()
-            event.accept()
-            return
-        super().keyPressEvent(event)
 
 
 class TemporaryPasswordDialog(FormDialog):
@@ -141,7 +72,7 @@ class TemporaryPasswordDialog(FormDialog):
         self._result: TemporaryPasswords | None = None
         self._kept: set[int] = set()  # rows copied or exported
         self.model = TemporaryPasswordModel(self)
-        self.table: _PasswordTable | None = None
+        self.table: PasswordTable | None = None
         self.question: QMessageBox | None = None  # "Close without copying?" while it is open
         self._explain(None)
         self.reset_button = self.add_button(
@@ -222,20 +153,7 @@ class TemporaryPasswordDialog(FormDialog):
         self.passwords_reset.emit(count)
 
     def _build_result_controls(self) -> None:
-        table = _PasswordTable()
-        table.setObjectName("temporaryPasswordTable")
-        table.setAccessibleName("Temporary passwords")
-        table.setModel(self.model)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setAlternatingRowColors(True)
-        table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons
-        table.verticalHeader().setVisible(False)
-        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        table.horizontalHeader().setStretchLastSection(True)
-        table.resizeColumnToContents(COL_EMAIL)  # measures the rows in view, not all of them
-        table.setMinimumHeight(220)
+        table = PasswordTable(self.model)
         label = QLabel("&Passwords:")
         label.setBuddy(table)
         box = QWidget()
@@ -297,22 +215,11 @@ class TemporaryPasswordDialog(FormDialog):
 
     # -- keeping -------------------------------------------------------------------------------------
 
-    def _selected_rows(self) -> list[int]:
-        if self.table is None:
-            return []
-        # From the selection's ranges: selectedRows() would build one index per row (a second at 100,000).
-        rows: set[int] = set()
-        selection = self.table.selectionModel().selection()
-        for position in range(selection.count()):
-            selected = selection.at(position)
-            rows.update(range(selected.top(), selected.bottom() + 1))
-        return sorted(rows)
-
     def copy_all(self) -> None:
         self._copy(range(self.model.rowCount()))
 
     def copy_selected(self) -> None:
-        self._copy(self._selected_rows())
+        self._copy(self.table.selected_rows() if self.table is not None else [])
 
     def _copy(self, rows: Iterable[int]) -> None:
         rows = list(rows)

@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
 from desktop_auth.services.errors import StaleEditError
 from desktop_auth.services.records import UserQuery, UserRecord
 from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
+from desktop_auth.ui.role_editor.history_tab import HistoryTab
+from desktop_auth.ui.role_editor.roles_tab import RolesTab
+from desktop_auth.ui.role_editor.settings_tab import SettingsTab
 from desktop_auth.ui.role_editor.table_model import COL_ACTIVE, UserTableModel
 from desktop_auth.ui.role_editor.table_view import UserTableView
-from desktop_auth.ui.role_editor.tabs import HistoryTab, RolesTab, SettingsTab
 from desktop_auth.ui.shell import settings_store
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner

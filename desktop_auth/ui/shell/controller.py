@@ -151,7 +151,7 @@ class AppController(QObject):
     # -- first run, registration ---------------------------------------------------------------------
 
     def _show_setup(self, services: Services) -> None:
-        from desktop_auth.ui.dialogs.register import SetupAdminDialog
+        from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
 
         dialog = SetupAdminDialog(self.runner, services)
         _delete_on_close(dialog)

@@ -1,0 +1,254 @@
+"""The form every dialog is built on: a titled form with inline field errors, a form-wide ``errorLabel``, a
+busy state and remembered geometry, and a new password with its confirmation and strength meter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_auth.errors import InvalidInputError
+from desktop_auth.ui.dialogs.fields import FieldError, confirmation_problem, password_edit, selectable
+from desktop_auth.ui.dialogs.strength_meter import StrengthMeter
+from desktop_auth.ui.shell import settings_store
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.theme import icon
+from desktop_auth.ui.shell.widgets import busy_indicator, styled_label
+
+if TYPE_CHECKING:
+    from desktop_auth.security import PasswordPolicy
+
+# Set from its value, as in fields.py: naming Qt here would build its enum namespace before the first paint.
+LABEL_ALIGNMENT = 0x0082  # Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+class NewPasswordFields(NamedTuple):  # not a dataclass: this module is on the start-up path
+    edit: QLineEdit
+    meter: StrengthMeter
+    error: FieldError
+    confirm_edit: QLineEdit
+    confirm_error: FieldError
+    show_check: QCheckBox
+
+
+class FormDialog(QDialog):
+    """A titled form with inline field errors, a form-wide ``errorLabel``, a busy bar and remembered geometry."""
+
+    def __init__(self, object_name: str, title: str, subtitle: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
+        self.setMinimumWidth(460)
+        self._busy = False
+        self._inputs: list[QWidget] = []
+        self._service_fields: dict[str, tuple[FieldError, QWidget]] = {}
+
+        header = QHBoxLayout()
+        logo = QLabel()
+        logo.setPixmap(icon("app").pixmap(44, 44))
+        logo.setAccessibleName("desktop-auth logo")
+        logo_column = QVBoxLayout()  # the logo stays at the top when the subtitle wraps
+        logo_column.addWidget(logo)
+        logo_column.addStretch(1)
+        header.addLayout(logo_column)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        self.title_label = styled_label(title, "title", "titleLabel")
+        self.subtitle_label = styled_label(subtitle, "subtitle", "subtitleLabel")
+        titles.addWidget(self.title_label)
+        titles.addWidget(self.subtitle_label)
+        header.addLayout(titles, 1)
+
+        self.form = QFormLayout()
+        self.form.setProperty("labelAlignment", LABEL_ALIGNMENT)
+        self.form.setVerticalSpacing(6)
+
+        self.notice_label = styled_label("", "subtitle", "noticeLabel")
+        self.notice_label.hide()
+        self.error_label = styled_label("", "error", "errorLabel")
+        self.error_label.setAccessibleName("Error")
+        self.error_label.hide()
+        self.busy_bar = busy_indicator("Working")
+        self.status_label = styled_label("", "subtitle", "statusLabel")
+        self.status_label.hide()
+        self.buttons = QDialogButtonBox()
+        # Reject-role buttons (Cancel, Quit) close the dialog; accept-role ones submit, which each dialog
+        # wires itself, so a failed submission leaves the dialog open.
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 18, 20, 16)
+        layout.setSpacing(12)
+        layout.addLayout(header)
+        layout.addWidget(self.notice_label)
+        layout.addLayout(self.form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.busy_bar)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+
+    # -- building ------------------------------------------------------------------------------------
+
+    def add_field(
+        self, text: str, field: QWidget, extra: QWidget | None = None, service_field: str | None = None
+    ) -> FieldError:
+        """Add a labelled field (the label is its buddy, so its mnemonic focuses it) with an inline error.
+
+        ``service_field`` names the field in the services' InvalidInputError, so ``show_failure`` puts
+        their message under this field."""
+        label = QLabel(text)
+        label.setBuddy(field)
+        error = FieldError(field, f"{field.objectName()}Error")
+        column = QVBoxLayout()
+        column.setSpacing(3)
+        column.addWidget(field)
+        if extra is not None:
+            column.addWidget(extra)
+        column.addWidget(error)
+        self.form.addRow(label, column)
+        self._inputs.append(field)
+        if service_field is not None:
+            self._service_fields[service_field] = (error, field)
+        return error
+
+    def add_row_widget(self, widget: QWidget) -> None:
+        self.form.addRow("", widget)
+        self._inputs.append(widget)
+
+    def add_button(self, push: QPushButton, role: QDialogButtonBox.ButtonRole) -> QPushButton:
+        self.buttons.addButton(push, role)
+        self._inputs.append(push)
+        return push
+
+    def show_passwords_checkbox(self, *edits: QLineEdit) -> QCheckBox:
+        check = QCheckBox("S&how password" if len(edits) == 1 else "S&how passwords")
+        check.setObjectName("showPasswordCheck")
+        check.setAccessibleName(check.text().replace("&", ""))
+
+        def toggle(shown: bool) -> None:
+            mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
+            for edit in edits:
+                edit.setEchoMode(mode)
+
+        check.toggled.connect(toggle)
+        return check
+
+    def add_new_password(
+        self,
+        runner: TaskRunner,
+        policy: Callable[[], PasswordPolicy],
+        label: str,
+        accessible_name: str,
+        service_field: str,
+        strength_email: Callable[[], str | None] = lambda: None,
+        also_shown: tuple[QLineEdit, ...] = (),
+    ) -> NewPasswordFields:
+        """A new password with its strength meter, its confirmation, and a "show passwords" box (which also
+        reveals ``also_shown``); the meter and the confirmation are checked as the person types."""
+        edit = password_edit("passwordEdit", accessible_name)
+        meter = StrengthMeter(runner, policy)
+        error = self.add_field(label, edit, meter, service_field)
+        confirm = password_edit("confirmPasswordEdit", f"Confirm {accessible_name.lower()}")
+        show = self.show_passwords_checkbox(*also_shown, edit, confirm)
+        confirm_error = self.add_field("C&onfirm:", confirm, show)
+        self._inputs.append(show)
+        rules = policy()
+        edit.setPlaceholderText(f"At least {rules.min_length} characters")
+        edit.setToolTip(rules.help_text())
+
+        def check_confirmation() -> None:
+            confirm_error.show_message(confirmation_problem(edit.text(), confirm.text()))
+
+        def password_changed(text: str) -> None:
+            error.clear_message()
+            meter.update_for(text, strength_email())
+            check_confirmation()
+
+        edit.textChanged.connect(password_changed)
+        confirm.textChanged.connect(check_confirmation)
+        return NewPasswordFields(edit, meter, error, confirm, confirm_error, show)
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def set_busy(self, busy: bool, status: str = "") -> None:
+        self._busy = busy
+        for widget in self._inputs:
+            widget.setEnabled(not busy)
+        self.busy_bar.setVisible(busy)
+        self.status_label.setText(status)
+        self.status_label.setVisible(busy and bool(status))
+        if busy:
+            from PySide6.QtCore import Qt
+
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def show_error(self, text: str) -> None:
+        if text:
+            selectable(self.error_label)
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+    def show_failure(self, error: BaseException) -> None:
+        """A failed submission: end the busy state, then show the message under the field it is about,
+        or in ``errorLabel`` when it is about none of them."""
+        self.set_busy(False)
+        if isinstance(error, InvalidInputError) and error.field in self._service_fields:
+            label, field = self._service_fields[error.field]
+            label.show_message(" ".join(error.problems))
+            field.setFocus()
+            return
+        self.show_error(describe(error))
+
+    def show_notice(self, text: str) -> None:
+        self.notice_label.setText(text)
+        self.notice_label.setVisible(bool(text))
+
+    def clear_errors(self) -> None:
+        self.show_error("")
+        for error in self.findChildren(FieldError):
+            error.clear_message()
+
+    # -- geometry ------------------------------------------------------------------------------------
+
+    def setVisible(self, visible: bool) -> None:
+        # Put the dialog where it was last time, just before it first shows. (Not in showEvent: a Python
+        # showEvent makes PySide build QEvent's 170-member enum before the first window is painted.)
+        if visible:
+            settings_store.restore_geometry_once(self)
+        super().setVisible(visible)
+
+    def done(self, result: int) -> None:
+        settings_store.save_geometry(self)
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.busy:  # closing mid-operation would leave the person unsure whether it happened
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        if not self.busy:
+            super().reject()

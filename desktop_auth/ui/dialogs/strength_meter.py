@@ -1,0 +1,87 @@
+"""The live password strength meter under a new password: a bar, a word and the policy's feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QVBoxLayout, QWidget
+
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.widgets import styled_label
+
+if TYPE_CHECKING:
+    from desktop_auth.security import PasswordPolicy, StrengthReport
+
+STRENGTH_WORDS = ("Very weak", "Weak", "Fair", "Strong", "Very strong")
+
+
+class StrengthMeter(QWidget):
+    """A live meter with the policy's feedback; the estimate runs off the GUI thread, debounced."""
+
+    def __init__(self, runner: TaskRunner, policy_factory: Callable[[], PasswordPolicy]) -> None:
+        super().__init__()
+        self._runner = runner
+        self._policy_factory = policy_factory
+        self._generation = 0
+        self._pending: tuple[str, str | None] | None = None
+        self.bar = QProgressBar()
+        self.bar.setObjectName("strengthMeter")
+        self.bar.setAccessibleName("Password strength")
+        self.bar.setRange(0, 4)
+        self.bar.setValue(0)
+        self.bar.setTextVisible(False)
+        self.bar.setProperty("score", 0)
+        self.word = styled_label("", "subtitle", "strengthWord")
+        self.feedback = styled_label("", "subtitle", "strengthFeedback")
+        self.feedback.setAccessibleName("Password feedback")
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.word)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.feedback)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(150)
+        self._debounce.timeout.connect(self._evaluate)
+        self.report: StrengthReport | None = None
+
+    def update_for(self, password: str, email: str | None) -> None:
+        self._pending = (password, email)
+        self._debounce.start()
+
+    def _evaluate(self) -> None:
+        if self._pending is None:
+            return
+        password, email = self._pending
+        self._generation += 1
+        generation = self._generation
+        policy_factory = self._policy_factory
+        self._runner.run(
+            lambda: policy_factory().evaluate(password, email),
+            lambda report: self._show(generation, report),
+            lambda _error: None,
+            owner=self,
+        )
+
+    def _show(self, generation: int, report: StrengthReport) -> None:
+        if generation != self._generation:
+            return  # an older estimate arriving late
+        self.report = report
+        self.bar.setValue(report.score)
+        self.bar.setProperty("score", report.score)
+        self.bar.style().unpolish(self.bar)
+        self.bar.style().polish(self.bar)
+        empty = self._pending is not None and not self._pending[0]
+        self.word.setText("" if empty else STRENGTH_WORDS[report.score])
+        self.bar.setAccessibleDescription(self.word.text())
+        lines = [problem.message for problem in report.problems if problem.code != "required"]
+        if not lines and report.suggestions and report.score < 4:
+            lines = list(report.suggestions[:1])
+        self.feedback.setText(" ".join(lines))
+        self.feedback.setVisible(bool(lines))

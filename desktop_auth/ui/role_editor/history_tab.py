@@ -1,0 +1,117 @@
+"""The History tab (``historyTab``): the audit log, newest first, filterable, a page at a time, exportable."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
+
+from desktop_auth.ui.role_editor.lazy_tab import LazyTab, read_only_table
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.widgets import button, styled_label
+
+if TYPE_CHECKING:
+    from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import Actor, AuditRecord
+
+
+HISTORY_PAGE = 500
+
+
+class HistoryTab(LazyTab):
+    """The audit log, newest first, filterable, loaded a page at a time, exportable to CSV."""
+
+    HEADERS = ("When", "Who", "Action", "Account / item", "Old value", "New value", "Detail")
+
+    def __init__(self, runner: TaskRunner, services: Services, actor: Actor) -> None:
+        super().__init__("historyTab")
+        self._runner, self._services, self._actor = runner, services, actor
+        self._generation = 0
+
+    def _build(self) -> None:
+        self.model = QStandardItemModel(0, len(self.HEADERS), self)
+        self.model.setHorizontalHeaderLabels(list(self.HEADERS))
+        self.view = read_only_table("historyTable", "Audit history", self.model)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("historyFilterEdit")
+        self.filter_edit.setAccessibleName("Filter the history")
+        self.filter_edit.setPlaceholderText("Who, whom or what…")
+        self.filter_edit.setClearButtonEnabled(True)
+        label = QLabel("Fil&ter:")
+        label.setBuddy(self.filter_edit)
+        self.more_button = button("Load &older", "loadMoreHistoryButton", "Load older entries")
+        self.export_button = button("E&xport CSV…", "exportHistoryButton", "Export the history to CSV")
+        self.error_label = styled_label("", "error", "historyErrorLabel")
+        self.error_label.hide()
+        top = QHBoxLayout()
+        top.addWidget(label)
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.error_label, 1)
+        bottom.addWidget(self.more_button)
+        layout.addLayout(bottom)
+        self.filter_edit.returnPressed.connect(self.reload)
+        self.filter_edit.textChanged.connect(lambda _t: self.reload())
+        self.more_button.clicked.connect(self.load_more)
+        self.export_button.clicked.connect(self._export)
+
+    def reload(self) -> None:
+        self.ensure_built()
+        self._generation += 1
+        self.model.removeRows(0, self.model.rowCount())
+        self.load_more()
+
+    def load_more(self) -> None:
+        admin, actor, search = self._services.admin, self._actor, self.filter_edit.text().strip()
+        offset, generation = self.model.rowCount(), self._generation
+        self._runner.run(
+            lambda: admin.audit_log(actor, search, HISTORY_PAGE, offset),
+            lambda events: self._append(generation, events),
+            self._failed,
+            owner=self,
+        )
+
+    def _append(self, generation: int, events: list[AuditRecord]) -> None:
+        if generation != self._generation:
+            return
+        for event in events:
+            self.model.appendRow(
+                [
+                    QStandardItem(event.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
+                    QStandardItem(event.actor),
+                    QStandardItem(event.action),
+                    QStandardItem(event.target),
+                    QStandardItem(event.old_value or ""),
+                    QStandardItem(event.new_value or ""),
+                    QStandardItem(event.detail or ""),
+                ]
+            )
+        self.more_button.setEnabled(len(events) == HISTORY_PAGE)
+        self.view.resizeColumnsToContents()
+
+    def _failed(self, error: BaseException) -> None:
+        self.error_label.setText(describe(error))
+        self.error_label.show()
+
+    def _export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export history", "history.csv", "CSV files (*.csv)")
+        if path:
+            self.export(path)
+
+    def export(self, path: str) -> None:
+        self.ensure_built()
+        export, actor, search = self._services.export, self._actor, self.filter_edit.text().strip()
+
+        def write() -> int:
+            from desktop_auth.services.export import open_export_file  # created 0600: it names people
+
+            with open_export_file(path) as out:
+                return export.write_audit_csv(actor, search, out)
+
+        self._runner.run(write, lambda _count: None, self._failed, owner=self)

@@ -1,0 +1,115 @@
+"""The Settings tab (``settingsTab``): the rules stored in the database, which every client follows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
+
+from desktop_auth.ui.role_editor.lazy_tab import LazyTab
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.widgets import button, styled_label
+
+if TYPE_CHECKING:
+    from desktop_auth.services.app_settings import SharedSettings
+    from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import Actor
+
+
+class SettingsTab(LazyTab):
+    def __init__(self, runner: TaskRunner, services: Services, actor: Actor) -> None:
+        super().__init__("settingsTab")
+        self._runner, self._services, self._actor = runner, services, actor
+
+    def _build(self) -> None:
+        self.self_registration = QCheckBox("Allow people to create their own accounts")
+        self.self_registration.setObjectName("selfRegistrationCheck")
+        self.self_registration.setAccessibleName("Allow self-registration")
+        self.threshold = self._spin("lockoutThresholdSpin", "Failed sign-ins before a lockout", 1, 100, "")
+        self.base = self._spin("lockoutBaseSpin", "First lockout in seconds", 1, 86_400, " s")
+        self.maximum = self._spin("lockoutMaxSpin", "Longest lockout in seconds", 1, 7 * 86_400, " s")
+        self.idle = self._spin("idleTimeoutSpin", "Idle sign-out in minutes", 1, 24 * 60, " min")
+        self.temporary_hours = self._spin(
+            "temporaryPasswordHoursSpin", "Temporary passwords expire after, in hours", 1, 30 * 24, " h"
+        )
+        self.temporary_hours.setToolTip(
+            "How long a temporary password from a reset works; it must be changed at the next sign-in"
+        )
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        form.addRow("Self-registration:", self.self_registration)
+        for text, spin in (
+            ("Failed sign-ins before a &lockout:", self.threshold),
+            ("&First lockout:", self.base),
+            ("Lo&ngest lockout:", self.maximum),
+            ("&Idle sign-out after:", self.idle),
+            ("&Temporary passwords expire after:", self.temporary_hours),
+        ):
+            label = QLabel(text)
+            label.setBuddy(spin)
+            form.addRow(label, spin)
+        self.save_button = button("Sa&ve settings", "saveSettingsButton", "Save settings")
+        self.error_label = styled_label("", "error", "settingsErrorLabel")
+        self.error_label.hide()
+        self.saved_label = styled_label("", "subtitle", "settingsSavedLabel")
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            styled_label(
+                "These settings are stored in the database: every client of this database follows them.",
+                "subtitle",
+            )
+        )
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        row.addWidget(self.save_button)
+        row.addWidget(self.saved_label, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+        self.save_button.clicked.connect(self.save)
+
+    @staticmethod
+    def _spin(name: str, accessible: str, low: int, high: int, suffix: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setObjectName(name)
+        spin.setAccessibleName(accessible)
+        spin.setRange(low, high)
+        spin.setSuffix(suffix)
+        spin.setMinimumWidth(120)
+        return spin
+
+    def reload(self) -> None:
+        self.ensure_built()
+        app_settings = self._services.app_settings
+        self._runner.run(app_settings.get, self.show_settings, self._failed, owner=self)
+
+    def show_settings(self, shared: SharedSettings) -> None:
+        self.self_registration.setChecked(shared.allow_self_registration)
+        self.threshold.setValue(shared.lockout_threshold)
+        self.base.setValue(shared.lockout_base_seconds)
+        self.maximum.setValue(shared.lockout_max_seconds)
+        self.idle.setValue(shared.idle_timeout_minutes)
+        self.temporary_hours.setValue(shared.temporary_password_hours)
+
+    def save(self) -> None:
+        changes = {
+            "allow_self_registration": self.self_registration.isChecked(),
+            "lockout_threshold": self.threshold.value(),
+            "lockout_base_seconds": self.base.value(),
+            "lockout_max_seconds": self.maximum.value(),
+            "idle_timeout_minutes": self.idle.value(),
+            "temporary_password_hours": self.temporary_hours.value(),
+        }
+        app_settings, actor = self._services.app_settings, self._actor
+        self.error_label.hide()
+        self._runner.run(lambda: app_settings.update(actor, **changes), self._saved, self._failed, owner=self)
+
+    def _saved(self, shared: SharedSettings) -> None:
+        self.show_settings(shared)
+        self.saved_label.setText("Saved.")
+
+    def _failed(self, error: BaseException) -> None:
+        self.saved_label.setText("")
+        self.error_label.setText(describe(error))
+        self.error_label.show()
