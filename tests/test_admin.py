@@ -324,7 +324,7 @@ def test_starts_with_matches_exactly_the_addresses_with_that_prefix(services: Se
 def test_starts_with_walks_the_email_index_on_sqlite(database: Database) -> None:
     from sqlalchemy import func
 
-    from desktop_auth.services.admin import filter_users
+    from desktop_auth.services.user_queries import filter_users
 
     statement = filter_users(
         select(func.count()).select_from(User), UserQuery("seed001", prefix=True), "sqlite"

@@ -3,25 +3,24 @@
 Every method checks, inside its own transaction, that the actor is an active administrator (or an operator
 at the CLI), so hiding buttons in the GUI is a convenience, not the protection. Changes are set-based SQL,
 guarded by version numbers (a stale edit is refused, never silently applied) and by the rule that the
-database always keeps at least one active administrator.
+database always keeps at least one active administrator. The queries that read users are
+``desktop_auth.services.user_queries``; this module holds the rules around them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, Table, case, false, func, null, select, update
+from sqlalchemy import Table, case, null, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import ADMIN_ROLE, PROTECTED_ROLES, USER_ROLE, LoginThrottle, Role, User
-from desktop_auth.services import audit, guards, throttle
+from desktop_auth.services import audit, guards, throttle, user_queries
 from desktop_auth.services.accounts import count_active_admins, insert_account, require_new_identity
 from desktop_auth.services.app_settings import read_shared_settings
-from desktop_auth.services.audit import ids_in
 from desktop_auth.services.context import (
     ServiceContext,
     lock_admin_set,
@@ -41,113 +40,17 @@ from desktop_auth.services.guards import ROLES_GUARD
 from desktop_auth.services.records import (
     Actor,
     AuditRecord,
-    SortKey,
     TemporaryPassword,
     TemporaryPasswords,
     UserEdit,
     UserQuery,
     UserRecord,
 )
-from desktop_auth.services.search import clean_search, escape_like, matches_nothing, prefix_upper_bound
+from desktop_auth.services.sql import chunks, ids_in
 from desktop_auth.services.temporary_passwords import generate_distinct
-from desktop_auth.text import scrub
+from desktop_auth.services.user_queries import ALL_USERS, MAX_PAGE_SIZE
 
-AnySelect = Select[*tuple[Any, ...]]
-MAX_PAGE_SIZE = 1000
-ALL_USERS = UserQuery()
-_CHUNK = 10_000  # ids per IN (...) list: under SQLite's 32,766-parameter limit, few round trips
 _HASH_BATCH = 1000  # rows per UPDATE when each row gets its own value (two parameters per row)
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
-def user_columns() -> AnySelect:
-    statement: AnySelect = select(
-        User.id,
-        User.email,
-        Role.name.label("role"),
-        User.active,
-        User.must_change_password,
-        LoginThrottle.locked_until,
-        User.last_login_at,
-        User.login_count,
-        User.create_date,
-        User.update_date,
-        User.version,
-    ).select_from(
-        User.__table__.join(Role.__table__, User.role_id == Role.id).outerjoin(
-            LoginThrottle.__table__, LoginThrottle.email == User.email
-        )
-    )
-    return statement
-
-
-_SORT_COLUMNS: dict[SortKey, ColumnElement[Any]] = {
-    SortKey.EMAIL: User.email,  # type: ignore[dict-item]
-    SortKey.ROLE: Role.name,  # type: ignore[dict-item]
-    SortKey.ACTIVE: User.active,  # type: ignore[dict-item]
-    SortKey.LOCKED_UNTIL: LoginThrottle.locked_until,  # type: ignore[dict-item]
-    SortKey.LAST_LOGIN: User.last_login_at,  # type: ignore[dict-item]
-    SortKey.LOGIN_COUNT: User.login_count,  # type: ignore[dict-item]
-    SortKey.CREATED: User.create_date,  # type: ignore[dict-item]
-    SortKey.UPDATED: User.update_date,  # type: ignore[dict-item]
-}
-
-
-def record_from_row(row: Any, now: datetime) -> UserRecord:
-    """A UserRecord from a row of ``user_columns()`` (unpacked by position: pages hold hundreds of rows)."""
-    (
-        user_id,
-        email,
-        role,
-        active,
-        must_change,
-        locked_until,
-        last_login,
-        logins,
-        created,
-        updated,
-        version,
-    ) = row
-    return UserRecord(
-        id=user_id,
-        email=email,
-        role=role,
-        active=active,
-        must_change_password=must_change,
-        locked_until=locked_until if locked_until is not None and locked_until > now else None,
-        last_login_at=last_login,
-        login_count=logins,
-        created_at=created,
-        updated_at=updated,
-        version=version,
-    )
-
-
-def filter_users(statement: AnySelect, query: UserQuery, dialect: str) -> AnySelect:
-    """``statement`` narrowed to the query's search (a literal substring or prefix of the address; see
-    desktop_auth.services.search, which also refuses over-long searches) and role."""
-    text = clean_search(query.search).strip().lower()
-    if text and matches_nothing(text):
-        statement = statement.where(false())
-    elif text:
-        pattern = f"{escape_like(text)}%" if query.prefix else f"%{escape_like(text)}%"
-        statement = statement.where(User.email.like(pattern, escape="\\"))
-        upper = prefix_upper_bound(text) if query.prefix and dialect == "sqlite" else None
-        if upper is not None:
-            # SQLite's LIKE is case-insensitive, so it cannot walk the (binary) email index and reads every
-            # row (~1 s at a million users). Addresses are stored lower-cased and binary order is code point
-            # order, so every match also lies in [text, text with its last character bumped): a range the
-            # index answers. (MariaDB's LIKE 'x%' uses its index already.)
-            statement = statement.where(User.email >= text, User.email < upper)
-    if query.role:
-        # By id, through a one-row subquery: the user table alone answers, with no join to plan around.
-        role_id = select(Role.id).where(Role.name == scrub(query.role)).scalar_subquery()
-        statement = statement.where(User.role_id == role_id)
-    return statement
 
 
 class _Current(NamedTuple):
@@ -168,53 +71,27 @@ class AdminService:
     def list_users(
         self, actor: Actor, query: UserQuery = ALL_USERS, offset: int = 0, limit: int = 200
     ) -> list[UserRecord]:
-        """One page of users, filtered and sorted by the database."""
-        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        """One page of users (at most MAX_PAGE_SIZE), filtered and sorted by the database."""
         with self._context.database.transaction() as session:
             require_admin(session, actor)
-            column = _SORT_COLUMNS[query.sort]
-            # Ties broken by id so pages are stable; email is unique already, and a tie-breaker there would
-            # stop MariaDB from walking its unique index (it sorts the whole table instead).
-            keys = [column] if query.sort is SortKey.EMAIL else [column, User.id]
-            order = [key.desc() if query.descending else key.asc() for key in keys]
-            # Pick the page's ids from the user table alone (an index walk: ORDER BY email LIMIT 200 reads
-            # 200 index entries even at a million rows), then join roles and lockouts for just those rows.
-            # Joining first let MariaDB start from the role table and sort the whole user table.
-            ids = select(User.id)
-            if query.sort is SortKey.ROLE:
-                ids = ids.join(Role, Role.id == User.role_id)
-            elif query.sort is SortKey.LOCKED_UNTIL:
-                ids = ids.outerjoin(LoginThrottle, LoginThrottle.email == User.email)
-            page = (
-                filter_users(ids, query, self._context.database.dialect_name)
-                .order_by(*order)
-                .offset(max(0, offset))
-                .limit(limit)
-                .subquery()
-            )
-            statement = user_columns().join(page, page.c.id == User.id).order_by(*order)
-            now = self._context.clock()
-            # Core execution: the columns need none of the ORM's per-row loading machinery.
-            return [record_from_row(row, now) for row in session.connection().execute(statement)]
+            dialect, now = self._context.database.dialect_name, self._context.clock()
+            return user_queries.user_page(session, query, offset, limit, dialect, now)
 
     @retried
     def count_users(self, actor: Actor, query: UserQuery = ALL_USERS) -> int:
         with self._context.database.transaction() as session:
             require_admin(session, actor)
-            statement = filter_users(
-                select(func.count()).select_from(User), query, self._context.database.dialect_name
-            )
-            return int(session.scalar(statement) or 0)
+            return user_queries.count_users(session, query, self._context.database.dialect_name)
 
     @retried
     def get_user(self, actor: Actor, email: str) -> UserRecord:
         normalized = normalize_email(email)
         with self._context.database.transaction() as session:
             require_admin(session, actor)
-            row = session.execute(user_columns().where(User.email == normalized)).one_or_none()
-            if row is None:
+            record = user_queries.user_by_email(session, normalized, self._context.clock())
+            if record is None:
                 raise NotFoundError(f"No account has the email address {normalized}.")
-            return record_from_row(row, self._context.clock())
+            return record
 
     @retried
     def audit_log(
@@ -296,7 +173,7 @@ class AdminService:
             self._write(session, actor, edits, current, role_ids, now)
             if not return_records:
                 return []
-            return self._records(session, [edit.user_id for edit in edits], now)
+            return user_queries.users_by_id(session, [edit.user_id for edit in edits], now)
 
     def set_role(
         self, actor: Actor, email: str, role: str, expected_version: int | None = None
@@ -456,11 +333,10 @@ class AdminService:
         expires_at = now + timedelta(hours=hours)
         expires = f"temporary, expires {expires_at.isoformat(timespec='seconds')}"
         table = cast(Table, User.__table__)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             # No password and no hash in the audit: only that it was reset and when the new one expires.
             audit.record_from_users(session, now, actor, "password_reset", chunk, old=null(), new=expires)
-            for start in range(0, len(chunk), _HASH_BATCH):
-                batch = chunk[start : start + _HASH_BATCH]
+            for batch in chunks(chunk, _HASH_BATCH):
                 # One UPDATE per batch, each row's hash picked by CASE id: a round trip per batch, not per
                 # row (an executemany is one round trip per row on MariaDB: 20,000 cost 1.2 s, this 0.5 s).
                 session.execute(
@@ -501,7 +377,7 @@ class AdminService:
         checks need: version, role, active. Lean on purpose: a bulk change may lock 10,000 rows."""
         role_names = dict(session.execute(select(Role.id, Role.name)).all())
         current: dict[int, _Current] = {}
-        for chunk in _chunks(sorted(ids)):
+        for chunk in chunks(sorted(ids)):
             rows = session.execute(
                 select(User.id, User.version, User.role_id, User.active)
                 .where(ids_in(User.id, chunk))
@@ -515,7 +391,7 @@ class AdminService:
     @staticmethod
     def _emails(session: Session, ids: Sequence[int]) -> dict[int, str]:
         emails: dict[int, str] = {}
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids)):
             emails.update(session.execute(select(User.id, User.email).where(ids_in(User.id, chunk))).all())
         return emails
 
@@ -557,7 +433,7 @@ class AdminService:
                 values["role_id"] = role_ids[role]
             if active is not None:
                 values["active"] = active
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 # Audit first, from the rows as they still are, in one INSERT ... SELECT per chunk.
                 if role is not None:
                     audit.record_from_users(session, now, actor, "role", chunk, old=Role.name, new=role)
@@ -573,11 +449,3 @@ class AdminService:
                     .values(**values)
                     .execution_options(synchronize_session=False)
                 )
-
-    @staticmethod
-    def _records(session: Session, ids: Sequence[int], now: datetime) -> list[UserRecord]:
-        by_id: dict[int, UserRecord] = {}
-        for chunk in _chunks(list(ids)):
-            for row in session.execute(user_columns().where(ids_in(User.id, chunk))):
-                by_id[row.id] = record_from_row(row, now)
-        return [by_id[i] for i in ids if i in by_id]

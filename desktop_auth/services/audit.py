@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, bindparam, false, insert, literal, or_, select
+from sqlalchemy import Integer, String, Table, false, insert, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -14,6 +14,7 @@ from desktop_auth.db.types import UTCDateTime
 from desktop_auth.models import AuditEvent, Role, User
 from desktop_auth.services.records import Actor, AuditRecord
 from desktop_auth.services.search import clean_search, escape_like, matches_nothing
+from desktop_auth.services.sql import ids_in
 
 SYSTEM_ACTOR = "system"
 AUDIT_TABLE = cast(Table, AuditEvent.__table__)
@@ -85,13 +86,7 @@ def record_from_users(
             literal(new, String()),
         )
         .join(Role, Role.id == User.role_id)
-        .where(
-            User.id.in_(
-                bindparam(
-                    "ids", [int(i) for i in user_ids], expanding=True, literal_execute=True, type_=Integer()
-                )
-            )
-        )
+        .where(ids_in(User.id, user_ids))
     )
     columns = ["created_at", "actor_id", "actor", "action", "target_id", "target", "old_value", "new_value"]
     session.execute(insert(AUDIT_TABLE).from_select(columns, source))
@@ -120,10 +115,3 @@ def list_events(session: Session, search: str = "", limit: int = 200, offset: in
         AuditRecord(e.id, e.created_at, e.actor, e.action, e.target, e.old_value, e.new_value, e.detail)
         for e in events
     ]
-
-
-def ids_in(column: InstrumentedAttribute[int], ids: Sequence[int]) -> ColumnElement[bool]:
-    """``column IN (...)`` with the ids written into the SQL as integers. For 10,000 ids this is several
-    times cheaper than 10,000 bound parameters (SQLAlchemy names each one), and safe: each is int()-ed."""
-    values = [int(i) for i in ids]
-    return column.in_(bindparam("ids", values, expanding=True, literal_execute=True, type_=Integer()))

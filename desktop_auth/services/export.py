@@ -12,11 +12,11 @@ from typing import TextIO
 from sqlalchemy import select
 
 from desktop_auth import file_modes
-from desktop_auth.models import AuditEvent, User
-from desktop_auth.services.admin import AnySelect, filter_users, record_from_row, user_columns
+from desktop_auth.models import AuditEvent
 from desktop_auth.services.audit import search_filter
 from desktop_auth.services.context import ServiceContext, require_admin
 from desktop_auth.services.records import Actor, UserQuery, UserRecord
+from desktop_auth.services.user_queries import users_after
 from desktop_auth.text import inert_in_spreadsheets
 
 BATCH = 2000
@@ -60,14 +60,8 @@ class ExportService:
         while True:
             with self._context.database.transaction() as session:
                 require_admin(session, actor)
-                statement: AnySelect = (
-                    filter_users(user_columns(), query, self._context.database.dialect_name)
-                    .where(User.id > last_id)
-                    .order_by(User.id)
-                    .limit(BATCH)
-                )
-                now = self._context.clock()
-                batch = [record_from_row(row, now) for row in session.execute(statement)]
+                dialect, now = self._context.database.dialect_name, self._context.clock()
+                batch = users_after(session, query, last_id, BATCH, dialect, now)
             if not batch:
                 return
             yield batch
