@@ -7,7 +7,7 @@ shared server's lockout, idle or registration rules.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -19,7 +19,7 @@ from desktop_auth.models import AppSetting
 from desktop_auth.services import audit, guards
 from desktop_auth.services.context import ServiceContext, require_admin_to_change, retried
 from desktop_auth.services.guards import SETTINGS_GUARD
-from desktop_auth.services.records import Actor
+from desktop_auth.services.records import Actor, SharedSettings
 
 # field -> (smallest, largest) for the numeric ones
 _LIMITS: dict[str, tuple[int, int]] = {
@@ -37,31 +37,6 @@ _LABELS = {
     "idle_timeout_minutes": "Idle sign-out (minutes)",
     "temporary_password_hours": "Temporary passwords expire after (hours)",
 }
-DEFAULT_TEMPORARY_PASSWORD_HOURS = 72
-
-
-@dataclass(frozen=True)
-class SharedSettings:
-    allow_self_registration: bool
-    lockout_threshold: int
-    lockout_base_seconds: int
-    lockout_max_seconds: int
-    idle_timeout_minutes: int
-    temporary_password_hours: int
-
-    @classmethod
-    def defaults(cls, settings: Settings) -> SharedSettings:
-        """What a client seeds into a database that has none yet."""
-        return cls(
-            allow_self_registration=True,
-            lockout_threshold=settings.lockout_threshold,
-            lockout_base_seconds=settings.lockout_base_seconds,
-            lockout_max_seconds=settings.lockout_max_seconds,
-            idle_timeout_minutes=settings.idle_timeout_minutes,
-            temporary_password_hours=DEFAULT_TEMPORARY_PASSWORD_HOURS,
-        )
-
-
 _NAMES = frozenset(_LABELS)
 
 

@@ -6,8 +6,12 @@ import enum
 import getpass
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from desktop_auth.constants import ADMIN_ROLE
+
+if TYPE_CHECKING:
+    from desktop_auth.config import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,3 +171,30 @@ class TemporaryPasswords:
 
     expires_at: datetime
     entries: tuple[TemporaryPassword, ...] = field(repr=False)
+
+
+DEFAULT_TEMPORARY_PASSWORD_HOURS = 72
+
+
+@dataclass(frozen=True)
+class SharedSettings:
+    """The rules every client of one database follows (``desktop_auth.services.app_settings``)."""
+
+    allow_self_registration: bool
+    lockout_threshold: int
+    lockout_base_seconds: int
+    lockout_max_seconds: int
+    idle_timeout_minutes: int
+    temporary_password_hours: int
+
+    @classmethod
+    def defaults(cls, settings: Settings) -> SharedSettings:
+        """What a client seeds into a database that has none yet."""
+        return cls(
+            allow_self_registration=True,
+            lockout_threshold=settings.lockout_threshold,
+            lockout_base_seconds=settings.lockout_base_seconds,
+            lockout_max_seconds=settings.lockout_max_seconds,
+            idle_timeout_minutes=settings.idle_timeout_minutes,
+            temporary_password_hours=DEFAULT_TEMPORARY_PASSWORD_HOURS,
+        )

@@ -37,9 +37,8 @@ from desktop_auth.ui.shell.widgets import button
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from desktop_auth.services.app_settings import SharedSettings
     from desktop_auth.services.facade import Services
-    from desktop_auth.services.records import Actor, TemporaryPasswords
+    from desktop_auth.services.records import Actor, SharedSettings, TemporaryPasswords
     from desktop_auth.ui.shell.tasks import TaskRunner
 
 

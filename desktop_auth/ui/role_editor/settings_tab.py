@@ -12,9 +12,8 @@ from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button, styled_label
 
 if TYPE_CHECKING:
-    from desktop_auth.services.app_settings import SharedSettings
     from desktop_auth.services.facade import Services
-    from desktop_auth.services.records import Actor
+    from desktop_auth.services.records import Actor, SharedSettings
 
 
 class SettingsTab(LazyTab):
