@@ -61,7 +61,7 @@ def run(out: TextIO = sys.stdout) -> int:
     from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
     from desktop_auth.ui.dialogs.register import RegisterDialog
     from desktop_auth.ui.dialogs.sign_in import LoginDialog
-    from desktop_auth.ui.role_editor.table_model import COL_EMAIL, COL_ROLE
+    from desktop_auth.ui.role_editor.columns import COL_EMAIL, COL_ROLE
     from desktop_auth.ui.role_editor.window import RoleEditor
     from desktop_auth.ui.shell.controller import AppController
     from desktop_auth.ui.shell.theme import apply_theme, make_application

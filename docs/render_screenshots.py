@@ -114,7 +114,7 @@ def render(out: Path, theme: str, workdir: Path) -> None:
     window.end_session("")
 
     from desktop_auth.services.records import Actor
-    from desktop_auth.ui.role_editor.table_model import COL_ACTIVE, COL_ROLE
+    from desktop_auth.ui.role_editor.columns import COL_ACTIVE, COL_ROLE
     from desktop_auth.ui.role_editor.window import RoleEditor
 
     actor = Actor(admin.id, admin.email)

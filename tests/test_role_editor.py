@@ -31,7 +31,8 @@ from desktop_auth.services.records import Actor
 from desktop_auth.ui.dialogs import temporary_password_table as reset_ui
 from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
 from desktop_auth.ui.dialogs.temporary_password_table import TemporaryPasswordModel
-from desktop_auth.ui.role_editor.table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, PENDING_ROLE
+from desktop_auth.ui.role_editor.columns import COL_ACTIVE, COL_EMAIL, COL_ROLE
+from desktop_auth.ui.role_editor.table_model import PENDING_ROLE
 from desktop_auth.ui.role_editor.table_view import show_with_first_rows
 from desktop_auth.ui.role_editor.window import RoleEditor
 from desktop_auth.ui.shell.tasks import TaskRunner

@@ -13,15 +13,8 @@ from pytestqt.qtbot import QtBot
 
 from desktop_auth.services.records import SortKey, UserQuery, UserRecord
 from desktop_auth.ui.role_editor import table_view
-from desktop_auth.ui.role_editor.table_model import (
-    COL_ACTIVE,
-    COL_CREATED,
-    COL_EMAIL,
-    COL_LOGINS,
-    COL_ROLE,
-    PENDING_ROLE,
-    UserTableModel,
-)
+from desktop_auth.ui.role_editor.columns import COL_ACTIVE, COL_CREATED, COL_EMAIL, COL_LOGINS, COL_ROLE
+from desktop_auth.ui.role_editor.table_model import PENDING_ROLE, UserTableModel
 from desktop_auth.ui.role_editor.table_view import FIRST_ROWS_WAIT_MS, show_with_first_rows
 from desktop_auth.ui.shell.tasks import TaskRunner
 

@@ -11,10 +11,28 @@ from collections.abc import Callable
 from PySide6.QtCore import QAbstractItemModel, QObject, Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from desktop_auth.ui.role_editor.columns import (
+    COL_ACTIVE,
+    COL_CREATED,
+    COL_EMAIL,
+    COL_LAST_LOGIN,
+    COL_LOCKED,
+    COL_LOGINS,
+    COL_ROLE,
+    COL_UPDATED,
+)
 from desktop_auth.ui.role_editor.delegate import RoleDelegate
-from desktop_auth.ui.role_editor.table_model import COL_ACTIVE, COL_EMAIL, COL_ROLE, UserTableModel
+from desktop_auth.ui.role_editor.table_model import UserTableModel
 
-COLUMN_WIDTHS = {COL_ROLE: 100, COL_ACTIVE: 56, 3: 128, 4: 128, 5: 64, 6: 128, 7: 128}
+COLUMN_WIDTHS = {
+    COL_ROLE: 100,
+    COL_ACTIVE: 56,
+    COL_LOCKED: 128,
+    COL_LAST_LOGIN: 128,
+    COL_LOGINS: 64,
+    COL_CREATED: 128,
+    COL_UPDATED: 128,
+}
 EMAIL_MIN_WIDTH = 150  # the stretching email column never gets narrower than this
 FIRST_ROWS_WAIT_MS = 100  # under this, a wait reads as instant; past it, show the table loading
 

@@ -1,0 +1,69 @@
+"""The row under the user table: what to do with the selected users (set a role, activate, deactivate,
+unlock, reset passwords), and Export CSV."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+
+from desktop_auth.ui.shell.widgets import button
+
+
+class ActionBar(QWidget):
+    set_role = Signal(str)
+    set_active = Signal(bool)
+    unlock = Signal()
+    reset_passwords = Signal()
+    export = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bulk_role = QComboBox()
+        self.bulk_role.setObjectName("bulkRoleCombo")
+        self.bulk_role.setAccessibleName("Role for the selected users")
+        self.set_role_button = button("Set r&ole", "setRoleButton", "Set role of the selected users")
+        self.activate_button = button("&Activate", "activateButton", "Activate the selected users")
+        self.deactivate_button = button("&Deactivate", "deactivateButton", "Deactivate the selected users")
+        self.unlock_button = button("U&nlock", "unlockButton", "Unlock the selected users")
+        self.reset_button = button(
+            "Reset &password…", "resetPasswordButton", "Reset the password of the selected users"
+        )
+        self.export_button = button("E&xport CSV…", "exportUsersButton", "Export the users to CSV")
+        self._for_selected = (
+            self.activate_button,
+            self.deactivate_button,
+            self.unlock_button,
+            self.reset_button,
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Selected users:"))
+        for widget in (self.bulk_role, self.set_role_button, *self._for_selected):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(self.export_button)
+
+        self.set_role_button.clicked.connect(self._set_role)
+        self.activate_button.clicked.connect(lambda: self.set_active.emit(True))
+        self.deactivate_button.clicked.connect(lambda: self.set_active.emit(False))
+        self.unlock_button.clicked.connect(lambda: self.unlock.emit())
+        self.reset_button.clicked.connect(lambda: self.reset_passwords.emit())
+        self.export_button.clicked.connect(lambda: self.export.emit())
+
+    def _set_role(self) -> None:
+        role = self.bulk_role.currentData()
+        if isinstance(role, str) and role:
+            self.set_role.emit(role)
+
+    def show_roles(self, names: list[str]) -> None:
+        current = self.bulk_role.currentData()
+        self.bulk_role.clear()
+        for name in names:
+            self.bulk_role.addItem(name, name)
+        self.bulk_role.setCurrentIndex(max(0, self.bulk_role.findData(current)))
+
+    def enable(self, selected: bool, roles_loaded: bool) -> None:
+        """The actions need selected users; setting a role needs the list of roles too."""
+        self.set_role_button.setEnabled(selected and roles_loaded)
+        for widget in self._for_selected:
+            widget.setEnabled(selected)
