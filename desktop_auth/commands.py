@@ -12,11 +12,12 @@ from typing import Any, TextIO
 
 from desktop_auth.config import Settings, load_settings
 from desktop_auth.db.engine import Database
-from desktop_auth.db.schema import SchemaState, schema_status
+from desktop_auth.db.schema import schema_status
 from desktop_auth.errors import DesktopAuthError
 from desktop_auth.logs import configure_logging
 from desktop_auth.services import Services
 from desktop_auth.services.records import Actor, UserQuery, UserRecord
+from desktop_auth.services.startup import open_services
 
 
 class CommandError(DesktopAuthError):
@@ -34,23 +35,11 @@ def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     try:
         if args.group == "db":
             return _db_command(args, database, out)
-        _require_current_schema(database)
-        services = Services(settings, database)
-        services.app_settings.seed()
+        services = open_services(settings, Services(settings, database)).services  # the start-up policy
         handler = {"users": _users_command, "roles": _roles_command}[args.group]
         return handler(args, services, out)
     finally:
         database.dispose()
-
-
-def _require_current_schema(database: Database) -> None:
-    status = schema_status(database)
-    if database.settings.embedded and status.state in (SchemaState.EMPTY, SchemaState.OUTDATED):
-        from desktop_auth.db import migrate
-
-        migrate.upgrade(database)  # the embedded database is ours alone: keep it current silently
-        return
-    status.require_current()
 
 
 def _db_command(args: argparse.Namespace, database: Database, out: TextIO) -> int:

@@ -1,14 +1,16 @@
-"""What the app learns about its database at start-up, on a worker thread behind the sign-in dialog."""
+"""What the app learns about its database at start-up, on a worker thread behind the sign-in dialog.
+
+The policy (schema checks, upgrading the embedded database, seeding the shared settings) is the service
+layer's, shared with the command line: ``desktop_auth.services.startup``.
+"""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from desktop_auth.config import Settings
 from desktop_auth.services.facade import Services
-
-log = logging.getLogger(__name__)
+from desktop_auth.services.startup import open_services
 
 
 @dataclass(frozen=True)
@@ -20,22 +22,12 @@ class StartupState:
 
 
 def open_database(settings: Settings, services: Services | None = None) -> StartupState:
-    """Runs on a worker thread: load the database layer, check (or, embedded, upgrade) the schema."""
-    from desktop_auth.db.schema import SchemaState, schema_status
-
-    services = services or Services(settings)
-    status = schema_status(services.database)
-    if settings.embedded and status.state in (SchemaState.EMPTY, SchemaState.OUTDATED):
-        from desktop_auth.db import migrate
-
-        log.info("Upgrading the embedded database schema (was %s)", status.revision)
-        migrate.upgrade(services.database)
-    else:
-        status.require_current()
-    shared = services.app_settings.seed()  # a new database takes this client's rules, then holds them
+    """Runs on a worker thread: open the database under the start-up policy, then ask what the first
+    window needs to know."""
+    opened = open_services(settings, services)
     return StartupState(
-        services,
-        needs_first_admin=services.accounts.needs_first_admin(),
-        registration_open=shared.allow_self_registration,
-        idle_timeout_minutes=shared.idle_timeout_minutes,
+        opened.services,
+        needs_first_admin=opened.services.accounts.needs_first_admin(),
+        registration_open=opened.shared.allow_self_registration,
+        idle_timeout_minutes=opened.shared.idle_timeout_minutes,
     )
