@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+# The database layer's errors, re-exported: the layers above the services never import desktop_auth.db.
+from desktop_auth.db.errors import CommitOutcomeUnknownError as CommitOutcomeUnknownError
+from desktop_auth.db.errors import DatabaseBusyError as DatabaseBusyError
+from desktop_auth.db.errors import DatabaseConnectionLostError as DatabaseConnectionLostError
+from desktop_auth.db.errors import DatabaseUnavailableError as DatabaseUnavailableError
+from desktop_auth.db.errors import DatabaseUrlError as DatabaseUrlError
+from desktop_auth.db.errors import IdentityConflictError as IdentityConflictError
+from desktop_auth.db.errors import SchemaError as SchemaError
+from desktop_auth.db.errors import SchemaOutdatedError as SchemaOutdatedError
 from desktop_auth.errors import DesktopAuthError, InvalidInputError
 
 if TYPE_CHECKING:  # the GUI imports these errors at start-up: keep datetime out of that path

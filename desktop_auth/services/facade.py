@@ -8,6 +8,7 @@ from datetime import datetime
 from desktop_auth.config import Settings
 from desktop_auth.db.engine import Database
 from desktop_auth.db.types import utcnow
+from desktop_auth.security import PasswordPolicy
 from desktop_auth.services.accounts import AccountService
 from desktop_auth.services.admin import AdminService
 from desktop_auth.services.app_settings import AppSettingsService
@@ -36,6 +37,11 @@ class Services:
     @property
     def settings(self) -> Settings:
         return self.context.settings
+
+    @property
+    def policy(self) -> PasswordPolicy:
+        """The password rules, for dialogs that check a password as it is typed (the services check again)."""
+        return self.context.policy
 
     def close(self) -> None:
         self.context.database.dispose()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
 
-from desktop_auth.db.errors import (
+from desktop_auth.errors import ConfigError
+from desktop_auth.services.errors import (
     DatabaseUnavailableError,
     DatabaseUrlError,
     SchemaError,
     SchemaOutdatedError,
 )
-from desktop_auth.errors import ConfigError
 from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.widgets import button, styled_label
