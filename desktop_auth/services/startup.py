@@ -9,8 +9,9 @@
 2. The shared settings are seeded: a database that has none takes this client's values, and from then on
    every client follows the database's (``desktop_auth.services.app_settings``).
 
-Every failure is a typed ``DesktopAuthError`` with a message a person can act on (see
-``desktop_auth.services.errors``). The ``db`` commands do not come through here: they act on the schema itself.
+What stops start-up is a typed ``DesktopAuthError`` with a message a person can act on (the schema errors
+above, an unreachable or busy database, a URL that cannot be used: ``desktop_auth.services.errors``). The ``db``
+commands do not come through here: they act on the schema itself.
 """
 
 from __future__ import annotations
