@@ -131,7 +131,7 @@ def client(
         services = _client_services(phase, number, idle_seconds, result["connections"])
         from desktop_auth.services.records import Actor
 
-        admin = services.accounts.authenticate("root@example.com", PASSWORD)
+        admin = services.accounts.authenticate(admin_email(number), PASSWORD)
         actor = Actor(admin.id, admin.email)
     except Exception as error:
         result["errors"]["client set-up"] += 1
@@ -403,9 +403,14 @@ def run_phase(phase: Phase, database: str, args: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------ set-up and checks
-def prepare(url: str, phases: list[Phase]) -> dict[str, int]:
-    """Give the migrated database at ``url`` its administrator, the 'staff' role and each phase's
-    accounts; returns each phase's sum of login counts before it runs."""
+def admin_email(client: int) -> str:
+    return f"admin{client}@example.com"
+
+
+def prepare(url: str, phases: list[Phase], clients: int) -> dict[str, int]:
+    """Give the migrated database at ``url`` its administrators (one per client: each desktop is a
+    different person), the 'staff' role and each phase's accounts; returns each phase's sum of login
+    counts before it runs."""
     from seed_users import seed
     from sqlalchemy import func, select
 
@@ -425,6 +430,8 @@ def prepare(url: str, phases: list[Phase]) -> dict[str, int]:
     try:
         root = setup.accounts.create_first_admin("root@example.com", PASSWORD)
         setup.roles.add_role(Actor(root.id, root.email), "staff")
+        for number in range(clients):
+            setup.admin.create_user(Actor(root.id, root.email), admin_email(number), PASSWORD, "admin")
         setup.accounts.authenticate("root@example.com", PASSWORD)  # stores the shared settings (threshold)
         logins = {}
         for phase in phases:
@@ -754,7 +761,7 @@ def single_server(args: Any) -> int:
             Phase(pool, POOLS[pool], pool, client_urls, watch, url, f"p{n}", args.users)
             for n, pool in enumerate(POOLS, 1)
         ]
-        logins = prepare(url, phases)
+        logins = prepare(url, phases, args.clients)
         run_and_report(report, phases, logins, {"now": THROUGHPUT_TARGET}, args)
     return report.print()
 
@@ -870,9 +877,9 @@ def galera(args: Any) -> int:
                     {proxy_url: "HAProxy", **{url: name for name, url in node_urls.items()}},
                 ),
             ]
-            logins = prepare(one, cluster_phases)
+            logins = prepare(one, cluster_phases, args.clients)
             if standalone is not None:
-                logins.update(prepare(standalone, phases))
+                logins.update(prepare(standalone, phases, args.clients))
             # The baseline (one node) first; the standalone server last, for the second ratio.
             order = [*cluster_phases, *phases]
             throughput = run_and_report(report, order, logins, {}, args)

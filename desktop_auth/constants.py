@@ -8,9 +8,8 @@ EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
 ROLE_NAME_MAX_LENGTH = 64
 
 # Rules that depend on a read, each protected by a row every competing transaction writes
-# (desktop_auth.services.guards): who is an active administrator (at least one; one first one), which roles
-# exist versus who holds them, and the shared settings (checked as a whole, e.g. longest >= first lockout).
+# (desktop_auth.services.guards): who is an active administrator (at least one; one first one) and the
+# shared settings (checked as a whole, e.g. longest >= first lockout).
 ADMINS_GUARD = "admins"
-ROLES_GUARD = "roles"
 SETTINGS_GUARD = "settings"
-INVARIANT_GUARDS = (ADMINS_GUARD, ROLES_GUARD, SETTINGS_GUARD)
+INVARIANT_GUARDS = (ADMINS_GUARD, SETTINGS_GUARD)  # plus one per administrator, made on demand

@@ -35,7 +35,7 @@ def test_migrations_run_on_the_cluster_and_agree_with_the_models(
                 connection.execute(text("SELECT name FROM invariant_guard ORDER BY name")).scalars().all()
             )
         assert {"invariant_guard", "applied_operation", "user", "role"} <= tables
-        assert guards == ["admins", "roles", "settings"]
+        assert guards == ["admins", "settings"]
     finally:
         writer.dispose()
         reader.dispose()

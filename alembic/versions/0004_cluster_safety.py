@@ -1,6 +1,7 @@
 """Cluster safety: guard rows for rules that depend on a read, and tokens that settle ambiguous commits.
 
-- ``invariant_guard``: one row per rule (``admins``, ``roles``, ``settings``). Transactions that check or
+- ``invariant_guard``: one row per rule (``admins``, ``settings``; ``admin:<id>`` rows are added by the app
+  as administrators act). Transactions that check or
   change a rule write its row, so on a Galera cluster (which certifies only written rows) two of them
   through different nodes conflict and one is retried, instead of both committing (write skew).
 - ``applied_operation``: every write transaction on a server inserts a random token; a client whose
@@ -31,7 +32,7 @@ MYSQL_TABLE_ARGS = {
     "mysql_charset": "utf8mb4",
     "mysql_collate": "utf8mb4_unicode_ci",
 }
-GUARDS = ("admins", "roles", "settings")
+GUARDS = ("admins", "settings")
 
 
 def upgrade() -> None:

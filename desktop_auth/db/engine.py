@@ -65,16 +65,18 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _mysql_on_connect(dbapi_connection: Any, record: Any) -> None:
-    # On a Galera node, reads wait until the node has applied every write committed anywhere in the cluster
-    # before them (wsrep_sync_wait=1: SELECT, SHOW, BEGIN), so a decision (is this account still active?
-    # is this address taken?) never rests on a node that lags. MySQL has no such variable: no row.
+    # On a Galera node, reads and updates wait until the node has applied every write committed anywhere in
+    # the cluster before them (wsrep_sync_wait=3: SELECT, SHOW, BEGIN, UPDATE, DELETE), so a decision (is this
+    # account still active? is this address taken?) never rests on a node that lags, and a guard claim (an
+    # UPDATE, often a transaction's first statement) meets the latest row, or the table a migration just
+    # made. MySQL has no such variable: no row.
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("SHOW VARIABLES LIKE 'wsrep_on'")
         row = cursor.fetchone()
         galera = row is not None and str(row[1]).upper() == "ON"
         if galera:
-            cursor.execute("SET SESSION wsrep_sync_wait = 1")
+            cursor.execute("SET SESSION wsrep_sync_wait = 3")
     finally:
         cursor.close()
     record.info[GALERA_INFO_KEY] = galera

@@ -34,19 +34,20 @@ from desktop_auth.services.errors import (
     TemporaryPasswordExpiredError,
 )
 from desktop_auth.services.records import Actor, SessionState, SignedInUser, UserRecord
+from desktop_auth.services.sql import is_missing_parent
 
 log = logging.getLogger(__name__)
 
 PURGE_INTERVAL = timedelta(minutes=10)
 
 
-def count_active_admins(session: Session) -> int:
-    return int(
-        session.scalar(
-            select(func.count(User.id)).join(User.role).where(Role.name == ADMIN_ROLE, User.active.is_(True))
-        )
-        or 0
+def count_active_admins(session: Session, locking: bool = False) -> int:
+    """How many active administrators there are; ``locking`` reads the latest committed rows (and locks
+    them) rather than the transaction's snapshot, for a check made after claiming the ``admins`` guard."""
+    statement = (
+        select(func.count(User.id)).join(User.role).where(Role.name == ADMIN_ROLE, User.active.is_(True))
     )
+    return int(session.scalar(statement.with_for_update(read=True) if locking else statement) or 0)
 
 
 def find_lookalike(session: Session, email: str) -> str | None:
@@ -106,6 +107,8 @@ def insert_account(
             session.add(user)
             session.flush()
     except IntegrityError as error:
+        if is_missing_parent(error):
+            raise NotFoundError(f"There is no role named {role.name!r}.") from None  # removed meanwhile
         # A concurrent registration won. The same non-ASCII address breaks both unique indexes, and the
         # backend names whichever it checked first: only a look-alike key with the address free is a
         # look-alike. (A locking read sees the winner's row even under MariaDB's repeatable read.)

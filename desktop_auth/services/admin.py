@@ -14,16 +14,17 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, case, null, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desktop_auth.errors import InvalidInputError
-from desktop_auth.models import ADMIN_ROLE, PROTECTED_ROLES, USER_ROLE, LoginThrottle, Role, User
-from desktop_auth.services import audit, guards, throttle, user_queries
+from desktop_auth.models import ADMIN_ROLE, USER_ROLE, LoginThrottle, Role, User
+from desktop_auth.services import audit, throttle, user_queries
 from desktop_auth.services.accounts import count_active_admins, insert_account, require_new_identity
 from desktop_auth.services.app_settings import read_shared_settings
 from desktop_auth.services.context import (
     ServiceContext,
-    lock_admin_set,
+    claim_admin_targets,
     require_admin,
     require_admin_to_change,
     retried,
@@ -36,7 +37,6 @@ from desktop_auth.services.errors import (
     SelfDeactivationError,
     StaleEditError,
 )
-from desktop_auth.services.guards import ROLES_GUARD
 from desktop_auth.services.records import (
     Actor,
     AuditRecord,
@@ -46,7 +46,7 @@ from desktop_auth.services.records import (
     UserQuery,
     UserRecord,
 )
-from desktop_auth.services.sql import chunks, ids_in
+from desktop_auth.services.sql import chunks, ids_in, is_missing_parent
 from desktop_auth.services.temporary_passwords import generate_distinct
 from desktop_auth.services.user_queries import ALL_USERS, MAX_PAGE_SIZE
 
@@ -121,8 +121,7 @@ class AdminService:
     @retried
     def _insert_user(self, actor: Actor, email: str, password_hash: str, role: str) -> UserRecord:
         with self._context.database.transaction(write=True) as session:
-            # A role other than the built-in ones could be removed meanwhile through another node.
-            require_admin_to_change(session, actor, *([] if role in PROTECTED_ROLES else [ROLES_GUARD]))
+            require_admin_to_change(session, actor)
             how = f"created by {actor.label}"
             return insert_account(
                 session, self._context, email, password_hash, role_by_name(session, role), actor, how
@@ -146,12 +145,8 @@ class AdminService:
         if len({edit.user_id for edit in edits}) != len(edits):
             raise InvalidInputError("edits", ["Each account may appear only once in one save."])
         now = self._context.clock()
-        assigned = {edit.role for edit in edits if edit.role is not None}
         with self._context.database.transaction(write=True) as session:
-            lock_admin_set(session)
-            if assigned - PROTECTED_ROLES:
-                guards.claim(session, ROLES_GUARD)  # a role being removed through another node waits or fails
-            require_admin(session, actor)
+            require_admin_to_change(session, actor)
             current = self._lock_rows(session, [edit.user_id for edit in edits])
             missing = [edit.user_id for edit in edits if edit.user_id not in current]
             if missing:
@@ -169,8 +164,20 @@ class AdminService:
             ):
                 raise SelfDeactivationError()
             role_ids = {name: role_by_name(session, name).id for name in {e.role for e in edits if e.role}}
-            self._guard_last_admin(session, edits, current)
-            self._write(session, actor, edits, current, role_ids, now)
+            removing = [edit for edit in edits if self._removes_an_admin(edit, current[edit.user_id])]
+            claim_admin_targets(session, self._active_admins_among(current), removing_an_admin=bool(removing))
+            if removing:
+                self._guard_last_admin(session, edits, current)
+            try:
+                self._write(session, actor, edits, current, role_ids, now)
+            except IntegrityError as error:
+                # A role removed meanwhile: the foreign key (on a cluster, certification) refused it.
+                if not is_missing_parent(error):
+                    raise
+                names = list(role_ids)
+                present = select(Role.name).where(Role.name.in_(names)).with_for_update(read=True)
+                gone = sorted(set(names) - set(session.scalars(present))) or sorted(names)
+                raise NotFoundError(f"There is no role named {gone[0]!r}.") from None
             if not return_records:
                 return []
             return user_queries.users_by_id(session, [edit.user_id for edit in edits], now)
@@ -321,6 +328,8 @@ class AdminService:
         Returns when the passwords expire."""
         ids = sorted(hashes)
         current = self._lock_rows(session, ids)
+        # A temporary password ends an administrator's powers until it is changed.
+        claim_admin_targets(session, self._active_admins_among(current), removing_an_admin=False)
         missing = [uid for uid in ids if uid not in current]
         if missing:
             raise StaleEditError({uid: f"deleted account #{uid}" for uid in missing})
@@ -396,8 +405,20 @@ class AdminService:
         return emails
 
     @staticmethod
+    def _active_admins_among(current: Mapping[int, _Current]) -> list[int]:
+        return [user_id for user_id, row in current.items() if row.role == ADMIN_ROLE and row.active]
+
+    @staticmethod
+    def _removes_an_admin(edit: UserEdit, row: _Current) -> bool:
+        was_admin = row.role == ADMIN_ROLE and row.active
+        stays_admin = (edit.role or row.role) == ADMIN_ROLE and (
+            row.active if edit.active is None else edit.active
+        )
+        return was_admin and not stays_admin
+
+    @staticmethod
     def _guard_last_admin(session: Session, edits: Sequence[UserEdit], current: dict[int, _Current]) -> None:
-        before = count_active_admins(session)
+        before = count_active_admins(session, locking=True)
         if before == 0:
             return  # nothing to protect (e.g. an operator repairing a database with no admin)
         after = before

@@ -6,7 +6,7 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ParamSpec, Protocol, TypeVar, cast
@@ -125,15 +125,31 @@ def lock_admin_set(session: Session) -> Role:
     return role
 
 
-def require_admin_to_change(session: Session, actor: Actor, *more_guards: str) -> None:
-    """``require_admin`` for a transaction that changes something: claims the ``admins`` guard first.
+def admin_guard(user_id: int) -> str:
+    """The guard of one administrator's authority (see ``require_admin_to_change``)."""
+    return f"admin:{user_id}"
 
-    Otherwise "A deactivates B" and "B resets A's password" could both commit, each having checked the other
-    was still an administrator (write skew, on one server too): B, removed at that very moment, would get
-    A's temporary password. Administrative writes are rare, so they simply take turns.
+
+def require_admin_to_change(session: Session, actor: Actor, *more_guards: str) -> None:
+    """``require_admin`` for a transaction that changes something: claims the actor's own guard first.
+
+    Every change to an active administrator's authority (role, active, a temporary password) claims that
+    administrator's guard too (``claim_admin_targets``). Otherwise "A deactivates B" and "B resets A's
+    password" could both commit, each having checked that the other was still an administrator (write
+    skew, on one server too): B, removed at that very moment, would get A's temporary password. Actions of
+    different administrators on ordinary accounts claim different rows and do not wait for each other.
     """
-    guards.claim(session, ADMINS_GUARD, *more_guards)
+    own = [] if actor.user_id is None else [admin_guard(actor.user_id)]  # operators have no account
+    guards.claim(session, *more_guards, *own)
     require_admin(session, actor)
+
+
+def claim_admin_targets(session: Session, admin_ids: Iterable[int], removing_an_admin: bool) -> None:
+    """Claim the guards of the active administrators a change touches (read with a lock, so current), and
+    the ``admins`` guard when it may leave fewer of them: the last-admin count that follows must then be a
+    locking read too (``count_active_admins(session, locking=True)``)."""
+    names = [admin_guard(user_id) for user_id in admin_ids]
+    guards.claim(session, *names, *([ADMINS_GUARD] if removing_an_admin else []))
 
 
 def require_admin(session: Session, actor: Actor) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Integer, bindparam
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+MYSQL_NO_REFERENCED_ROW = 1452  # "Cannot add or update a child row: a foreign key constraint fails"
 CHUNK = 10_000  # ids per IN (...) list: under SQLite's 32,766-parameter limit, few round trips
 
 
@@ -26,3 +28,11 @@ def ids_in(column: InstrumentedAttribute[int], ids: Sequence[int]) -> ColumnElem
     times cheaper than 10,000 bound parameters (SQLAlchemy names each one), and safe: each is int()-ed."""
     values = [int(i) for i in ids]
     return column.in_(bindparam("ids", values, expanding=True, literal_execute=True, type_=Integer()))
+
+
+def is_missing_parent(error: IntegrityError) -> bool:
+    """Did a row point at a parent that is gone (say, a role removed by another client, which on a Galera
+    cluster conflicts in certification and on one server fails the foreign key check)?"""
+    orig = error.orig
+    code = orig.args[0] if orig is not None and orig.args else None
+    return code == MYSQL_NO_REFERENCED_ROW or "FOREIGN KEY constraint failed" in str(orig)
