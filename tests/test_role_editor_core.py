@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
 from itertools import pairwise
 
 import pytest
@@ -15,31 +14,10 @@ from hypothesis import strategies as st
 from desktop_auth.services.records import SortKey, UserEdit, UserQuery, UserRecord
 from desktop_auth.ui.role_editor.core.page_cache import PageCache, PageRequest
 from desktop_auth.ui.role_editor.core.pending_edits import PendingEdits
-from desktop_auth.ui.role_editor.core.selection import (
-    FETCH_CHUNK,
-    Selection,
-    fetch_selected,
-    merge_runs,
-)
+from desktop_auth.ui.role_editor.core.selection import FETCH_CHUNK, Selection, fetch_selected, merge_runs
+from tests.user_records import user_record as record
 
-CREATED = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 USERS = 1000
-
-
-def record(n: int, role: str = "user", version: int = 1) -> UserRecord:
-    return UserRecord(
-        id=n + 1,
-        email=f"user{n:04d}@example.com",
-        role=role,
-        active=True,
-        must_change_password=False,
-        locked_until=None,
-        last_login_at=None,
-        login_count=n,
-        created_at=CREATED,
-        updated_at=CREATED,
-        version=version,
-    )
 
 
 def page_of(request: PageRequest) -> list[UserRecord]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from PySide6.QtCore import QObject, Qt
@@ -17,24 +16,8 @@ from desktop_auth.ui.role_editor.columns import COL_ACTIVE, COL_CREATED, COL_EMA
 from desktop_auth.ui.role_editor.table_model import PENDING_ROLE, UserTableModel
 from desktop_auth.ui.role_editor.table_view import FIRST_ROWS_WAIT_MS, show_with_first_rows
 from desktop_auth.ui.shell.tasks import TaskRunner
-
-CREATED = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
-
-
-def record(n: int) -> UserRecord:
-    return UserRecord(
-        id=n + 1,
-        email=f"user{n:04d}@example.com",
-        role="user",
-        active=True,
-        must_change_password=False,
-        locked_until=None,
-        last_login_at=None,
-        login_count=n,
-        created_at=CREATED,
-        updated_at=CREATED,
-        version=1,
-    )
+from tests.user_records import CREATED
+from tests.user_records import user_record as record
 
 
 class FakeDirectory:
