@@ -39,9 +39,15 @@ class OpenedDatabase:
 def open_services(settings: Settings, services: Services | None = None) -> OpenedDatabase:
     """Open the database ``settings`` name (or the one ``services`` already holds) under the start-up
     policy above; raises the typed error of the first step that fails."""
+    owned = services is None
     services = services or Services(settings)
-    prepare_schema(services.database, embedded=services.settings.embedded)
-    shared = services.app_settings.seed()  # a new database takes this client's rules, then holds them
+    try:
+        prepare_schema(services.database, embedded=services.settings.embedded)
+        shared = services.app_settings.seed()  # a new database takes this client's rules, then holds them
+    except Exception:
+        if owned:
+            services.close()  # a refused start (and each Retry after it) leaves no pool behind
+        raise
     return OpenedDatabase(services, shared)
 
 
