@@ -163,7 +163,9 @@ class AdminService:
                 edit.user_id == actor.user_id and edit.active is False for edit in edits
             ):
                 raise SelfDeactivationError()
-            role_ids = {name: role_by_name(session, name).id for name in {e.role for e in edits if e.role}}
+            role_ids = {
+                name: role_by_name(session, name).id for name in {e.role for e in edits if e.role is not None}
+            }
             removing = [edit for edit in edits if self._removes_an_admin(edit, current[edit.user_id])]
             claim_admin_targets(session, self._active_admins_among(current), removing_an_admin=bool(removing))
             if removing:
@@ -411,7 +413,7 @@ class AdminService:
     @staticmethod
     def _removes_an_admin(edit: UserEdit, row: _Current) -> bool:
         was_admin = row.role == ADMIN_ROLE and row.active
-        stays_admin = (edit.role or row.role) == ADMIN_ROLE and (
+        stays_admin = (row.role if edit.role is None else edit.role) == ADMIN_ROLE and (
             row.active if edit.active is None else edit.active
         )
         return was_admin and not stays_admin
