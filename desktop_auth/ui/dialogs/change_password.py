@@ -77,7 +77,7 @@ class ChangePasswordDialog(FormDialog):
         self.current_edit.textChanged.connect(lambda _t: self.current_error.clear_message())
 
     def _policy(self) -> PasswordPolicy:
-        return self._services.context.policy
+        return self._services.policy
 
     def submit(self) -> None:
         if self.busy:

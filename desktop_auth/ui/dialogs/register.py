@@ -76,7 +76,7 @@ class NewAccountDialog(FormDialog):
         self.email_edit.textChanged.connect(lambda _text: self.email_error.clear_message())
 
     def _policy(self) -> PasswordPolicy:
-        return self._services.context.policy
+        return self._services.policy
 
     # -- live validation -----------------------------------------------------------------------------
 
