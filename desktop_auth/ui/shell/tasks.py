@@ -1,14 +1,26 @@
 """Run slow work (hashing, queries) on a thread pool and deliver the outcome on the GUI thread.
 
 A widget calls ``runner.run(work, on_done, on_error, owner=self)``; if the owner has been deleted by the
-time the work ends, the outcome is dropped instead of touching a dead widget. Workers report through one
-long-lived signal of the runner (queued to the GUI thread), so no per-job QObject can vanish mid-flight.
+time the work ends, the outcome is dropped instead of touching a dead widget. With ``key="..."`` only the
+latest job of that key is delivered: a newer job with the same key makes an older one's outcome be dropped
+(a search typed letter by letter shows the last search, never an earlier one arriving late). Every dropped
+outcome is logged at debug level, by job id and key only (never the result or the error, which can hold
+what a person typed). Workers report through one long-lived signal of the runner (queued to the GUI
+thread), so no per-job QObject can vanish mid-flight.
+
+Errors: an ``Exception`` raised by the work reaches ``on_error`` as itself. A ``BaseException`` that is not
+an ``Exception`` (``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``) is not the work failing but a
+request to stop, and the runner does not catch it: it propagates out of the worker, where PySide reports
+it (a ``SystemExit`` there ends the process, as it would on the GUI thread). So that the window waiting
+for the job is not left busy forever, the job is still settled: ``on_error`` receives a
+``TaskInterruptedError`` whose ``__cause__`` is the interruption.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
@@ -21,10 +33,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class TaskInterruptedError(Exception):
+    """The work was stopped by a ``KeyboardInterrupt``, ``SystemExit`` or the like (its ``__cause__``)."""
+
+
 class _Pending(NamedTuple):  # not a dataclass: this module is on the start-up path
     on_done: Callable[[Any], None]
-    on_error: Callable[[BaseException], None]
+    on_error: Callable[[Exception], None]
     owner: QObject | None
+    key: str | None
 
 
 class _Job(QRunnable):
@@ -41,12 +58,23 @@ class _Job(QRunnable):
         self._report = report
 
     def run(self) -> None:
+        settled = False
         try:
-            result = self._work()
-        except BaseException as error:  # delivered to the GUI thread, which decides what to show
-            self._report(self._job_id, error, False)
-        else:
-            self._report(self._job_id, result, True)
+            try:
+                result = self._work()
+            except Exception as error:  # delivered to the GUI thread, which decides what to show
+                settled = True
+                self._report(self._job_id, error, False)
+            else:
+                settled = True
+                self._report(self._job_id, result, True)
+        finally:
+            if not settled:  # a KeyboardInterrupt, SystemExit...: settle the job, let it propagate
+                stop = sys.exc_info()[1]
+                log.warning("Background job %d was stopped by %s", self._job_id, type(stop).__name__)
+                interrupted = TaskInterruptedError(f"The work was stopped ({type(stop).__name__}).")
+                interrupted.__cause__ = stop
+                self._report(self._job_id, interrupted, False)
 
 
 class TaskRunner(QObject):
@@ -64,6 +92,7 @@ class TaskRunner(QObject):
         self._outcomes: dict[int, tuple[object, bool]] = {}
         self._outcomes_lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._latest: dict[str, int] = {}  # key -> the id of the newest job run with it
         # Emitted on a worker thread, so Qt queues it to this object's (the GUI) thread. The connection type
         # is left implicit: naming Qt.ConnectionType would build PySide's whole Qt enum namespace (~15 ms)
         # at start-up.
@@ -77,11 +106,19 @@ class TaskRunner(QObject):
         self,
         work: Callable[[], T],
         on_done: Callable[[T], None],
-        on_error: Callable[[BaseException], None],
+        on_error: Callable[[Exception], None],
         owner: QObject | None = None,
+        key: str | None = None,
     ) -> None:
+        """Run ``work`` on the pool; ``on_done(result)`` or ``on_error(exception)`` follows on the GUI thread.
+
+        ``key``: keep only the latest. A later ``run`` with the same key makes this job's outcome be dropped
+        (and logged at debug level); the work itself is not cancelled, only its outcome ignored.
+        """
         job_id = next(self._ids)
-        self._pending[job_id] = _Pending(on_done, on_error, owner)
+        self._pending[job_id] = _Pending(on_done, on_error, owner, key)
+        if key is not None:
+            self._latest[key] = job_id
         self._pool.start(_Job(job_id, work, self._report))
 
     def _report(self, job_id: int, value: object, ok: bool) -> None:
@@ -99,12 +136,20 @@ class TaskRunner(QObject):
         if pending is None:
             return
         try:
-            if pending.owner is None or shiboken6.isValid(pending.owner):
-                if ok:
-                    pending.on_done(value)
-                else:
-                    assert isinstance(value, BaseException)
-                    pending.on_error(value)
+            outcome = "result" if ok else f"error ({type(value).__name__})"
+            if pending.key is not None and self._latest.get(pending.key) != job_id:
+                log.debug("Dropped the %s of job %d: a newer %r job was run", outcome, job_id, pending.key)
+                return
+            if pending.key is not None:
+                del self._latest[pending.key]
+            if pending.owner is not None and not shiboken6.isValid(pending.owner):
+                log.debug("Dropped the %s of job %d: its owner was deleted", outcome, job_id)
+                return
+            if ok:
+                pending.on_done(value)
+            else:
+                assert isinstance(value, Exception)
+                pending.on_error(value)
         finally:
             if not self._pending:
                 self.idle.emit()

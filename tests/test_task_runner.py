@@ -1,0 +1,169 @@
+"""TaskRunner: typed errors, keep-only-the-latest by key, dropped outcomes logged, interruptions not swallowed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from PySide6.QtCore import QObject, QThreadPool
+from pytestqt.qtbot import QtBot
+
+from desktop_auth.ui.shell.tasks import TaskInterruptedError, TaskRunner, _Job
+
+LOGGER = "desktop_auth.ui.shell.tasks"
+
+
+@pytest.fixture
+def runner(qtbot: QtBot) -> Iterator[TaskRunner]:
+    pool = QThreadPool()
+    pool.setMaxThreadCount(4)
+    task_runner = TaskRunner(pool=pool)
+    yield task_runner
+    assert task_runner.wait(10_000)
+    del task_runner, pool
+
+
+def gated(gate: threading.Event, value: object) -> Callable[[], object]:
+    def work() -> object:
+        assert gate.wait(10), "the test never opened the gate"
+        return value
+
+    return work
+
+
+def test_a_newer_keyed_job_drops_the_older_result_and_logs_it(
+    qtbot: QtBot, runner: TaskRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    delivered: list[object] = []
+    errors: list[Exception] = []
+    older_gate, newer_gate = threading.Event(), threading.Event()
+    runner.run(gated(older_gate, "older"), delivered.append, errors.append, key="search")
+    runner.run(gated(newer_gate, "newer"), delivered.append, errors.append, key="search")
+    newer_gate.set()
+    qtbot.waitUntil(lambda: delivered == ["newer"], timeout=10_000)
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        older_gate.set()  # the older job ends last: its result must not replace the newer one
+    assert delivered == ["newer"]
+    assert errors == []
+    assert runner.pending == 0
+    dropped = [r for r in caplog.records if r.name == LOGGER and r.levelno == logging.DEBUG]
+    assert len(dropped) == 1
+    assert "search" in dropped[0].getMessage()
+    assert "older" not in dropped[0].getMessage()  # the outcome itself is never logged
+
+
+def test_a_newer_keyed_job_drops_the_older_error_too(qtbot: QtBot, runner: TaskRunner) -> None:
+    delivered: list[object] = []
+    errors: list[Exception] = []
+    gate = threading.Event()
+
+    def failing() -> object:
+        assert gate.wait(10)
+        raise ValueError("too late")
+
+    runner.run(failing, delivered.append, errors.append, key="k")
+    runner.run(lambda: "newer", delivered.append, errors.append, key="k")
+    qtbot.waitUntil(lambda: delivered == ["newer"], timeout=10_000)
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        gate.set()
+    assert errors == []
+
+
+def test_jobs_with_other_keys_or_no_key_are_all_delivered(qtbot: QtBot, runner: TaskRunner) -> None:
+    delivered: list[object] = []
+    runner.run(lambda: "a", delivered.append, pytest.fail, key="a")
+    runner.run(lambda: "b", delivered.append, pytest.fail, key="b")
+    runner.run(lambda: 1, delivered.append, pytest.fail)
+    runner.run(lambda: 2, delivered.append, pytest.fail)
+    qtbot.waitUntil(lambda: len(delivered) == 4, timeout=10_000)
+    assert sorted(map(str, delivered)) == ["1", "2", "a", "b"]
+
+
+def test_the_latest_keyed_job_is_delivered_again_after_it_settles(qtbot: QtBot, runner: TaskRunner) -> None:
+    delivered: list[object] = []
+    runner.run(lambda: "first", delivered.append, pytest.fail, key="k")
+    qtbot.waitUntil(lambda: delivered == ["first"], timeout=10_000)
+    runner.run(lambda: "second", delivered.append, pytest.fail, key="k")
+    qtbot.waitUntil(lambda: delivered == ["first", "second"], timeout=10_000)
+
+
+def test_an_exception_in_the_work_reaches_on_error_as_itself(qtbot: QtBot, runner: TaskRunner) -> None:
+    class RefusedError(Exception):
+        pass
+
+    errors: list[Exception] = []
+
+    def work() -> None:
+        raise RefusedError("no")
+
+    runner.run(work, pytest.fail, errors.append)
+    qtbot.waitUntil(lambda: len(errors) == 1, timeout=10_000)
+    assert type(errors[0]) is RefusedError
+    assert str(errors[0]) == "no"
+
+
+def test_a_result_for_a_deleted_owner_is_dropped_and_logged(
+    qtbot: QtBot, runner: TaskRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    owner = QObject()
+    gate = threading.Event()
+    runner.run(gated(gate, "late"), pytest.fail, pytest.fail, owner=owner)
+    import shiboken6
+
+    shiboken6.delete(owner)
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        gate.set()
+    assert any("owner was deleted" in r.getMessage() for r in caplog.records if r.name == LOGGER)
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
+def test_an_interruption_is_not_swallowed_but_the_job_is_settled(stop: type[BaseException]) -> None:
+    """Run on this thread, so the interruption is seen where it goes: out of the worker, not into a result.
+
+    (Through a real pool a SystemExit would end the test process: PySide exits on it, as it should.)
+    """
+    reports: list[tuple[int, object, bool]] = []
+
+    def work() -> None:
+        raise stop()
+
+    job = _Job(7, work, lambda job_id, value, ok: reports.append((job_id, value, ok)))
+    with pytest.raises(stop):
+        job.run()
+    [(job_id, value, ok)] = reports
+    assert (job_id, ok) == (7, False)
+    assert isinstance(value, TaskInterruptedError)
+    assert isinstance(value.__cause__, stop)
+
+
+def test_an_interrupted_job_reaches_on_error_typed_and_the_runner_goes_idle(
+    qtbot: QtBot, runner: TaskRunner
+) -> None:
+    errors: list[Exception] = []
+
+    def work() -> None:
+        raise KeyboardInterrupt  # out of the worker, PySide reports it (pytest-qt captures that) and carries on
+
+    with qtbot.captureExceptions() as escaped:
+        with qtbot.waitSignal(runner.idle, timeout=10_000):
+            runner.run(work, pytest.fail, errors.append)
+        qtbot.waitUntil(lambda: len(escaped) == 1, timeout=10_000)
+    assert escaped[0][0] is KeyboardInterrupt  # not swallowed
+    assert len(errors) == 1
+    assert isinstance(errors[0], TaskInterruptedError)
+    assert isinstance(errors[0].__cause__, KeyboardInterrupt)
+    assert runner.pending == 0
+
+
+def test_nothing_in_the_runner_catches_base_exception() -> None:
+    import inspect
+
+    from desktop_auth.ui.shell import tasks
+
+    source = inspect.getsource(tasks)
+    assert "except BaseException" not in source
+    assert "except:" not in source
