@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from desktop_auth.ui.shell.widgets import styled_label
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy, StrengthReport
 
+log = logging.getLogger(__name__)
+
 STRENGTH_WORDS = ("Very weak", "Weak", "Fair", "Strong", "Very strong")
 
 
@@ -24,7 +27,6 @@ class StrengthMeter(QWidget):
         super().__init__()
         self._runner = runner
         self._policy_factory = policy_factory
-        self._generation = 0
         self._pending: tuple[str, str | None] | None = None
         self.bar = QProgressBar()
         self.bar.setObjectName("strengthMeter")
@@ -59,19 +61,21 @@ class StrengthMeter(QWidget):
         if self._pending is None:
             return
         password, email = self._pending
-        self._generation += 1
-        generation = self._generation
         policy_factory = self._policy_factory
         self._runner.run(
             lambda: policy_factory().evaluate(password, email),
-            lambda report: self._show(generation, report),
-            lambda _error: None,
+            self._show,
+            self._failed,
             owner=self,
+            key=f"strength-meter-{id(self)}",  # an older estimate arriving late is dropped
         )
 
-    def _show(self, generation: int, report: StrengthReport) -> None:
-        if generation != self._generation:
-            return  # an older estimate arriving late
+    def _failed(self, error: Exception) -> None:
+        # The meter is advice (the policy is checked again on submit), so it stays as it was. Only the
+        # error's type is logged: its message could quote the password.
+        log.warning("Estimating the password's strength failed (%s)", type(error).__name__)
+
+    def _show(self, report: StrengthReport) -> None:
         self.report = report
         self.bar.setValue(report.score)
         self.bar.setProperty("score", report.score)

@@ -28,7 +28,8 @@ class HistoryTab(LazyTab):
     def __init__(self, runner: TaskRunner, services: Services, actor: Actor) -> None:
         super().__init__("historyTab")
         self._runner, self._services, self._actor = runner, services, actor
-        self._generation = 0
+        # Pages are fetched under one key: a page asked for before a reload (or a second click) is dropped.
+        self._page_key = f"history-page-{id(self)}"
 
     def _build(self) -> None:
         self.model = QStandardItemModel(0, len(self.HEADERS), self)
@@ -45,6 +46,8 @@ class HistoryTab(LazyTab):
         self.export_button = button("E&xport CSV…", "exportHistoryButton", "Export the history to CSV")
         self.error_label = styled_label("", "error", "historyErrorLabel")
         self.error_label.hide()
+        self.status_label = styled_label("", "subtitle", "historyStatusLabel")
+        self.status_label.hide()
         top = QHBoxLayout()
         top.addWidget(label)
         top.addWidget(self.filter_edit, 1)
@@ -54,6 +57,7 @@ class HistoryTab(LazyTab):
         layout.addWidget(self.view, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.error_label, 1)
+        bottom.addWidget(self.status_label, 1)
         bottom.addWidget(self.more_button)
         layout.addLayout(bottom)
         self.filter_edit.returnPressed.connect(self.reload)
@@ -63,23 +67,21 @@ class HistoryTab(LazyTab):
 
     def reload(self) -> None:
         self.ensure_built()
-        self._generation += 1
         self.model.removeRows(0, self.model.rowCount())
         self.load_more()
 
     def load_more(self) -> None:
         admin, actor, search = self._services.admin, self._actor, self.filter_edit.text().strip()
-        offset, generation = self.model.rowCount(), self._generation
+        offset = self.model.rowCount()
         self._runner.run(
             lambda: admin.audit_log(actor, search, HISTORY_PAGE, offset),
-            lambda events: self._append(generation, events),
+            self._append,
             self._failed,
             owner=self,
+            key=self._page_key,
         )
 
-    def _append(self, generation: int, events: list[AuditRecord]) -> None:
-        if generation != self._generation:
-            return
+    def _append(self, events: list[AuditRecord]) -> None:
         for event in events:
             self.model.appendRow(
                 [
@@ -95,9 +97,15 @@ class HistoryTab(LazyTab):
         self.more_button.setEnabled(len(events) == HISTORY_PAGE)
         self.view.resizeColumnsToContents()
 
-    def _failed(self, error: BaseException) -> None:
+    def _failed(self, error: Exception) -> None:
+        self.status_label.hide()
         self.error_label.setText(describe(error))
         self.error_label.show()
+
+    def _exported(self, path: str, count: int) -> None:
+        self.error_label.hide()
+        self.status_label.setText(f"Exported {count:,} history rows to {path}")
+        self.status_label.show()
 
     def _export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export history", "history.csv", "CSV files (*.csv)")
@@ -114,4 +122,5 @@ class HistoryTab(LazyTab):
             with open_export_file(path) as out:
                 return export.write_audit_csv(actor, search, out)
 
-        self._runner.run(write, lambda _count: None, self._failed, owner=self)
+        self.status_label.hide()
+        self._runner.run(write, lambda count: self._exported(path, count), self._failed, owner=self)

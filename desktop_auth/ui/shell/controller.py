@@ -124,11 +124,15 @@ class AppController(QObject):
             self._show_setup(state.services)
         # The windows a sign-in leads to, imported now on the worker while the person types.
         windows = ("desktop_auth.ui.account_window", "desktop_auth.ui.dialogs.register")
-        self.runner.run(_preload(*windows), self._preloaded, lambda _e: None)
+        self.runner.run(_preload(*windows), self._preloaded, self._preload_failed)
         _freeze_garbage()
 
     def _preloaded(self, _result: object) -> None:
         _freeze_garbage()
+
+    def _preload_failed(self, error: Exception) -> None:
+        # Nothing to show: the window imports its modules again when it opens, and fails there if it must.
+        log.warning("Loading windows ahead of time failed", exc_info=error)
 
     def _open_failed(self, error: BaseException) -> None:
         from desktop_auth.ui.dialogs.startup_error import StartupErrorDialog
@@ -225,7 +229,9 @@ class AppController(QObject):
         self.window = window
         if user.is_admin:
             # Import the role editor's modules on the worker now, so opening it later stalls nothing.
-            self.runner.run(_preload("desktop_auth.ui.role_editor.window"), self._preloaded, lambda _e: None)
+            self.runner.run(
+                _preload("desktop_auth.ui.role_editor.window"), self._preloaded, self._preload_failed
+            )
         # Show on the next turn of the event loop: building and first painting a window are each a
         # few tens of ms, and done back to back they would stall the loop past the 50 ms budget.
         QTimer.singleShot(0, lambda: self._show_account(window))
