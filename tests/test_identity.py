@@ -30,7 +30,7 @@ from desktop_auth.services.errors import (
 )
 from desktop_auth.services.records import Actor, UserQuery
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, make_settings
-from tests.test_migrations import TUTORIAL_MYSQL_DDL, TUTORIAL_SQLITE_DDL
+from tests.tutorial_schema import TUTORIAL_MYSQL_DDL, TUTORIAL_PASSWORD, TUTORIAL_SQLITE_DDL
 
 CYRILLIC_ADMIN = "\u0430dmin@example.com"  # Cyrillic а
 FULLWIDTH_ADMIN = "\uff41dmin@example.com"  # fullwidth ａ
@@ -264,7 +264,6 @@ ADOPTED = {
     "user@xn--bcher-kva.example": "user@bücher.example",
     "plain@example.com": "plain@example.com",
 }
-TUTORIAL_PASSWORD = "tutorial-era password 1"
 
 
 def _tutorial(database: Database, emails: list[str]) -> None:

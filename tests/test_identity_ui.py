@@ -8,13 +8,13 @@ from pytestqt.qtbot import QtBot
 
 from desktop_auth.services import Services
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD
-from tests.test_ui_flows import fill_new_account, front, login_ready, start_app  # noqa: F401 - fixture
-from tests.ui_helpers import child, click
+from tests.ui_helpers import child, click, fill_new_account, front, login_ready
+from tests.ui_helpers import start_app as start_app  # the fixture
 
 pytestmark = pytest.mark.usefixtures("isolated_qsettings")
 
 
-def test_registration_shows_a_look_alike_refusal_inline(qtbot: QtBot, services: Services, start_app) -> None:  # noqa: F811
+def test_registration_shows_a_look_alike_refusal_inline(qtbot: QtBot, services: Services, start_app) -> None:
     services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
     controller = start_app(services)
     login = login_ready(qtbot, controller)

@@ -10,9 +10,8 @@ from pytestqt.qtbot import QtBot
 from desktop_auth.services.errors import AccountLockedError
 from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD
-from tests.test_ui_flows import login_ready, sign_in
-from tests.test_ui_flows import start_app as start_app  # the fixture
-from tests.ui_helpers import child, click, press_enter, type_into
+from tests.ui_helpers import child, click, login_ready, press_enter, sign_in, type_into
+from tests.ui_helpers import start_app as start_app  # the fixture
 
 NEW_PASSWORD = "maple-harbor-velvet-19-comet"
 

@@ -16,33 +16,7 @@ from desktop_auth.db.schema import HEAD, REVISIONS, SchemaState, schema_status
 from desktop_auth.services import Services
 from desktop_auth.services.errors import InvalidCredentialsError
 from tests.conftest import CHEAP_HASH, make_settings
-
-TUTORIAL_MYSQL_DDL = [
-    "CREATE TABLE role (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(64) NOT NULL UNIQUE)",
-    """CREATE TABLE user (
-        id INT PRIMARY KEY AUTO_INCREMENT,
-        email VARCHAR(50) NOT NULL,
-        password_hash VARCHAR(100),
-        role_id INT NOT NULL,
-        update_date DATETIME NOT NULL,
-        create_date DATETIME NOT NULL,
-        FOREIGN KEY (role_id) REFERENCES role(id)
-    )""",
-    "CREATE UNIQUE INDEX ix_user_email ON user (email)",
-]
-TUTORIAL_SQLITE_DDL = [
-    "CREATE TABLE role (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(64) NOT NULL UNIQUE)",
-    """CREATE TABLE user (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        email VARCHAR(50) NOT NULL,
-        password_hash VARCHAR(100),
-        role_id INTEGER NOT NULL REFERENCES role(id),
-        update_date DATETIME NOT NULL,
-        create_date DATETIME NOT NULL
-    )""",
-    "CREATE UNIQUE INDEX ix_user_email ON user (email)",
-]
-TUTORIAL_PASSWORD = "tutorial-era password 1"
+from tests.tutorial_schema import TUTORIAL_MYSQL_DDL, TUTORIAL_PASSWORD, TUTORIAL_SQLITE_DDL
 
 
 def _alembic_check(database: Database) -> None:

@@ -2,91 +2,37 @@
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 import logging
-from collections.abc import Callable, Iterator
+import time
 from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QPushButton, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.config import Settings
 from desktop_auth.services import Services
 from desktop_auth.services.records import Actor
-from desktop_auth.ui.dialogs.sign_in import LoginDialog
 from desktop_auth.ui.shell.controller import AppController
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, make_settings
-from tests.ui_helpers import child, click, press_enter, type_into
+from tests.ui_helpers import (
+    child,
+    click,
+    fill_new_account,
+    front,
+    login_ready,
+    press_enter,
+    sign_in,
+    type_into,
+)
+from tests.ui_helpers import start_app as start_app  # the fixture
 
 NEW_PASSWORD = "maple-harbor-velvet-19-comet"
 
 
 pytestmark = pytest.mark.usefixtures("isolated_qsettings")
-
-
-@pytest.fixture
-def start_app(qtbot: QtBot) -> Iterator[Callable[..., AppController]]:
-    controllers: list[AppController] = []
-
-    def start(services: Services | None, settings: Settings | None = None, **options: int) -> AppController:
-        assert services is not None or settings is not None
-        controller = AppController(settings or services.settings, services, **options)  # type: ignore[union-attr]
-        controllers.append(controller)
-        controller.start()
-        qtbot.addWidget(controller.login)
-        return controller
-
-    yield start
-    for controller in controllers:
-        controller.runner.wait()
-        qtbot.waitUntil(lambda c=controller: c.runner.pending == 0, timeout=10_000)
-        for widget in (controller.window, controller.current):
-            if isinstance(widget, QWidget) and widget is not controller.login:
-                with contextlib.suppress(RuntimeError):  # already deleted
-                    widget.close()
-
-
-def front(qtbot: QtBot, controller: AppController, object_name: str) -> QWidget:
-    qtbot.waitUntil(
-        lambda: (
-            isinstance(controller.current, QWidget)
-            and controller.current.objectName() == object_name
-            and controller.current.isVisible()
-        ),
-        timeout=10_000,
-    )
-    widget = controller.current
-    assert isinstance(widget, QWidget)
-    return widget
-
-
-def login_ready(qtbot: QtBot, controller: AppController) -> QDialog:
-    dialog = front(qtbot, controller, "loginDialog")
-    assert isinstance(dialog, LoginDialog)
-    qtbot.waitUntil(
-        lambda: dialog.ready and child(dialog, QPushButton, "signInButton").isEnabled(), timeout=10_000
-    )
-    return dialog
-
-
-def sign_in(qtbot: QtBot, controller: AppController, email: str, password: str) -> QMainWindow:
-    dialog = login_ready(qtbot, controller)
-    type_into(qtbot, dialog, "emailEdit", email)
-    type_into(qtbot, dialog, "passwordEdit", password)
-    press_enter(qtbot, dialog, "passwordEdit")
-    window = front(qtbot, controller, "accountWindow")
-    assert isinstance(window, QMainWindow)
-    return window
-
-
-def fill_new_account(
-    qtbot: QtBot, dialog: QWidget, email: str, password: str, confirm: str | None = None
-) -> None:
-    type_into(qtbot, dialog, "emailEdit", email)
-    type_into(qtbot, dialog, "passwordEdit", password)
-    type_into(qtbot, dialog, "confirmPasswordEdit", password if confirm is None else confirm)
 
 
 def error_text(qtbot: QtBot, dialog: QWidget, name: str = "errorLabel") -> str:
@@ -220,7 +166,8 @@ def test_last_email_is_remembered(qtbot: QtBot, services: Services, start_app) -
     second = start_app(services)
     login = login_ready(qtbot, second)
     assert child(login, type(child(login, QWidget, "emailEdit")), "emailEdit").text() == "root@example.com"
-    assert child(login, QWidget, "passwordEdit").hasFocus() or not login.isActiveWindow()
+    # The field that gets the keys once the window is active (the offscreen platform may not activate it).
+    assert login.focusWidget() is child(login, QWidget, "passwordEdit")
 
 
 @pytest.mark.parametrize("change", ["deactivate", "demote", "password"])
@@ -263,8 +210,10 @@ def test_input_in_a_window_keeps_the_session_alive(qtbot: QtBot, services: Servi
     from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent
 
     services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
-    controller = start_app(services, idle_timeout_ms=1_500)
+    timeout_ms = 800
+    controller = start_app(services, idle_timeout_ms=timeout_ms)
     window = sign_in(qtbot, controller, "root@example.com", STRONG_PASSWORD)
+    signed_in = time.monotonic()
     window.activateWindow()
     qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is window.windowHandle(), timeout=5_000)
     handle = window.windowHandle()  # input reaches the window before its widgets, as from the system
@@ -277,11 +226,16 @@ def test_input_in_a_window_keeps_the_session_alive(qtbot: QtBot, services: Servi
         Qt.MouseButton.NoButton,
         Qt.KeyboardModifier.NoModifier,
     )
-    for event in (key, move, key, move, key, move):  # 3 s of input, twice the idle timeout
-        qtbot.wait(500)
-        QGuiApplication.sendEvent(handle, event)
+    # Staying signed in is something that must NOT happen for a while, so this takes real time: twice the
+    # idle timeout, with each input sent once the idle timer is past half-way (not on a fixed rhythm).
+    events = itertools.cycle((key, move))
+    while time.monotonic() - signed_in < 2 * timeout_ms / 1000:
+        qtbot.waitUntil(lambda: window.idle_timer.remainingTime() < timeout_ms // 2, timeout=5_000)
+        QGuiApplication.sendEvent(handle, next(events))
+        last_input = time.monotonic()
     assert controller.window is window  # still signed in
     login = front(qtbot, controller, "loginDialog")  # no input any more: signed out
+    assert time.monotonic() - last_input >= 0.9 * timeout_ms / 1000  # by the idle timeout, not sooner
     assert "without activity" in child(login, QLabel, "noticeLabel").text()
 
 

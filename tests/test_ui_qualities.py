@@ -18,8 +18,7 @@ from desktop_auth.ui.dialogs.sign_in import LoginDialog
 from desktop_auth.ui.shell.controller import AppController
 from desktop_auth.ui.shell.tasks import TaskRunner
 from tests.conftest import STRONG_PASSWORD
-from tests.test_ui_flows import front, login_ready
-from tests.ui_helpers import child, type_into
+from tests.ui_helpers import child, front, login_ready, type_into
 
 pytestmark = pytest.mark.usefixtures("isolated_qsettings")
 

@@ -1,12 +1,21 @@
-"""Helpers for driving the real widgets the way a person does."""
+"""Helpers for driving the real widgets the way a person does, and for starting the app and walking it to
+a given window (shared by the UI test modules)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QDialog, QLineEdit, QMainWindow, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
+
+from desktop_auth.config import Settings
+from desktop_auth.services import Services
+from desktop_auth.ui.dialogs.sign_in import LoginDialog
+from desktop_auth.ui.shell.controller import AppController
 
 W = TypeVar("W", bound=QWidget)
 
@@ -34,3 +43,66 @@ def click(qtbot: QtBot, parent: QWidget, name: str) -> None:
     assert push.isVisible(), f"{name} is not visible"
     assert push.isEnabled(), f"{name} is disabled"
     qtbot.mouseClick(push, Qt.MouseButton.LeftButton)
+
+
+@pytest.fixture
+def start_app(qtbot: QtBot) -> Iterator[Callable[..., AppController]]:
+    controllers: list[AppController] = []
+
+    def start(services: Services | None, settings: Settings | None = None, **options: int) -> AppController:
+        assert services is not None or settings is not None
+        controller = AppController(settings or services.settings, services, **options)  # type: ignore[union-attr]
+        controllers.append(controller)
+        controller.start()
+        qtbot.addWidget(controller.login)
+        return controller
+
+    yield start
+    for controller in controllers:
+        controller.runner.wait()
+        qtbot.waitUntil(lambda c=controller: c.runner.pending == 0, timeout=10_000)
+        for widget in (controller.window, controller.current):
+            if isinstance(widget, QWidget) and widget is not controller.login:
+                with contextlib.suppress(RuntimeError):  # already deleted
+                    widget.close()
+
+
+def front(qtbot: QtBot, controller: AppController, object_name: str) -> QWidget:
+    qtbot.waitUntil(
+        lambda: (
+            isinstance(controller.current, QWidget)
+            and controller.current.objectName() == object_name
+            and controller.current.isVisible()
+        ),
+        timeout=10_000,
+    )
+    widget = controller.current
+    assert isinstance(widget, QWidget)
+    return widget
+
+
+def login_ready(qtbot: QtBot, controller: AppController) -> QDialog:
+    dialog = front(qtbot, controller, "loginDialog")
+    assert isinstance(dialog, LoginDialog)
+    qtbot.waitUntil(
+        lambda: dialog.ready and child(dialog, QPushButton, "signInButton").isEnabled(), timeout=10_000
+    )
+    return dialog
+
+
+def sign_in(qtbot: QtBot, controller: AppController, email: str, password: str) -> QMainWindow:
+    dialog = login_ready(qtbot, controller)
+    type_into(qtbot, dialog, "emailEdit", email)
+    type_into(qtbot, dialog, "passwordEdit", password)
+    press_enter(qtbot, dialog, "passwordEdit")
+    window = front(qtbot, controller, "accountWindow")
+    assert isinstance(window, QMainWindow)
+    return window
+
+
+def fill_new_account(
+    qtbot: QtBot, dialog: QWidget, email: str, password: str, confirm: str | None = None
+) -> None:
+    type_into(qtbot, dialog, "emailEdit", email)
+    type_into(qtbot, dialog, "passwordEdit", password)
+    type_into(qtbot, dialog, "confirmPasswordEdit", password if confirm is None else confirm)
