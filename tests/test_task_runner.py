@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, QThreadPool
 from pytestqt.qtbot import QtBot
 
+from desktop_auth.services import Services
+from desktop_auth.services.records import Actor
 from desktop_auth.ui.shell.tasks import TaskInterruptedError, TaskRunner, _Job
 
 LOGGER = "desktop_auth.ui.shell.tasks"
@@ -23,6 +27,10 @@ def runner(qtbot: QtBot) -> Iterator[TaskRunner]:
     yield task_runner
     assert task_runner.wait(10_000)
     del task_runner, pool
+
+
+def unexpected(outcome: object) -> None:
+    pytest.fail(f"not to be delivered: {outcome!r}")
 
 
 def gated(gate: threading.Event, value: object) -> Callable[[], object]:
@@ -74,19 +82,19 @@ def test_a_newer_keyed_job_drops_the_older_error_too(qtbot: QtBot, runner: TaskR
 
 def test_jobs_with_other_keys_or_no_key_are_all_delivered(qtbot: QtBot, runner: TaskRunner) -> None:
     delivered: list[object] = []
-    runner.run(lambda: "a", delivered.append, pytest.fail, key="a")
-    runner.run(lambda: "b", delivered.append, pytest.fail, key="b")
-    runner.run(lambda: 1, delivered.append, pytest.fail)
-    runner.run(lambda: 2, delivered.append, pytest.fail)
+    runner.run(lambda: "a", delivered.append, unexpected, key="a")
+    runner.run(lambda: "b", delivered.append, unexpected, key="b")
+    runner.run(lambda: 1, delivered.append, unexpected)
+    runner.run(lambda: 2, delivered.append, unexpected)
     qtbot.waitUntil(lambda: len(delivered) == 4, timeout=10_000)
     assert sorted(map(str, delivered)) == ["1", "2", "a", "b"]
 
 
 def test_the_latest_keyed_job_is_delivered_again_after_it_settles(qtbot: QtBot, runner: TaskRunner) -> None:
     delivered: list[object] = []
-    runner.run(lambda: "first", delivered.append, pytest.fail, key="k")
+    runner.run(lambda: "first", delivered.append, unexpected, key="k")
     qtbot.waitUntil(lambda: delivered == ["first"], timeout=10_000)
-    runner.run(lambda: "second", delivered.append, pytest.fail, key="k")
+    runner.run(lambda: "second", delivered.append, unexpected, key="k")
     qtbot.waitUntil(lambda: delivered == ["first", "second"], timeout=10_000)
 
 
@@ -99,7 +107,7 @@ def test_an_exception_in_the_work_reaches_on_error_as_itself(qtbot: QtBot, runne
     def work() -> None:
         raise RefusedError("no")
 
-    runner.run(work, pytest.fail, errors.append)
+    runner.run(work, unexpected, errors.append)
     qtbot.waitUntil(lambda: len(errors) == 1, timeout=10_000)
     assert type(errors[0]) is RefusedError
     assert str(errors[0]) == "no"
@@ -111,7 +119,7 @@ def test_a_result_for_a_deleted_owner_is_dropped_and_logged(
     caplog.set_level(logging.DEBUG, logger=LOGGER)
     owner = QObject()
     gate = threading.Event()
-    runner.run(gated(gate, "late"), pytest.fail, pytest.fail, owner=owner)
+    runner.run(gated(gate, "late"), unexpected, unexpected, owner=owner)
     import shiboken6
 
     shiboken6.delete(owner)
@@ -150,7 +158,7 @@ def test_an_interrupted_job_reaches_on_error_typed_and_the_runner_goes_idle(
 
     with qtbot.captureExceptions() as escaped:
         with qtbot.waitSignal(runner.idle, timeout=10_000):
-            runner.run(work, pytest.fail, errors.append)
+            runner.run(work, unexpected, errors.append)
         qtbot.waitUntil(lambda: len(escaped) == 1, timeout=10_000)
     assert escaped[0][0] is KeyboardInterrupt  # not swallowed
     assert len(errors) == 1
@@ -167,3 +175,38 @@ def test_nothing_in_the_runner_catches_base_exception() -> None:
     source = inspect.getsource(tasks)
     assert "except BaseException" not in source
     assert "except:" not in source
+
+
+def test_the_history_export_says_when_it_is_done_and_how_many_rows_it_wrote(
+    qtbot: QtBot, runner: TaskRunner, services: Services, admin: Actor, tmp_path: Path
+) -> None:
+    from desktop_auth.ui.role_editor.history_tab import HistoryTab
+
+    tab = HistoryTab(runner, services, admin)
+    qtbot.addWidget(tab)
+    path = tmp_path / "history.csv"
+    tab.export(str(path))
+    qtbot.waitUntil(lambda: tab.status_label.text() != "", timeout=10_000)
+    rows = len(list(csv.reader(path.open()))) - 1  # less the header
+    assert tab.status_label.objectName() == "historyStatusLabel"
+    assert tab.status_label.text() == f"Exported {rows:,} history rows to {path}"
+    assert not tab.status_label.isHidden()
+    assert tab.error_label.isHidden()
+
+
+def test_a_failed_strength_estimate_is_logged_without_the_password(
+    qtbot: QtBot, runner: TaskRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    from desktop_auth.security import PasswordPolicy
+    from desktop_auth.ui.dialogs.strength_meter import StrengthMeter
+
+    def broken_policy() -> PasswordPolicy:
+        raise ValueError("cannot rate 'hunter2-secret'")
+
+    meter = StrengthMeter(runner, broken_policy)
+    qtbot.addWidget(meter)
+    meter.update_for("hunter2-secret", "a@example.com")
+    qtbot.waitUntil(lambda: "strength failed" in caplog.text, timeout=10_000)
+    assert "ValueError" in caplog.text
+    assert "hunter2" not in caplog.text
+    assert meter.report is None
