@@ -188,6 +188,9 @@ class TemporaryPasswordDialog(FormDialog):
         table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self._update_buttons()
         self.resize(max(self.width(), 640), max(self.height(), 520))
+        # A widget added to a visible dialog is shown by a posted event, and a hidden one cannot take the
+        # focus: show the new controls now, so the focus lands on the table however busy the machine is.
+        box.show()
         table.setFocus()
 
     def _give_the_table_the_height(self) -> None:
