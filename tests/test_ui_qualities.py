@@ -198,3 +198,31 @@ def test_main_entry_point_reuses_the_application_and_returns_the_exit_code(
     )
     assert result.returncode == 0, result.stderr
     assert "exit 0 same-app True seen ['loginDialog']" in result.stdout
+
+
+def test_every_window_and_dialog_remembers_where_it_was(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QMainWindow
+
+    from desktop_auth.ui.account_window import AccountWindow
+    from desktop_auth.ui.dialogs.form import FormDialog
+    from desktop_auth.ui.role_editor.window import RoleEditor
+    from desktop_auth.ui.shell import settings_store
+
+    for window_class in (FormDialog, AccountWindow, RoleEditor):
+        assert issubclass(window_class, settings_store.RestoresGeometry), window_class
+
+    class Remembering(settings_store.RestoresGeometry, QMainWindow):
+        pass
+
+    first = Remembering()
+    first.setObjectName("rememberingWindow")
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(700, 480)
+    settings_store.save_geometry(first)
+    first.close()
+    second = Remembering()
+    second.setObjectName("rememberingWindow")
+    qtbot.addWidget(second)
+    second.show()
+    assert (second.width(), second.height()) == (700, 480)

@@ -81,7 +81,7 @@ class _ActivityWatcher(QObject):
         return False
 
 
-class AccountWindow(QMainWindow):
+class AccountWindow(settings_store.RestoresGeometry, QMainWindow):
     signed_out = Signal(str)  # why ("" when the person chose to sign out)
     role_editor_requested = Signal()
     admin_lost = Signal()  # the account is no longer an administrator: close admin windows
@@ -251,12 +251,6 @@ class AccountWindow(QMainWindow):
         self.signed_out.emit(reason)
 
     # -- window state --------------------------------------------------------------------------------
-
-    def setVisible(self, visible: bool) -> None:
-        # As in FormDialog: restored here, not in a Python showEvent (which makes PySide build QEvent's enum).
-        if visible:
-            settings_store.restore_geometry_once(self)
-        super().setVisible(visible)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         settings_store.save_geometry(self)

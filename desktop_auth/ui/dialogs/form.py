@@ -45,7 +45,7 @@ class NewPasswordFields(NamedTuple):  # not a dataclass: this module is on the s
     show_check: QCheckBox
 
 
-class FormDialog(QDialog):
+class FormDialog(settings_store.RestoresGeometry, QDialog):
     """A titled form with inline field errors, a form-wide ``errorLabel``, a busy bar and remembered geometry."""
 
     def __init__(self, object_name: str, title: str, subtitle: str, parent: QWidget | None = None) -> None:
@@ -231,13 +231,6 @@ class FormDialog(QDialog):
             error.clear_message()
 
     # -- geometry ------------------------------------------------------------------------------------
-
-    def setVisible(self, visible: bool) -> None:
-        # Put the dialog where it was last time, just before it first shows. (Not in showEvent: a Python
-        # showEvent makes PySide build QEvent's 170-member enum before the first window is painted.)
-        if visible:
-            settings_store.restore_geometry_once(self)
-        super().setVisible(visible)
 
     def done(self, result: int) -> None:
         settings_store.save_geometry(self)

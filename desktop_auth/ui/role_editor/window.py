@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 LAYOUT_REQUEST_EVENT = 76  # QEvent.Type.LayoutRequest; naming the enum makes PySide build all of QEvent.Type
 
 
-class RoleEditor(QMainWindow):
+class RoleEditor(settings_store.RestoresGeometry, QMainWindow):
     closed = Signal()
 
     def __init__(
@@ -139,10 +139,7 @@ class RoleEditor(QMainWindow):
     # -- window --------------------------------------------------------------------------------------
 
     def setVisible(self, visible: bool) -> None:
-        # As in FormDialog: restored here, not in a Python showEvent (which makes PySide build QEvent's enum).
-        if visible:
-            settings_store.restore_geometry_once(self)
-        super().setVisible(visible)
+        super().setVisible(visible)  # RestoresGeometry puts it where it was
         if visible:
             # Showing posts layout requests (the tab widget's, the status bar's) that Qt would handle after
             # the first paint, and each would then repaint the whole window: lay out now, paint once.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QWidget
 
@@ -18,6 +20,20 @@ def restore_geometry_once(widget: QWidget) -> None:
     if not widget.property("geometryRestored"):
         widget.setProperty("geometryRestored", "yes")
         restore_geometry(widget)
+
+
+class RestoresGeometry:
+    """Mixin for the app's windows and dialogs (before the Qt class in the bases): the first time one shows,
+    it is put where it was last time (``save_geometry`` records it when it closes).
+
+    Done in setVisible, not showEvent: a Python showEvent makes PySide build QEvent's 170-member enum before
+    the first window is painted.
+    """
+
+    def setVisible(self, visible: bool) -> None:
+        if visible:
+            restore_geometry_once(cast(QWidget, self))
+        super().setVisible(visible)  # type: ignore[misc]  # the Qt class after this mixin has it
 
 
 def save_geometry(widget: QWidget) -> None:
