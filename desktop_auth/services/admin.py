@@ -53,6 +53,17 @@ from desktop_auth.services.user_queries import ALL_USERS, MAX_PAGE_SIZE
 _HASH_BATCH = 1000  # rows per UPDATE when each row gets its own value (two parameters per row)
 
 
+def _is_active_admin(role: str, active: bool) -> bool:
+    return role == ADMIN_ROLE and active
+
+
+def _admin_after(edit: UserEdit, row: _Current) -> bool:
+    """Will the account be an active administrator once ``edit`` is applied to ``row``?"""
+    return _is_active_admin(
+        row.role if edit.role is None else edit.role, row.active if edit.active is None else edit.active
+    )
+
+
 class _Current(NamedTuple):
     """A locked row as it is now; emails are fetched only when a message needs them."""
 
@@ -408,15 +419,11 @@ class AdminService:
 
     @staticmethod
     def _active_admins_among(current: Mapping[int, _Current]) -> list[int]:
-        return [user_id for user_id, row in current.items() if row.role == ADMIN_ROLE and row.active]
+        return [user_id for user_id, row in current.items() if _is_active_admin(row.role, row.active)]
 
     @staticmethod
     def _removes_an_admin(edit: UserEdit, row: _Current) -> bool:
-        was_admin = row.role == ADMIN_ROLE and row.active
-        stays_admin = (row.role if edit.role is None else edit.role) == ADMIN_ROLE and (
-            row.active if edit.active is None else edit.active
-        )
-        return was_admin and not stays_admin
+        return _is_active_admin(row.role, row.active) and not _admin_after(edit, row)
 
     @staticmethod
     def _guard_last_admin(session: Session, edits: Sequence[UserEdit], current: dict[int, _Current]) -> None:
@@ -426,10 +433,7 @@ class AdminService:
         after = before
         for edit in edits:
             row = current[edit.user_id]
-            was_admin = row.role == ADMIN_ROLE and row.active
-            role = edit.role if edit.role is not None else row.role
-            active = edit.active if edit.active is not None else row.active
-            after += int(role == ADMIN_ROLE and active) - int(was_admin)
+            after += int(_admin_after(edit, row)) - int(_is_active_admin(row.role, row.active))
         if after < 1:
             raise LastAdminError()
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop_auth.config import Settings
-from desktop_auth.db.engine import Database
+from desktop_auth.db.engine import RECONNECT_PAUSE_SECONDS, Database
 from desktop_auth.db.errors import DatabaseBusyError, DatabaseConnectionLostError
 from desktop_auth.db.types import utcnow
 from desktop_auth.models import ADMIN_ROLE, Role, User
@@ -62,7 +62,6 @@ class HasContext(Protocol):
 CONTENTION_BUDGET_SECONDS = 20.0
 FIRST_PAUSE_SECONDS = 0.005
 LONGEST_PAUSE_SECONDS = 0.25
-RECONNECT_PAUSE_SECONDS = 0.5
 
 
 def retried(method: Callable[P, R]) -> Callable[P, R]:
