@@ -57,6 +57,15 @@ class PendingEdits:
     def get(self, user_id: int) -> PendingEdit | None:
         return self._edits.get(user_id)
 
+    def for_record(self, record: UserRecord) -> PendingEdit | None:
+        """The effective unsaved edit of this loaded record, or None."""
+        return self._edits.get(record.id)
+
+    @property
+    def has_any(self) -> bool:
+        """Whether any edit is pending."""
+        return bool(self._edits)
+
     def stage(
         self, records: Iterable[UserRecord], role: str | None = None, active: bool | None = None
     ) -> None:
