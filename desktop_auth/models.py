@@ -41,6 +41,8 @@ __all__ = [
     "AppliedOperation",
     "AuditEvent",
     "Base",
+    "BulkChange",
+    "BulkChangeMember",
     "InvariantGuard",
     "LoginThrottle",
     "Role",
@@ -183,3 +185,44 @@ class AppliedOperation(Base):
 
     token: Mapped[str] = mapped_column(String(32), primary_key=True)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BulkChange(Base):
+    """A change to many users at once, said as a query (``desktop_auth.services.bulk``): staged with a
+    snapshot of the users it is for (``BulkChangeMember``), then applied in one transaction or, when large,
+    as a job committed in chunks that can be resumed (from ``last_user_id``, the last user done) or cancelled."""
+
+    __tablename__ = "bulk_change"
+    __table_args__ = (Index("ix_bulk_change_state", "state"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
+    # The role by name, not a foreign key: a staged change must not stop a role's removal (applying it
+    # then reports the role missing).
+    role: Mapped[str | None] = mapped_column(String(ROLE_NAME_MAX_LENGTH))
+    active: Mapped[bool | None] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_user_id: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    done: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    changed: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    conflicts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class BulkChangeMember(Base):
+    """One user a bulk change is for, and the version of that user when the change was staged: a user
+    whose version differs when the change reaches them was changed since, and is left alone (a conflict).
+    No foreign key to ``user``: a deleted user is a conflict too, not an error."""
+
+    __tablename__ = "bulk_change_member"
+    __table_args__ = MYSQL_TABLE_ARGS
+
+    change_id: Mapped[int] = mapped_column(
+        ForeignKey("bulk_change.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)

@@ -33,7 +33,16 @@ os.environ["DESKTOP_AUTH_ALLOW_WEAK_HASH_FOR_TESTS"] = "1"
 from desktop_auth.config import Settings  # noqa: E402
 from desktop_auth.db import migrate  # noqa: E402
 from desktop_auth.db.engine import Database  # noqa: E402
-from desktop_auth.models import PROTECTED_ROLES, AppSetting, AuditEvent, LoginThrottle, Role, User  # noqa: E402
+from desktop_auth.models import (  # noqa: E402
+    PROTECTED_ROLES,
+    AppSetting,
+    AuditEvent,
+    BulkChange,
+    BulkChangeMember,
+    LoginThrottle,
+    Role,
+    User,
+)
 from desktop_auth.services import Services  # noqa: E402
 from desktop_auth.services.records import Actor  # noqa: E402
 
@@ -142,7 +151,7 @@ def database(
             migrated_databases[backend] = db
     db = migrated_databases[backend]
     with db.transaction(write=True) as session:
-        for model in (AuditEvent, LoginThrottle, AppSetting, User):
+        for model in (BulkChangeMember, BulkChange, AuditEvent, LoginThrottle, AppSetting, User):
             session.execute(delete(model))
         session.execute(delete(Role).where(Role.name.not_in(PROTECTED_ROLES)))
     return db

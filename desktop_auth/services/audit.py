@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, false, insert, literal, or_, select
+from sqlalchemy import Integer, Select, String, Table, false, insert, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -18,6 +18,7 @@ from desktop_auth.services.sql import ids_in
 
 SYSTEM_ACTOR = "system"
 AUDIT_TABLE = cast(Table, AuditEvent.__table__)
+AnySelect = Select[*tuple[Any, ...]]
 
 
 def record(
@@ -74,22 +75,34 @@ def record_from_users(
     """One audit row per user, written by the database itself (INSERT ... SELECT): set-based, so a bulk
     change of 10,000 users costs one statement, not 10,000 rows of parameters. ``old`` is read from the
     user's row (and its role) before the caller changes it."""
-    source = (
-        select(
-            literal(now, UTCDateTime()),
-            literal(actor.user_id if actor else None, Integer()),
-            literal(actor.label if actor else SYSTEM_ACTOR, String()),
-            literal(action, String()),
-            User.id,
-            User.email,
-            old,
-            literal(new, String()),
-        )
-        .join(Role, Role.id == User.role_id)
-        .where(ids_in(User.id, user_ids))
+    record_from_query(
+        session, now, actor, action, lambda users: users.where(ids_in(User.id, user_ids)), old, new
     )
+
+
+def record_from_query(
+    session: Session,
+    now: datetime,
+    actor: Actor | None,
+    action: str,
+    narrow: Callable[[AnySelect], AnySelect],
+    old: ColumnElement[Any] | InstrumentedAttribute[str],
+    new: str,
+) -> None:
+    """``record_from_users`` for the users ``narrow`` picks from a SELECT of users joined to their roles
+    (a join or a WHERE of the caller's: a bulk change picks a chunk of its snapshot)."""
+    source: AnySelect = select(
+        literal(now, UTCDateTime()),
+        literal(actor.user_id if actor else None, Integer()),
+        literal(actor.label if actor else SYSTEM_ACTOR, String()),
+        literal(action, String()),
+        User.id,
+        User.email,
+        old,
+        literal(new, String()),
+    ).join(Role, Role.id == User.role_id)
     columns = ["created_at", "actor_id", "actor", "action", "target_id", "target", "old_value", "new_value"]
-    session.execute(insert(AUDIT_TABLE).from_select(columns, source))
+    session.execute(insert(AUDIT_TABLE).from_select(columns, narrow(source)))
 
 
 def search_filter(search: str) -> ColumnElement[bool]:

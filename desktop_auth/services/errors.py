@@ -104,6 +104,21 @@ class SelfDeactivationError(ServiceError):
         super().__init__("You cannot deactivate your own account.")
 
 
+class SelfDemotionError(ServiceError):
+    """A bulk change would take away the actor's own administrator role; sent again with
+    ``confirm_self_demotion=True`` once the person has said yes."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This change takes away your own administrator role: you would lose access to the role editor."
+        )
+
+
+class BulkChangeEndedError(ServiceError):
+    def __init__(self, state: str) -> None:
+        super().__init__(f"This change has already ended ({state}); stage it again to apply it.")
+
+
 class RoleProtectedError(ServiceError):
     def __init__(self, name: str) -> None:
         super().__init__(f"The role {name!r} is built in and cannot be removed.")

@@ -12,6 +12,7 @@ from desktop_auth.security import PasswordPolicy
 from desktop_auth.services.accounts import AccountService
 from desktop_auth.services.admin import AdminService
 from desktop_auth.services.app_settings import AppSettingsService
+from desktop_auth.services.bulk import BulkService
 from desktop_auth.services.context import ServiceContext
 from desktop_auth.services.export import ExportService
 from desktop_auth.services.roles import RoleService
@@ -26,6 +27,7 @@ class Services:
         self.context = ServiceContext(settings, database or Database(settings), clock)
         self.accounts = AccountService(self.context)
         self.admin = AdminService(self.context)
+        self.bulk = BulkService(self.context)
         self.roles = RoleService(self.context)
         self.app_settings = AppSettingsService(self.context)
         self.export = ExportService(self.context)

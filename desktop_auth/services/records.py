@@ -153,6 +153,61 @@ class UserEdit:
     active: bool | None = None
 
 
+Run = tuple[int, int]  # rows start, start + 1, ..., stop - 1 of a query's order (half-open, like range())
+
+
+@dataclass(frozen=True, slots=True)
+class BulkSelection:
+    """Which users a bulk change is for, said as a query instead of a list of users.
+
+    The users matching ``query``'s filters (``runs`` None: all of them, whatever the sort) or at the rows
+    ``runs`` of its order, except the user ids in ``excluded``, plus the user ids in ``included``. Selecting
+    a million rows is one small request.
+    """
+
+    query: UserQuery
+    runs: tuple[Run, ...] | None = None
+    excluded: frozenset[int] = frozenset()
+    included: frozenset[int] = frozenset()
+
+
+class BulkState(enum.Enum):
+    STAGED = "staged"  # the users are chosen (a snapshot); nothing is changed yet
+    RUNNING = "running"  # being applied, chunk by chunk; an interrupted one is resumed from where it was
+    FAILED = "failed"  # stopped by a rule (say, no administrator would remain); may be resumed
+    CANCELLED = "cancelled"  # stopped by a person; the users not reached are left as they were
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class BulkChangeStatus:
+    """Where a bulk change stands. ``done`` counts the users it has reached; of them, ``changed`` were
+    changed and ``conflicts`` were left alone because someone changed (or deleted) them after the change was
+    staged. ``conflict_emails``: some of those, for the report (from this run only)."""
+
+    id: int
+    role: str | None
+    active: bool | None
+    state: BulkState
+    total: int
+    done: int = 0
+    changed: int = 0
+    conflicts: int = 0
+    message: str | None = None
+    conflict_emails: tuple[str, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (BulkState.DONE, BulkState.CANCELLED)
+
+    def describe_change(self) -> str:
+        """'role → admin', 'deactivate', 'role → user, activate'."""
+        parts = [] if self.role is None else [f"role → {self.role}"]
+        if self.active is not None:
+            parts.append("activate" if self.active else "deactivate")
+        return ", ".join(parts)
+
+
 @dataclass(frozen=True, slots=True)
 class TemporaryPassword:
     """One account's new temporary password, for that person alone (left out of ``repr``, so no log or

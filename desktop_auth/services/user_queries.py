@@ -118,11 +118,20 @@ def user_page(
 ) -> list[UserRecord]:
     """One page of users (at most MAX_PAGE_SIZE), filtered and sorted by the database."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
+    ids, order = ordered_ids(query, dialect)
+    page = ids.offset(max(0, offset)).limit(limit).subquery()
+    statement = user_columns().join(page, page.c.id == User.id).order_by(*order)
+    # Core execution: the columns need none of the ORM's per-row loading machinery.
+    return [record_from_row(row, now) for row in session.connection().execute(statement)]
+
+
+def ordered_ids(query: UserQuery, dialect: str) -> tuple[AnySelect, list[ColumnElement[Any]]]:
+    """The ids of the users matching ``query``, in its order (the order of its pages), and that order."""
     column = SORT_COLUMNS[query.sort]
     # Ties broken by id so pages are stable; email is unique already, and a tie-breaker there would
     # stop MariaDB from walking its unique index (it sorts the whole table instead).
     keys = [column] if query.sort is SortKey.EMAIL else [column, User.id]
-    order = [key.desc() if query.descending else key.asc() for key in keys]
+    order: list[ColumnElement[Any]] = [key.desc() if query.descending else key.asc() for key in keys]
     # Pick the page's ids from the user table alone (an index walk: ORDER BY email LIMIT 200 reads
     # 200 index entries even at a million rows), then join roles and lockouts for just those rows.
     # Joining first let MariaDB start from the role table and sort the whole user table.
@@ -131,10 +140,7 @@ def user_page(
         ids = ids.join(Role, Role.id == User.role_id)
     elif query.sort is SortKey.LOCKED_UNTIL:
         ids = ids.outerjoin(LoginThrottle, LoginThrottle.email == User.email)
-    page = filter_users(ids, query, dialect).order_by(*order).offset(max(0, offset)).limit(limit).subquery()
-    statement = user_columns().join(page, page.c.id == User.id).order_by(*order)
-    # Core execution: the columns need none of the ORM's per-row loading machinery.
-    return [record_from_row(row, now) for row in session.connection().execute(statement)]
+    return filter_users(ids, query, dialect).order_by(*order), order
 
 
 def count_users(session: Session, query: UserQuery, dialect: str) -> int:
