@@ -1,61 +1,18 @@
-"""What the way to the first window costs: the sign-in dialog is built without PySide's Qt enum namespace
-(~15 ms to build), and the flags it sets by value match Qt's own."""
+"""The way to the first window: the flags the sign-in dialog sets by value match Qt's own, and the theme
+reads light or dark at start-up. (That no Qt enum namespace is built on the way is checked by
+bench/startup.py, with the time it saves.)"""
 
 from __future__ import annotations
-
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop_auth.ui.dialogs.fields import EMAIL_INPUT_HINTS, email_edit
-from desktop_auth.ui.dialogs.form import LABEL_ALIGNMENT, FormDialog
+from desktop_auth.ui.dialogs.fields import email_edit
+from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell import theme
-
-# Notes whether PySide creates the Qt namespace's enums (AlignmentFlag is one) before the sign-in dialog
-# is on screen, then names Qt to prove the probe sees it when it happens.
-PROBE = """
-import enum, os, sys
-created = []
-plain_call = enum.EnumType.__call__
-def call(cls, value, names=None, *args, **kwargs):
-    if names is not None:
-        created.append(value)
-    return plain_call(cls, value, names, *args, **kwargs)
-enum.EnumType.__call__ = call
-from PySide6.QtCore import QTimer
-from desktop_auth import app as app_module
-def ready():
-    before = "AlignmentFlag" in created
-    from PySide6.QtCore import Qt
-    Qt.AlignmentFlag.AlignLeft
-    print("before", before, "after", "AlignmentFlag" in created, flush=True)
-    os._exit(0)
-QTimer.singleShot(0, ready)
-app_module.main(["--database-url", sys.argv[1]])
-"""
-
-
-def test_the_sign_in_dialog_shows_without_building_the_qt_enum_namespace(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_CONFIG_HOME": str(tmp_path),
-        "DESKTOP_AUTH_LOG_DIR": str(tmp_path),
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, f"sqlite:///{tmp_path / 'app.sqlite3'}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
-    assert "before False after True" in result.stdout, result.stdout + result.stderr[-3000:]
+from desktop_auth.ui.shell.qt_values import EMAIL_INPUT_HINTS, LABEL_ALIGNMENT
 
 
 def test_flags_set_by_value_are_qts(qtbot: QtBot) -> None:

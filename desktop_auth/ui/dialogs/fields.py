@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
-# PySide builds its whole Qt enum namespace (90-odd Python enums, ~15 ms) the first time anything names Qt,
-# and the sign-in dialog is built from these before its first paint. So flags are set as Qt properties from
-# their values (tests check them against Qt's), and the functions that run later import Qt themselves.
-EMAIL_INPUT_HINTS = 0x0020_0004  # Qt.InputMethodHint.ImhEmailCharactersOnly | ImhNoAutoUppercase
+from desktop_auth.ui.shell.qt_values import EMAIL_INPUT_HINTS
+
+# The sign-in dialog is built from these before its first paint, so they name no Qt flag (see
+# shell/qt_values.py); the functions that run later import Qt themselves.
 
 
 def selectable(label: QLabel) -> None:

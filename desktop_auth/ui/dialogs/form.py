@@ -25,15 +25,13 @@ from desktop_auth.ui.dialogs.fields import FieldError, confirmation_problem, pas
 from desktop_auth.ui.dialogs.strength_meter import StrengthMeter
 from desktop_auth.ui.shell import settings_store
 from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.qt_values import LABEL_ALIGNMENT
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.theme import icon
 from desktop_auth.ui.shell.widgets import busy_indicator, styled_label
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
-
-# Set from its value, as in fields.py: naming Qt here would build its enum namespace before the first paint.
-LABEL_ALIGNMENT = 0x0082  # Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 class NewPasswordFields(NamedTuple):  # not a dataclass: this module is on the start-up path
@@ -75,7 +73,7 @@ class FormDialog(settings_store.RestoresGeometry, QDialog):
         header.addLayout(titles, 1)
 
         self.form = QFormLayout()
-        self.form.setProperty("labelAlignment", LABEL_ALIGNMENT)
+        self.form.setProperty("labelAlignment", LABEL_ALIGNMENT)  # a number: see shell/qt_values.py
         self.form.setVerticalSpacing(6)
 
         self.notice_label = styled_label("", "subtitle", "noticeLabel")
