@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 COL_EMAIL, COL_PASSWORD = range(2)
 HEADERS = ("Email", "Temporary password")
 Index = QModelIndex | QPersistentModelIndex
-_DISPLAY = Qt.ItemDataRole.DisplayRole.value
-_FONT = Qt.ItemDataRole.FontRole.value
 
 
 class TemporaryPasswordModel(QAbstractTableModel):
@@ -43,18 +41,20 @@ class TemporaryPasswordModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(HEADERS)
 
-    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        if role == _DISPLAY:
+        if role == Qt.ItemDataRole.DisplayRole:
             entry = self._entries[index.row()]
             return entry.email if index.column() == COL_EMAIL else entry.password
-        if role == _FONT and index.column() == COL_PASSWORD:
+        if role == Qt.ItemDataRole.FontRole and index.column() == COL_PASSWORD:
             return self._password_font  # a fixed-width font tells similar characters apart
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
         return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget, QWidget
 
@@ -25,8 +25,6 @@ from desktop_auth.ui.shell.tasks import TaskRunner
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import Actor, RoleRecord
-
-LAYOUT_REQUEST_EVENT = 76  # QEvent.Type.LayoutRequest; naming the enum makes PySide build all of QEvent.Type
 
 
 class RoleEditor(settings_store.RestoresGeometry, QMainWindow):
@@ -143,7 +141,7 @@ class RoleEditor(settings_store.RestoresGeometry, QMainWindow):
         if visible:
             # Showing posts layout requests (the tab widget's, the status bar's) that Qt would handle after
             # the first paint, and each would then repaint the whole window: lay out now, paint once.
-            QCoreApplication.sendPostedEvents(None, LAYOUT_REQUEST_EVENT)
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.model.pending and not self._closing_confirmed:

@@ -38,7 +38,9 @@ log = logging.getLogger(__name__)
 def _freeze_garbage() -> None:
     """Move everything alive now (modules, the database layer, caches) out of the garbage collector's
     view. A full collection walks every tracked object on whichever thread triggers it, which is often the
-    GUI thread: with the database layer loaded that walk alone stalled the window for 50-90 ms."""
+    GUI thread: with the database layer loaded that walk alone stalled the window for 50-90 ms. Still
+    needed (2026-12-02): without it bench/responsiveness.py saw sign-in stall 105-132 ms on SQLite (target
+    50 ms; 17-35 ms with it)."""
     gc.freeze()
 
 
