@@ -137,6 +137,30 @@ def test_each_role_answers_what_the_table_shows(qtbot: QtBot, model: UserTableMo
     assert model.index(4, COL_ROLE).data() == "user"  # other rows untouched
 
 
+def test_data_changed_names_the_roles_that_changed(qtbot: QtBot, model: UserTableModel) -> None:
+    changes: list[set[int]] = []
+    model.dataChanged.connect(lambda _first, _last, roles: changes.append({int(role) for role in roles}))
+    model.reload()
+    qtbot.waitUntil(lambda: model.total == 1000, timeout=5_000)
+    record_3 = model.record(3)
+    assert record_3 is not None
+    model.stage([record_3], role="admin")
+    marking = {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.EditRole,
+        Qt.ItemDataRole.CheckStateRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.ToolTipRole,
+        PENDING_ROLE,
+    }
+    assert changes[-1] == {int(role) for role in marking}  # a staged edit: not the ids, records, alignment
+    model.discard()
+    assert changes[-1] == {int(role) for role in marking}
+    assert all(changes)  # every change names its roles (none says "all of them" with an empty list)
+
+
 def open_window_while_loading(
     model: UserTableModel, directory: FakeDirectory, parent: QObject | None = None
 ) -> list[int]:

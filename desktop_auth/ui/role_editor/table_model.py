@@ -37,8 +37,8 @@ from desktop_auth.ui.role_editor.columns import (
     SORT_KEYS,
     cells,
 )
-from desktop_auth.ui.role_editor.core.page_cache import CountRequest, PageCache, PageRequest
-from desktop_auth.ui.role_editor.core.pending_edits import PendingEdits
+from desktop_auth.ui.role_editor.core.page_cache import CountRequest, LoadedRow, PageCache, PageRequest
+from desktop_auth.ui.role_editor.core.pending_edits import PendingEdit, PendingEdits
 from desktop_auth.ui.role_editor.core.selection import FetchPage
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
@@ -53,29 +53,25 @@ Index = QModelIndex | QPersistentModelIndex
 CountUsers = Callable[[UserQuery], int]
 
 
-_DISPLAY = Qt.ItemDataRole.DisplayRole.value
-_EDIT = Qt.ItemDataRole.EditRole.value
-_CHECK_STATE = Qt.ItemDataRole.CheckStateRole.value
-_FONT = Qt.ItemDataRole.FontRole.value
-_BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
-_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
-_ACCESSIBLE_TEXT = Qt.ItemDataRole.AccessibleTextRole.value
-_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole.value
-_MARKING_ROLES = frozenset({_FONT, _BACKGROUND, _TOOLTIP})  # only rows with unsaved edits have these
-_ACTIVE_COLUMN_ROLES = frozenset({_CHECK_STATE, _ACCESSIBLE_TEXT})
-_SERVED_ROLES = (
-    _MARKING_ROLES
-    | _ACTIVE_COLUMN_ROLES
-    | {_DISPLAY, _EDIT, _ALIGNMENT, USER_ID_ROLE, RECORD_ROLE, PENDING_ROLE}
-)
 # What QAbstractTableModel.flags() answers, computed once: flags() runs for every visible cell.
 _CELL_FLAGS = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
 _FLAGS_BY_COLUMN = {
     COL_ROLE: _CELL_FLAGS | Qt.ItemFlag.ItemIsEditable,
     COL_ACTIVE: _CELL_FLAGS | Qt.ItemFlag.ItemIsUserCheckable,
 }
-_CHECKED, _UNCHECKED = Qt.CheckState.Checked, Qt.CheckState.Unchecked
-_RIGHT_ALIGNED = (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
+RIGHT_ALIGNED = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+# The roles whose answers change when pending edits are staged or dropped (the role text, the check box,
+# the marking); a row's id, record and alignment do not.
+PENDING_ROLES = [
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.EditRole,
+    Qt.ItemDataRole.CheckStateRole,
+    Qt.ItemDataRole.AccessibleTextRole,
+    Qt.ItemDataRole.FontRole,
+    Qt.ItemDataRole.BackgroundRole,
+    Qt.ItemDataRole.ToolTipRole,
+    PENDING_ROLE,
+]
 
 
 class UserTableModel(QAbstractTableModel):
@@ -158,62 +154,83 @@ class UserTableModel(QAbstractTableModel):
             return HEADERS[section]
         return None
 
-    # data() runs for every role of every visible cell on each repaint (thousands of calls while scrolling):
-    # display text comes first, from a per-row cache, and roles it does not serve are turned away early.
-    def data(self, index: Index, role: int = _DISPLAY) -> Any:
-        if role in (_DISPLAY, _EDIT):
-            loaded = self.cache.row(index.row())
-            column = index.column()
-            if loaded is None:
-                return LOADING_TEXT if role == _DISPLAY and column == COL_EMAIL else None
-            if self.pending and column == COL_ROLE:
-                edit = self.pending.get(loaded.record.id)
-                if edit is not None and edit.role is not None:
-                    return edit.role
-            if loaded.cells is None:
-                loaded.cells = cells(loaded.record)
-            return loaded.cells[column]
-        if role not in _SERVED_ROLES:
+    # data() runs for every role of every visible cell on each repaint: one small method per role the
+    # model serves (``_ANSWERS``, below the class), and roles it does not serve are turned away at once.
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        answer = _ANSWERS.get(role)
+        if answer is None:
             return None
-        column = index.column()
-        if role in _MARKING_ROLES and not self.pending:
+        return answer(self, self.cache.row(index.row()), index.column())
+
+    def _display(self, row: LoadedRow | None, column: int) -> Any:
+        if row is None:
+            return LOADING_TEXT if column == COL_EMAIL else None
+        return self._text(row, column)
+
+    def _edit_text(self, row: LoadedRow | None, column: int) -> Any:
+        return None if row is None else self._text(row, column)
+
+    def _check_state(self, row: LoadedRow | None, column: int) -> Qt.CheckState | None:
+        if row is None or column != COL_ACTIVE:
             return None
-        if role == _ALIGNMENT:
-            return _RIGHT_ALIGNED if column == COL_LOGINS else None
-        if role in _ACTIVE_COLUMN_ROLES and column != COL_ACTIVE:
+        return Qt.CheckState.Checked if self._active(row) else Qt.CheckState.Unchecked
+
+    def _accessible_text(self, row: LoadedRow | None, column: int) -> str | None:
+        if row is None or column != COL_ACTIVE:
             return None
-        loaded = self.cache.row(index.row())
-        if loaded is None:
+        return "active" if self._active(row) else "inactive"
+
+    def _alignment(self, _row: LoadedRow | None, column: int) -> Qt.AlignmentFlag | None:
+        return RIGHT_ALIGNED if column == COL_LOGINS else None
+
+    def _font(self, row: LoadedRow | None, column: int) -> QFont | None:
+        """Italic across a row with unsaved changes, bold in the changed cell."""
+        edit = self._pending_edit(row)
+        if edit is None:
             return None
-        record = loaded.record
-        edit = self.pending.get(record.id) if self.pending else None
-        pending_here = edit is not None and (
-            (column == COL_ROLE and edit.role is not None)
-            or (column == COL_ACTIVE and edit.active is not None)
-        )
-        active = edit.active if edit is not None and edit.active is not None else record.active
-        if role == _CHECK_STATE:
-            return _CHECKED if active else _UNCHECKED
-        if role == USER_ID_ROLE:
-            return record.id
-        if role == RECORD_ROLE:
-            return record
-        if role == PENDING_ROLE:
-            return pending_here
-        if role == _FONT:
-            if edit is None:
-                return None
-            font = QFont()
-            font.setBold(pending_here)
-            font.setItalic(True)
-            return font
-        if role == _BACKGROUND:
-            return QBrush(PENDING_BACKGROUND) if pending_here else None
-        if role == _TOOLTIP:
-            return edit.summary() if edit is not None else None
-        if role == _ACCESSIBLE_TEXT:
-            return "active" if active else "inactive"
-        return None
+        font = QFont()
+        font.setBold(_changes(edit, column))
+        font.setItalic(True)
+        return font
+
+    def _background(self, row: LoadedRow | None, column: int) -> QBrush | None:
+        edit = self._pending_edit(row)
+        return QBrush(PENDING_BACKGROUND) if edit is not None and _changes(edit, column) else None
+
+    def _tooltip(self, row: LoadedRow | None, _column: int) -> str | None:
+        edit = self._pending_edit(row)
+        return edit.summary() if edit is not None else None
+
+    def _user_id(self, row: LoadedRow | None, _column: int) -> int | None:
+        return None if row is None else row.record.id
+
+    def _record(self, row: LoadedRow | None, _column: int) -> UserRecord | None:
+        return None if row is None else row.record
+
+    def _is_pending(self, row: LoadedRow | None, column: int) -> bool | None:
+        if row is None:
+            return None
+        edit = self._pending_edit(row)
+        return edit is not None and _changes(edit, column)
+
+    def _text(self, row: LoadedRow, column: int) -> Any:
+        """The cell's text: a pending role change over the saved one, else the row's cached cells."""
+        if column == COL_ROLE:
+            edit = self._pending_edit(row)
+            if edit is not None and edit.role is not None:
+                return edit.role
+        if row.cells is None:
+            row.cells = cells(row.record)
+        return row.cells[column]
+
+    def _active(self, row: LoadedRow) -> bool:
+        edit = self._pending_edit(row)
+        return edit.active if edit is not None and edit.active is not None else row.record.active
+
+    def _pending_edit(self, row: LoadedRow | None) -> PendingEdit | None:
+        if row is None or not self.pending.has_any:
+            return None
+        return self.pending.for_record(row.record)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -280,7 +297,10 @@ class UserTableModel(QAbstractTableModel):
         self._show_rows(arrival.rows)
         if arrival.changed is not None:
             first, stop = arrival.changed
-            self.dataChanged.emit(self.index(first, 0), self.index(stop - 1, len(HEADERS) - 1))
+            # Rows that were loading now have all their data: every role the model serves.
+            self.dataChanged.emit(
+                self.index(first, 0), self.index(stop - 1, len(HEADERS) - 1), list(_ANSWERS)
+            )
         if not self.cache.loading:
             self.loading_changed.emit(False)
         if arrival.first_rows:
@@ -337,5 +357,30 @@ class UserTableModel(QAbstractTableModel):
 
     def _pending_changed(self) -> None:
         if self.cache.rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(self.cache.rows - 1, len(HEADERS) - 1))
+            last = self.index(self.cache.rows - 1, len(HEADERS) - 1)
+            self.dataChanged.emit(self.index(0, 0), last, PENDING_ROLES)
         self.pending_changed.emit(len(self.pending))
+
+
+def _changes(edit: PendingEdit, column: int) -> bool:
+    """Whether ``edit`` changes the value in ``column``."""
+    if column == COL_ROLE:
+        return edit.role is not None
+    return column == COL_ACTIVE and edit.active is not None
+
+
+_Answer = Callable[[UserTableModel, LoadedRow | None, int], Any]
+# The roles the model serves, each answered by one method of the model.
+_ANSWERS: dict[int, _Answer] = {
+    Qt.ItemDataRole.DisplayRole: UserTableModel._display,
+    Qt.ItemDataRole.EditRole: UserTableModel._edit_text,
+    Qt.ItemDataRole.CheckStateRole: UserTableModel._check_state,
+    Qt.ItemDataRole.AccessibleTextRole: UserTableModel._accessible_text,
+    Qt.ItemDataRole.TextAlignmentRole: UserTableModel._alignment,
+    Qt.ItemDataRole.FontRole: UserTableModel._font,
+    Qt.ItemDataRole.BackgroundRole: UserTableModel._background,
+    Qt.ItemDataRole.ToolTipRole: UserTableModel._tooltip,
+    USER_ID_ROLE: UserTableModel._user_id,
+    RECORD_ROLE: UserTableModel._record,
+    PENDING_ROLE: UserTableModel._is_pending,
+}
