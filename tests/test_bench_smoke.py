@@ -16,7 +16,7 @@ TINY = {
     "signin_overhead.py": ["--quick"],
     "responsiveness.py": ["--quick", "--size", "500"],
     "role_editor_scale.py": ["--quick", "--size", "500", "--rounds", "1"],
-    "bulk_role_change.py": ["--quick"],
+    "bulk_role_change.py": ["--quick", "--size", "2000"],
     "many_clients.py": ["--quick", "--clients", "2", "--seconds", "2"],
 }
 
