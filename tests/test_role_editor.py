@@ -6,7 +6,7 @@ import csv
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,35 +39,10 @@ from desktop_auth.ui.role_editor.window import RoleEditor
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.waiting import wait
 from tests.conftest import STRONG_PASSWORD, register_accounts, seed_users
-from tests.ui_helpers import child, click, front, sign_in, type_into
+from tests.ui_helpers import child, click, front, open_editor, settle, sign_in, type_into
 
 pytestmark = pytest.mark.usefixtures("isolated_qsettings")
-
-
-@pytest.fixture
-def open_editor(qtbot: QtBot, services: Services) -> Iterator[Callable[[Actor], RoleEditor]]:
-    editors: list[tuple[RoleEditor, TaskRunner]] = []
-
-    def open_(actor: Actor) -> RoleEditor:
-        runner = TaskRunner()
-        editor = RoleEditor(runner, services, actor)
-        qtbot.addWidget(editor)
-        editor.show()
-        editors.append((editor, runner))
-        qtbot.waitUntil(
-            lambda: editor.model.total is not None and not editor.model.loading and editor.roles_loaded,
-            timeout=15_000,
-        )
-        return editor
-
-    yield open_
-    for editor, runner in editors:
-        editor.model.discard()
-        runner.wait()
-
-
-def settle(qtbot: QtBot, editor: RoleEditor) -> None:
-    qtbot.waitUntil(lambda: editor.model.total is not None and not editor.model.loading, timeout=15_000)
+__all__ = ["open_editor"]  # a fixture, used by name
 
 
 def emails(editor: RoleEditor) -> list[str]:

@@ -14,8 +14,11 @@ from pytestqt.qtbot import QtBot
 
 from desktop_auth.config import Settings
 from desktop_auth.services import Services
+from desktop_auth.services.records import Actor
 from desktop_auth.ui.dialogs.sign_in import LoginDialog
+from desktop_auth.ui.role_editor.window import RoleEditor
 from desktop_auth.ui.shell.controller import AppController
+from desktop_auth.ui.shell.tasks import TaskRunner
 
 W = TypeVar("W", bound=QWidget)
 
@@ -106,3 +109,30 @@ def fill_new_account(
     type_into(qtbot, dialog, "emailEdit", email)
     type_into(qtbot, dialog, "passwordEdit", password)
     type_into(qtbot, dialog, "confirmPasswordEdit", password if confirm is None else confirm)
+
+
+@pytest.fixture
+def open_editor(qtbot: QtBot, services: Services) -> Iterator[Callable[[Actor], RoleEditor]]:
+    editors: list[tuple[RoleEditor, TaskRunner]] = []
+
+    def open_(actor: Actor) -> RoleEditor:
+        runner = TaskRunner()
+        editor = RoleEditor(runner, services, actor)
+        # Unsaved edits would make closing ask (and wait for an answer) when a failed test leaves them.
+        qtbot.addWidget(editor, before_close_func=lambda widget: widget.model.discard())
+        editor.show()
+        editors.append((editor, runner))
+        qtbot.waitUntil(
+            lambda: editor.model.total is not None and not editor.model.loading and editor.roles_loaded,
+            timeout=15_000,
+        )
+        return editor
+
+    yield open_
+    for editor, runner in editors:
+        editor.model.discard()
+        runner.wait()
+
+
+def settle(qtbot: QtBot, editor: RoleEditor) -> None:
+    qtbot.waitUntil(lambda: editor.model.total is not None and not editor.model.loading, timeout=15_000)

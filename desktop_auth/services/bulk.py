@@ -107,6 +107,12 @@ class BulkService:
             self._remove_quietly(change_id)
             raise
 
+    def exclude(self, actor: Actor, change_id: int, user_ids: Sequence[int]) -> BulkChangeStatus:
+        """Leave these users out of a staged change (say, edited one by one since: their own edit wins)."""
+        for chunk in chunks(sorted(set(user_ids))):
+            self._unsnapshot(actor, change_id, chunk)
+        return self._counted(actor, change_id)
+
     @retried
     def _create(self, actor: Actor, role: str | None, active: bool | None) -> int:
         now = self._context.clock()
@@ -188,6 +194,9 @@ class BulkService:
     def _unsnapshot(self, actor: Actor, change_id: int, user_ids: Sequence[int]) -> None:
         with self._context.database.transaction(write=True) as session:
             require_admin(session, actor)
+            state = BulkState(self._locked(session, change_id).state)
+            if state is not BulkState.STAGED:
+                raise BulkChangeEndedError(state.value)  # a started change keeps its users
             session.execute(
                 delete(MEMBERS).where(
                     MEMBERS.c.change_id == change_id, ids_in(BulkChangeMember.user_id, user_ids)

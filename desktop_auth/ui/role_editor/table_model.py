@@ -235,7 +235,9 @@ class UserTableModel(QAbstractTableModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        if self.cache.row(index.row()) is None:
+        # Not cache.row(): Qt asks the flags of every selected row at once (a million after Ctrl+A), and
+        # asking must not fetch them.
+        if not self.cache.is_loaded(index.row()):
             return _CELL_FLAGS
         return _FLAGS_BY_COLUMN.get(index.column(), _CELL_FLAGS)
 
@@ -360,6 +362,10 @@ class UserTableModel(QAbstractTableModel):
             last = self.index(self.cache.rows - 1, len(HEADERS) - 1)
             self.dataChanged.emit(self.index(0, 0), last, PENDING_ROLES)
         self.pending_changed.emit(len(self.pending))
+
+    def show_pending(self) -> None:
+        """The pending edits were replaced (a bulk change staged or dropped): mark the rows anew."""
+        self._pending_changed()
 
 
 def _changes(edit: PendingEdit, column: int) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QAbstractItemModel, QObject, Qt, QTimer
+from PySide6.QtCore import QAbstractItemModel, QItemSelectionModel, QObject, Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from desktop_auth.ui.role_editor.columns import (
@@ -91,6 +91,9 @@ class UserTableView(QTableView):
             self.setColumnWidth(column, width)
         header.setSectionResizeMode(COL_EMAIL, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
+        # The header's own selection model, never the view's: painting it asks whether each column is
+        # selected, which Qt answers by visiting every selected row (a million after Ctrl+A, 80 s).
+        header.setSelectionModel(QItemSelectionModel(model, header))
         # Wide enough for every column: no horizontal scroll bar until someone widens a column. Without it,
         # the editor's first layout (its tab page at the page's size hint, before the real size) showed a
         # scroll bar in the first frame and hid it in the next, painting the whole window twice.

@@ -21,13 +21,16 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_auth.services.errors import StaleEditError
-from desktop_auth.services.records import UserRecord
+from desktop_auth.services.records import BulkChangeStatus, BulkSelection, BulkState, UserRecord
 from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
 from desktop_auth.ui.role_editor.action_bar import ActionBar
+from desktop_auth.ui.role_editor.bulk_flow import BulkFlow, outcome_text
+from desktop_auth.ui.role_editor.core.pending_edits import PendingBulk
 from desktop_auth.ui.role_editor.core.selection import Selection, fetch_selected
 from desktop_auth.ui.role_editor.filter_bar import FilterBar
 from desktop_auth.ui.role_editor.table_model import UserTableModel
 from desktop_auth.ui.role_editor.table_view import UserTableView
+from desktop_auth.ui.role_editor.unfinished_bar import UnfinishedBar
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import busy_indicator, button, styled_label
@@ -48,6 +51,7 @@ class UsersTab(QWidget):
         self._services = services
         self._actor = actor
         self._saving = False
+        self._staging = False
         admin = services.admin
         self.model = UserTableModel(
             runner,
@@ -55,6 +59,8 @@ class UsersTab(QWidget):
             lambda query: admin.count_users(actor, query),
             parent=self,
         )
+        self.model.pending.watch_query(lambda: self.model.query)
+        self.bulk_flow = BulkFlow(runner, services, actor, self)
         self._build()
         self.model.pending_changed.connect(lambda _n: self.update_status())
         self.model.total_changed.connect(lambda _n: self.update_status())
@@ -62,8 +68,15 @@ class UsersTab(QWidget):
         self.busy_bar.setVisible(self.model.loading)
         self.model.failed.connect(self.show_error)
         self.update_status()
+        # Once the first rows are in (not beside them: a person waits for the rows).
+        self.model.first_rows_loaded.connect(self._check_unfinished_once)
+
+    def _check_unfinished_once(self) -> None:
+        self.model.first_rows_loaded.disconnect(self._check_unfinished_once)
+        self.check_unfinished()
 
     def _build(self) -> None:
+        self.unfinished_bar = UnfinishedBar()
         self.filter_bar = FilterBar()
         self.table = UserTableView(self.model)
         self.delegate = self.table.delegate
@@ -79,6 +92,7 @@ class UsersTab(QWidget):
         footer.addWidget(self.revert_button)
         footer.addWidget(self.save_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.unfinished_bar)
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.action_bar)
@@ -101,6 +115,8 @@ class UsersTab(QWidget):
         self.action_bar.export.connect(self._export)
         self.save_button.clicked.connect(self.save)
         self.revert_button.clicked.connect(self.revert)
+        self.unfinished_bar.resume.connect(self._resume)
+        self.unfinished_bar.stop.connect(self._stop_unfinished)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.update_status())
 
     # -- status --------------------------------------------------------------------------------------
@@ -114,10 +130,16 @@ class UsersTab(QWidget):
         parts = ["Counting users…" if total is None else f"{total:,} user{'s' if total != 1 else ''}"]
         if selected:
             parts.append(f"{selected:,} selected")
-        if pending:
-            parts.append(f"{pending:,} unsaved change{'s' if pending != 1 else ''} (marked)")
+        bulk = self.model.pending.bulk
+        if self._staging:
+            parts.append("Choosing the selected users…")
+        elif bulk is not None:
+            parts.append(f"unsaved: {bulk.summary()}")
+        if self.model.pending.single_edits:
+            singles = self.model.pending.single_edits
+            parts.append(f"{singles:,} unsaved change{'s' if singles != 1 else ''} (marked)")
         self.status_label.setText(" · ".join(parts))
-        idle = not self._saving
+        idle = not self._saving and not self._staging
         self.save_button.setEnabled(bool(pending) and idle)
         self.revert_button.setEnabled(bool(pending) and idle)
         self.action_bar.enable(bool(selected) and idle, self.roles_loaded)
@@ -185,7 +207,56 @@ class UsersTab(QWidget):
         )
 
     def _bulk(self, role: str | None = None, active: bool | None = None) -> None:
-        self._with_selected(lambda records: self.model.stage(records, role=role, active=active))
+        """Stage a change for the selected users: one by one when all of them are loaded, else as a query
+        (a bulk change the database snapshots: no row is fetched for it)."""
+        selection = self.selection()
+        if not selection.count or self._staging:
+            return
+        records = self.model.cache.records_in(selection)
+        if records is not None:
+            self.model.stage(records, role=role, active=active)
+            return
+        request = BulkSelection(
+            selection.query,
+            None if selection.covers_all else selection.runs,
+            selection.excluded,
+            selection.included,
+        )
+        pending = self.model.pending.bulk
+        if pending is not None:
+            if pending.selection != request or pending.overridden:
+                self.show_error(
+                    f"Save or revert the unsaved change ({pending.summary()}) before changing other users."
+                )
+                return
+            # The same users again: one change doing both (staged anew; the old one is forgotten).
+            role = role if role is not None else pending.role
+            active = active if active is not None else pending.active
+            self.bulk_flow.discard(pending.change_id)
+            self.model.pending.bulk = None
+
+        def staged(status: BulkChangeStatus) -> None:
+            self._staging = False
+            self.busy_bar.hide()
+            if status.total:
+                self.model.pending.bulk = PendingBulk(status.id, request, status.total, role, active)
+            else:
+                self.bulk_flow.discard(status.id)
+                self.message.emit("None of the selected users is there any more.", 8000)
+            self.model.show_pending()
+            self.update_status()
+
+        def failed(error: Exception) -> None:
+            self._staging = False
+            self._failed(error)
+            self.model.show_pending()
+            self.update_status()
+
+        self._staging = True
+        self.show_error("")
+        self.busy_bar.show()
+        self.update_status()
+        self.bulk_flow.stage(request, role, active, staged, failed)
 
     def _unlock_selected(self) -> None:
         def unlock(records: list[UserRecord]) -> None:
@@ -241,8 +312,8 @@ class UsersTab(QWidget):
     # -- saving --------------------------------------------------------------------------------------
 
     def save(self) -> None:
-        edits = self.model.edits()
-        if not edits or self._saving:
+        edits, bulk = self.model.edits(), self.model.pending.bulk
+        if (not edits and bulk is None) or self._saving or self._staging:
             return
         if self.model.pending.takes_admin_from(self._actor.user_id):
             answer = QMessageBox.question(
@@ -259,12 +330,39 @@ class UsersTab(QWidget):
         self.show_error("")
         self.busy_bar.show()
         self.update_status()
-        self._runner.run(
-            lambda: admin.apply_edits(actor, edits, return_records=False),
-            lambda _r: self._saved(len(edits)),
-            self._save_failed,
-            owner=self,
-        )
+
+        def save_singles() -> None:
+            if not edits:
+                save_bulk()
+                return
+            self._runner.run(
+                lambda: admin.apply_edits(actor, edits, return_records=False),
+                lambda _r: save_bulk() if bulk is not None else self._saved(len(edits)),
+                self._save_failed,
+                owner=self,
+            )
+
+        def save_bulk() -> None:
+            assert bulk is not None
+            staged = BulkChangeStatus(bulk.change_id, bulk.role, bulk.active, BulkState.STAGED, bulk.total)
+            self.bulk_flow.apply(staged, self._bulk_saved, self._save_failed)
+
+        if bulk is not None:  # users edited one by one since keep their own edit
+            self.bulk_flow.exclude_then(
+                bulk.change_id, sorted(bulk.overridden), save_singles, self._save_failed
+            )
+        else:
+            save_singles()
+
+    def _bulk_saved(self, status: BulkChangeStatus) -> None:
+        self._saving = False
+        self.busy_bar.hide()
+        self.model.discard()
+        done, conflicts = outcome_text(status)
+        self.message.emit(done, 10_000)
+        self.show_error(conflicts)
+        self.model.reload()
+        self.update_status()
 
     def _saved(self, count: int) -> None:
         self._saving = False
@@ -277,6 +375,8 @@ class UsersTab(QWidget):
     def _save_failed(self, error: BaseException) -> None:
         self._saving = False
         self.busy_bar.hide()
+        if self.model.pending.bulk is not None:
+            self.check_unfinished()  # a change stopped half-way is offered to resume, not kept as unsaved
         if isinstance(error, StaleEditError):
             # Nothing was saved. The conflicting rows lose their edits and show the other admin's values;
             # every other pending edit stays, for review.
@@ -286,5 +386,39 @@ class UsersTab(QWidget):
         self.update_status()
 
     def revert(self) -> None:
+        if self.model.pending.bulk is not None:
+            self.bulk_flow.discard(self.model.pending.bulk.change_id)
         self.model.discard()
         self.show_error("")
+
+    # -- changes that stopped half-way ----------------------------------------------------------------
+
+    def check_unfinished(self) -> None:
+        """Offer to resume a change that stopped before its end (here or on another client)."""
+        bulk, actor = self._services.bulk, self._actor
+        self._runner.run(lambda: bulk.unfinished(actor), self._show_unfinished, self._failed, owner=self)
+
+    def _show_unfinished(self, changes: list[BulkChangeStatus]) -> None:
+        pending = self.model.pending.bulk
+        if pending is not None and any(change.id == pending.change_id for change in changes):
+            self.model.pending.bulk = None  # started: no longer an unsaved edit, but an unfinished change
+            self.model.show_pending()
+            self.model.reload()
+        self.unfinished_bar.show_change(changes[0] if changes else None)
+        self.update_status()
+
+    def _resume(self, change: BulkChangeStatus) -> None:
+        self._saving = True
+        self.unfinished_bar.show_change(None)
+        self.update_status()
+        self.bulk_flow.apply(change, self._bulk_saved, self._save_failed)
+
+    def _stop_unfinished(self, change: BulkChangeStatus) -> None:
+        bulk, actor = self._services.bulk, self._actor
+
+        def stopped(status: BulkChangeStatus) -> None:
+            self.message.emit(outcome_text(status)[0], 10_000)
+            self.check_unfinished()
+            self.model.reload()
+
+        self._runner.run(lambda: bulk.cancel(actor, change.id), stopped, self._failed, owner=self)

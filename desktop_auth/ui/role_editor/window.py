@@ -161,6 +161,7 @@ class RoleEditor(settings_store.RestoresGeometry, QMainWindow):
                 event.ignore()
                 self.save()
                 return
+            self.users_tab.revert()  # also forgets a staged change to many users in the database
         settings_store.save_geometry(self)
         self.closed.emit()
         super().closeEvent(event)

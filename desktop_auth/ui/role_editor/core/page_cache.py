@@ -110,6 +110,11 @@ class PageCache:
             self._pages.move_to_end(page_number)
         return page[offset] if offset < len(page) else None
 
+    def is_loaded(self, row: int) -> bool:
+        """Whether the row is held, without requesting it (for questions Qt asks of every row at once)."""
+        page = self._pages.get(row // self.page_size) if 0 <= row < self.rows else None
+        return page is not None and row % self.page_size < len(page)
+
     def record(self, row: int) -> UserRecord | None:
         loaded = self.row(row)
         return loaded.record if loaded is not None else None

@@ -1,12 +1,13 @@
-"""The edits waiting to be saved: staged role and active changes, each with the version it was made on."""
+"""The edits waiting to be saved: role and active changes of single users, each with the version it was
+made on, and at most one bulk change (a query's worth of users, staged in the database) shown over them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from desktop_auth.constants import ADMIN_ROLE
-from desktop_auth.services.records import UserEdit, UserRecord
+from desktop_auth.services.records import BulkSelection, UserEdit, UserQuery, UserRecord
 
 
 @dataclass
@@ -35,6 +36,45 @@ class PendingEdit:
         return "Unsaved: " + ", ".join(parts)
 
 
+def _same_filters(one: UserQuery, other: UserQuery) -> bool:
+    return (one.search, one.prefix, one.role) == (other.search, other.prefix, other.role)
+
+
+@dataclass
+class PendingBulk:
+    """A change to many users, staged in the database (``change_id``) and not yet applied.
+
+    Rows are marked by what the selection says, not by listing its users: under the filters it was made
+    with, a row is in it unless its user was left out (``selection.excluded``, and the users edited one by
+    one since, in ``overridden``: an edit of one user wins over a change of many). A selection of rows of
+    one order (``selection.runs``) is not marked row by row.
+    """
+
+    change_id: int
+    selection: BulkSelection
+    total: int
+    role: str | None = None
+    active: bool | None = None
+    overridden: set[int] = field(default_factory=set)
+
+    def covers(self, record: UserRecord, query: UserQuery) -> bool:
+        if record.id in self.overridden:
+            return False
+        if record.id in self.selection.included:
+            return True
+        return (
+            self.selection.runs is None
+            and _same_filters(self.selection.query, query)
+            and record.id not in self.selection.excluded
+        )
+
+    def summary(self) -> str:
+        parts = [] if self.role is None else [f"role → {self.role}"]
+        if self.active is not None:
+            parts.append("activate" if self.active else "deactivate")
+        return f"{', '.join(parts)} for {self.total:,} selected user{'s' if self.total != 1 else ''}"
+
+
 class PendingEdits:
     """The unsaved edits, one per user id; they outlive reloads and leave with ``discard``.
 
@@ -44,9 +84,16 @@ class PendingEdits:
 
     def __init__(self) -> None:
         self._edits: dict[int, PendingEdit] = {}
+        self.bulk: PendingBulk | None = None
+        self._query: Callable[[], UserQuery] = UserQuery  # the rows on screen's query (``watch_query``)
+
+    def watch_query(self, query: Callable[[], UserQuery]) -> None:
+        """Where to read the query of the rows on screen (the bulk change marks rows of its filters only)."""
+        self._query = query
 
     def __len__(self) -> int:
-        return len(self._edits)
+        """How many users have unsaved changes."""
+        return len(self._edits) + (self.bulk.total - len(self.bulk.overridden) if self.bulk else 0)
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._edits)
@@ -58,19 +105,34 @@ class PendingEdits:
         return self._edits.get(user_id)
 
     def for_record(self, record: UserRecord) -> PendingEdit | None:
-        """The effective unsaved edit of this loaded record, or None."""
-        return self._edits.get(record.id)
+        """The unsaved edit of this loaded user (their own, else the bulk change's if it covers them)."""
+        edit = self._edits.get(record.id)
+        if edit is not None or self.bulk is None or not self.bulk.covers(record, self._query()):
+            return edit
+        bulk = PendingEdit(record.id, record.email, record.version, record.role, record.active)
+        if self.bulk.role is not None and self.bulk.role != record.role:
+            bulk.role = self.bulk.role
+        if self.bulk.active is not None and self.bulk.active != record.active:
+            bulk.active = self.bulk.active
+        return None if bulk.empty else bulk
 
     @property
     def has_any(self) -> bool:
         """Whether any edit is pending."""
-        return bool(self._edits)
+        return bool(self._edits) or self.bulk is not None
+
+    @property
+    def single_edits(self) -> int:
+        """How many users have edits of their own (not the bulk change's)."""
+        return len(self._edits)
 
     def stage(
         self, records: Iterable[UserRecord], role: str | None = None, active: bool | None = None
     ) -> None:
         """Mark changes for these users; a change back to the saved value un-marks it."""
         for record in records:
+            if self.bulk is not None:
+                self.bulk.overridden.add(record.id)
             edit = self._edits.get(record.id) or PendingEdit(
                 record.id, record.email, record.version, record.role, record.active
             )
@@ -87,6 +149,7 @@ class PendingEdits:
         """Forget the edits of these users (None: all)."""
         if user_ids is None:
             self._edits.clear()
+            self.bulk = None
         else:
             for user_id in user_ids:
                 self._edits.pop(user_id, None)

@@ -1,0 +1,174 @@
+"""The Users tab's changes to many users at once (``desktop_auth.services.bulk``), off the GUI thread.
+
+Staging asks the database to take its snapshot of the selected users (seconds at a million); applying runs
+the job with a progress dialog (``bulkProgressDialog``) whose Cancel stops it between chunks; an unfinished
+job (the client crashed, the connection dropped, a rule refused a chunk) is offered again by the tab.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+
+from desktop_auth.services.errors import SelfDemotionError
+from desktop_auth.services.records import BulkChangeStatus, BulkSelection, BulkState
+
+if TYPE_CHECKING:
+    from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import Actor
+    from desktop_auth.ui.shell.tasks import TaskRunner
+
+OnStatus = Callable[[BulkChangeStatus], None]
+OnError = Callable[[Exception], None]
+
+
+def outcome_text(status: BulkChangeStatus) -> tuple[str, str]:
+    """What to tell the person when a change ends: (done message, warning about conflicts or '')."""
+    users = f"{status.changed:,} user{'s' if status.changed != 1 else ''}"
+    if status.state is BulkState.CANCELLED:
+        done = f"Stopped: changed {users} of {status.total:,}; the others are as they were."
+    else:
+        done = f"Changed {users} ({status.describe_change()})."
+    if not status.conflicts:
+        return done, ""
+    names = ", ".join(status.conflict_emails)
+    more = status.conflicts - len(status.conflict_emails)
+    if more > 0:
+        names += f" and {more:,} more"
+    return done, (
+        f"{status.conflicts:,} user{'s were' if status.conflicts != 1 else ' was'} left alone because "
+        f"someone else changed them after you selected them: {names}. Review them and try again."
+    )
+
+
+class BulkFlow(QObject):
+    # Emitted on the worker thread with plain ints, queued to the GUI thread.
+    _progressed = Signal(int, int)
+
+    def __init__(self, runner: TaskRunner, services: Services, actor: Actor, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._services = services
+        self._actor = actor
+        self._window = parent
+        self._dialog: QProgressDialog | None = None
+        self._stop = threading.Event()
+        self._progressed.connect(self._show_progress)
+
+    @property
+    def running(self) -> bool:
+        return self._dialog is not None
+
+    def stage(
+        self,
+        selection: BulkSelection,
+        role: str | None,
+        active: bool | None,
+        on_staged: OnStatus,
+        on_error: OnError,
+    ) -> None:
+        bulk, actor = self._services.bulk, self._actor
+        self._runner.run(lambda: bulk.stage(actor, selection, role, active), on_staged, on_error, owner=self)
+
+    def exclude_then(
+        self, change_id: int, user_ids: list[int], then: Callable[[], None], on_error: OnError
+    ) -> None:
+        """Leave these users (edited one by one) out of the staged change, then go on."""
+        if not user_ids:
+            then()
+            return
+        bulk, actor = self._services.bulk, self._actor
+        self._runner.run(
+            lambda: bulk.exclude(actor, change_id, user_ids), lambda _s: then(), on_error, owner=self
+        )
+
+    def discard(self, change_id: int) -> None:
+        """Forget a staged change in the background (a failure only delays it: the database purges it)."""
+        bulk, actor = self._services.bulk, self._actor
+        self._runner.run(lambda: bulk.discard(actor, change_id), lambda _r: None, _log_failure, owner=self)
+
+    def apply(
+        self, status: BulkChangeStatus, on_done: OnStatus, on_error: OnError, confirmed: bool = False
+    ) -> None:
+        """Apply (or resume) the change with a progress dialog; asks first when it would take away the
+        person's own administrator role."""
+        self._stop.clear()
+        dialog = QProgressDialog(
+            f"Applying {status.describe_change()} to {status.total:,} users…",
+            "&Cancel",
+            0,
+            max(1, status.total),
+            self._window,
+        )
+        dialog.setObjectName("bulkProgressDialog")
+        dialog.setWindowTitle("Saving changes")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)  # a change that takes a blink shows no dialog
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.setValue(status.done)
+        dialog.canceled.connect(self._cancel)
+        self._dialog = dialog
+        bulk, actor, stop, progressed = self._services.bulk, self._actor, self._stop, self._progressed
+
+        def work() -> BulkChangeStatus:
+            return bulk.apply(
+                actor,
+                status.id,
+                confirm_self_demotion=confirmed,
+                progress=lambda now: progressed.emit(now.done, now.total),
+                should_stop=stop.is_set,
+            )
+
+        def failed(error: Exception) -> None:
+            self._close_dialog()
+            if isinstance(error, SelfDemotionError) and self._confirm_self_demotion():
+                self.apply(status, on_done, on_error, confirmed=True)
+                return
+            on_error(error)
+
+        def done(result: BulkChangeStatus) -> None:
+            self._close_dialog()
+            on_done(result)
+
+        self._runner.run(work, done, failed, owner=self)
+
+    def _confirm_self_demotion(self) -> bool:
+        answer = QMessageBox.question(
+            self._window,
+            "Remove your own administrator role?",
+            "This change takes away your own administrator role. You will lose access to this window.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    @Slot()
+    def _cancel(self) -> None:
+        self._stop.set()
+        if self._dialog is not None:
+            self._dialog.setLabelText("Stopping after the users being changed now…")
+            self._dialog.setCancelButton(None)  # no second Cancel: it is stopping
+
+    @Slot(int, int)
+    def _show_progress(self, done: int, total: int) -> None:
+        if self._dialog is not None:
+            self._dialog.setMaximum(max(1, total))
+            self._dialog.setValue(min(done, total))
+
+    def _close_dialog(self) -> None:
+        if self._dialog is not None:
+            self._dialog.canceled.disconnect(self._cancel)
+            self._dialog.close()
+            self._dialog.deleteLater()
+            self._dialog = None
+
+
+def _log_failure(error: Exception) -> None:
+    from desktop_auth.ui.shell.messages import describe
+
+    describe(error)  # logs anything unexpected; a staged change left behind is purged after a day
