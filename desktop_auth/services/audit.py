@@ -76,7 +76,13 @@ def record_from_users(
     change of 10,000 users costs one statement, not 10,000 rows of parameters. ``old`` is read from the
     user's row (and its role) before the caller changes it."""
     record_from_query(
-        session, now, actor, action, lambda users: users.where(ids_in(User.id, user_ids)), old, new
+        session,
+        now,
+        actor,
+        action,
+        lambda users: users.join(Role, Role.id == User.role_id).where(ids_in(User.id, user_ids)),
+        old,
+        new,
     )
 
 
@@ -89,8 +95,8 @@ def record_from_query(
     old: ColumnElement[Any] | InstrumentedAttribute[str],
     new: str,
 ) -> None:
-    """``record_from_users`` for the users ``narrow`` picks from a SELECT of users joined to their roles
-    (a join or a WHERE of the caller's: a bulk change picks a chunk of its snapshot)."""
+    """``record_from_users`` for the users ``narrow`` picks from a SELECT of users (a join or a WHERE of the
+    caller's: a bulk change picks a chunk of its snapshot; a join to ``role`` when ``old`` reads it)."""
     source: AnySelect = select(
         literal(now, UTCDateTime()),
         literal(actor.user_id if actor else None, Integer()),
@@ -100,7 +106,7 @@ def record_from_query(
         User.email,
         old,
         literal(new, String()),
-    ).join(Role, Role.id == User.role_id)
+    ).select_from(User)
     columns = ["created_at", "actor_id", "actor", "action", "target_id", "target", "old_value", "new_value"]
     session.execute(insert(AUDIT_TABLE).from_select(columns, narrow(source)))
 

@@ -41,6 +41,7 @@ from desktop_auth.services.context import (
 )
 from desktop_auth.services.errors import (
     BulkChangeEndedError,
+    DatabaseBusyError,
     LastAdminError,
     NotFoundError,
     SelfDeactivationError,
@@ -147,10 +148,12 @@ class BulkService:
         dialect = self._context.database.dialect_name
         with self._context.database.transaction(write=True) as session:
             require_admin(session, actor)
-            ids = user_queries.filter_users(select(User.id), query, dialect).where(User.id > after)
+            ids = user_queries.filter_users(select(User.id), query, dialect, walk_ids=True).where(
+                User.id > after
+            )
             bound = session.scalar(ids.order_by(User.id).offset(BULK_TRANSACTION_ROWS - 1).limit(1))
             source = user_queries.filter_users(
-                select(literal(change_id), User.id, User.version), query, dialect
+                select(literal(change_id), User.id, User.version), query, dialect, walk_ids=True
             ).where(User.id > after)
             if bound is not None:
                 source = source.where(User.id <= bound)
@@ -245,6 +248,7 @@ class BulkService:
         """
         samples: list[str] = []
         first = True
+        seen = self.status(actor, change_id)
         while True:
             if should_stop is not None and should_stop():
                 return replace(self.cancel(actor, change_id), conflict_emails=tuple(samples))
@@ -254,7 +258,19 @@ class BulkService:
                 if not first:
                     self._fail(actor, change_id, str(error))
                 raise
+            except DatabaseBusyError:
+                # Through another Galera node, a second client applying the same change wins chunk after
+                # chunk (the change's row lock does not make them queue there): while the change moves on,
+                # that is progress, not a database too busy to answer.
+                now = self.status(actor, change_id)
+                if (now.done, now.state) == (seen.done, seen.state):
+                    raise
+                seen = now
+                if now.state is not BulkState.RUNNING:
+                    return replace(now, conflict_emails=tuple(samples))
+                continue
             first = False
+            seen = chunk.status
             samples.extend(chunk.conflict_emails[: CONFLICT_SAMPLE - len(samples)])
             status = replace(chunk.status, conflict_emails=tuple(samples))
             if progress is not None:
@@ -271,10 +287,12 @@ class BulkService:
             change = self._locked(session, change_id)
             require_admin_to_change(session, actor)
             state = BulkState(change.state)
+            if state is BulkState.CANCELLED and first:
+                raise BulkChangeEndedError(state.value)
             if state in (BulkState.DONE, BulkState.CANCELLED):
-                if first:
-                    raise BulkChangeEndedError(state.value)
-                return _Chunk(_status(change), ())
+                return _Chunk(
+                    _status(change), ()
+                )  # done (by another client too): applying it again is a no-op
             role_id = role_by_name(session, change.role).id if change.role is not None else None
             admin_id = role_by_name(session, ADMIN_ROLE).id
             scope = _Scope(change, role_id, admin_id)
@@ -377,6 +395,7 @@ class BulkService:
                 BulkChangeMember.user_id <= upper,
                 or_(User.id.is_(None), User.version != BulkChangeMember.version),
             )
+            .with_for_update()  # the latest rows, like the count above: an edit committed meanwhile is seen
         ).all()
         if scope.removes_admins:
             removed = self._admins_removed(session, scope, in_range)
@@ -431,13 +450,16 @@ class BulkService:
             return users.join(BulkChangeMember, scope.member_join()).where(scope.of_change(), in_range, also)
 
         if scope.role_id is not None:
+            # The old role's name read per row, not by a join: joined, MariaDB started from the role table
+            # and read every user holding it, for each chunk (246 ms a chunk at a million users, 75 without).
+            old_role = select(Role.name).where(Role.id == User.role_id).scalar_subquery()
             audit.record_from_query(
                 session,
                 now,
                 actor,
                 "role",
                 lambda users: narrow(users, User.role_id != scope.role_id),
-                old=Role.name,
+                old=old_role,
                 new=str(change.role),
             )
         if change.active is not None:

@@ -90,9 +90,14 @@ def record_from_row(row: Any, now: datetime) -> UserRecord:
     )
 
 
-def filter_users(statement: AnySelect, query: UserQuery, dialect: str) -> AnySelect:
+def filter_users(statement: AnySelect, query: UserQuery, dialect: str, walk_ids: bool = False) -> AnySelect:
     """``statement`` narrowed to the query's search (a literal substring or prefix of the address; see
-    desktop_auth.services.search, which also refuses over-long searches) and role."""
+    desktop_auth.services.search, which also refuses over-long searches) and role.
+
+    ``walk_ids``: for a caller reading chunks in id order (a bulk change's snapshot), which must walk the
+    primary key: the role is then compared so that no index answers it (``role_id + 0``). Without it SQLite,
+    which has no statistics until an ANALYZE, walked the role index for every chunk (22 s of a 1,000,000-user
+    snapshot, 0.8 s with it)."""
     text = clean_search(query.search).strip().lower()
     if text and matches_nothing(text):
         statement = statement.where(false())
@@ -109,7 +114,8 @@ def filter_users(statement: AnySelect, query: UserQuery, dialect: str) -> AnySel
     if query.role:
         # By id, through a one-row subquery: the user table alone answers, with no join to plan around.
         role_id = select(Role.id).where(Role.name == scrub(query.role)).scalar_subquery()
-        statement = statement.where(User.role_id == role_id)
+        role_column = User.role_id + 0 if walk_ids else User.role_id
+        statement = statement.where(role_column == role_id)
     return statement
 
 

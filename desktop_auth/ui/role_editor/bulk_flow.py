@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from desktop_auth.services.errors import SelfDemotionError
-from desktop_auth.services.records import BulkChangeStatus, BulkSelection, BulkState
+from desktop_auth.services.errors import NotFoundError, SelfDemotionError
+from desktop_auth.services.records import BulkChangeStatus, BulkSelection, BulkState, UserEdit
+from desktop_auth.ui.role_editor.core.pending_edits import PendingBulk, PendingEdits
+from desktop_auth.ui.role_editor.core.selection import Selection
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
@@ -73,6 +75,77 @@ class BulkFlow(QObject):
     ) -> None:
         bulk, actor = self._services.bulk, self._actor
         self._runner.run(lambda: bulk.stage(actor, selection, role, active), on_staged, on_error, owner=self)
+
+    def stage_selection(
+        self,
+        pending: PendingEdits,
+        selection: Selection,
+        role: str | None,
+        active: bool | None,
+        on_staged: Callable[[Exception | None], None],
+        on_error: OnError,
+    ) -> str | None:
+        """Stage a change for ``selection`` as a query (nothing fetched); ``pending.bulk`` holds it once
+        ``on_staged`` is called. Returns why not, when another bulk change is waiting to be saved."""
+        request = BulkSelection(
+            selection.query,
+            None if selection.covers_all else selection.runs,
+            selection.excluded,
+            selection.included,
+        )
+        waiting = pending.bulk
+        if waiting is not None:
+            if waiting.selection != request or waiting.overridden:
+                return f"Save or revert the unsaved change ({waiting.summary()}) before changing other users."
+            # The same users again: one change doing both (staged anew; the old one is forgotten).
+            role = role if role is not None else waiting.role
+            active = active if active is not None else waiting.active
+            self.discard(waiting.change_id)
+            pending.bulk = None
+
+        def staged(status: BulkChangeStatus) -> None:
+            if status.total:
+                pending.bulk = PendingBulk(status.id, request, status.total, role, active)
+                on_staged(None)
+            else:
+                self.discard(status.id)
+                on_staged(NotFoundError("None of the selected users is there any more."))
+
+        self.stage(request, role, active, staged, lambda error: on_staged(error))
+        return None
+
+    def save(
+        self,
+        edits: list[UserEdit],
+        bulk: PendingBulk | None,
+        on_saved: Callable[[int], None],
+        on_bulk_saved: OnStatus,
+        on_error: OnError,
+    ) -> None:
+        """Save the edits of single users (all or nothing), then the bulk change; users edited one by one
+        are left out of the bulk change first (their own edit wins)."""
+        admin, actor = self._services.admin, self._actor
+
+        def save_bulk() -> None:
+            assert bulk is not None
+            staged = BulkChangeStatus(bulk.change_id, bulk.role, bulk.active, BulkState.STAGED, bulk.total)
+            self.apply(staged, on_bulk_saved, on_error)
+
+        def save_singles() -> None:
+            if not edits:
+                save_bulk()
+                return
+            self._runner.run(
+                lambda: admin.apply_edits(actor, edits, return_records=False),
+                lambda _r: save_bulk() if bulk is not None else on_saved(len(edits)),
+                on_error,
+                owner=self,
+            )
+
+        if bulk is not None:
+            self.exclude_then(bulk.change_id, sorted(bulk.overridden), save_singles, on_error)
+        else:
+            save_singles()
 
     def exclude_then(
         self, change_id: int, user_ids: list[int], then: Callable[[], None], on_error: OnError

@@ -3,21 +3,31 @@ end (a crash, a lost connection, a rule that refused a chunk): resume it or stop
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, SignalInstance
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel
 
 from desktop_auth.services.records import BulkChangeStatus, BulkState
 from desktop_auth.ui.shell.widgets import button
 
+if TYPE_CHECKING:
+    from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import Actor
+    from desktop_auth.ui.shell.tasks import TaskRunner
+
 
 class UnfinishedBar(QFrame):
-    resume = Signal(object)  # the BulkChangeStatus to resume
-    stop = Signal(object)  # the BulkChangeStatus to stop
+    resume = Signal(object)  # the BulkChangeStatus to resume (the tab runs it, with its progress dialog)
+    found = Signal(object)  # the list of unfinished BulkChangeStatus, after each check
+    stopped = Signal(object)  # the BulkChangeStatus of a change stopped here
+    failed = Signal(object)  # the Exception of a check or stop that failed
 
-    def __init__(self) -> None:
+    def __init__(self, runner: TaskRunner, services: Services, actor: Actor) -> None:
         super().__init__()
         self.setObjectName("unfinishedBar")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._runner, self._services, self._actor = runner, services, actor
         self._change: BulkChangeStatus | None = None
         self.label = QLabel()
         self.label.setObjectName("unfinishedLabel")
@@ -28,9 +38,18 @@ class UnfinishedBar(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.resume_button)
         layout.addWidget(self.stop_button)
-        self.resume_button.clicked.connect(lambda: self._emit(self.resume))
-        self.stop_button.clicked.connect(lambda: self._emit(self.stop))
+        self.resume_button.clicked.connect(self._resume)
+        self.stop_button.clicked.connect(self._stop)
         self.hide()
+
+    def check(self) -> None:
+        """Look for changes that stopped before their end (here or on another client)."""
+        bulk, actor = self._services.bulk, self._actor
+        self._runner.run(lambda: bulk.unfinished(actor), self._found, self.failed.emit, owner=self)
+
+    def _found(self, changes: list[BulkChangeStatus]) -> None:
+        self.show_change(changes[0] if changes else None)
+        self.found.emit(changes)
 
     def show_change(self, change: BulkChangeStatus | None) -> None:
         self._change = change
@@ -46,6 +65,19 @@ class UnfinishedBar(QFrame):
             )
         self.setVisible(change is not None)
 
-    def _emit(self, signal: SignalInstance) -> None:
-        if self._change is not None:
-            signal.emit(self._change)
+    def _resume(self) -> None:
+        change = self._change
+        if change is not None:
+            self.show_change(None)
+            self.resume.emit(change)
+
+    def _stop(self) -> None:
+        change, bulk, actor = self._change, self._services.bulk, self._actor
+        if change is None:
+            return
+
+        def stopped(status: BulkChangeStatus) -> None:
+            self.stopped.emit(status)
+            self.check()
+
+        self._runner.run(lambda: bulk.cancel(actor, change.id), stopped, self.failed.emit, owner=self)

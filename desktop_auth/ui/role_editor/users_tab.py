@@ -21,11 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_auth.services.errors import StaleEditError
-from desktop_auth.services.records import BulkChangeStatus, BulkSelection, BulkState, UserRecord
+from desktop_auth.services.records import BulkChangeStatus, UserRecord
 from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
 from desktop_auth.ui.role_editor.action_bar import ActionBar
 from desktop_auth.ui.role_editor.bulk_flow import BulkFlow, outcome_text
-from desktop_auth.ui.role_editor.core.pending_edits import PendingBulk
 from desktop_auth.ui.role_editor.core.selection import Selection, fetch_selected
 from desktop_auth.ui.role_editor.filter_bar import FilterBar
 from desktop_auth.ui.role_editor.table_model import UserTableModel
@@ -73,10 +72,10 @@ class UsersTab(QWidget):
 
     def _check_unfinished_once(self) -> None:
         self.model.first_rows_loaded.disconnect(self._check_unfinished_once)
-        self.check_unfinished()
+        self.unfinished_bar.check()
 
     def _build(self) -> None:
-        self.unfinished_bar = UnfinishedBar()
+        self.unfinished_bar = UnfinishedBar(self._runner, self._services, self._actor)
         self.filter_bar = FilterBar()
         self.table = UserTableView(self.model)
         self.delegate = self.table.delegate
@@ -116,7 +115,9 @@ class UsersTab(QWidget):
         self.save_button.clicked.connect(self.save)
         self.revert_button.clicked.connect(self.revert)
         self.unfinished_bar.resume.connect(self._resume)
-        self.unfinished_bar.stop.connect(self._stop_unfinished)
+        self.unfinished_bar.found.connect(self._unfinished_found)
+        self.unfinished_bar.stopped.connect(self._unfinished_stopped)
+        self.unfinished_bar.failed.connect(self._failed)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.update_status())
 
     # -- status --------------------------------------------------------------------------------------
@@ -216,47 +217,24 @@ class UsersTab(QWidget):
         if records is not None:
             self.model.stage(records, role=role, active=active)
             return
-        request = BulkSelection(
-            selection.query,
-            None if selection.covers_all else selection.runs,
-            selection.excluded,
-            selection.included,
+        refused = self.bulk_flow.stage_selection(
+            self.model.pending, selection, role, active, self._staged, self._failed
         )
-        pending = self.model.pending.bulk
-        if pending is not None:
-            if pending.selection != request or pending.overridden:
-                self.show_error(
-                    f"Save or revert the unsaved change ({pending.summary()}) before changing other users."
-                )
-                return
-            # The same users again: one change doing both (staged anew; the old one is forgotten).
-            role = role if role is not None else pending.role
-            active = active if active is not None else pending.active
-            self.bulk_flow.discard(pending.change_id)
-            self.model.pending.bulk = None
-
-        def staged(status: BulkChangeStatus) -> None:
-            self._staging = False
-            self.busy_bar.hide()
-            if status.total:
-                self.model.pending.bulk = PendingBulk(status.id, request, status.total, role, active)
-            else:
-                self.bulk_flow.discard(status.id)
-                self.message.emit("None of the selected users is there any more.", 8000)
-            self.model.show_pending()
-            self.update_status()
-
-        def failed(error: Exception) -> None:
-            self._staging = False
-            self._failed(error)
-            self.model.show_pending()
-            self.update_status()
-
+        if refused:
+            self.show_error(refused)
+            return
         self._staging = True
         self.show_error("")
         self.busy_bar.show()
         self.update_status()
-        self.bulk_flow.stage(request, role, active, staged, failed)
+
+    def _staged(self, error: Exception | None = None) -> None:
+        self._staging = False
+        self.busy_bar.hide()
+        if error is not None:
+            self.show_error(describe(error))
+        self.model.show_pending()
+        self.update_status()
 
     def _unlock_selected(self) -> None:
         def unlock(records: list[UserRecord]) -> None:
@@ -325,34 +303,11 @@ class UsersTab(QWidget):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        admin, actor = self._services.admin, self._actor
         self._saving = True
         self.show_error("")
         self.busy_bar.show()
         self.update_status()
-
-        def save_singles() -> None:
-            if not edits:
-                save_bulk()
-                return
-            self._runner.run(
-                lambda: admin.apply_edits(actor, edits, return_records=False),
-                lambda _r: save_bulk() if bulk is not None else self._saved(len(edits)),
-                self._save_failed,
-                owner=self,
-            )
-
-        def save_bulk() -> None:
-            assert bulk is not None
-            staged = BulkChangeStatus(bulk.change_id, bulk.role, bulk.active, BulkState.STAGED, bulk.total)
-            self.bulk_flow.apply(staged, self._bulk_saved, self._save_failed)
-
-        if bulk is not None:  # users edited one by one since keep their own edit
-            self.bulk_flow.exclude_then(
-                bulk.change_id, sorted(bulk.overridden), save_singles, self._save_failed
-            )
-        else:
-            save_singles()
+        self.bulk_flow.save(edits, bulk, self._saved, self._bulk_saved, self._save_failed)
 
     def _bulk_saved(self, status: BulkChangeStatus) -> None:
         self._saving = False
@@ -376,7 +331,7 @@ class UsersTab(QWidget):
         self._saving = False
         self.busy_bar.hide()
         if self.model.pending.bulk is not None:
-            self.check_unfinished()  # a change stopped half-way is offered to resume, not kept as unsaved
+            self.unfinished_bar.check()  # a change stopped half-way is offered to resume, not kept as unsaved
         if isinstance(error, StaleEditError):
             # Nothing was saved. The conflicting rows lose their edits and show the other admin's values;
             # every other pending edit stays, for review.
@@ -393,32 +348,19 @@ class UsersTab(QWidget):
 
     # -- changes that stopped half-way ----------------------------------------------------------------
 
-    def check_unfinished(self) -> None:
-        """Offer to resume a change that stopped before its end (here or on another client)."""
-        bulk, actor = self._services.bulk, self._actor
-        self._runner.run(lambda: bulk.unfinished(actor), self._show_unfinished, self._failed, owner=self)
-
-    def _show_unfinished(self, changes: list[BulkChangeStatus]) -> None:
+    def _unfinished_found(self, changes: list[BulkChangeStatus]) -> None:
         pending = self.model.pending.bulk
         if pending is not None and any(change.id == pending.change_id for change in changes):
             self.model.pending.bulk = None  # started: no longer an unsaved edit, but an unfinished change
             self.model.show_pending()
             self.model.reload()
-        self.unfinished_bar.show_change(changes[0] if changes else None)
         self.update_status()
 
     def _resume(self, change: BulkChangeStatus) -> None:
         self._saving = True
-        self.unfinished_bar.show_change(None)
         self.update_status()
         self.bulk_flow.apply(change, self._bulk_saved, self._save_failed)
 
-    def _stop_unfinished(self, change: BulkChangeStatus) -> None:
-        bulk, actor = self._services.bulk, self._actor
-
-        def stopped(status: BulkChangeStatus) -> None:
-            self.message.emit(outcome_text(status)[0], 10_000)
-            self.check_unfinished()
-            self.model.reload()
-
-        self._runner.run(lambda: bulk.cancel(actor, change.id), stopped, self._failed, owner=self)
+    def _unfinished_stopped(self, status: BulkChangeStatus) -> None:
+        self.message.emit(outcome_text(status)[0], 10_000)
+        self.model.reload()
