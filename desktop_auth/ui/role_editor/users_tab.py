@@ -7,12 +7,10 @@ what it has to tell in passing goes out as ``message``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -21,12 +19,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_auth.services.errors import StaleEditError
-from desktop_auth.services.records import BulkChangeStatus, UserRecord
-from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
+from desktop_auth.services.records import BulkChangeStatus
 from desktop_auth.ui.role_editor.action_bar import ActionBar
 from desktop_auth.ui.role_editor.bulk_flow import BulkFlow, outcome_text
-from desktop_auth.ui.role_editor.core.selection import Selection, fetch_selected
+from desktop_auth.ui.role_editor.core.selection import Selection
 from desktop_auth.ui.role_editor.filter_bar import FilterBar
+from desktop_auth.ui.role_editor.record_actions import RecordActions
 from desktop_auth.ui.role_editor.table_model import UserTableModel
 from desktop_auth.ui.role_editor.table_view import UserTableView
 from desktop_auth.ui.role_editor.unfinished_bar import UnfinishedBar
@@ -60,6 +58,7 @@ class UsersTab(QWidget):
         )
         self.model.pending.watch_query(lambda: self.model.query)
         self.bulk_flow = BulkFlow(runner, services, actor, self)
+        self.record_actions = RecordActions(self)
         self._build()
         self.model.pending_changed.connect(lambda _n: self.update_status())
         self.model.total_changed.connect(lambda _n: self.update_status())
@@ -109,15 +108,15 @@ class UsersTab(QWidget):
         self.filter_bar.refresh_requested.connect(self.refresh_requested)
         self.action_bar.set_role.connect(lambda role: self._bulk(role=role))
         self.action_bar.set_active.connect(lambda active: self._bulk(active=active))
-        self.action_bar.unlock.connect(self._unlock_selected)
-        self.action_bar.reset_passwords.connect(self._reset_selected)
-        self.action_bar.export.connect(self._export)
+        self.action_bar.unlock.connect(self.record_actions.unlock_selected)
+        self.action_bar.reset_passwords.connect(self.record_actions.reset_selected)
+        self.action_bar.export.connect(self.record_actions.export)
         self.save_button.clicked.connect(self.save)
         self.revert_button.clicked.connect(self.revert)
         self.unfinished_bar.resume.connect(self._resume)
         self.unfinished_bar.found.connect(self._unfinished_found)
         self.unfinished_bar.stopped.connect(self._unfinished_stopped)
-        self.unfinished_bar.failed.connect(self._failed)
+        self.unfinished_bar.failed.connect(self.failed)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.update_status())
 
     # -- status --------------------------------------------------------------------------------------
@@ -145,7 +144,7 @@ class UsersTab(QWidget):
         self.revert_button.setEnabled(bool(pending) and idle)
         self.action_bar.enable(bool(selected) and idle, self.roles_loaded)
 
-    def _failed(self, error: BaseException) -> None:
+    def failed(self, error: BaseException) -> None:
         self.busy_bar.hide()
         self.show_error(describe(error))
 
@@ -182,31 +181,6 @@ class UsersTab(QWidget):
         for row in rows:
             selection.select(self.model.index(row, 0), flags)
 
-    def _with_selected(self, action: Callable[[list[UserRecord]], None]) -> None:
-        """Call ``action`` with the records of the selected rows, fetching them unless all are loaded."""
-        selection = self.selection()
-        if not selection.count:
-            return
-        records = self.model.cache.records_in(selection)
-        if records is not None:
-            action(records)
-            return
-        admin, actor = self._services.admin, self._actor
-
-        def fetched(found: list[UserRecord]) -> None:
-            self.busy_bar.hide()
-            action(found)
-
-        self.busy_bar.show()
-        self._runner.run(
-            lambda: fetch_selected(
-                selection, lambda query, offset, limit: admin.list_users(actor, query, offset, limit)
-            ),
-            fetched,
-            self._failed,
-            owner=self,
-        )
-
     def _bulk(self, role: str | None = None, active: bool | None = None) -> None:
         """Stage a change for the selected users: one by one when all of them are loaded, else as a query
         (a bulk change the database snapshots: no row is fetched for it)."""
@@ -218,7 +192,7 @@ class UsersTab(QWidget):
             self.model.stage(records, role=role, active=active)
             return
         refused = self.bulk_flow.stage_selection(
-            self.model.pending, selection, role, active, self._staged, self._failed
+            self.model.pending, selection, role, active, self._staged, self.failed
         )
         if refused:
             self.show_error(refused)
@@ -235,57 +209,6 @@ class UsersTab(QWidget):
             self.show_error(describe(error))
         self.model.show_pending()
         self.update_status()
-
-    def _unlock_selected(self) -> None:
-        def unlock(records: list[UserRecord]) -> None:
-            admin, actor = self._services.admin, self._actor
-            emails = [r.email for r in records]
-            self._runner.run(lambda: admin.unlock(actor, emails), self._unlocked, self._failed, owner=self)
-
-        self._with_selected(unlock)
-
-    def _unlocked(self, count: int) -> None:
-        self.message.emit(f"Unlocked {count} account(s).", 8000)
-        self.model.reload()
-
-    def _reset_selected(self) -> None:
-        def reset(records: list[UserRecord]) -> None:
-            versions: dict[int, int | None] = {record.id: record.version for record in records}
-            single = records[0].email if len(records) == 1 else None
-            dialog = TemporaryPasswordDialog(
-                self._runner, self._services, self._actor, versions, single, parent=self
-            )
-            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            dialog.passwords_reset.connect(self._passwords_reset)
-            dialog.selection_stale.connect(self.model.reload)
-            dialog.open()
-
-        self._with_selected(reset)
-
-    def _passwords_reset(self, count: int) -> None:
-        self.message.emit(f"Reset the passwords of {count:,} account(s).", 8000)
-        self.model.reload()
-
-    def _export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export users", "users.csv", "CSV files (*.csv)")
-        if path:
-            self.export_users(path)
-
-    def export_users(self, path: str) -> None:
-        export, actor, query = self._services.export, self._actor, self.model.query
-
-        def write() -> int:
-            from desktop_auth.services.export import open_export_file  # created 0600: it names people
-
-            with open_export_file(path) as out:
-                return export.write_users_csv(actor, query, out)
-
-        def written(count: int) -> None:
-            self.busy_bar.hide()
-            self.message.emit(f"Exported {count:,} users to {path}", 10_000)
-
-        self.busy_bar.show()
-        self._runner.run(write, written, self._failed, owner=self)
 
     # -- saving --------------------------------------------------------------------------------------
 
@@ -364,3 +287,20 @@ class UsersTab(QWidget):
     def _unfinished_stopped(self, status: BulkChangeStatus) -> None:
         self.message.emit(outcome_text(status)[0], 10_000)
         self.model.reload()
+
+    # -- for the record actions and the window --------------------------------------------------------
+
+    @property
+    def runner(self) -> TaskRunner:
+        return self._runner
+
+    @property
+    def services(self) -> Services:
+        return self._services
+
+    @property
+    def actor(self) -> Actor:
+        return self._actor
+
+    def export_users(self, path: str) -> None:
+        self.record_actions.export_users(path)

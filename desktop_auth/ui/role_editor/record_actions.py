@@ -1,0 +1,103 @@
+"""The Users tab's actions on the selected users' records: unlock, reset passwords, export the list.
+
+Unlike a change of role or active state (a bulk change, ``bulk_flow``), these need each selected user's
+record: rows not held by the table model are fetched on a worker first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from desktop_auth.services.records import UserRecord
+from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
+from desktop_auth.ui.role_editor.core.selection import fetch_selected
+
+if TYPE_CHECKING:
+    from desktop_auth.ui.role_editor.users_tab import UsersTab
+
+
+class RecordActions:
+    def __init__(self, tab: UsersTab) -> None:
+        self._tab = tab
+
+    def with_selected(self, action: Callable[[list[UserRecord]], None]) -> None:
+        """Call ``action`` with the records of the selected rows, fetching them unless all are loaded."""
+        selection = self._tab.selection()
+        if not selection.count:
+            return
+        records = self._tab.model.cache.records_in(selection)
+        if records is not None:
+            action(records)
+            return
+        admin, actor = self._tab.services.admin, self._tab.actor
+
+        def fetched(found: list[UserRecord]) -> None:
+            self._tab.busy_bar.hide()
+            action(found)
+
+        self._tab.busy_bar.show()
+        self._tab.runner.run(
+            lambda: fetch_selected(
+                selection, lambda query, offset, limit: admin.list_users(actor, query, offset, limit)
+            ),
+            fetched,
+            self._tab.failed,
+            owner=self._tab,
+        )
+
+    def unlock_selected(self) -> None:
+        def unlock(records: list[UserRecord]) -> None:
+            admin, actor = self._tab.services.admin, self._tab.actor
+            emails = [r.email for r in records]
+            self._tab.runner.run(
+                lambda: admin.unlock(actor, emails), self._unlocked, self._tab.failed, owner=self._tab
+            )
+
+        self.with_selected(unlock)
+
+    def _unlocked(self, count: int) -> None:
+        self._tab.message.emit(f"Unlocked {count} account(s).", 8000)
+        self._tab.model.reload()
+
+    def reset_selected(self) -> None:
+        def reset(records: list[UserRecord]) -> None:
+            versions: dict[int, int | None] = {record.id: record.version for record in records}
+            single = records[0].email if len(records) == 1 else None
+            dialog = TemporaryPasswordDialog(
+                self._tab.runner, self._tab.services, self._tab.actor, versions, single, parent=self._tab
+            )
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.passwords_reset.connect(self._passwords_reset)
+            dialog.selection_stale.connect(self._tab.model.reload)
+            dialog.open()
+
+        self.with_selected(reset)
+
+    def _passwords_reset(self, count: int) -> None:
+        self._tab.message.emit(f"Reset the passwords of {count:,} account(s).", 8000)
+        self._tab.model.reload()
+
+    def export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self._tab, "Export users", "users.csv", "CSV files (*.csv)")
+        if path:
+            self.export_users(path)
+
+    def export_users(self, path: str) -> None:
+        export, actor, query = self._tab.services.export, self._tab.actor, self._tab.model.query
+
+        def write() -> int:
+            from desktop_auth.services.export import open_export_file  # created 0600: it names people
+
+            with open_export_file(path) as out:
+                return export.write_users_csv(actor, query, out)
+
+        def written(count: int) -> None:
+            self._tab.busy_bar.hide()
+            self._tab.message.emit(f"Exported {count:,} users to {path}", 10_000)
+
+        self._tab.busy_bar.show()
+        self._tab.runner.run(write, written, self._tab.failed, owner=self._tab)
