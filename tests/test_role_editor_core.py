@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop_auth.services.records import SortKey, UserEdit, UserQuery, UserRecord
+from desktop_auth.services.records import BulkSelection, SortKey, UserEdit, UserQuery, UserRecord
 from desktop_auth.ui.role_editor.core.page_cache import PageCache, PageRequest
-from desktop_auth.ui.role_editor.core.pending_edits import PendingEdits
+from desktop_auth.ui.role_editor.core.pending_edits import PendingBulk, PendingEdits
 from desktop_auth.ui.role_editor.core.selection import FETCH_CHUNK, Selection, fetch_selected, merge_runs
 from tests.user_records import user_record as record
 
@@ -264,3 +264,36 @@ def test_the_selected_rows_are_fetched_a_chunk_at_a_time() -> None:
     assert [r.id for r in found] == [record(3).id] + [record(n).id for n in range(10, 10 + FETCH_CHUNK + 2)]
     with pytest.raises(ValueError, match="outside the rows"):
         fetch_selected(selection.including([9999]), fetch_page)
+
+
+def test_a_bulk_change_marks_the_rows_of_its_filters_without_listing_them() -> None:
+    edits = PendingEdits()
+    shown = UserQuery(role="user")
+    edits.watch_query(lambda: shown)
+    million = BulkSelection(UserQuery(role="user", sort=SortKey.CREATED), excluded=frozenset({record(2).id}))
+    edits.bulk = PendingBulk(7, million, total=1_000_000, role="admin")
+    assert len(edits) == 1_000_000
+    assert edits.has_any
+    assert edits.single_edits == 0
+    marked = edits.for_record(record(1))
+    assert marked is not None
+    assert (marked.role, marked.original_role) == ("admin", record(1).role)  # sorted otherwise: same users
+    assert edits.for_record(record(2)) is None  # left out of the selection
+    shown = UserQuery(role="admin")
+    assert edits.for_record(record(1)) is None  # other filters: not known to be in it, not marked
+    assert edits.edits() == []  # the bulk change is saved by its id, not as one edit per user
+
+
+def test_an_edit_of_one_user_wins_over_the_bulk_change() -> None:
+    edits = PendingEdits()
+    edits.watch_query(UserQuery)
+    edits.bulk = PendingBulk(7, BulkSelection(UserQuery()), total=10, active=False)
+    edits.stage([record(3)], role="admin")
+    assert edits.bulk.overridden == {record(3).id}
+    own = edits.for_record(record(3))
+    assert own is not None
+    assert (own.role, own.active) == ("admin", None)  # the bulk deactivation no longer applies to them
+    assert len(edits) == 1 + 9
+    edits.discard()
+    assert edits.bulk is None
+    assert not edits.has_any
