@@ -55,12 +55,20 @@ def _row_of(editor: RoleEditor, email: str) -> int:
 
 
 def _save_and_wait(qtbot: QtBot, editor: RoleEditor) -> list[str]:
-    said: list[str] = []
-    editor.users_tab.message.connect(lambda text, _ms: said.append(text))
-    click(qtbot, editor.users_tab, "saveButton")
-    qtbot.waitUntil(lambda: bool(said) and not editor.users_tab.bulk_flow.running, timeout=30_000)
+    said = _said_after(qtbot, editor, lambda: click(qtbot, editor.users_tab, "saveButton"))
     settle(qtbot, editor)
     return said
+
+
+@pytest.fixture
+def staged_editor(
+    qtbot: QtBot, admin: Actor, database: Database, open_editor: Callable[[Actor], RoleEditor]
+) -> RoleEditor:
+    """The role editor on SEEDED users, all selected (Ctrl+A) and given the admin role, not yet saved."""
+    seed_users(database, SEEDED)
+    editor = open_editor(admin)
+    _select_all_and_set_role(qtbot, editor, "admin")
+    return editor
 
 
 def test_select_all_set_role_save_changes_every_user_without_fetching_them(
@@ -69,11 +77,9 @@ def test_select_all_set_role_save_changes_every_user_without_fetching_them(
     services: Services,
     admin: Actor,
     database: Database,
-    open_editor: Callable[[Actor], RoleEditor],
+    staged_editor: RoleEditor,
 ) -> None:
-    seed_users(database, SEEDED)
-    editor = open_editor(admin)
-    _select_all_and_set_role(qtbot, editor, "admin")
+    editor = staged_editor
 
     model = editor.model
     assert model.loaded_rows <= model.page_size * 2  # the selection was sent as a query, not fetched
@@ -103,11 +109,9 @@ def test_users_changed_meanwhile_are_reported_and_keep_their_change(
     services: Services,
     admin: Actor,
     database: Database,
-    open_editor: Callable[[Actor], RoleEditor],
+    staged_editor: RoleEditor,
 ) -> None:
-    seed_users(database, SEEDED)
-    editor = open_editor(admin)
-    _select_all_and_set_role(qtbot, editor, "admin")
+    editor = staged_editor
     services.admin.set_active(admin, "seed0000007@example.com", False)  # another administrator, meanwhile
     said = _save_and_wait(qtbot, editor)
     assert said[-1] == f"Changed {SEEDED - 1:,} users (role → admin)."
@@ -124,11 +128,9 @@ def test_an_edit_of_one_user_wins_over_the_change_of_all(
     services: Services,
     admin: Actor,
     database: Database,
-    open_editor: Callable[[Actor], RoleEditor],
+    staged_editor: RoleEditor,
 ) -> None:
-    seed_users(database, SEEDED)
-    editor = open_editor(admin)
-    _select_all_and_set_role(qtbot, editor, "admin")
+    editor = staged_editor
     model = editor.model
     row = _row_of(editor, "seed0000003@example.com")
     assert model.setData(model.index(row, COL_ROLE), "user")  # put back by hand: they stay a user
@@ -144,11 +146,9 @@ def test_revert_forgets_the_staged_change_in_the_database(
     services: Services,
     admin: Actor,
     database: Database,
-    open_editor: Callable[[Actor], RoleEditor],
+    staged_editor: RoleEditor,
 ) -> None:
-    seed_users(database, SEEDED)
-    editor = open_editor(admin)
-    _select_all_and_set_role(qtbot, editor, "admin")
+    editor = staged_editor
     assert _count(database, select(func.count()).select_from(BulkChangeMember)) == SEEDED + 1
     click(qtbot, editor.users_tab, "revertButton")
     qtbot.waitUntil(lambda: _count(database, select(func.count()).select_from(BulkChangeMember)) == 0)
@@ -178,13 +178,14 @@ def test_a_change_that_stopped_half_way_is_offered_and_resumed(
     bar = child(editor, QWidget, "unfinishedBar")
     qtbot.waitUntil(bar.isVisible, timeout=10_000)
     assert f"has reached 500 of {SEEDED:,} users" in child(bar, QLabel, "unfinishedLabel").text()
-    said = _save_and_wait_after(qtbot, editor, lambda: click(qtbot, bar, "resumeButton"))
+    said = _said_after(qtbot, editor, lambda: click(qtbot, bar, "resumeButton"))
     assert said[-1] == f"Changed {SEEDED:,} users (deactivate)."
     assert not bar.isVisible()
     assert _count(database, select(func.count()).select_from(User).where(User.active.is_(False))) == SEEDED
 
 
-def _save_and_wait_after(qtbot: QtBot, editor: RoleEditor, action: Callable[[], None]) -> list[str]:
+def _said_after(qtbot: QtBot, editor: RoleEditor, action: Callable[[], None]) -> list[str]:
+    """What the Users tab said once ``action`` started a change to many users and it ended."""
     said: list[str] = []
     editor.users_tab.message.connect(lambda text, _ms: said.append(text))
     action()
