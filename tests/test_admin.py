@@ -20,7 +20,7 @@ from desktop_auth.services.errors import (
     SelfDeactivationError,
     StaleEditError,
 )
-from desktop_auth.services.records import Actor, SortKey, UserEdit, UserQuery
+from desktop_auth.services.records import Actor, BulkSelection, SortKey, UserEdit, UserQuery
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, register_accounts
 
 
@@ -209,6 +209,34 @@ def test_unlock_after_lockout(make_services, admin: Actor) -> None:
     actions = [e.action for e in services.admin.audit_log(admin, search="olga@")]
     assert "lockout" in actions
     assert "unlock" in actions
+
+
+def test_unlock_a_selection_said_as_a_query(make_services, admin: Actor) -> None:
+    """Unlock for "every user matching the filter, except these" (or rows of an order): only the selected
+    addresses with failures are unlocked, without listing the users."""
+    services = make_services(lockout_threshold=2)
+    emails = ["a1@example.com", "a2@example.com", "a3@example.com", "b1@example.org"]
+    ids = dict(zip(emails, register_accounts(services, *emails), strict=True))
+    for email in emails:
+        for _ in range(2):
+            with pytest.raises(Exception, match="incorrect"):
+                services.accounts.authenticate(email, OTHER_PASSWORD)
+
+    def locked() -> set[str]:
+        return {e for e in emails if services.admin.get_user(admin, e).locked_until is not None}
+
+    assert locked() == set(emails)
+    dot_com = UserQuery(search="@example.com")
+    except_a2 = BulkSelection(dot_com, excluded=frozenset({ids["a2@example.com"]}))
+    assert services.admin.unlock_selection(admin, except_a2) == 2
+    assert locked() == {"a2@example.com", "b1@example.org"}
+    second_row = BulkSelection(UserQuery(search="@example"), runs=((1, 2),))  # a1, [a2], a3, b1, root
+    assert services.admin.unlock_selection(admin, second_row) == 1
+    assert locked() == {"b1@example.org"}
+    mallory = Actor(ids["a1@example.com"], "a1@example.com")
+    with pytest.raises(PermissionDeniedError):
+        services.admin.unlock_selection(mallory, BulkSelection(UserQuery()))
+    assert locked() == {"b1@example.org"}
 
 
 def test_reset_password_forces_a_change(services: Services, admin: Actor) -> None:

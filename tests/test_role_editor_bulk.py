@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from desktop_auth.db.engine import Database
 from desktop_auth.models import AuditEvent, BulkChangeMember, Role, User
 from desktop_auth.services import Services, bulk
+from desktop_auth.services.errors import InvalidCredentialsError
 from desktop_auth.services.records import Actor, BulkChangeStatus, BulkSelection, UserQuery
 from desktop_auth.ui.role_editor.columns import COL_EMAIL, COL_ROLE
 from desktop_auth.ui.role_editor.table_model import PENDING_ROLE
@@ -191,3 +192,34 @@ def _said_after(qtbot: QtBot, editor: RoleEditor, action: Callable[[], None]) ->
     action()
     qtbot.waitUntil(lambda: bool(said) and not editor.users_tab.bulk_flow.running, timeout=30_000)
     return said
+
+
+def test_unlock_of_every_user_is_sent_as_a_query(
+    qtbot: QtBot,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    make_services: Callable[..., Services],
+    admin: Actor,
+    database: Database,
+    open_editor: Callable[[Actor], RoleEditor],
+) -> None:
+    seed_users(database, SEEDED)
+    strict = make_services(lockout_threshold=2)
+    locked = ["seed0000005@example.com", "seed0001400@example.com"]  # on the first page and far past it
+    for email in locked:
+        for _ in range(2):
+            with pytest.raises(InvalidCredentialsError):
+                strict.accounts.authenticate(email, "not the password at all")
+    editor = open_editor(admin)
+    users = editor.users_tab
+    users.table.setFocus()
+    qtbot.keyClick(users.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    pages: list[int] = []
+    list_users = services.admin.list_users
+    monkeypatch.setattr(
+        services.admin, "list_users", lambda *args: pages.append(args[-1]) or list_users(*args)
+    )
+    said = _said_after(qtbot, editor, lambda: click(qtbot, users, "unlockButton"))
+    assert said[-1] == "Unlocked 2 account(s)."
+    assert [limit for limit in pages if limit > editor.model.page_size] == []  # no record fetched for it
+    assert all(strict.admin.get_user(admin, email).locked_until is None for email in locked)

@@ -40,6 +40,7 @@ from desktop_auth.services.errors import (
 from desktop_auth.services.records import (
     Actor,
     AuditRecord,
+    BulkSelection,
     TemporaryPassword,
     TemporaryPasswords,
     UserEdit,
@@ -251,6 +252,23 @@ class AdminService:
                 ],
             )
             return count
+
+    def unlock_selection(self, actor: Actor, selection: BulkSelection) -> int:
+        """``unlock`` for every selected user, however many: only the addresses with failures are read."""
+        return self.unlock(actor, self._counting_among(actor, selection))
+
+    @retried
+    def _counting_among(self, actor: Actor, selection: BulkSelection) -> list[str]:
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            dialect = self._context.database.dialect_name
+            return list(
+                session.scalars(
+                    select(LoginThrottle.email)
+                    .join(User, User.email == LoginThrottle.email)
+                    .where(user_queries.in_selection(selection, dialect))
+                )
+            )
 
     @retried
     def reset_password(

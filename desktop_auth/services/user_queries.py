@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from desktop_auth.models import LoginThrottle, Role, User
-from desktop_auth.services.records import SortKey, UserQuery, UserRecord
+from desktop_auth.services.records import BulkSelection, SortKey, UserQuery, UserRecord
 from desktop_auth.services.search import clean_search, escape_like, matches_nothing, prefix_upper_bound
 from desktop_auth.services.sql import chunks, ids_in
 from desktop_auth.text import scrub
@@ -178,3 +178,20 @@ def users_after(
         filter_users(user_columns(), query, dialect).where(User.id > last_id).order_by(User.id).limit(limit)
     )
     return [record_from_row(row, now) for row in session.execute(statement)]
+
+
+def in_selection(selection: BulkSelection, dialect: str) -> ColumnElement[bool]:
+    """Whether a user is in ``selection``, as a condition on ``user`` (for a statement over few rows, such
+    as the lockouts among a million selected users: each run becomes a derived table of its rows' ids)."""
+    chosen: ColumnElement[bool]
+    if selection.runs is None:
+        chosen = User.id.in_(filter_users(select(User.id), selection.query, dialect))
+    else:
+        ordered, _order = ordered_ids(selection.query, dialect)
+        runs = [ordered.offset(start).limit(stop - start).subquery() for start, stop in selection.runs]
+        chosen = or_(false(), *(User.id.in_(select(run.c.id)) for run in runs))
+    if selection.excluded:
+        chosen = chosen & ~ids_in(User.id, sorted(selection.excluded))
+    if selection.included:
+        chosen = chosen | ids_in(User.id, sorted(selection.included))
+    return chosen

@@ -87,12 +87,7 @@ class BulkFlow(QObject):
     ) -> str | None:
         """Stage a change for ``selection`` as a query (nothing fetched); ``pending.bulk`` holds it once
         ``on_staged`` is called. Returns why not, when another bulk change is waiting to be saved."""
-        request = BulkSelection(
-            selection.query,
-            None if selection.covers_all else selection.runs,
-            selection.excluded,
-            selection.included,
-        )
+        request = selection.as_request()
         waiting = pending.bulk
         if waiting is not None:
             if waiting.selection != request or waiting.overridden:

@@ -1,7 +1,6 @@
-"""The Users tab's actions on the selected users' records: unlock, reset passwords, export the list.
-
-Unlike a change of role or active state (a bulk change, ``bulk_flow``), these need each selected user's
-record: rows not held by the table model are fetched on a worker first.
+"""The Users tab's actions on the selected users other than a change of role or active state
+(``bulk_flow``): unlock (sent as a query when the rows are not held), reset passwords (which needs each
+selected user's record: rows not held by the table model are fetched on a worker first), export the list.
 """
 
 from __future__ import annotations
@@ -50,14 +49,19 @@ class RecordActions:
         )
 
     def unlock_selected(self) -> None:
-        def unlock(records: list[UserRecord]) -> None:
-            admin, actor = self._tab.services.admin, self._tab.actor
-            emails = [r.email for r in records]
-            self._tab.runner.run(
-                lambda: admin.unlock(actor, emails), self._unlocked, self._tab.failed, owner=self._tab
-            )
-
-        self.with_selected(unlock)
+        """Unlock the selected users: by their records when all are held, else as a query (the service
+        reads only the addresses with failures among them)."""
+        tab = self._tab
+        admin, actor, selection = tab.services.admin, tab.actor, tab.selection()
+        if not selection.count:
+            return
+        records = tab.model.cache.records_in(selection)
+        if records is not None:
+            emails = [record.email for record in records]
+            tab.runner.run(lambda: admin.unlock(actor, emails), self._unlocked, tab.failed, owner=tab)
+            return
+        request = selection.as_request()
+        tab.runner.run(lambda: admin.unlock_selection(actor, request), self._unlocked, tab.failed, owner=tab)
 
     def _unlocked(self, count: int) -> None:
         self._tab.message.emit(f"Unlocked {count} account(s).", 8000)

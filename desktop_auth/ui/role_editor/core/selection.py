@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from desktop_auth.services.records import UserQuery, UserRecord
+from desktop_auth.services.records import BulkSelection, UserQuery, UserRecord
 
 Run = tuple[int, int]  # rows start, start + 1, ..., stop - 1 (half-open, as range() takes them)
 FetchPage = Callable[[UserQuery, int, int], list[UserRecord]]  # (query, offset, limit) -> records
@@ -66,6 +66,11 @@ class Selection:
             return True
         in_runs = row is not None and any(start <= row < stop for start, stop in self.runs)
         return in_runs and user_id not in self.excluded
+
+    def as_request(self) -> BulkSelection:
+        """The selection as a service takes it: every row of the query (whatever its order) when the runs
+        cover them all, else the runs of its order; with the same users left out and picked by hand."""
+        return BulkSelection(self.query, None if self.covers_all else self.runs, self.excluded, self.included)
 
     def excluding(self, user_ids: Iterable[int]) -> Selection:
         """Without these users (ids of users in the runs, or ones included before)."""
