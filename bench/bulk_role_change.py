@@ -386,6 +386,11 @@ def gui_in_process(url: str, size: int, timeout_s: float) -> dict[str, Any]:
         "opening the role editor",
     )
     _settle(200)
+    # As the app does once the role editor's modules are loaded (ui/shell/controller.py, _freeze_garbage):
+    # without it a full collection, triggered on the worker, walks every object and stalls the window.
+    from desktop_auth.ui.shell.controller import _freeze_garbage
+
+    _freeze_garbage()
     limit = model.max_pages * model.page_size
     meter, answers = _Meter(model), _DialogAnswerer()
     watch = _DatabaseWatch(url, size + 1)
