@@ -21,7 +21,10 @@ from typing import Generic, TypeVar
 
 import pytest
 
-from tests.conftest import IN_CI
+from desktop_auth.db import migrate
+from desktop_auth.db.engine import Database
+from desktop_auth.services import Services
+from tests.conftest import IN_CI, make_settings
 from tests.galera_cluster import GaleraCluster, missing_packages, start_on_free_ports
 from tests.galera_proxy import GaleraProxy
 
@@ -38,6 +41,9 @@ class _Shared(Generic[T]):
 
 _cluster: _Shared[GaleraCluster] = _Shared()
 _proxy: _Shared[GaleraProxy] = _Shared()
+
+
+NODES = (1, 2, 3)
 
 
 def report(config: pytest.Config, line: str) -> None:
@@ -122,3 +128,35 @@ def galera_database(galera: GaleraCluster) -> Iterator[str]:
         yield name
     finally:
         galera.drop_database(name)  # through a live node; one restarted later catches up
+
+
+class ClusterClients:
+    """Clients of one database on the cluster: ``client(node)`` is a new Services pinned to that node, and
+    ``nodes[node]`` reads it through that node (with causal reads, like every Galera connection here);
+    ``direct`` is node 1's."""
+
+    def __init__(self, nodes: GaleraCluster, database: str) -> None:
+        self.galera, self.database = nodes, database
+        self._clients: list[Services] = []
+        self.nodes = {node: Database(make_settings(nodes.url(node, database))) for node in NODES}
+        self.direct = self.nodes[1]
+
+    def client(self, node: int, **overrides: object) -> Services:
+        services = Services(make_settings(self.galera.url(node, self.database), **overrides))
+        self._clients.append(services)
+        return services
+
+    def close(self) -> None:
+        for services in self._clients:
+            services.close()
+        for database in self.nodes.values():
+            database.dispose()
+
+
+@pytest.fixture
+def cluster(galera: GaleraCluster, galera_database: str) -> Iterator[ClusterClients]:
+    """A migrated database on the cluster and its clients, closed after the test."""
+    clients = ClusterClients(galera, galera_database)
+    migrate.upgrade(clients.direct)
+    yield clients
+    clients.close()

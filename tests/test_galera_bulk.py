@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,55 +30,25 @@ import pymysql
 import pytest
 from sqlalchemy import func, select, update
 
-from desktop_auth.db import migrate
 from desktop_auth.db.engine import Database
 from desktop_auth.models import AuditEvent, BulkChangeMember, Role, User
 from desktop_auth.services import Services, bulk, context
 from desktop_auth.services.accounts import count_active_admins
 from desktop_auth.services.errors import BulkChangeEndedError, LastAdminError, StaleEditError
 from desktop_auth.services.records import Actor, BulkChangeStatus, BulkSelection, BulkState, UserQuery
-from tests.conftest import STRONG_PASSWORD, make_settings, seed_users
-from tests.galera_cluster import GaleraCluster
-from tests.galera_fixtures import galera, galera_database, report  # noqa: F401 - fixtures
+from tests import galera_fixtures
+from tests.conftest import STRONG_PASSWORD, seed_users
+from tests.galera_fixtures import NODES, galera, galera_database, report  # noqa: F401 - fixtures
+from tests.galera_fixtures import ClusterClients as Cluster
 from tests.races import Tally, race
 
 pytestmark = pytest.mark.galera
 
 TRIALS = max(3, int(os.environ.get("DESKTOP_AUTH_RACE_TRIALS", "50")) // 5)
-NODES = (1, 2, 3)
+cluster = galera_fixtures.cluster  # a fixture (a migrated database on the cluster, and its clients)
 MEMBERS = 20  # the users of each race's job ...
 CHUNK = 5  # ... committed five per transaction: four chunks
 MEMBER_PREFIX = "member"
-
-
-class Cluster:
-    """Clients of one database on the cluster: ``client(node)`` is a new Services pinned to that node, and
-    ``nodes[node]`` reads it through that node (with causal reads, like every Galera connection here)."""
-
-    def __init__(self, nodes: GaleraCluster, database: str) -> None:
-        self.galera, self.database = nodes, database
-        self._clients: list[Services] = []
-        self.nodes = {node: Database(make_settings(nodes.url(node, database))) for node in NODES}
-        self.direct = self.nodes[1]
-
-    def client(self, node: int) -> Services:
-        services = Services(make_settings(self.galera.url(node, self.database)))
-        self._clients.append(services)
-        return services
-
-    def close(self) -> None:
-        for services in self._clients:
-            services.close()
-        for database in self.nodes.values():
-            database.dispose()
-
-
-@pytest.fixture
-def cluster(galera: GaleraCluster, galera_database: str) -> Iterator[Cluster]:  # noqa: F811 - fixtures
-    clients = Cluster(galera, galera_database)
-    migrate.upgrade(clients.direct)
-    yield clients
-    clients.close()
 
 
 @pytest.fixture

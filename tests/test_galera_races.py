@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from desktop_auth.db import migrate
 from desktop_auth.db.engine import Database
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import AppSetting, LoginThrottle, Role, User
@@ -37,42 +35,16 @@ from desktop_auth.services.errors import (
     StaleEditError,
 )
 from desktop_auth.services.records import Actor
-from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, make_settings
-from tests.galera_cluster import GaleraCluster
-from tests.galera_fixtures import galera, galera_database  # noqa: F401 - fixtures
+from tests import galera_fixtures
+from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD
+from tests.galera_fixtures import NODES, galera, galera_database  # noqa: F401 - fixtures
+from tests.galera_fixtures import ClusterClients as Cluster
 from tests.races import Tally, admins_act_on_each_other, race
 
 pytestmark = pytest.mark.galera
 
 TRIALS = int(os.environ.get("DESKTOP_AUTH_RACE_TRIALS", "50"))
-NODES = (1, 2, 3)
-
-
-class Cluster:
-    """Clients of one database on the cluster: ``client(node)`` is a new Services pinned to that node."""
-
-    def __init__(self, nodes: GaleraCluster, database: str) -> None:
-        self.galera, self.database = nodes, database
-        self._clients: list[Services] = []
-        self.direct = Database(make_settings(nodes.url(1, database)))
-
-    def client(self, node: int, **overrides: object) -> Services:
-        services = Services(make_settings(self.galera.url(node, self.database), **overrides))
-        self._clients.append(services)
-        return services
-
-    def close(self) -> None:
-        for services in self._clients:
-            services.close()
-        self.direct.dispose()
-
-
-@pytest.fixture
-def cluster(galera: GaleraCluster, galera_database: str) -> Iterator[Cluster]:  # noqa: F811 - fixtures
-    clients = Cluster(galera, galera_database)
-    migrate.upgrade(clients.direct)
-    yield clients
-    clients.close()
+cluster = galera_fixtures.cluster  # a fixture (a migrated database on the cluster, and its clients)
 
 
 def _set_admins(cluster: Cluster, emails: list[str]) -> None:
