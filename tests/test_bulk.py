@@ -19,7 +19,7 @@ from desktop_auth.services.errors import (
     SelfDemotionError,
 )
 from desktop_auth.services.records import Actor, BulkChangeStatus, BulkSelection, BulkState, UserQuery
-from tests.conftest import register_accounts, seed_users
+from tests.conftest import FakeClock, register_accounts, seed_users
 
 USERS = UserQuery(role="user")
 
@@ -262,3 +262,21 @@ def test_thousands_of_users_in_one_all_or_nothing_transaction(
     assert len(seen) == 1  # one transaction
     assert (done.changed, done.state) == (2500, BulkState.DONE)
     assert services.admin.count_users(admin, UserQuery(role="admin")) == 2501
+
+
+def test_a_staged_change_left_a_day_is_removed_snapshot_and_all(
+    services: Services, admin: Actor, database: Database, clock: FakeClock, small_chunks: int
+) -> None:
+    register_accounts(services, *_emails(8))
+    forgotten = services.bulk.stage(admin, BulkSelection(USERS), role="admin")  # its window was killed
+    clock.advance(hours=25)
+    services.bulk.stage(admin, BulkSelection(UserQuery(search="user00")), role="admin")
+    with pytest.raises(NotFoundError):
+        services.bulk.status(admin, forgotten.id)
+    with database.transaction() as session:
+        left = session.scalar(
+            select(func.count())
+            .select_from(BulkChangeMember)
+            .where(BulkChangeMember.change_id == forgotten.id)
+        )
+    assert left == 0

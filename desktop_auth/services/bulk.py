@@ -92,7 +92,9 @@ class BulkService:
         database) and return it, staged: nothing is changed until ``apply``."""
         if role is None and active is None:
             raise InvalidInputError("change", ["Choose a role or whether the accounts are active."])
-        change_id = self._create(actor, role, active)
+        change_id, abandoned = self._create(actor, role, active)
+        for old in abandoned:
+            self._remove_quietly(old)
         try:
             if selection.runs is None:
                 self._snapshot_matching(actor, change_id, selection.query)
@@ -115,7 +117,8 @@ class BulkService:
         return self._counted(actor, change_id)
 
     @retried
-    def _create(self, actor: Actor, role: str | None, active: bool | None) -> int:
+    def _create(self, actor: Actor, role: str | None, active: bool | None) -> tuple[int, list[int]]:
+        """A new staged change's id, and abandoned ones to remove."""
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
             require_admin_to_change(session, actor)
@@ -132,8 +135,7 @@ class BulkService:
             )
             session.add(change)
             session.flush()
-            self._purge_abandoned(session, now)
-            return change.id
+            return change.id, self._abandoned(session, now)
 
     def _snapshot_matching(self, actor: Actor, change_id: int, query: UserQuery) -> None:
         """Every user matching the query's filters, ``BULK_TRANSACTION_ROWS`` per transaction, in id order."""
@@ -606,10 +608,10 @@ class BulkService:
             )
 
     @staticmethod
-    def _purge_abandoned(session: Session, now: datetime) -> None:
-        """Staged changes nobody applied for ``ABANDONED_AFTER`` (small ones only here; a large one's
-        snapshot is removed with it by the foreign key's cascade)."""
-        stale = list(
+    def _abandoned(session: Session, now: datetime) -> list[int]:
+        """Staged changes nobody applied for ``ABANDONED_AFTER`` (a few at a time), to remove: their
+        snapshots in chunks first (one cascading DELETE of a million rows would be one huge write set)."""
+        return list(
             session.scalars(
                 select(BulkChange.id)
                 .where(
@@ -618,8 +620,6 @@ class BulkService:
                 .limit(10)
             )
         )
-        if stale:
-            session.execute(delete(BulkChange).where(BulkChange.id.in_(stale)))
 
     @staticmethod
     def _locked(session: Session, change_id: int) -> BulkChange:
