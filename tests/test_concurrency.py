@@ -121,17 +121,20 @@ def test_concurrent_edits_of_one_user_one_wins(services: Services, database: Dat
 class _FlakyService:
     """Fails its first calls with a given error, like a database that is contended or failing over."""
 
-    def __init__(self, error: Exception, failures: int, failover_seconds: int = 0) -> None:
+    def __init__(
+        self, error: Exception, failures: int, failover_seconds: float = 0, delay: float = 0
+    ) -> None:
         self._context = SimpleNamespace(
             settings=SimpleNamespace(db_failover_seconds=failover_seconds),
             database=SimpleNamespace(has_connected=True),
         )
-        self.error, self.failures, self.calls = error, failures, 0
+        self.error, self.failures, self.calls, self.delay = error, failures, 0, delay
 
     @retried
     def work(self) -> str:
         self.calls += 1
         if self.calls <= self.failures:
+            time.sleep(self.delay)  # e.g. a query on a stalled node, until the client's read timeout
             raise self.error
         return "done"
 
@@ -153,6 +156,11 @@ def test_busy_and_lost_connections_are_retried_other_failures_are_not(
     lost = _FlakyService(DatabaseConnectionLostError("gone"), failures=3, failover_seconds=5)
     assert lost.work() == "done"
     assert lost.calls == 4
+    # A query that timed out after longer than the failover time still gets its retry: the failover time
+    # counts from the loss, not from the call's start.
+    timed_out = _FlakyService(DatabaseConnectionLostError("timed out"), 1, failover_seconds=0.2, delay=0.3)
+    assert timed_out.work() == "done"
+    assert timed_out.calls == 2
     # Not retried: a lost connection when no failover time is configured, a server that refuses us for
     # another reason (e.g. wrong password), and a service's own refusal.
     for error in (

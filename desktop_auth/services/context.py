@@ -71,7 +71,8 @@ def retried(method: Callable[P, R]) -> Callable[P, R]:
       rolled the transaction back, so the call runs again (after a jittered pause) and sees the winner's
       result: "already registered", "changed by someone else", the right lockout count.
     - A lost connection or an unreachable server (a node died; the proxy routes the next connection to a
-      survivor): again, until ``db_failover_seconds``, once this client has reached the database. A COMMIT interrupted this way has been settled by
+      survivor): again, for ``db_failover_seconds`` from the first loss, once this client has reached the
+      database. A COMMIT interrupted this way has been settled by
       the database layer (``db.commit_tokens``): it arrives here only when it did not commit.
 
     The decorated call must be safe to repeat from the start: its transactions commit at most once.
@@ -83,6 +84,7 @@ def retried(method: Callable[P, R]) -> Callable[P, R]:
         service = cast(HasContext, args[0])  # a method of a service that holds its ServiceContext
         failover_seconds = service._context.settings.db_failover_seconds
         attempt = 0
+        lost_since: float | None = None
         while True:
             attempt += 1
             try:
@@ -94,7 +96,10 @@ def retried(method: Callable[P, R]) -> Callable[P, R]:
             except DatabaseConnectionLostError:
                 if not service._context.database.has_connected:
                     raise  # never reached: a wrong address or a server that is down, said at once
-                if time.monotonic() - started >= failover_seconds:
+                # The failover time counts from the first loss, not from the call's start: a query that
+                # timed out after 30 s (a stalled node) still gets its chance to reach a survivor.
+                lost_since = time.monotonic() if lost_since is None else lost_since
+                if time.monotonic() - lost_since >= failover_seconds:
                     raise
                 log.info("Database connection lost; trying again (attempt %s)", attempt)
                 pause = RECONNECT_PAUSE_SECONDS
