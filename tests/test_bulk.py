@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from desktop_auth.db.engine import Database
+from desktop_auth.errors import InvalidInputError
 from desktop_auth.models import AuditEvent, BulkChangeMember, Role, User
 from desktop_auth.services import Services, bulk
 from desktop_auth.services.errors import (
@@ -280,3 +281,21 @@ def test_a_staged_change_left_a_day_is_removed_snapshot_and_all(
             .where(BulkChangeMember.change_id == forgotten.id)
         )
     assert left == 0
+
+
+def test_hostile_searches_stage_nothing_or_exactly_the_matching_users(
+    services: Services, admin: Actor, database: Database
+) -> None:
+    """A selection is the filter a person typed: a huge search is refused before anything is staged, a NUL
+    or invisible one matches nobody it should not, and a non-ASCII one matches its own users only."""
+    register_accounts(services, "zoë@example.com", "zoe@example.com", *_emails(2))
+    with pytest.raises(InvalidInputError):
+        services.bulk.stage(admin, BulkSelection(UserQuery(search="x" * 10_000)), role="admin")
+    assert _members_left(database) == 0
+    for search in ("\x00", "user\u200b", "\u202e"):
+        staged = services.bulk.stage(admin, BulkSelection(UserQuery(search=search)), role="admin")
+        assert staged.total == 0, search
+    staged = services.bulk.stage(admin, BulkSelection(UserQuery(search="zoë")), active=False)
+    assert staged.total == 1
+    services.bulk.apply(admin, staged.id)
+    assert {email for email, row in _rows(database).items() if not row[1]} == {"zoë@example.com"}

@@ -201,11 +201,15 @@ class BulkChangeStatus:
         return self.state in (BulkState.DONE, BulkState.CANCELLED)
 
     def describe_change(self) -> str:
-        """'role → admin', 'deactivate', 'role → user, activate'."""
-        parts = [] if self.role is None else [f"role → {self.role}"]
-        if self.active is not None:
-            parts.append("activate" if self.active else "deactivate")
-        return ", ".join(parts)
+        return describe_change(self.role, self.active)
+
+
+def describe_change(role: str | None, active: bool | None) -> str:
+    """A change to many users in words: 'role → admin', 'deactivate', 'role → user, activate'."""
+    parts = [] if role is None else [f"role → {role}"]
+    if active is not None:
+        parts.append("activate" if active else "deactivate")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

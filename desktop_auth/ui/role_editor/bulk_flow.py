@@ -18,6 +18,7 @@ from desktop_auth.services.errors import NotFoundError, SelfDemotionError
 from desktop_auth.services.records import BulkChangeStatus, BulkSelection, BulkState, UserEdit
 from desktop_auth.ui.role_editor.core.pending_edits import PendingBulk, PendingEdits
 from desktop_auth.ui.role_editor.core.selection import Selection
+from desktop_auth.ui.shell.messages import describe
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
@@ -83,10 +84,9 @@ class BulkFlow(QObject):
         role: str | None,
         active: bool | None,
         on_staged: Callable[[Exception | None], None],
-        on_error: OnError,
     ) -> str | None:
         """Stage a change for ``selection`` as a query (nothing fetched); ``pending.bulk`` holds it once
-        ``on_staged`` is called. Returns why not, when another bulk change is waiting to be saved."""
+        ``on_staged(None)`` is called (``on_staged(error)`` when it failed). Returns why not, when another bulk change is waiting to be saved."""
         request = selection.as_request()
         waiting = pending.bulk
         if waiting is not None:
@@ -237,6 +237,4 @@ class BulkFlow(QObject):
 
 
 def _log_failure(error: Exception) -> None:
-    from desktop_auth.ui.shell.messages import describe
-
     describe(error)  # logs anything unexpected; a staged change left behind is purged after a day

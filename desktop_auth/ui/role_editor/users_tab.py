@@ -191,9 +191,7 @@ class UsersTab(QWidget):
         if records is not None:
             self.model.stage(records, role=role, active=active)
             return
-        refused = self.bulk_flow.stage_selection(
-            self.model.pending, selection, role, active, self._staged, self.failed
-        )
+        refused = self.bulk_flow.stage_selection(self.model.pending, selection, role, active, self._staged)
         if refused:
             self.show_error(refused)
             return

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from desktop_auth.constants import ADMIN_ROLE
-from desktop_auth.services.records import BulkSelection, UserEdit, UserQuery, UserRecord
+from desktop_auth.services.records import BulkSelection, UserEdit, UserQuery, UserRecord, describe_change
 
 
 @dataclass
@@ -69,10 +69,8 @@ class PendingBulk:
         )
 
     def summary(self) -> str:
-        parts = [] if self.role is None else [f"role → {self.role}"]
-        if self.active is not None:
-            parts.append("activate" if self.active else "deactivate")
-        return f"{', '.join(parts)} for {self.total:,} selected user{'s' if self.total != 1 else ''}"
+        users = f"{self.total:,} selected user{'s' if self.total != 1 else ''}"
+        return f"{describe_change(self.role, self.active)} for {users}"
 
 
 class PendingEdits:
