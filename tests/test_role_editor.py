@@ -403,7 +403,7 @@ def test_roles_settings_history_tabs_and_exports(
     qtbot.waitUntil(lambda: editor.history_tab.model.rowCount() >= 3, timeout=10_000)
     type_into(qtbot, editor.history_tab, "historyFilterEdit", "auditor")
     qtbot.waitUntil(lambda: editor.history_tab.model.rowCount() == 1, timeout=10_000)
-    assert editor.history_tab.model.index(0, 2).data() == "role_add"
+    assert editor.history_tab.model.index(0, 3).data() == "Role added"
 
     history_csv, users_csv = tmp_path / "history.csv", tmp_path / "users.csv"
     editor.history_tab.export(str(history_csv))

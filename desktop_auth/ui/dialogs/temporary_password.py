@@ -31,19 +31,15 @@ from desktop_auth.services import temporary_passwords
 from desktop_auth.services.errors import StaleEditError
 from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.dialogs.temporary_password_table import PasswordTable, TemporaryPasswordModel
+from desktop_auth.ui.shell.dates import local_time
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
-    from datetime import datetime
 
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import Actor, SharedSettings, TemporaryPasswords
     from desktop_auth.ui.shell.tasks import TaskRunner
-
-
-def local_time(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 class TemporaryPasswordDialog(FormDialog):

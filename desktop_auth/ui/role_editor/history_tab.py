@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
 
+from desktop_auth.services.audit_words import describe_event
 from desktop_auth.ui.role_editor.lazy_tab import LazyTab, read_only_table
+from desktop_auth.ui.shell.dates import local_time
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button, styled_label
@@ -23,7 +25,7 @@ HISTORY_PAGE = 500
 class HistoryTab(LazyTab):
     """The audit log, newest first, filterable, loaded a page at a time, exportable to CSV."""
 
-    HEADERS = ("When", "Who", "Action", "Account / item", "Old value", "New value", "Detail")
+    HEADERS = ("When", "Who", "Account / item", "What happened", "Detail")
 
     def __init__(self, runner: TaskRunner, services: Services, actor: Actor) -> None:
         super().__init__("historyTab")
@@ -85,12 +87,10 @@ class HistoryTab(LazyTab):
         for event in events:
             self.model.appendRow(
                 [
-                    QStandardItem(event.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
+                    QStandardItem(local_time(event.created_at, seconds=True)),
                     QStandardItem(event.actor),
-                    QStandardItem(event.action),
                     QStandardItem(event.target),
-                    QStandardItem(event.old_value or ""),
-                    QStandardItem(event.new_value or ""),
+                    QStandardItem(describe_event(event, local_time)),
                     QStandardItem(event.detail or ""),
                 ]
             )
