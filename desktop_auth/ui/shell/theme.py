@@ -61,6 +61,15 @@ def _dark_palette() -> QPalette:
     return palette
 
 
+def _light_palette(standard: QPalette) -> QPalette:
+    """Fusion's light palette with two colours darkened for WCAG 2.2 AA: its highlight (#308cc6) gives
+    white selected text 3.7:1 and focus frames 3.2:1 against the window, its placeholder text 4.0:1."""
+    palette = QPalette(standard)
+    palette.setColor(QPalette.ColorRole.Highlight, QColor("#1d4ed8"))
+    palette.setColor(QPalette.ColorRole.PlaceholderText, QColor("#6b7280"))
+    return palette
+
+
 def _is_dark(scheme: Qt.ColorScheme) -> bool:
     from PySide6.QtCore import Qt
 
@@ -115,8 +124,10 @@ def _apply_scheme(app: QApplication, dark: bool) -> None:
     app.setProperty("themeDark", "yes" if dark else "no")
     if dark:
         app.setPalette(_dark_palette())
-    elif was_dark:  # back from dark; otherwise Fusion's own light palette is already in place
-        app.setPalette(app.style().standardPalette())
+    else:  # Fusion's palette is in place at start-up; app.style() would cost PySide's QStyle enums (~5 ms)
+        app.setPalette(
+            _light_palette(app.style().standardPalette() if was_dark else QGuiApplication.palette())
+        )
     with open(resource_path("themes", "dark.qss" if dark else "light.qss"), encoding="utf-8") as sheet:
         icons = resource_path("icons").replace("\\", "/")
         app.setStyleSheet(sheet.read().replace("{icons}", icons))

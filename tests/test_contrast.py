@@ -1,0 +1,201 @@
+"""WCAG 2.2 AA contrast, measured on what Qt actually draws in the light and dark themes: text at 4.5:1
+against its background (1.4.3), and focus indicators at 3:1 against the colours next to them (1.4.11),
+visible all the way round a control that has keyboard focus (2.4.7)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage, QPalette, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_auth.ui.shell import theme
+from desktop_auth.ui.shell.widgets import styled_label
+
+TEXT = 4.5
+NON_TEXT = 3.0
+Role = QPalette.ColorRole
+
+
+def luminance(color: QColor) -> float:
+    def channel(value: int) -> float:
+        v = value / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(color.red()) + 0.7152 * channel(color.green()) + 0.0722 * channel(color.blue())
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def over(color: QColor, background: QColor) -> QColor:
+    """A translucent colour as it shows on its background."""
+    alpha = color.alphaF()
+    mix = [
+        round(f * alpha + b * (1 - alpha))
+        for f, b in zip(color.getRgb()[:3], background.getRgb()[:3], strict=True)
+    ]
+    return QColor(*mix)
+
+
+def pixels(image: QImage) -> Iterator[tuple[int, int, QColor]]:
+    for y in range(image.height()):
+        for x in range(image.width()):
+            yield x, y, image.pixelColor(x, y)
+
+
+@pytest.fixture(params=[Qt.ColorScheme.Light, Qt.ColorScheme.Dark], ids=["light", "dark"])
+def themed(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[QPalette]:
+    original = qapp.palette(), qapp.styleSheet(), qapp.property("themeDark")
+    theme.apply_theme(qapp, request.param)
+    try:
+        yield qapp.palette()
+    finally:
+        qapp.setPalette(original[0])
+        qapp.setStyleSheet(original[1])
+        qapp.setProperty("themeDark", original[2])
+
+
+@pytest.mark.parametrize(
+    ("text", "background"),
+    [
+        (Role.WindowText, Role.Window),
+        (Role.Text, Role.Base),
+        (Role.Text, Role.AlternateBase),
+        (Role.PlaceholderText, Role.Base),
+        (Role.HighlightedText, Role.Highlight),
+        (Role.ButtonText, Role.Button),
+        (Role.ToolTipText, Role.ToolTipBase),
+        (Role.Link, Role.Window),
+    ],
+)
+def test_palette_text_meets_aa(
+    themed: QPalette, text: QPalette.ColorRole, background: QPalette.ColorRole
+) -> None:
+    back = themed.color(background)
+    assert contrast(over(themed.color(text), back), back) >= TEXT
+
+
+@pytest.mark.parametrize("role", ["error", "subtitle", "value", "title"])
+def test_styled_labels_meet_aa(qtbot, themed: QPalette, role: str) -> None:
+    """The stylesheet's label colours, read off the rendered glyphs: the strongest pixel is the colour."""
+    label = styled_label("Wg Hx 0123 The email address or password is incorrect.", role)
+    qtbot.addWidget(label)
+    label.show()
+    back = themed.color(Role.Window)
+    strongest = max(contrast(color, back) for _x, _y, color in pixels(label.grab().toImage()))
+    assert strongest >= TEXT
+
+
+def test_strength_meter_colours_stand_out_from_the_bar(qtbot, themed: QPalette) -> None:
+    """Each score's fill against the empty bar: non-text contrast."""
+    for score in range(5):
+        bar = QProgressBar()
+        bar.setObjectName("strengthMeter")
+        bar.setTextVisible(False)
+        bar.setRange(0, 4)
+        bar.setValue(4)  # all fill
+        bar.setProperty("score", str(score))
+        empty = QProgressBar()
+        empty.setObjectName("strengthMeter")
+        empty.setTextVisible(False)
+        empty.setRange(0, 4)
+        empty.setValue(0)
+        for widget in (bar, empty):
+            qtbot.addWidget(widget)
+            widget.resize(200, 14)
+            widget.show()
+        filled, blank = bar.grab().toImage(), empty.grab().toImage()
+        middle = (filled.width() // 2, filled.height() // 2)
+        fill, track = filled.pixelColor(*middle), blank.pixelColor(*middle)
+        assert contrast(fill, track) >= NON_TEXT, f"score {score}: {fill.name()} on {track.name()}"
+
+
+def _focus_window(qtbot) -> tuple[QWidget, dict[str, QWidget]]:
+    window = QWidget()
+    qtbot.addWidget(window)
+    model = QStandardItemModel(3, 2, window)
+    for row in range(3):
+        for column in range(2):
+            model.setItem(row, column, QStandardItem(f"cell {row}{column}"))
+    table = QTableView()
+    table.setModel(model)
+    table.setTabKeyNavigation(False)
+    combo = QComboBox()
+    combo.addItems(["user", "admin"])
+    controls: dict[str, QWidget] = {
+        "line edit": QLineEdit("ada@example.com"),
+        "button": QPushButton("Sign in"),
+        "check box": QCheckBox("Remember me"),
+        "combo box": combo,
+        "table": table,
+    }
+    layout = QVBoxLayout(window)
+    start = QLabel("start")
+    start.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    layout.addWidget(start)
+    for control in controls.values():
+        layout.addWidget(control)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    table.setCurrentIndex(model.index(1, 1))
+    table.clearSelection()
+    start.setFocus()
+    qtbot.waitUntil(start.hasFocus)
+    return window, controls
+
+
+def test_keyboard_focus_is_visible_with_aa_contrast(qtbot, themed: QPalette) -> None:
+    """Tab from control to control: the pixels that change on focus contrast 3:1 with the window and the
+    field colours next to them, and there are enough of them to go round the control (a 1 px outline;
+    for a check box, round its box or its text)."""
+    QApplication.setCursorFlashTime(0)  # a steady caret, so "changed" is the focus and not the blink
+    window, controls = _focus_window(qtbot)
+    unfocused = {name: control.grab().toImage() for name, control in controls.items()}
+    for name, control in controls.items():
+        # What a focus indicator sits next to: the window outside and the control's own face inside.
+        face = {QPushButton: Role.Button, QComboBox: Role.Button, QTableView: Role.AlternateBase}
+        adjacent = [
+            themed.color(Role.Window),
+            themed.color(Role.Base),
+            themed.color(face.get(type(control), Role.Base)),
+        ]
+        if isinstance(control, QTableView):
+            adjacent = adjacent[1:]  # a cell sits inside the table, not on the window
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        qtbot.waitUntil(control.hasFocus)
+        if isinstance(control, QTableView):
+            control.clearSelection()  # the current cell alone, as after moving with Ctrl+arrows
+        focused = control.grab().toImage()
+        before = unfocused[name]
+        strong = sum(
+            1
+            for x, y, color in pixels(focused)
+            if color != before.pixelColor(x, y) and min(contrast(color, a) for a in adjacent) >= NON_TEXT
+        )
+        if isinstance(control, QTableView):
+            cell = control.visualRect(control.currentIndex())
+            needed = 2 * (cell.width() + cell.height()) * 0.9
+        elif isinstance(control, QCheckBox):
+            needed = 4 * 12  # round a 13 px box
+        else:
+            needed = 2 * (focused.width() + focused.height()) * 0.9
+        assert strong >= needed, f"{name}: {strong} pixels show focus at 3:1, {needed:.0f} needed"
+    window.close()
