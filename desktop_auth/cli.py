@@ -1,7 +1,8 @@
 """The ``desktop-auth`` command: the GUI without a subcommand, operator commands with one.
 
 Exit status: 0 on success, 1 when an operation is refused (one line on stderr, no traceback), 2 for
-usage errors (argparse). This module stays light: the GUI starts without loading the database layer, and
+usage errors (argparse), 130 when interrupted. A hint to run ``desktop-auth db upgrade`` names the
+``--database-url`` (password masked) or ``--database-url-file`` given, so it can be copied. This module stays light: the GUI starts without loading the database layer, and
 the commands (``desktop_auth.commands``) load it only when they run.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -49,15 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="schema migrations").add_subparsers(dest="action", required=True)
     upgrade = db.add_parser("upgrade", help="upgrade the schema (adopts a tutorial database)")
-    upgrade.add_argument("revision", nargs="?", default="head")
-    db.add_parser("current", help="show the schema revision")
+    upgrade.add_argument(
+        "revision", nargs="?", default="head", help="a revision id, head (the default) or a step such as +1"
+    )
+    db.add_parser(
+        "current",
+        help="show the schema revision and its state, e.g. '0005 (current)'; when the SQLite file does not "
+        "exist it says there is no database there (exit status 1) and creates nothing",
+    )
     downgrade = db.add_parser(
         "downgrade", help="downgrade the schema to REVISION ('base' removes every table)"
     )
-    downgrade.add_argument("revision")
+    downgrade.add_argument("revision", help="a revision id, base, or a step such as -1")
 
     users = commands.add_parser("users", help="manage accounts").add_subparsers(dest="action", required=True)
-    create = users.add_parser("create", help="create an account (prompts for its password)")
+    create = users.add_parser(
+        "create", help="create an account (asks for its password on a terminal; else use --password-stdin)"
+    )
     create.add_argument("email")
     create.add_argument(
         "--role", default="user", help="role name (default: user; 'admin' for an administrator)"
@@ -94,6 +104,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _with_database_option(message: str, args: argparse.Namespace) -> str:
+    """``message`` with its "run: desktop-auth db upgrade" hint naming the database given on the command
+    line (--database-url with its password masked, or --database-url-file), so the hint can be copied."""
+    from desktop_auth.db.schema import UPGRADE_COMMAND
+
+    if UPGRADE_COMMAND not in message:
+        return message
+    if args.database_url and args.database_url.strip():
+        from desktop_auth.db.urls import mask_url
+
+        option = f"--database-url {shlex.quote(mask_url(args.database_url.strip()))}"
+    elif args.database_url_file:
+        option = f"--database-url-file {shlex.quote(str(args.database_url_file))}"
+    else:  # DATABASE_URL or the embedded database: the same command finds it again
+        return message
+    return message.replace(UPGRADE_COMMAND, UPGRADE_COMMAND.replace(" db ", f" {option} db ", 1))
+
+
+def _tolerant_output() -> None:
+    """On a terminal that is not UTF-8 (say, a Latin-1 locale), write what it cannot show as \\uXXXX
+    escapes instead of failing with UnicodeEncodeError after the command did its work."""
+    for stream in (sys.stdout, sys.stderr):
+        if "utf" not in (getattr(stream, "encoding", None) or "utf").lower() and hasattr(
+            stream, "reconfigure"
+        ):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -108,12 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return gui_main(args_list)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    _tolerant_output()
     try:
         from desktop_auth.commands import run_command
 
         return run_command(args, sys.stdout)
     except DesktopAuthError as error:
-        print(f"{PROG}: error: {error.message}", file=sys.stderr)
+        print(f"{PROG}: error: {_with_database_option(error.message, args)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `desktop-auth users list | head`: the reader left, which is fine
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush at exit

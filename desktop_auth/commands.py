@@ -1,27 +1,56 @@
-"""What each operator command does (``desktop-auth db|users|roles ...``); ``desktop_auth.cli`` parses."""
+"""What each operator command does (``desktop-auth db|users|roles ...``); ``desktop_auth.cli`` parses.
+
+Every refusal is a ``DesktopAuthError`` whose message ``desktop_auth.cli`` prints as one line (exit 1);
+dates are written in UTC with their offset (``desktop_auth.services.timestamps``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import json
+import re
+import sqlite3
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
+
+from sqlalchemy.exc import DatabaseError
 
 from desktop_auth.config import Settings, load_settings
 from desktop_auth.db.engine import Database
-from desktop_auth.db.schema import schema_status
+from desktop_auth.db.schema import REVISIONS, UPGRADE_COMMAND, schema_status
+from desktop_auth.db.urls import parse_database_url
 from desktop_auth.errors import DesktopAuthError
+from desktop_auth.identity import normalize_email
 from desktop_auth.logs import configure_logging
 from desktop_auth.services import Services
 from desktop_auth.services.records import Actor, UserQuery, UserRecord
 from desktop_auth.services.startup import open_services
+from desktop_auth.services.timestamps import utc_text
+
+#: Revisions every ``db`` command understands besides the scripts' own ids; relative steps (``-1``,
+#: ``+2``, ``0003+1``) are Alembic's to resolve.
+_NAMED_REVISIONS = ("head", "heads", "base")
+_RELATIVE_REVISION = re.compile(r"^[^+-]*[+-][0-9]+$")
+_ROLES_NAMED = 20  # roles listed in a refusal; the rest are counted
 
 
 class CommandError(DesktopAuthError):
     """A CLI-level refusal, e.g. passwords that do not match."""
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """``text`` (from argv or stdin) quoted for a one-line message: control characters escaped, cut short."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """``text`` (say, a library's message quoting argv) as one line without control characters."""
+    return _shown(text, limit)[1:-1]
 
 
 def run_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -30,7 +59,27 @@ def run_command(args: argparse.Namespace, out: TextIO) -> int:
     return _run(args, settings, out)
 
 
+def _missing_sqlite_file(settings: Settings) -> Path | None:
+    """The file a SQLite URL names when it does not exist (opening it would create it); else None."""
+    url = parse_database_url(settings.database_url)
+    name = url.database
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    path = Path(name).expanduser()
+    return None if path.exists() else path
+
+
 def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    creates = args.group == "db" and args.action == "upgrade"
+    if not creates and not (settings.embedded and args.group != "db"):  # the app creates its own file
+        missing = _missing_sqlite_file(settings)
+        if missing is not None:
+            raise CommandError(
+                f"There is no database at {str(missing)!r} (no such file; nothing was created). "
+                f"To create one, run: {UPGRADE_COMMAND}"
+            )
+    if args.group == "users" and args.action == "create" and not args.password_stdin:
+        _require_terminal()  # before the database is opened: nothing to wait for
     database = Database(settings)
     try:
         if args.group == "db":
@@ -38,6 +87,14 @@ def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         services = open_services(settings, Services(settings, database)).services  # the start-up policy
         handler = {"users": _users_command, "roles": _roles_command}[args.group]
         return handler(args, services, out)
+    except DatabaseError as error:
+        if database.dialect_name == "sqlite" and isinstance(error.orig, sqlite3.DatabaseError):
+            # "file is not a database", "database disk image is malformed": not the app's bug
+            path = parse_database_url(settings.database_url).database or ""
+            raise CommandError(
+                f"{path!r} is not a usable SQLite database ({_printable(str(error.orig))}); nothing was changed."
+            ) from error
+        raise
     finally:
         database.dispose()
 
@@ -45,11 +102,18 @@ def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 def _db_command(args: argparse.Namespace, database: Database, out: TextIO) -> int:
     from desktop_auth.db import migrate  # Alembic is imported only for migration commands
 
-    if args.action == "upgrade":
-        revision = migrate.upgrade(database, args.revision)
-        print(f"Database schema is at revision {revision}.", file=out)
-    elif args.action == "downgrade":
-        revision = migrate.downgrade(database, args.revision)
+    if args.action in ("upgrade", "downgrade"):
+        from alembic.util import CommandError as AlembicCommandError
+
+        target = _known_revision(args.revision)
+        try:
+            if args.action == "upgrade":
+                revision = migrate.upgrade(database, target)
+            else:
+                revision = migrate.downgrade(database, target)
+        except AlembicCommandError as error:  # e.g. a step past head, or a downgrade "up" to a newer revision
+            detail = _printable(str(error) or type(error).__name__)
+            raise CommandError(f"Cannot {args.action} to revision {_shown(target)}: {detail}") from None
         print(f"Database schema is at revision {revision or 'base (no tables)'}.", file=out)
     else:
         status = schema_status(database)
@@ -57,27 +121,84 @@ def _db_command(args: argparse.Namespace, database: Database, out: TextIO) -> in
     return 0
 
 
-def _read_new_password(from_stdin: bool) -> str:
-    if from_stdin:
-        line = sys.stdin.readline()
-        password = line[:-1] if line.endswith("\n") else line
-        if password.endswith("\r"):
-            password = password[:-1]
-        return password
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != first:
+def _known_revision(revision: str) -> str:
+    """``revision`` when this version can migrate to it; a one-line refusal, before anything is touched
+    (a tutorial database would be adopted first), when no script has that id."""
+    if revision in REVISIONS or revision in _NAMED_REVISIONS or _RELATIVE_REVISION.match(revision):
+        return revision
+    raise CommandError(
+        f"Unknown revision {_shown(revision)}: this version knows {', '.join(REVISIONS)}, head, base "
+        "and relative steps such as -1; nothing was changed."
+    )
+
+
+def _require_terminal() -> None:
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "Standard input is not a terminal, so the password cannot be asked for: "
+            "give it on standard input with --password-stdin; nothing was changed."
+        )
+
+
+def _ask(prompt: str) -> str:
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:  # Ctrl-D, or a terminal that went away
+        raise CommandError("No password was entered; nothing was changed.") from None
+
+
+def _prompt_new_password(check: Callable[[str], None]) -> str:
+    """Ask twice without echo; ``check`` (the password policy) refuses a weak one before the second ask."""
+    _require_terminal()
+    first = _ask("Password: ")
+    check(first)
+    if _ask("Repeat password: ") != first:
         raise CommandError("The passwords do not match; nothing was changed.")
     return first
+
+
+def _read_stdin_password(max_length: int) -> str:
+    """The first line of standard input, without its line ending (``--password-stdin``)."""
+    limit = 4 * max_length + 2  # NFKC may shorten what was typed; the policy counts after it
+    try:
+        line = sys.stdin.readline(limit)
+    except UnicodeDecodeError:
+        raise CommandError("The password on standard input is not UTF-8 text; nothing was changed.") from None
+    if len(line) >= limit and not line.endswith("\n"):
+        raise CommandError(
+            f"The password on standard input is longer than {max_length} characters; nothing was changed."
+        )
+    password = line[:-1] if line.endswith("\n") else line
+    return password[:-1] if password.endswith("\r") else password
+
+
+def _require_role(services: Services, name: str) -> None:
+    """A one-line refusal naming ``name`` and the roles there are, unless a role has that name."""
+    names = [role.name for role in services.roles.list_roles()]
+    if name in names:
+        return
+    listed = ", ".join(names[:_ROLES_NAMED])
+    more = len(names) - _ROLES_NAMED
+    listed += f" and {more} more" if more > 0 else ""
+    raise CommandError(f"There is no role named {_shown(name)}; the roles are: {listed}.")
 
 
 def _users_command(args: argparse.Namespace, services: Services, out: TextIO) -> int:
     actor = Actor.operator()
     action: str = args.action
     if action == "create":
-        password = _read_new_password(args.password_stdin)
-        record = services.admin.create_user(actor, args.email, password, args.role)
+        email = normalize_email(args.email)  # a bad address or role is refused before any prompt
+        _require_role(services, args.role)
+        policy = services.policy
+        if args.password_stdin:
+            password = _read_stdin_password(policy.max_length)
+        else:
+            password = _prompt_new_password(lambda typed: policy.validate(typed, email))
+        record = services.admin.create_user(actor, email, password, args.role)
         print(f"Created {record.email} with role {record.role}.", file=out)
     elif action == "list":
+        if args.role is not None:
+            _require_role(services, args.role)
         _print_users(
             _all_users(services, actor, UserQuery(search=args.search, role=args.role)), args.json, out
         )
@@ -89,7 +210,7 @@ def _users_command(args: argparse.Namespace, services: Services, out: TextIO) ->
         print(f"{record.email} is now {'active' if record.active else 'inactive'}.", file=out)
     elif action == "unlock":
         count = services.admin.unlock(actor, [args.email])
-        print(f"{args.email.strip().lower()}: {'unlocked' if count else 'was not locked'}.", file=out)
+        print(f"{normalize_email(args.email)}: {'unlocked' if count else 'was not locked'}.", file=out)
     elif action == "reset-password":
         _reset_password(services, actor, args.email, args.password_stdin, out)
     return 0
@@ -97,21 +218,17 @@ def _users_command(args: argparse.Namespace, services: Services, out: TextIO) ->
 
 def _reset_password(services: Services, actor: Actor, email: str, from_stdin: bool, out: TextIO) -> None:
     """A random temporary password printed once, or (``--password-stdin``) the operator's own choice."""
-    chosen = _read_new_password(True) if from_stdin else None
+    chosen = _read_stdin_password(services.policy.max_length) if from_stdin else None
     user = services.admin.get_user(actor, email)
     rule = "must be changed at the next sign-in"
     if chosen is not None:
         expires_at = services.admin.set_temporary_password(actor, user.id, chosen, user.version)
-        expires = _local(expires_at)
+        expires = utc_text(expires_at)
         print(f"{user.email} has the temporary password you chose; it {rule}, expiring {expires}.", file=out)
         return
     result = services.admin.reset_password(actor, [user.id], {user.id: user.version})
     print(f"Temporary password for {user.email}: {result.entries[0].password}", file=out)
-    print(f"It {rule} and expires at {_local(result.expires_at)}. It is not shown again.", file=out)
-
-
-def _local(moment: datetime) -> str:
-    return moment.astimezone().isoformat(sep=" ", timespec="minutes")
+    print(f"It {rule} and expires at {utc_text(result.expires_at)}. It is not shown again.", file=out)
 
 
 def _all_users(services: Services, actor: Actor, query: UserQuery) -> list[UserRecord]:
@@ -124,14 +241,14 @@ def _all_users(services: Services, actor: Actor, query: UserQuery) -> list[UserR
 
 
 def _fmt(value: datetime | None) -> str:
-    return value.isoformat(sep=" ", timespec="seconds") if value else "-"
+    return utc_text(value, none="-")
 
 
 def _print_users(users: list[UserRecord], as_json: bool, out: TextIO) -> None:
     if as_json:
 
         def encode(value: Any) -> Any:
-            return value.isoformat() if isinstance(value, datetime) else value
+            return utc_text(value) if isinstance(value, datetime) else value
 
         rows = [{key: encode(value) for key, value in asdict(user).items()} for user in users]
         json.dump(rows, out, indent=2, ensure_ascii=False)

@@ -1,5 +1,7 @@
 """CSV exports of the user table and the audit log, streamed in batches so a million rows never sit in
-memory at once. Every batch is its own short transaction, with the administrator re-checked each time."""
+memory at once. Every batch is its own short transaction, with the administrator re-checked each time.
+
+Dates are written in UTC with their offset, as the command line writes them (``services.timestamps``)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from desktop_auth.models import AuditEvent
 from desktop_auth.services.audit import search_filter
 from desktop_auth.services.context import ServiceContext, require_admin
 from desktop_auth.services.records import Actor, UserQuery, UserRecord
+from desktop_auth.services.timestamps import utc_text
 from desktop_auth.services.user_queries import users_after
 from desktop_auth.text import inert_in_spreadsheets
 
@@ -44,7 +47,7 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
+        return utc_text(value)  # one format for every CLI and export date: 2026-12-02 17:30:05+00:00
     if isinstance(value, bool):
         return "yes" if value else "no"
     return inert_in_spreadsheets(str(value))
