@@ -68,9 +68,23 @@ def _report_ready_and_quit(app: QApplication) -> None:
     QTimer.singleShot(0, ready)
 
 
+def _application_exists() -> bool:
+    """Whether a QApplication is already up (tests, the self-test), without importing Qt to find out."""
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    return widgets is not None and widgets.QApplication.instance() is not None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the app until the person quits; return the exit code. Reuses an existing QApplication."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if not _application_exists():
+        # Before Qt loads: a missing X library or no display is one line here, not Qt's abort.
+        from desktop_auth.ui.qt_platform import window_problem
+
+        problem = window_problem()
+        if problem is not None:
+            print(f"desktop-auth: {problem}", file=sys.stderr)
+            return 1
 
     from PySide6.QtWidgets import QApplication
 
