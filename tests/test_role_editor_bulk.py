@@ -48,6 +48,11 @@ def _select_all_and_set_role(qtbot: QtBot, editor: RoleEditor, role: str) -> Non
     child(users, QComboBox, "bulkRoleCombo").setCurrentText(role)
     click(qtbot, users, "setRoleButton")
     qtbot.waitUntil(lambda: editor.model.pending.bulk is not None, timeout=15_000)
+    # The rows on screen are asked again which of their users the change is for; then they are marked.
+    first_seed = editor.model.index(1, COL_ROLE)
+    qtbot.waitUntil(
+        lambda: first_seed.data(PENDING_ROLE) is True and not editor.model.loading, timeout=15_000
+    )
 
 
 def _row_of(editor: RoleEditor, email: str) -> int:

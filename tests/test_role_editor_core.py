@@ -154,6 +154,55 @@ def test_records_of_a_selection_come_from_the_cache_only_when_all_are_held(
     assert cache.records_in(other) is None, "rows of another query are other users"
 
 
+def test_pages_say_which_users_a_staged_change_is_for(cache: PageCache, fetches: Fetches) -> None:
+    cache.restart()
+    cache.counted(cache.count_request(), USERS)
+    cache.rows = USERS
+    cache.row(0)
+    cache.arrived(fetches.asked[-1], page_of(fetches.asked[-1]))  # fetched before any change was staged
+    loaded = cache.row(3)
+    assert loaded is not None
+    assert loaded.change is None
+    cache.ask_about(7)  # a change is staged: the held page is asked for again when next read ...
+    assert fetches.asked[-1].change_id is None
+    held = cache.row(3)
+    assert held is loaded, "... its rows shown meanwhile"
+    again = fetches.asked[-1]
+    assert (again.page, again.change_id) == (0, 7)
+    cache.row(4)
+    assert fetches.asked[-1] is again, "asked once"
+    in_change = [n % 2 == 1 for n in range(50)]  # the database's answer, row by row
+    arrival = cache.arrived(again, page_of(again), in_change)
+    assert arrival is not None
+    assert arrival.changed == (0, 50), "every row of the page is shown anew"
+    assert [cache.row(n).change for n in (2, 3)] == [None, 7]  # type: ignore[union-attr]
+    cache.row(60)
+    assert fetches.asked[-1].change_id == 7, "pages not held are asked with the change"
+    cache.ask_about(None)  # reverted: nothing to ask again (rows of change 7 mark nothing once it is gone)
+    asked = len(fetches.asked)
+    cache.row(3)
+    assert len(fetches.asked) == asked
+
+
+def test_a_page_asked_before_a_change_was_staged_is_asked_again(cache: PageCache, fetches: Fetches) -> None:
+    cache.restart()
+    cache.counted(cache.count_request(), USERS)
+    cache.rows = USERS
+    cache.row(0)
+    before = fetches.asked[-1]
+    cache.ask_about(7)  # staged while the page was on its way without asking
+    cache.row(0)
+    assert fetches.asked[-1] is before, "a page on its way is not asked for twice at once"
+    assert cache.arrived(before, page_of(before)) is not None  # kept, shown ...
+    cache.row(0)
+    assert (fetches.asked[-1].page, fetches.asked[-1].change_id) == (0, 7)  # ... and asked for again
+    cache.restart()
+    cache.counted(cache.count_request(), USERS)
+    cache.rows = USERS
+    cache.row(0)
+    assert fetches.asked[-1].change_id == 7, "a reload keeps asking about the staged change"
+
+
 # -- pending edits ----------------------------------------------------------------------------------------
 
 
@@ -266,34 +315,41 @@ def test_the_selected_rows_are_fetched_a_chunk_at_a_time() -> None:
         fetch_selected(selection.including([9999]), fetch_page)
 
 
-def test_a_bulk_change_marks_the_rows_of_its_filters_without_listing_them() -> None:
+def test_a_bulk_change_marks_the_rows_the_database_says_are_in_it() -> None:
     edits = PendingEdits()
-    shown = UserQuery(role="user")
-    edits.watch_query(lambda: shown)
-    million = BulkSelection(UserQuery(role="user", sort=SortKey.CREATED), excluded=frozenset({record(2).id}))
+    million = BulkSelection(UserQuery(role="user", sort=SortKey.CREATED), runs=((0, 400), (900, 1_000_000)))
     edits.bulk = PendingBulk(7, million, total=1_000_000, role="admin")
+    assert edits.bulk_change_id == 7
     assert len(edits) == 1_000_000
     assert edits.has_any
     assert edits.single_edits == 0
-    marked = edits.for_record(record(1))
+    marked = edits.for_record(record(1), in_bulk=True)  # the row's page said so, whatever its filter
     assert marked is not None
-    assert (marked.role, marked.original_role) == ("admin", record(1).role)  # sorted otherwise: same users
-    assert edits.for_record(record(2)) is None  # left out of the selection
-    shown = UserQuery(role="admin")
-    assert edits.for_record(record(1)) is None  # other filters: not known to be in it, not marked
+    assert (marked.role, marked.original_role) == ("admin", record(1).role)
+    assert marked.role_text() == "admin, unsaved, was user"
+    assert marked.spoken() == "Unsaved change: role from user to admin"
+    assert edits.for_record(record(2), in_bulk=False) is None  # not in it (left out, or never selected)
+    assert edits.for_record(record(1)) is None  # not known to be in it: not marked
+    already = edits.for_record(record(3, role="admin"), in_bulk=True)
+    assert already is None, "in the change, but it changes nothing for them"
     assert edits.edits() == []  # the bulk change is saved by its id, not as one edit per user
 
 
 def test_an_edit_of_one_user_wins_over_the_bulk_change() -> None:
     edits = PendingEdits()
-    edits.watch_query(UserQuery)
     edits.bulk = PendingBulk(7, BulkSelection(UserQuery()), total=10, active=False)
     edits.stage([record(3)], role="admin")
     assert edits.bulk.overridden == {record(3).id}
-    own = edits.for_record(record(3))
+    own = edits.for_record(record(3), in_bulk=True)
     assert own is not None
     assert (own.role, own.active) == ("admin", None)  # the bulk deactivation no longer applies to them
+    assert own.active_text(True) == "active"
+    bulk = edits.for_record(record(4), in_bulk=True)
+    assert bulk is not None
+    assert bulk.active_text(False) == "inactive, unsaved, was active"
+    assert bulk.spoken() == "Unsaved change: deactivate"
     assert len(edits) == 1 + 9
     edits.discard()
     assert edits.bulk is None
+    assert edits.bulk_change_id is None
     assert not edits.has_any

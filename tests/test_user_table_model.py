@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QIcon
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.services.records import SortKey, UserQuery, UserRecord
@@ -118,7 +119,14 @@ def test_each_role_answers_what_the_table_shows(qtbot: QtBot, model: UserTableMo
     assert email.data(Qt.ItemDataRole.TextAlignmentRole) is None
     assert model.index(3, COL_CREATED).data() == CREATED.astimezone().strftime("%Y-%m-%d %H:%M")
     assert email.data(Qt.ItemDataRole.DecorationRole) is None
-    for marking in (Qt.ItemDataRole.FontRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole):
+    for marking in (
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        Qt.ItemDataRole.AccessibleDescriptionRole,
+    ):
         assert role.data(marking) is None  # nothing unsaved yet
     assert model.flags(role) & Qt.ItemFlag.ItemIsEditable
     assert model.flags(active) & Qt.ItemFlag.ItemIsUserCheckable
@@ -129,11 +137,23 @@ def test_each_role_answers_what_the_table_shows(qtbot: QtBot, model: UserTableMo
     assert role.data() == "admin"
     assert role.data(PENDING_ROLE) is True
     assert active.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
-    assert active.data(Qt.ItemDataRole.AccessibleTextRole) == "inactive"
+    assert active.data(Qt.ItemDataRole.AccessibleTextRole) == "inactive, unsaved, was active"
+    assert role.data(Qt.ItemDataRole.AccessibleTextRole) == "admin, unsaved, was user"
+    assert email.data(Qt.ItemDataRole.AccessibleTextRole) is None  # its name is its text
+    for cell in (email, role, active, logins):  # any cell of the row tells a screen reader what is unsaved
+        assert cell.data(Qt.ItemDataRole.AccessibleDescriptionRole) == (
+            "Unsaved change: role from user to admin, deactivate"
+        )
     assert role.data(Qt.ItemDataRole.FontRole).bold()
     assert role.data(Qt.ItemDataRole.BackgroundRole) is not None
     assert email.data(Qt.ItemDataRole.BackgroundRole) is None  # marked row, unchanged cell
+    for changed in (role, active):  # the marker, which a selected row shows too
+        assert isinstance(changed.data(Qt.ItemDataRole.DecorationRole), QIcon)
+    assert email.data(Qt.ItemDataRole.DecorationRole) is None
     assert role.data(Qt.ItemDataRole.ToolTipRole) == "Unsaved: role user → admin, deactivate"
+    other = model.index(4, COL_ROLE)
+    assert other.data(Qt.ItemDataRole.AccessibleDescriptionRole) is None
+    assert other.data(Qt.ItemDataRole.DecorationRole) is None
     assert model.index(4, COL_ROLE).data() == "user"  # other rows untouched
 
 
@@ -150,6 +170,8 @@ def test_data_changed_names_the_roles_that_changed(qtbot: QtBot, model: UserTabl
         Qt.ItemDataRole.EditRole,
         Qt.ItemDataRole.CheckStateRole,
         Qt.ItemDataRole.AccessibleTextRole,
+        Qt.ItemDataRole.AccessibleDescriptionRole,
+        Qt.ItemDataRole.DecorationRole,
         Qt.ItemDataRole.FontRole,
         Qt.ItemDataRole.BackgroundRole,
         Qt.ItemDataRole.ToolTipRole,

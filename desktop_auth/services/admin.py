@@ -49,7 +49,7 @@ from desktop_auth.services.records import (
 )
 from desktop_auth.services.sql import chunks, ids_in, is_missing_parent
 from desktop_auth.services.temporary_passwords import generate_distinct
-from desktop_auth.services.user_queries import ALL_USERS, MAX_PAGE_SIZE
+from desktop_auth.services.user_queries import ALL_USERS, MAX_PAGE_SIZE, UserPage
 
 _HASH_BATCH = 1000  # rows per UPDATE when each row gets its own value (two parameters per row)
 
@@ -88,6 +88,27 @@ class AdminService:
             require_admin(session, actor)
             dialect, now = self._context.database.dialect_name, self._context.clock()
             return user_queries.user_page(session, query, offset, limit, dialect, now)
+
+    @retried
+    def user_page(
+        self,
+        actor: Actor,
+        query: UserQuery = ALL_USERS,
+        offset: int = 0,
+        limit: int = 200,
+        pending_change_id: int | None = None,
+    ) -> UserPage:
+        """``list_users``, and for each user whether the staged bulk change ``pending_change_id`` is for
+        them (asked of its snapshot: right under any filter, for any selection it was made from)."""
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            dialect, now = self._context.database.dialect_name, self._context.clock()
+            if pending_change_id is None:
+                records = user_queries.user_page(session, query, offset, limit, dialect, now)
+                return UserPage(records, [False] * len(records))
+            return user_queries.user_page_in_change(
+                session, query, offset, limit, dialect, now, pending_change_id
+            )
 
     @retried
     def count_users(self, actor: Actor, query: UserQuery = ALL_USERS) -> int:

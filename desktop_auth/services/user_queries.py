@@ -8,6 +8,7 @@ No permission checks here: each caller checks its actor in the same transaction 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from desktop_auth.models import LoginThrottle, Role, User
+from desktop_auth.models import BulkChangeMember, LoginThrottle, Role, User
 from desktop_auth.services.records import BulkSelection, SortKey, UserQuery, UserRecord
 from desktop_auth.services.search import clean_search, escape_like, matches_nothing, prefix_upper_bound
 from desktop_auth.services.sql import chunks, ids_in
@@ -119,16 +120,48 @@ def filter_users(statement: AnySelect, query: UserQuery, dialect: str, walk_ids:
     return statement
 
 
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    """One page of users and, row by row, whether a staged bulk change (``bulk_change_member``) is for that
+    user: the database's answer, whatever filter or selection the change was made from."""
+
+    records: list[UserRecord]
+    in_change: list[bool]
+
+
+def _page_statement(query: UserQuery, offset: int, limit: int, dialect: str) -> AnySelect:
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    ids, order = ordered_ids(query, dialect)
+    page = ids.offset(max(0, offset)).limit(limit).subquery()
+    return user_columns().join(page, page.c.id == User.id).order_by(*order)
+
+
 def user_page(
     session: Session, query: UserQuery, offset: int, limit: int, dialect: str, now: datetime
 ) -> list[UserRecord]:
     """One page of users (at most MAX_PAGE_SIZE), filtered and sorted by the database."""
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-    ids, order = ordered_ids(query, dialect)
-    page = ids.offset(max(0, offset)).limit(limit).subquery()
-    statement = user_columns().join(page, page.c.id == User.id).order_by(*order)
+    statement = _page_statement(query, offset, limit, dialect)
     # Core execution: the columns need none of the ORM's per-row loading machinery.
     return [record_from_row(row, now) for row in session.connection().execute(statement)]
+
+
+def user_page_in_change(
+    session: Session, query: UserQuery, offset: int, limit: int, dialect: str, now: datetime, change_id: int
+) -> UserPage:
+    """``user_page``, each row with whether the staged change ``change_id`` is for its user: one EXISTS per
+    row on bulk_change_member's primary key (change_id, user_id), a single index lookup each."""
+    member = (
+        select(BulkChangeMember.user_id)
+        .where(BulkChangeMember.change_id == change_id, BulkChangeMember.user_id == User.id)
+        .exists()
+    )
+    statement = _page_statement(query, offset, limit, dialect).add_columns(member.label("in_change"))
+    records: list[UserRecord] = []
+    flags: list[bool] = []
+    for *columns, in_change in session.connection().execute(statement):
+        records.append(record_from_row(columns, now))
+        flags.append(bool(in_change))  # MariaDB answers 0 or 1
+    return UserPage(records, flags)
 
 
 def ordered_ids(query: UserQuery, dialect: str) -> tuple[AnySelect, list[ColumnElement[Any]]]:

@@ -7,14 +7,21 @@ recently read pages. Memory follows what was looked at, not the size of the tabl
 of a million rows loads one page. Filtering and sorting are done by the database.
 
 Edits (role, active) are pending until saved: the core keeps them apart from the loaded rows, this model
-shows them marked, and the window hands them to the service as one list of ``UserEdit``.
+shows them marked, and the window hands them to the service as one list of ``UserEdit``. A staged bulk
+change marks the rows the database says it is for: while one is staged, pages are fetched with that answer
+(``fetch_page_in_change``), whatever filter is on screen and however the change's users were selected.
+
+Marked means: italic across the row, bold with a tinted background in the changed cell, a dot before its
+value (``unsaved_marker``: it stays visible on a selected row, where the background does not), and for
+assistive technology the cell's accessible name says it ('admin, unsaved, was user') and every cell of the
+row has the change as its accessible description.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -25,7 +32,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon
 
 from desktop_auth.services.records import UserEdit, UserQuery, UserRecord
 from desktop_auth.ui.role_editor.columns import (
@@ -40,8 +47,12 @@ from desktop_auth.ui.role_editor.columns import (
 from desktop_auth.ui.role_editor.core.page_cache import CountRequest, LoadedRow, PageCache, PageRequest
 from desktop_auth.ui.role_editor.core.pending_edits import PendingEdit, PendingEdits
 from desktop_auth.ui.role_editor.core.selection import FetchPage
+from desktop_auth.ui.role_editor.marker import unsaved_marker
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from desktop_auth.services.user_queries import UserPage
 
 USER_ID_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's user id (survives sorting proxies)
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 2  # the loaded UserRecord, or None
@@ -51,6 +62,8 @@ PENDING_BACKGROUND = QColor(255, 196, 0, 70)
 
 Index = QModelIndex | QPersistentModelIndex
 CountUsers = Callable[[UserQuery], int]
+# (query, offset, limit, staged change id) -> the page, with whether that change is for each of its users
+FetchPageInChange = Callable[[UserQuery, int, int, int], "UserPage"]
 
 
 # What QAbstractTableModel.flags() answers, computed once: flags() runs for every visible cell.
@@ -67,6 +80,8 @@ PENDING_ROLES = [
     Qt.ItemDataRole.EditRole,
     Qt.ItemDataRole.CheckStateRole,
     Qt.ItemDataRole.AccessibleTextRole,
+    Qt.ItemDataRole.AccessibleDescriptionRole,
+    Qt.ItemDataRole.DecorationRole,
     Qt.ItemDataRole.FontRole,
     Qt.ItemDataRole.BackgroundRole,
     Qt.ItemDataRole.ToolTipRole,
@@ -91,10 +106,14 @@ class UserTableModel(QAbstractTableModel):
         page_size: int = 200,
         max_pages: int = 20,
         parent: QObject | None = None,
+        fetch_page_in_change: FetchPageInChange | None = None,
     ) -> None:
+        """``fetch_page_in_change``: how pages are fetched while a bulk change is staged (without it, the
+        rows of a bulk change are not marked)."""
         super().__init__(parent)
         self._runner = runner
         self._fetch_page = fetch_page
+        self._fetch_page_in_change = fetch_page_in_change
         self._count_users = count_users
         self.cache = PageCache(self._fetch, page_size, max_pages)
         self.pending = PendingEdits()
@@ -176,9 +195,26 @@ class UserTableModel(QAbstractTableModel):
         return Qt.CheckState.Checked if self._active(row) else Qt.CheckState.Unchecked
 
     def _accessible_text(self, row: LoadedRow | None, column: int) -> str | None:
-        if row is None or column != COL_ACTIVE:
+        """The cell's accessible name (what a screen reader says for it; None: its display text)."""
+        if row is None or (column != COL_ACTIVE and column != COL_ROLE):
             return None
-        return "active" if self._active(row) else "inactive"
+        edit = self._pending_edit(row)
+        if column == COL_ROLE:
+            return None if edit is None else edit.role_text()
+        active = self._active(row)
+        return edit.active_text(active) if edit is not None else ("active" if active else "inactive")
+
+    def _accessible_description(self, row: LoadedRow | None, _column: int) -> str | None:
+        """Every cell of a row with unsaved changes describes them to assistive technology."""
+        edit = self._pending_edit(row)
+        return edit.spoken() if edit is not None else None
+
+    def _decoration(self, row: LoadedRow | None, column: int) -> QIcon | None:
+        """The unsaved marker before a changed value."""
+        if column != COL_ROLE and column != COL_ACTIVE:
+            return None
+        edit = self._pending_edit(row)
+        return unsaved_marker() if edit is not None and _changes(edit, column) else None
 
     def _alignment(self, _row: LoadedRow | None, column: int) -> Qt.AlignmentFlag | None:
         return RIGHT_ALIGNED if column == COL_LOGINS else None
@@ -230,7 +266,10 @@ class UserTableModel(QAbstractTableModel):
     def _pending_edit(self, row: LoadedRow | None) -> PendingEdit | None:
         if row is None or not self.pending.has_any:
             return None
-        return self.pending.for_record(row.record)
+        change = row.change
+        return self.pending.for_record(
+            row.record, change is not None and change == self.pending.bulk_change_id
+        )
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -284,6 +323,15 @@ class UserTableModel(QAbstractTableModel):
 
     def _fetch(self, request: PageRequest) -> None:
         self.loading_changed.emit(True)
+        change_id, in_change = request.change_id, self._fetch_page_in_change
+        if change_id is not None and in_change is not None:
+            self._runner.run(
+                lambda: in_change(request.query, request.offset, request.limit, change_id),
+                lambda page: self._loaded(request, page.records, page.in_change),
+                self._failed,
+                owner=self,
+            )
+            return
         fetch_page = self._fetch_page
         self._runner.run(
             lambda: fetch_page(request.query, request.offset, request.limit),
@@ -292,8 +340,8 @@ class UserTableModel(QAbstractTableModel):
             owner=self,
         )
 
-    def _loaded(self, request: PageRequest, rows: list[UserRecord]) -> None:
-        arrival = self.cache.arrived(request, rows)
+    def _loaded(self, request: PageRequest, rows: list[UserRecord], in_change: Sequence[bool] = ()) -> None:
+        arrival = self.cache.arrived(request, rows, in_change)
         if arrival is None:
             return  # the query changed while this page was on its way
         self._show_rows(arrival.rows)
@@ -358,6 +406,10 @@ class UserTableModel(QAbstractTableModel):
         self._pending_changed()
 
     def _pending_changed(self) -> None:
+        if self._fetch_page_in_change is not None:
+            # A newly staged change: the pages on screen are fetched again, with who is in it (see
+            # PageCache.ask_about); until they arrive their rows are shown as they were.
+            self.cache.ask_about(self.pending.bulk_change_id)
         if self.cache.rows:
             last = self.index(self.cache.rows - 1, len(HEADERS) - 1)
             self.dataChanged.emit(self.index(0, 0), last, PENDING_ROLES)
@@ -382,6 +434,8 @@ _ANSWERS: dict[int, _Answer] = {
     Qt.ItemDataRole.EditRole: UserTableModel._edit_text,
     Qt.ItemDataRole.CheckStateRole: UserTableModel._check_state,
     Qt.ItemDataRole.AccessibleTextRole: UserTableModel._accessible_text,
+    Qt.ItemDataRole.AccessibleDescriptionRole: UserTableModel._accessible_description,
+    Qt.ItemDataRole.DecorationRole: UserTableModel._decoration,
     Qt.ItemDataRole.TextAlignmentRole: UserTableModel._alignment,
     Qt.ItemDataRole.FontRole: UserTableModel._font,
     Qt.ItemDataRole.BackgroundRole: UserTableModel._background,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QAbstractItemModel, QItemSelectionModel, QObject, Qt, QTimer
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from desktop_auth.ui.role_editor.columns import (
@@ -34,6 +35,7 @@ COLUMN_WIDTHS = {
     COL_UPDATED: 128,
 }
 EMAIL_MIN_WIDTH = 150  # the stretching email column never gets narrower than this
+FOCUS_FRAME_WIDTH = 2  # the current cell's frame: an outer ring this wide, and a 1 px inner one
 FIRST_ROWS_WAIT_MS = 100  # under this, a wait reads as instant; past it, show the table loading
 
 
@@ -103,3 +105,31 @@ class UserTableView(QTableView):
         )
         self.delegate = RoleDelegate(self)
         self.setItemDelegateForColumn(COL_ROLE, self.delegate)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """The cells, then a clear frame around the current cell while the table has the focus.
+
+        The style's own focus rectangle (Fusion's) is drawn only after a keyboard focus change and is a
+        faint tint of the highlight colour, all but invisible on a selected row. This one is two rings, the
+        palette's text colour outside and its base colour inside, so one of them contrasts with whatever is
+        under it: a selected or plain row, a light or dark theme. Drawn inside the cell, which Qt repaints
+        when the current cell or the focus moves."""
+        super().paintEvent(event)
+        current = self.currentIndex()
+        if not current.isValid() or not self.hasFocus():
+            return
+        rect = self.visualRect(current)
+        if rect.isEmpty() or not event.rect().intersects(rect):
+            return
+        palette = self.palette()
+        painter = QPainter(self.viewport())
+        outer = QPen(palette.color(QPalette.ColorRole.Text), FOCUS_FRAME_WIDTH)
+        outer.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        painter.setPen(outer)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        half = FOCUS_FRAME_WIDTH // 2
+        painter.drawRect(rect.adjusted(half, half, -half, -half))
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Base), 1))
+        inner = FOCUS_FRAME_WIDTH
+        painter.drawRect(rect.adjusted(inner, inner, -inner - 1, -inner - 1))
+        painter.end()

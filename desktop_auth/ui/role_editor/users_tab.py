@@ -55,8 +55,10 @@ class UsersTab(QWidget):
             lambda query, offset, limit: admin.list_users(actor, query, offset, limit),
             lambda query: admin.count_users(actor, query),
             parent=self,
+            fetch_page_in_change=lambda query, offset, limit, change_id: admin.user_page(
+                actor, query, offset, limit, pending_change_id=change_id
+            ),
         )
-        self.model.pending.watch_query(lambda: self.model.query)
         self.bulk_flow = BulkFlow(runner, services, actor, self)
         self.record_actions = RecordActions(self)
         self._build()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,25 +12,29 @@ from desktop_auth.ui.role_editor.core.selection import Run, Selection
 
 
 class LoadedRow:
-    """A loaded user and, once the table has shown it, its display text (kept by the table model, and
-    dropped with the row's page)."""
+    """A loaded user; ``change``, the staged bulk change the database said is for this user when the page
+    was fetched (None: none, or not asked); and, once the table has shown it, its display text (kept by the
+    table model, and dropped with the row's page)."""
 
-    __slots__ = ("cells", "record")
+    __slots__ = ("cells", "change", "record")
 
-    def __init__(self, record: UserRecord) -> None:
+    def __init__(self, record: UserRecord, change: int | None = None) -> None:
         self.record = record
+        self.change = change
         self.cells: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
 class PageRequest:
-    """A page to fetch for a query; what arrives for an older query than the cache's is ignored."""
+    """A page to fetch for a query; what arrives for an older query than the cache's is ignored.
+    ``change_id``: the staged bulk change to ask about, row by row (None: none)."""
 
     generation: int
     query: UserQuery
     page: int
     offset: int
     limit: int
+    change_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ class PageCache:
     Reading a row whose page is not held calls ``fetch`` with a ``PageRequest`` (once per page); the caller
     fetches it and hands the records to ``arrived``. Only the ``max_pages`` most recently read pages are
     kept, so memory follows what was looked at, not the size of the table.
+
+    While a bulk change is staged (``ask_about``), pages are fetched with which of their users it is for;
+    a held page fetched before (or for another change) is fetched again when it is next read, its rows
+    shown meanwhile: only the pages on screen are asked for again, never the whole selection.
     """
 
     def __init__(
@@ -71,6 +79,8 @@ class PageCache:
         self._pages: OrderedDict[int, list[LoadedRow]] = OrderedDict()
         self._recent_page = -1  # the page row() last moved to the recent end
         self._in_flight: set[int] = set()
+        self.change_id: int | None = None  # the staged bulk change pages are fetched asking about
+        self._stale: set[int] = set()  # held pages fetched without asking about it: fetched again when read
 
     def restart(self, query: UserQuery | None = None) -> None:
         """Drop every row (for ``query``, or the same query again); pages still on their way are ignored."""
@@ -80,6 +90,7 @@ class PageCache:
         self._pages.clear()
         self._recent_page = -1
         self._in_flight.clear()
+        self._stale.clear()
         self.rows = 0
         self.total = None
 
@@ -105,6 +116,8 @@ class PageCache:
         if page is None:
             self.want(page_number)
             return None
+        if self._stale and page_number in self._stale:
+            self.want(page_number)  # shown as held until the page asked about the change arrives
         if page_number != self._recent_page:  # least-recently-used order, touched once per page change
             self._recent_page = page_number
             self._pages.move_to_end(page_number)
@@ -124,20 +137,46 @@ class PageCache:
         if page_number in self._in_flight:
             return
         self._in_flight.add(page_number)
+        self._stale.discard(page_number)
         size = self.page_size
-        self._fetch(PageRequest(self._generation, self.query, page_number, page_number * size, size))
+        self._fetch(
+            PageRequest(self._generation, self.query, page_number, page_number * size, size, self.change_id)
+        )
 
-    def arrived(self, request: PageRequest, records: list[UserRecord]) -> Arrival | None:
-        """Keep a fetched page; None when it was for an older query."""
+    def ask_about(self, change_id: int | None) -> None:
+        """Fetch pages with which of their users the staged bulk change ``change_id`` is for (None: no
+        change to ask about). The pages held are fetched again as they are read: rows say they are in a
+        change only when the database said so for that change."""
+        if change_id == self.change_id:
+            return
+        self.change_id = change_id
+        # Dropped, no page needs asking again: rows of an older change are not marked by a newer one.
+        self._stale = set(self._pages) if change_id is not None else set()
+
+    def arrived(
+        self, request: PageRequest, records: list[UserRecord], in_change: Sequence[bool] = ()
+    ) -> Arrival | None:
+        """Keep a fetched page (``in_change``: row by row, whether ``request.change_id`` is for the user);
+        None when it was for an older query."""
         if request.generation != self._generation:
             return None
         first_rows = self.total is None and not self._pages and request.page == 0
         self._in_flight.discard(request.page)
-        self._pages[request.page] = [LoadedRow(record) for record in records]
+        change = request.change_id
+        if in_change:
+            rows = [
+                LoadedRow(record, change if member else None)
+                for record, member in zip(records, in_change, strict=True)
+            ]
+        else:
+            rows = [LoadedRow(record) for record in records]
+        self._pages[request.page] = rows
+        if change != self.change_id and self.change_id is not None:
+            self._stale.add(request.page)  # asked before the change was staged: ask again when read
         self._pages.move_to_end(request.page)
         self._recent_page = request.page
         while len(self._pages) > self.max_pages:
-            self._pages.popitem(last=False)
+            self._stale.discard(self._pages.popitem(last=False)[0])
         first, end = request.offset, request.offset + len(records)
         if self.total is None and end > self.rows:
             return Arrival(end, None, first_rows)  # not counted yet: show the rows that arrived

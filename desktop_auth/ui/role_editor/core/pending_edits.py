@@ -3,11 +3,11 @@ made on, and at most one bulk change (a query's worth of users, staged in the da
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from desktop_auth.constants import ADMIN_ROLE
-from desktop_auth.services.records import BulkSelection, UserEdit, UserQuery, UserRecord, describe_change
+from desktop_auth.services.records import BulkSelection, UserEdit, UserRecord, describe_change
 
 
 @dataclass
@@ -35,19 +35,36 @@ class PendingEdit:
             parts.append("activate" if self.active else "deactivate")
         return "Unsaved: " + ", ".join(parts)
 
+    def spoken(self) -> str:
+        """The summary for a screen reader, in words rather than arrows: 'Unsaved change: role from user to
+        admin, deactivate'."""
+        parts = []
+        if self.role is not None:
+            parts.append(f"role from {self.original_role} to {self.role}")
+        if self.active is not None:
+            parts.append("activate" if self.active else "deactivate")
+        return "Unsaved change: " + ", ".join(parts)
 
-def _same_filters(one: UserQuery, other: UserQuery) -> bool:
-    return (one.search, one.prefix, one.role) == (other.search, other.prefix, other.role)
+    def role_text(self) -> str | None:
+        """A changed role cell as a screen reader says it: 'admin, unsaved, was user' (None: unchanged)."""
+        return None if self.role is None else f"{self.role}, unsaved, was {self.original_role}"
+
+    def active_text(self, active: bool) -> str:
+        """The active cell as a screen reader says it: 'inactive, unsaved, was active' when changed."""
+        now = "active" if active else "inactive"
+        if self.active is None:
+            return now
+        return f"{now}, unsaved, was {'active' if self.original_active else 'inactive'}"
 
 
 @dataclass
 class PendingBulk:
     """A change to many users, staged in the database (``change_id``) and not yet applied.
 
-    Rows are marked by what the selection says, not by listing its users: under the filters it was made
-    with, a row is in it unless its user was left out (``selection.excluded``, and the users edited one by
-    one since, in ``overridden``: an edit of one user wins over a change of many). A selection of rows of
-    one order (``selection.runs``) is not marked row by row.
+    Who is in it is known to the database alone (its snapshot of the selection, however it was made: a
+    filter, runs of rows, users left out or picked by hand), never listed here: the rows on screen are
+    fetched with whether their user is in it, and a row is marked when it is, unless its user was edited one
+    by one since (``overridden``: an edit of one user wins over a change of many).
     """
 
     change_id: int
@@ -57,16 +74,9 @@ class PendingBulk:
     active: bool | None = None
     overridden: set[int] = field(default_factory=set)
 
-    def covers(self, record: UserRecord, query: UserQuery) -> bool:
-        if record.id in self.overridden:
-            return False
-        if record.id in self.selection.included:
-            return True
-        return (
-            self.selection.runs is None
-            and _same_filters(self.selection.query, query)
-            and record.id not in self.selection.excluded
-        )
+    def covers(self, record: UserRecord, in_change: bool) -> bool:
+        """Whether the change is for this user: ``in_change``, the database's answer for its row."""
+        return in_change and record.id not in self.overridden
 
     def summary(self) -> str:
         users = f"{self.total:,} selected user{'s' if self.total != 1 else ''}"
@@ -83,11 +93,6 @@ class PendingEdits:
     def __init__(self) -> None:
         self._edits: dict[int, PendingEdit] = {}
         self.bulk: PendingBulk | None = None
-        self._query: Callable[[], UserQuery] = UserQuery  # the rows on screen's query (``watch_query``)
-
-    def watch_query(self, query: Callable[[], UserQuery]) -> None:
-        """Where to read the query of the rows on screen (the bulk change marks rows of its filters only)."""
-        self._query = query
 
     def __len__(self) -> int:
         """How many users have unsaved changes."""
@@ -102,10 +107,16 @@ class PendingEdits:
     def get(self, user_id: int) -> PendingEdit | None:
         return self._edits.get(user_id)
 
-    def for_record(self, record: UserRecord) -> PendingEdit | None:
-        """The unsaved edit of this loaded user (their own, else the bulk change's if it covers them)."""
+    @property
+    def bulk_change_id(self) -> int | None:
+        """The staged bulk change's id (the rows' pages ask the database which of their users it is for)."""
+        return None if self.bulk is None else self.bulk.change_id
+
+    def for_record(self, record: UserRecord, in_bulk: bool = False) -> PendingEdit | None:
+        """The unsaved edit of this loaded user: their own, else the bulk change's when ``in_bulk`` (the
+        database said, with the row, that the staged change is for them)."""
         edit = self._edits.get(record.id)
-        if edit is not None or self.bulk is None or not self.bulk.covers(record, self._query()):
+        if edit is not None or self.bulk is None or not self.bulk.covers(record, in_bulk):
             return edit
         bulk = PendingEdit(record.id, record.email, record.version, record.role, record.active)
         if self.bulk.role is not None and self.bulk.role != record.role:
