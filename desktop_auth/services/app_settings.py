@@ -44,13 +44,18 @@ def _encode(value: object) -> str:
     return ("1" if value else "0") if isinstance(value, bool) else str(value)
 
 
+# Every sign-in reads them (see accounts.py, "Sign-in's statements"): built once, run on the session's connection.
+_ALL = select(AppSetting.key, AppSetting.value)
+
+
 def read_shared_settings(session: Session, settings: Settings, seed: bool = False) -> SharedSettings:
     """The database's shared settings; this client's configuration stands in for any not stored yet.
 
     With ``seed`` (in a write transaction), missing ones are stored from this client's configuration, so
-    that from then on every client follows the same values.
+    that from then on every client follows the same values. Read on the session's connection, without an
+    autoflush: a caller that changed settings through the session flushes first (``update`` does).
     """
-    stored = dict(session.execute(select(AppSetting.key, AppSetting.value)).all())
+    stored = dict(session.connection().execute(_ALL).all())
     current = SharedSettings.defaults(settings)
     if seed and not stored.keys() >= _NAMES:
         # Seeders through different cluster nodes conflict on the guard, and the re-read locks so that it
@@ -58,9 +63,7 @@ def read_shared_settings(session: Session, settings: Settings, seed: bool = Fals
         # them): every client returns what the database holds.
         guards.claim(session, SETTINGS_GUARD)
         _seed_missing(session, current, stored)
-        stored = dict(
-            session.execute(select(AppSetting.key, AppSetting.value).with_for_update(read=True)).all()
-        )
+        stored = dict(session.execute(_ALL.with_for_update(read=True)).all())
     changes: dict[str, Any] = {}
     for field in fields(SharedSettings):
         raw = stored.get(field.name)

@@ -14,10 +14,11 @@ window, which is as long as the longest lockout; such rows are purged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ScalarSelect, bindparam, delete, or_, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -55,22 +56,69 @@ def failure_window(settings: LockoutRules) -> timedelta:
     return timedelta(seconds=settings.lockout_max_seconds)
 
 
-def _locked_row(session: Session, email: str) -> LoginThrottle:
+# Every sign-in runs these (see accounts.py, "Sign-in's statements"): Core statements built once, run on the
+# session's connection.
+_COLUMNS = (
+    LoginThrottle.email,
+    LoginThrottle.failed_count,
+    LoginThrottle.lockout_count,
+    LoginThrottle.locked_until,
+    LoginThrottle.last_failure_at,
+)
+_NEW_ROW = {"email": bindparam("key"), "failed_count": 0, "lockout_count": 0}
+_MYSQL_INSERT = mysql_insert(LoginThrottle).values(_NEW_ROW)
+_INSERT_MISSING_SQLITE = sqlite_insert(LoginThrottle).values(_NEW_ROW).on_conflict_do_nothing()
+_INSERT_MISSING_MYSQL = _MYSQL_INSERT.on_duplicate_key_update(email=_MYSQL_INSERT.inserted.email)
+_READ_LOCKED = select(*_COLUMNS).where(LoginThrottle.email == bindparam("key")).with_for_update()
+_WRITE = (
+    update(LoginThrottle)
+    .where(LoginThrottle.email == bindparam("key"))
+    .values(
+        failed_count=bindparam("new_failed_count"),
+        lockout_count=bindparam("new_lockout_count"),
+        locked_until=bindparam("new_locked_until"),
+        last_failure_at=bindparam("new_last_failure_at"),
+    )
+)
+_DELETE_ONE = delete(LoginThrottle).where(LoginThrottle.email == bindparam("key"))
+
+
+def counting() -> ScalarSelect[str]:
+    """A column for another statement's SELECT list, bound to ``key``: the address if it has a row here,
+    else NULL. A plain read (no lock), also inside a ``FOR UPDATE`` statement on MariaDB."""
+    return select(LoginThrottle.email).where(LoginThrottle.email == bindparam("key")).scalar_subquery()
+
+
+@dataclass
+class _Row:
+    """One address's counters, read locked and written back whole (``_write``)."""
+
+    email: str
+    failed_count: int
+    lockout_count: int
+    locked_until: datetime | None
+    last_failure_at: datetime | None
+
+
+def _locked_row(session: Session, email: str) -> _Row:
     """The address's row, created if missing, locked for this transaction (one atomic upsert first, so
     concurrent attempts on a new address never collide on the insert; an UPDATE-then-INSERT would take gap
     locks on MariaDB and deadlock)."""
-    values = {"email": email, "failed_count": 0, "lockout_count": 0}
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(sqlite_insert(LoginThrottle).values(values).on_conflict_do_nothing())
-    else:
-        statement = mysql_insert(LoginThrottle).values(values)
-        session.execute(statement.on_duplicate_key_update(email=statement.inserted.email))
-    return session.scalars(
-        select(LoginThrottle)
-        .where(LoginThrottle.email == email)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    connection.execute(_INSERT_MISSING_SQLITE if sqlite else _INSERT_MISSING_MYSQL, {"key": email})
+    return _Row(*connection.execute(_READ_LOCKED, {"key": email}).one())
+
+
+def _write(session: Session, row: _Row) -> None:
+    values = {
+        "key": row.email,
+        "new_failed_count": row.failed_count,
+        "new_lockout_count": row.lockout_count,
+        "new_locked_until": row.locked_until,
+        "new_last_failure_at": row.last_failure_at,
+    }
+    session.connection().execute(_WRITE, values)
 
 
 def reserve_attempt(session: Session, rules: LockoutRules, email: str, now: datetime) -> datetime | None:
@@ -89,10 +137,11 @@ def reserve_attempt(session: Session, rules: LockoutRules, email: str, now: date
         return _lock(session, rules, row, now)
     row.failed_count += 1
     row.last_failure_at = now
+    _write(session, row)
     return None
 
 
-def _quiet_since(row: LoginThrottle) -> datetime:
+def _quiet_since(row: _Row) -> datetime:
     """When the address last failed or its last lock ended, whichever is later: the failure window counts
     from there, so a lock's own length never counts as quiet time (the next lock keeps doubling)."""
     moments = [moment for moment in (row.last_failure_at, row.locked_until) if moment is not None]
@@ -105,20 +154,24 @@ def confirm_failure(session: Session, rules: LockoutRules, email: str, now: date
     row = _locked_row(session, email)
     if row.locked_until is not None and row.locked_until > now:
         return None  # locked meanwhile by a concurrent attempt
-    if row.failed_count == 0 and row.last_failure_at is None:
+    recounted = row.failed_count == 0 and row.last_failure_at is None
+    if recounted:
         # The row was reset (an unlock or a success) while this attempt was checked: count it afresh.
         row.failed_count, row.last_failure_at = 1, now
-    if row.failed_count < rules.lockout_threshold:
-        return None
-    return _lock(session, rules, row, now)
+    if row.failed_count >= rules.lockout_threshold:
+        return _lock(session, rules, row, now)
+    if recounted:
+        _write(session, row)
+    return None
 
 
-def _lock(session: Session, rules: LockoutRules, row: LoginThrottle, now: datetime) -> datetime:
+def _lock(session: Session, rules: LockoutRules, row: _Row, now: datetime) -> datetime:
     until = now + lockout_duration(rules, row.lockout_count)
     row.locked_until = until
     row.lockout_count += 1
     row.failed_count = 0
     row.last_failure_at = now
+    _write(session, row)
     user_id = session.scalar(select(User.id).where(User.email == row.email))
     audit.record(
         session,
@@ -131,6 +184,12 @@ def _lock(session: Session, rules: LockoutRules, row: LoginThrottle, now: dateti
         detail=f"{rules.lockout_threshold} failed attempts; lockout #{row.lockout_count}",
     )
     return until
+
+
+def forget(session: Session, email: str) -> None:
+    """Forget one address's failures, its row having been seen (``counting``) in this transaction: a DELETE
+    that matches nothing takes gap locks on MariaDB (see ``reset``)."""
+    session.connection().execute(_DELETE_ONE, {"key": email})
 
 
 def reset(session: Session, emails: list[str]) -> int:
