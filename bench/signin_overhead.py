@@ -8,18 +8,23 @@ The user table holds N seeded users (default 1,000,000; none with --quick), so t
 walk indexes of a realistic depth.
 
 The floor, on one pooled connection of the same engine (so the same PRAGMAs and session settings), does what
-a successful authenticate() must (services/accounts.py, services/throttle.py):
+a successful authenticate() must (services/accounts.py, services/throttle.py), statement for statement:
 - one write transaction that reserves the attempt: read the shared settings (the lockout rules), upsert the
-  address's throttle row, read it locked, count the attempt, and read the account by email;
+  address's throttle row, read it locked, write its counters back (the attempt counted), and read the account
+  by email;
 - the hash check, outside any transaction (werkzeug, the same cheap hash);
-- one write transaction for the bookkeeping: read the user row locked, record the login (time and count),
-  forget the address's failures (find its throttle row, delete it) and read the role's name.
-What it leaves out is ours to justify: SQLAlchemy's session and statements, and, on MariaDB, the commit token
-each write transaction records so that a connection lost during COMMIT can be settled (db/commit_tokens.py).
+- one write transaction for the bookkeeping: read the user row locked, with the role's name and whether the
+  address has a throttle row as (non-locking) subqueries, record the login (time and count), and delete the
+  throttle row;
+- on MariaDB, in each write transaction, the commit token's INSERT (db/commit_tokens.py: it lets a connection
+  lost during COMMIT be settled, so authenticate() must write it for correctness; it is part of the same
+  reads and writes).
+What it leaves out is ours to justify: SQLAlchemy's session, pool checkout and statement execution.
 """
 
 from __future__ import annotations
 
+import secrets
 import sys
 import tempfile
 import time
@@ -50,6 +55,14 @@ class Floor:
     def _begin(self, cursor: Any) -> None:
         cursor.execute("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
 
+    def _commit(self, cursor: Any) -> None:
+        if not self.sqlite:  # the commit token (module docstring)
+            cursor.execute(
+                "INSERT INTO applied_operation (token, applied_at) VALUES (%s, %s)",
+                (secrets.token_hex(16), self._now()),
+            )
+        self.connection.commit()
+
     def sign_in(self, email: str, password: str) -> None:
         from werkzeug.security import check_password_hash
 
@@ -71,25 +84,27 @@ class Floor:
             f"WHERE email = {m}{lock}",
             (email,),
         )
-        _email, failed, _lockouts, locked_until, _last_failure = cursor.fetchone()
+        _email, failed, lockouts, locked_until, _last_failure = cursor.fetchone()
         assert locked_until is None
         cursor.execute(
-            f"UPDATE login_throttle SET failed_count = {m}, last_failure_at = {m} WHERE email = {m}",
-            (failed + 1, self._now(), email),
+            f"UPDATE login_throttle SET failed_count = {m}, lockout_count = {m}, locked_until = {m}, "
+            f"last_failure_at = {m} WHERE email = {m}",
+            (failed + 1, lockouts, None, self._now(), email),
         )
         cursor.execute(
             f"SELECT id, password_hash, must_change_password FROM user WHERE email = {m}", (email,)
         )
         user_id, password_hash, _must_change = cursor.fetchone()
-        self.connection.commit()
+        self._commit(cursor)
 
         assert check_password_hash(password_hash, password)  # outside any transaction, as the service does
 
         self._begin(cursor)  # the login bookkeeping
         cursor.execute(
-            "SELECT id, email, password_hash, active, role_id, last_login_at, login_count, "
-            f"must_change_password, password_changed_at FROM user WHERE id = {m}{lock}",
-            (user_id,),
+            "SELECT id, email, password_hash, active, last_login_at, login_count, must_change_password, "
+            "password_changed_at, (SELECT name FROM role WHERE role.id = user.role_id), "
+            f"(SELECT email FROM login_throttle WHERE email = {m}) FROM user WHERE id = {m}{lock}",
+            (email, user_id),
         )
         row = cursor.fetchone()
         assert row[2] == password_hash  # unchanged while it was checked
@@ -98,12 +113,9 @@ class Floor:
             f"UPDATE user SET last_login_at = {m}, login_count = login_count + 1 WHERE id = {m}",
             (self._now(), user_id),
         )
-        cursor.execute(f"SELECT email FROM login_throttle WHERE email IN ({m})", (email,))
-        if cursor.fetchall():
-            cursor.execute(f"DELETE FROM login_throttle WHERE email IN ({m})", (email,))
-        cursor.execute(f"SELECT name FROM role WHERE id = {m}", (row[4],))
-        cursor.fetchone()
-        self.connection.commit()
+        if row[9] is not None:  # the address has failures to forget
+            cursor.execute(f"DELETE FROM login_throttle WHERE email = {m}", (email,))
+        self._commit(cursor)
         cursor.close()
 
 
