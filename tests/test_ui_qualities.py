@@ -97,6 +97,13 @@ def test_every_control_is_named_and_every_field_labelled(qtbot: QtBot, services:
             assert edit in buddies, f"{dialog.objectName()}: {edit.objectName()} has no label tied to it"
         mnemonics = [label.text() for label in dialog.findChildren(QLabel) if label.buddy() is not None]
         assert all("&" in text for text in mnemonics), mnemonics
+        # A label's accessible name is its text: an accessibleName on a text label (e.g. "Error" on the
+        # form-wide message) would hide what it says from screen readers. Only images are named.
+        for label in dialog.findChildren(QLabel):
+            if label.pixmap().isNull():
+                assert not label.accessibleName(), (
+                    f"{dialog.objectName()}: {label.objectName()} hides its text behind {label.accessibleName()!r}"
+                )
 
 
 def test_tab_order_follows_the_form(qtbot: QtBot, services: Services) -> None:

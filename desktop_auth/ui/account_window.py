@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 
 from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
 from desktop_auth.ui.shell import settings_store
+from desktop_auth.ui.shell.announce import announce, show_message
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.theme import icon
-from desktop_auth.ui.shell.widgets import button, styled_label
+from desktop_auth.ui.shell.widgets import button, order_children_as_laid_out, styled_label
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
@@ -122,17 +123,14 @@ class AccountWindow(settings_store.RestoresGeometry, QMainWindow):
 
         details = QFormLayout()
         details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        self.email_value = self._value("emailValue", user.email, "Email address")
-        self.role_value = self._value("roleValue", user.role, "Role")
+        self.email_value = self._value(details, "Email:", "emailValue", user.email)
+        self.role_value = self._value(details, "Role:", "roleValue", user.role)
         self.last_sign_in_value = self._value(
-            "lastSignInValue", format_time(user.previous_login_at), "Last sign-in"
+            details, "Last sign-in:", "lastSignInValue", format_time(user.previous_login_at)
         )
-        details.addRow("Email:", self.email_value)
-        details.addRow("Role:", self.role_value)
-        details.addRow("Last sign-in:", self.last_sign_in_value)
         layout.addLayout(details)
 
-        self.notice_label = styled_label("", "error", "errorLabel")
+        self.notice_label = styled_label("", "error", "errorLabel")  # its name is its text: no accessibleName
         self.notice_label.hide()
         layout.addWidget(self.notice_label)
         layout.addStretch(1)
@@ -152,6 +150,9 @@ class AccountWindow(settings_store.RestoresGeometry, QMainWindow):
         actions.addWidget(self.sign_out_button)
         layout.addLayout(actions)
         self.setCentralWidget(central)
+        order_children_as_laid_out(central)  # the accessibility tree in the order shown
+        # What the status bar says is announced too (e.g. "Your password was changed.").
+        self.statusBar().messageChanged.connect(lambda text: announce(self.statusBar(), text))
         self.statusBar().showMessage(f"Signed in as {user.email}")
         self.setMinimumSize(460, 280)
         self._apply_role(user.role)
@@ -175,10 +176,15 @@ class AccountWindow(settings_store.RestoresGeometry, QMainWindow):
         self.check_timer.timeout.connect(lambda: self.check_session())
         self.check_timer.start()
 
-    def _value(self, name: str, text: str, accessible: str) -> QLabel:
+    @staticmethod
+    def _value(form: QFormLayout, caption: str, name: str, text: str) -> QLabel:
+        """A value shown under a caption. It has no accessibleName, so screen readers read the value
+        itself; the caption is its label (its buddy: AT-SPI's labelled-by relation)."""
         label = styled_label(text, "value", name)
-        label.setAccessibleName(accessible)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        caption_label = QLabel(caption)
+        caption_label.setBuddy(label)
+        form.addRow(caption_label, label)
         return label
 
     def _apply_role(self, role: str) -> None:
@@ -210,8 +216,7 @@ class AccountWindow(settings_store.RestoresGeometry, QMainWindow):
                 then()
 
         def failed(error: BaseException) -> None:
-            self.notice_label.setText(describe(error))
-            self.notice_label.show()
+            show_message(self.notice_label, describe(error))
 
         self._runner.run(
             lambda: services.accounts.check_session(user_id, changed_at), checked, failed, owner=self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
+from desktop_auth.ui.shell.announce import announce
 from desktop_auth.ui.shell.qt_values import EMAIL_INPUT_HINTS
 
 # The sign-in dialog is built from these before its first paint, so they name no Qt flag (see
@@ -17,27 +18,51 @@ def selectable(label: QLabel) -> None:
 
 
 class FieldError(QLabel):
-    """The inline message under one field; hidden while there is nothing to say."""
+    """The inline message under one field; hidden while there is nothing to say.
 
-    def __init__(self, field: QWidget, object_name: str) -> None:
+    Screen readers learn of it three ways: a new message is announced; its label has no accessibleName
+    (a label's name is its text); and the field's accessibleDescription says "Invalid entry: <message>"
+    while it shows, "Required" otherwise (for a required field), read when the field gets the focus.
+
+    Why a description: Qt has no way to set AT-SPI's STATE_REQUIRED or STATE_INVALID_ENTRY on a widget.
+    ``QAccessible.State`` has no "required" flag, and Qt's AT-SPI bridge maps neither that nor "invalid"
+    (qspi_constant_mappings.cpp, spiStatesFromQState, unchanged up to Qt 6.11); a custom
+    QAccessibleInterface for QLineEdit would have to re-implement Qt's text interfaces. The dynamic
+    properties ``required`` and ``invalid`` on the field say the same to Qt-side code and tests.
+    """
+
+    def __init__(self, field: QWidget, object_name: str, required: bool = True) -> None:
         super().__init__()
         self.setObjectName(object_name)
         self.setProperty("role", "error")
         self.setWordWrap(True)
-        self.setAccessibleName(f"{field.accessibleName()} error")
         self._field = field
+        self._required = required
+        field.setProperty("required", required)
+        self._describe_field("")
         self.hide()
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, announce_it: bool = False) -> None:
+        """Show ``text`` under the field ('' hides it). A new message is announced politely; with
+        ``announce_it`` (a submission failed) it interrupts, and is announced even if it is unchanged."""
         if text:  # selectable so it can be copied; set here, not at start-up, where every enum costs
             selectable(self)
+        new = text != self.text() or not self.isVisible()
         self.setText(text)
         self.setVisible(bool(text))
-        # Screen readers announce the description when the field gets focus again.
-        self._field.setAccessibleDescription(text)
+        self._describe_field(text)
+        if text and (new or announce_it):
+            announce(self, text, assertive=announce_it)
 
     def clear_message(self) -> None:
         self.show_message("")
+
+    def _describe_field(self, message: str) -> None:
+        parts = [f"Invalid entry: {message}" if message else "Required" if self._required else ""]
+        if isinstance(self._field, QLineEdit) and self._field.placeholderText():
+            parts.append(self._field.placeholderText())  # what Qt would have used as the description
+        self._field.setProperty("invalid", bool(message))
+        self._field.setAccessibleDescription(". ".join(part for part in parts if part))
 
 
 def confirmation_problem(password: str, confirmation: str, submitting: bool = False) -> str:

@@ -1,5 +1,10 @@
 """The form every dialog is built on: a titled form with inline field errors, a form-wide ``errorLabel``, a
-busy state and remembered geometry, and a new password with its confirmation and strength meter."""
+busy state and remembered geometry, and a new password with its confirmation and strength meter.
+
+For screen readers: every form-wide message (error, notice, busy status) is announced as it is shown, and
+its label's name is its text; the fields say they are required and, with a message under them, that the
+entry is invalid (see ``fields.FieldError``); while busy the focus stays where it was (see ``set_busy``);
+and the accessibility tree follows the form's visual order (``widgets.order_children_as_laid_out``)."""
 
 from __future__ import annotations
 
@@ -24,11 +29,12 @@ from desktop_auth.errors import InvalidInputError
 from desktop_auth.ui.dialogs.fields import FieldError, confirmation_problem, password_edit, selectable
 from desktop_auth.ui.dialogs.strength_meter import StrengthMeter
 from desktop_auth.ui.shell import settings_store
+from desktop_auth.ui.shell.announce import announce, show_message
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.qt_values import LABEL_ALIGNMENT
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.theme import icon
-from desktop_auth.ui.shell.widgets import busy_indicator, styled_label
+from desktop_auth.ui.shell.widgets import busy_indicator, order_children_as_laid_out, styled_label
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
@@ -54,6 +60,9 @@ class FormDialog(settings_store.RestoresGeometry, QDialog):
         self.setMinimumWidth(460)
         self._busy = False
         self._inputs: list[QWidget] = []
+        self._made_read_only: list[QLineEdit] = []  # while busy
+        self._kept_focus: QWidget | None = None  # the input that keeps the focus while busy
+        self._ordered = False
         self._service_fields: dict[str, tuple[FieldError, QWidget]] = {}
 
         header = QHBoxLayout()
@@ -78,8 +87,7 @@ class FormDialog(settings_store.RestoresGeometry, QDialog):
 
         self.notice_label = styled_label("", "subtitle", "noticeLabel")
         self.notice_label.hide()
-        self.error_label = styled_label("", "error", "errorLabel")
-        self.error_label.setAccessibleName("Error")
+        self.error_label = styled_label("", "error", "errorLabel")  # no accessibleName: its name is its text
         self.error_label.hide()
         self.busy_bar = busy_indicator("Working")
         self.status_label = styled_label("", "subtitle", "statusLabel")
@@ -104,15 +112,20 @@ class FormDialog(settings_store.RestoresGeometry, QDialog):
     # -- building ------------------------------------------------------------------------------------
 
     def add_field(
-        self, text: str, field: QWidget, extra: QWidget | None = None, service_field: str | None = None
+        self,
+        text: str,
+        field: QWidget,
+        extra: QWidget | None = None,
+        service_field: str | None = None,
+        required: bool = True,
     ) -> FieldError:
         """Add a labelled field (the label is its buddy, so its mnemonic focuses it) with an inline error.
 
         ``service_field`` names the field in the services' InvalidInputError, so ``show_failure`` puts
-        their message under this field."""
+        their message under this field. ``required``: the field says so to screen readers."""
         label = QLabel(text)
         label.setBuddy(field)
-        error = FieldError(field, f"{field.objectName()}Error")
+        error = FieldError(field, f"{field.objectName()}Error", required)
         column = QVBoxLayout()
         column.setSpacing(3)
         column.addWidget(field)
@@ -160,15 +173,15 @@ class FormDialog(settings_store.RestoresGeometry, QDialog):
         """A new password with its strength meter, its confirmation, and a "show passwords" box (which also
         reveals ``also_shown``); the meter and the confirmation are checked as the person types."""
         edit = password_edit("passwordEdit", accessible_name)
+        rules = policy()
+        edit.setPlaceholderText(f"At least {rules.min_length} characters")  # before add_field: described
+        edit.setToolTip(rules.help_text())
         meter = StrengthMeter(runner, policy)
         error = self.add_field(label, edit, meter, service_field)
         confirm = password_edit("confirmPasswordEdit", f"Confirm {accessible_name.lower()}")
         show = self.show_passwords_checkbox(*also_shown, edit, confirm)
         confirm_error = self.add_field("C&onfirm:", confirm, show)
         self._inputs.append(show)
-        rules = policy()
-        edit.setPlaceholderText(f"At least {rules.min_length} characters")
-        edit.setToolTip(rules.help_text())
 
         def check_confirmation() -> None:
             confirm_error.show_message(confirmation_problem(edit.text(), confirm.text()))
@@ -185,12 +198,44 @@ class FormDialog(settings_store.RestoresGeometry, QDialog):
     # -- state ---------------------------------------------------------------------------------------
 
     def set_busy(self, busy: bool, status: str = "") -> None:
+        """While busy nothing can be submitted twice, and the focus stays where it was: disabling the
+        focused input would send the focus through every following input (each one disabled in turn), and
+        a screen reader reads them all. So the text fields become read-only instead of disabled, the other
+        inputs are disabled except the one with the focus, which stays enabled but does nothing (its
+        signals are blocked) until the work ends. The status is announced."""
+        if busy and not self._busy:
+            focused = self.focusWidget()
+            for widget in self._inputs:
+                if isinstance(widget, QLineEdit):
+                    if not widget.isReadOnly():
+                        widget.setReadOnly(True)
+                        self._made_read_only.append(widget)
+                    widget.setEnabled(True)
+                elif widget is focused:
+                    widget.blockSignals(True)  # Space, Enter or a screen reader's "press" do nothing
+                    self._kept_focus = widget
+                else:
+                    widget.setEnabled(False)
+        elif not busy:
+            for edit in self._made_read_only:
+                edit.setReadOnly(False)
+            self._made_read_only.clear()
+            if self._kept_focus is not None:
+                self._kept_focus.blockSignals(False)
+                self._kept_focus = None
+            for widget in self._inputs:
+                widget.setEnabled(True)
         self._busy = busy
-        for widget in self._inputs:
-            widget.setEnabled(not busy)
+        self.busy_bar.setAccessibleName(status or "Working")
         self.busy_bar.setVisible(busy)
-        self.status_label.setText(status)
-        self.status_label.setVisible(busy and bool(status))
+        shown = busy and bool(status)
+        if shown and (status != self.status_label.text() or not self.status_label.isVisible()):
+            self.status_label.setText(status)
+            self.status_label.show()
+            announce(self.status_label, status)
+        else:
+            self.status_label.setText(status)
+            self.status_label.setVisible(shown)
         if busy:
             from PySide6.QtCore import Qt
 
@@ -203,10 +248,10 @@ class FormDialog(settings_store.RestoresGeometry, QDialog):
         return self._busy
 
     def show_error(self, text: str) -> None:
+        """The form-wide error, shown and announced (it interrupts: the person is waiting for the outcome)."""
         if text:
             selectable(self.error_label)
-        self.error_label.setText(text)
-        self.error_label.setVisible(bool(text))
+        show_message(self.error_label, text, assertive=True)
 
     def show_failure(self, error: BaseException) -> None:
         """A failed submission: end the busy state, then show the message under the field it is about,
@@ -214,14 +259,14 @@ class FormDialog(settings_store.RestoresGeometry, QDialog):
         self.set_busy(False)
         if isinstance(error, InvalidInputError) and error.field in self._service_fields:
             label, field = self._service_fields[error.field]
-            label.show_message(" ".join(error.problems))
+            label.show_message(" ".join(error.problems), announce_it=True)
             field.setFocus()
             return
         self.show_error(describe(error))
 
     def show_notice(self, text: str) -> None:
-        self.notice_label.setText(text)
-        self.notice_label.setVisible(bool(text))
+        """A notice above the form (why the session ended, an account is ready), shown and announced."""
+        show_message(self.notice_label, text, assertive=False)
 
     def clear_errors(self) -> None:
         self.show_error("")
@@ -229,6 +274,12 @@ class FormDialog(settings_store.RestoresGeometry, QDialog):
             error.clear_message()
 
     # -- geometry ------------------------------------------------------------------------------------
+
+    def setVisible(self, visible: bool) -> None:
+        if visible and not self._ordered:  # every field is in by now: the tree follows the form's order
+            self._ordered = True
+            order_children_as_laid_out(self)
+        super().setVisible(visible)
 
     def done(self, result: int) -> None:
         settings_store.save_geometry(self)

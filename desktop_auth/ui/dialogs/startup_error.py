@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.errors import ConfigError
 from desktop_auth.services.errors import (
@@ -40,17 +41,26 @@ def remedy_for(error: BaseException) -> tuple[str, str]:
 
 class StartupErrorDialog(FormDialog):
     def __init__(self, error: BaseException, parent: QWidget | None = None) -> None:
-        super().__init__("startupErrorDialog", "Cannot open the database", describe(error), parent)
+        problem = describe(error)
+        super().__init__("startupErrorDialog", "Cannot open the database", problem, parent)
+        self.setAccessibleDescription(problem)  # read with the dialog's name when it opens
         self.subtitle_label.setObjectName("problemLabel")
         self.subtitle_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         advice, command = remedy_for(error)
         self.advice_label = styled_label(advice, "subtitle", "adviceLabel")
         self.form.addRow(self.advice_label)
-        self.command_edit = QLineEdit(command)
-        self.command_edit.setObjectName("fixCommand")
-        self.command_edit.setAccessibleName("Command that fixes it")
-        self.command_edit.setReadOnly(True)
+        # A selectable label, not a read-only QLineEdit: Qt reports a read-only line edit to AT-SPI as
+        # editable (and lets a screen reader's EditableText change it). Its name is the command itself;
+        # the advice above it is its label (labelled-by).
+        self.command_edit = styled_label(command, "value", "fixCommand")
+        self.command_edit.setWordWrap(False)
+        self.command_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.command_edit.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.command_edit.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # reachable with Tab, to copy it
         self.command_edit.setVisible(bool(command))
+        self.advice_label.setBuddy(self.command_edit)
         self.form.addRow(self.command_edit)
         self.retry_button = self.add_button(
             button("&Retry", "retryButton", "Retry"), QDialogButtonBox.ButtonRole.AcceptRole

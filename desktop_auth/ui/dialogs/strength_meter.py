@@ -36,8 +36,7 @@ class StrengthMeter(QWidget):
         self.bar.setTextVisible(False)
         self.bar.setProperty("score", 0)
         self.word = styled_label("", "subtitle", "strengthWord")
-        self.feedback = styled_label("", "subtitle", "strengthFeedback")
-        self.feedback.setAccessibleName("Password feedback")
+        self.feedback = styled_label("", "subtitle", "strengthFeedback")  # unnamed: its name is its advice
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.bar, 1)

@@ -6,13 +6,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
 from desktop_auth.services.records import UserQuery
 from desktop_auth.ui.shell.widgets import button
 
 ALL_ROLES = ""
 FILTER_DELAY_MS = 300
+
+
+def name_clear_button(edit: QLineEdit, name: str) -> None:
+    """Give the line edit's clear button (Qt's, created by setClearButtonEnabled) a name and a tooltip:
+    Qt leaves it unnamed, so a screen reader says only "button"."""
+    for clear in edit.findChildren(QToolButton):
+        clear.setObjectName(f"{edit.objectName()}ClearButton")
+        clear.setAccessibleName(name)
+        clear.setToolTip(name)
 
 
 class FilterBar(QWidget):
@@ -26,6 +35,7 @@ class FilterBar(QWidget):
         self.filter_edit.setAccessibleName("Filter by email")
         self.filter_edit.setPlaceholderText("Email contains…")
         self.filter_edit.setClearButtonEnabled(True)
+        name_clear_button(self.filter_edit, "Clear the filter")
         filter_label = QLabel("&Filter:")
         filter_label.setBuddy(self.filter_edit)
         self.prefix_check = QCheckBox("Starts &with")

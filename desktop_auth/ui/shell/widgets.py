@@ -1,8 +1,9 @@
-"""Small builders every window uses: styled labels, buttons with an accessible name, a busy indicator."""
+"""Small builders every window uses: styled labels, buttons with an accessible name, a busy indicator; and
+the accessibility tree put in the order of the layout."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
+from PySide6.QtWidgets import QLabel, QLayout, QProgressBar, QPushButton, QWidget
 
 from desktop_auth.ui.shell.theme import icon
 
@@ -34,3 +35,29 @@ def button(text: str, object_name: str, accessible_name: str, icon_name: str | N
     if icon_name:
         push.setIcon(icon(icon_name))
     return push
+
+
+def _laid_out(layout: QLayout, parent: QWidget, found: list[QWidget]) -> None:
+    for index in range(layout.count()):
+        item = layout.itemAt(index)
+        if item is None:
+            continue
+        widget, inner = item.widget(), item.layout()
+        if widget is not None and widget.parentWidget() is parent:
+            found.append(widget)
+        elif inner is not None:
+            _laid_out(inner, parent, found)
+
+
+def order_children_as_laid_out(parent: QWidget) -> None:
+    """Put ``parent``'s child widgets in the order its layout shows them (rows top to bottom, a row's
+    label before its field), which is the order screen readers walk: they follow the children's order,
+    which is the order the widgets were put in, e.g. a form's rows after the buttons built before them.
+    Call it once the layout is complete (raising a child moves it to the end of the list)."""
+    layout = parent.layout()
+    if layout is None:
+        return
+    found: list[QWidget] = []
+    _laid_out(layout, parent, found)
+    for widget in found:
+        widget.raise_()
