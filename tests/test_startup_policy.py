@@ -4,6 +4,8 @@ and the shared settings are seeded."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,27 @@ def test_a_schema_newer_than_this_version_is_refused_even_embedded(tmp_path: Pat
         assert schema_status(services.database).revision == "f00d", "left as it was"
     finally:
         services.close()
+
+
+def test_the_embedded_upgrade_and_only_it_runs_inside_upgrading(tmp_path: Path) -> None:
+    """The app wraps the upgrade so that quitting waits for it (ui/shell/tasks.py): the wrapper is entered
+    exactly when an upgrade runs, and the upgrade is over when it is left."""
+    seen: list[str] = []
+
+    @contextmanager
+    def upgrading() -> Iterator[None]:
+        seen.append("entered")
+        yield
+        seen.append(f"left at {schema_status(database).state.name}")
+
+    url = f"sqlite:///{tmp_path / 'embedded.sqlite3'}"
+    database = Database(make_settings(url))
+    try:
+        opened = open_services(make_settings(url, embedded=True), upgrading=upgrading)
+        opened.services.close()
+        assert seen == ["entered", "left at CURRENT"]
+        opened = open_services(make_settings(url, embedded=True), upgrading=upgrading)
+        opened.services.close()
+        assert seen == ["entered", "left at CURRENT"], "a current database is not upgraded"
+    finally:
+        database.dispose()

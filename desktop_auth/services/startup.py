@@ -17,6 +17,8 @@ commands do not come through here: they act on the schema itself.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from desktop_auth.config import Settings
@@ -36,13 +38,18 @@ class OpenedDatabase:
     shared: SharedSettings
 
 
-def open_services(settings: Settings, services: Services | None = None) -> OpenedDatabase:
+def open_services(
+    settings: Settings,
+    services: Services | None = None,
+    upgrading: Callable[[], AbstractContextManager[object]] = nullcontext,
+) -> OpenedDatabase:
     """Open the database ``settings`` name (or the one ``services`` already holds) under the start-up
-    policy above; raises the typed error of the first step that fails."""
+    policy above; raises the typed error of the first step that fails. ``upgrading`` wraps the upgrade of
+    the embedded database, if there is one (the app's start-up says with it that quitting must wait)."""
     owned = services is None
     services = services or Services(settings)
     try:
-        prepare_schema(services.database, embedded=services.settings.embedded)
+        prepare_schema(services.database, embedded=services.settings.embedded, upgrading=upgrading)
         shared = services.app_settings.seed()  # a new database takes this client's rules, then holds them
     except Exception:
         if owned:
@@ -51,13 +58,19 @@ def open_services(settings: Settings, services: Services | None = None) -> Opene
     return OpenedDatabase(services, shared)
 
 
-def prepare_schema(database: Database, embedded: bool) -> None:
-    """Step 1 of the policy: upgrade the embedded database if it needs it; require any other to be current."""
+def prepare_schema(
+    database: Database,
+    embedded: bool,
+    upgrading: Callable[[], AbstractContextManager[object]] = nullcontext,
+) -> None:
+    """Step 1 of the policy: upgrade the embedded database if it needs it; require any other to be current.
+    The upgrade runs inside ``upgrading()``."""
     status = schema_status(database)
     if embedded and status.state in (SchemaState.EMPTY, SchemaState.OUTDATED):
-        from desktop_auth.db import migrate  # Alembic is loaded only when there is something to upgrade
+        with upgrading():
+            from desktop_auth.db import migrate  # Alembic is loaded only when there is something to upgrade
 
-        log.info("Upgrading the embedded database schema (was %s)", status.revision)
-        migrate.upgrade(database)
+            log.info("Upgrading the embedded database schema (was %s)", status.revision)
+            migrate.upgrade(database)
         return
     status.require_current()

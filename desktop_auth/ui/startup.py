@@ -6,6 +6,8 @@ layer's, shared with the command line: ``desktop_auth.services.startup``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from desktop_auth.config import Settings
@@ -21,10 +23,14 @@ class StartupState:
     idle_timeout_minutes: int
 
 
-def open_database(settings: Settings, services: Services | None = None) -> StartupState:
+def open_database(
+    settings: Settings,
+    services: Services | None = None,
+    upgrading: Callable[[], AbstractContextManager[object]] = nullcontext,
+) -> StartupState:
     """Runs on a worker thread: open the database under the start-up policy, then ask what the first
-    window needs to know."""
-    opened = open_services(settings, services)
+    window needs to know. ``upgrading`` wraps a schema upgrade (quitting waits for it)."""
+    opened = open_services(settings, services, upgrading)
     return StartupState(
         opened.services,
         needs_first_admin=opened.services.accounts.needs_first_admin(),

@@ -14,6 +14,9 @@ from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
+    from desktop_auth.ui.dialogs.sign_in import TypedSoFar
+
+CARRIED_NOTICE = "What you typed to sign in is kept below."
 
 
 class SetupAdminDialog(NewAccountDialog):
@@ -34,6 +37,47 @@ class SetupAdminDialog(NewAccountDialog):
             services,
             parent,
         )
+        self._carried: TypedSoFar | None = None
+
+    def take_over(self, typed: TypedSoFar) -> None:
+        """Continue from the sign-in form this dialog replaces: its email and password (masked here too)
+        fill the same fields, and once shown the focus and the cursor are where they were, so typing goes
+        on where it was."""
+        self.email_edit.setText(typed.email)
+        self.password_edit.setText(typed.password)
+        if typed.email or typed.password:
+            self.show_notice(CARRIED_NOTICE)
+        self._carried = typed
+
+    def setVisible(self, visible: bool) -> None:
+        super().setVisible(visible)
+        # After showing: QDialog.setVisible gives the focus field a tab-reason focus-in, and a line edit
+        # takes that as a cue to select all its text (the next key would replace the whole password).
+        typed, self._carried = self._carried, None
+        if visible and typed is not None:
+            self._put_cursor_back(typed)
+
+    def _put_cursor_back(self, typed: TypedSoFar) -> None:
+        edit = {"email": self.email_edit, "password": self.password_edit}.get(typed.focus or "")
+        if edit is None:  # the focus was on a button, or nowhere (waiting to sign in): the first empty field
+            empty = [
+                field
+                for field in (self.email_edit, self.password_edit, self.confirm_edit)
+                if not field.text()
+            ]
+            (empty[0] if empty else self.submit_button).setFocus()
+            return
+        edit.setFocus()
+        if typed.selection is None:
+            edit.deselect()
+            edit.setCursorPosition(typed.cursor)
+            return
+        start, length = typed.selection
+        # setSelection leaves the cursor at its second end: start + length, or start when length < 0
+        if typed.cursor == start:
+            edit.setSelection(start + length, -length)
+        else:
+            edit.setSelection(start, length)
 
     def busy_text(self) -> str:
         return "Creating the administrator…"

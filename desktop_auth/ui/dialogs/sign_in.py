@@ -1,9 +1,19 @@
-"""The sign-in dialog (objectName ``loginDialog``)."""
+"""The sign-in dialog (objectName ``loginDialog``).
+
+It is on screen, and accepts typing, before the database has said anything. When the database turns out
+to have no administrator yet, the app replaces it with the first run's form (``first_run``), and what
+the person had typed moves over (``hand_over``): the email into the new form's email field, the password
+into its password field (masked there too), the focus and the cursor where they were. A sign-in the
+person asked for with Enter while the database was loading is not made, and nothing they pressed goes to
+the new form's default button: keys the window system still delivers to this hidden dialog after the swap
+go on to the new form (``forward_keys_to``), except Enter and Escape, which were meant for this one.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
@@ -16,8 +26,20 @@ from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent, QKeyEvent
+
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import SignedInUser
+
+
+class TypedSoFar(NamedTuple):  # not a dataclass: this module is on the start-up path
+    """What the person had typed into the sign-in form, for the form that replaces it."""
+
+    email: str
+    password: str
+    focus: str | None  # "email" or "password": the field the cursor was in, if any
+    cursor: int  # in that field
+    selection: tuple[int, int] | None  # (start, length) selected in that field
 
 
 class LoginDialog(FormDialog):
@@ -55,6 +77,7 @@ class LoginDialog(FormDialog):
 
         self.email_edit.setText(settings_store.last_email())
         self._submit_when_ready = False
+        self._successor: QWidget | None = None  # the form that replaced this one, while this one is hidden
         self.await_database()
         self.focus_first_empty()
 
@@ -69,6 +92,60 @@ class LoginDialog(FormDialog):
 
     def focus_first_empty(self) -> None:
         (self.password_edit if self.email_edit.text() else self.email_edit).setFocus()
+
+    def hand_over(self) -> TypedSoFar:
+        """The database needs another form instead of this one: hide, forget the password and the sign-in
+        waiting for the database (if Enter was pressed), and say what was typed, for the new form."""
+        # After Enter the person had finished typing: the new form then starts at its first empty field.
+        field = None if self._submit_when_ready else self.focusWidget()
+        focus = "email" if field is self.email_edit else "password" if field is self.password_edit else None
+        edit = self.email_edit if focus == "email" else self.password_edit
+        selection = (edit.selectionStart(), len(edit.selectedText())) if edit.hasSelectedText() else None
+        typed = TypedSoFar(
+            self.email_edit.text(), self.password_edit.text(), focus, edit.cursorPosition(), selection
+        )
+        self._submit_when_ready = False
+        self.set_busy(False)
+        self.hide()
+        self.password_edit.clear()
+        return typed
+
+    def forward_keys_to(self, successor: QWidget) -> None:
+        """Until this dialog shows again, keys still addressed to it go to ``successor``'s focused field,
+        Enter and Escape excepted (see the module's docstring). Its fields are disabled meanwhile, so every
+        key reaches ``keyPressEvent``, a Tab included, which could otherwise give a hidden field the focus."""
+        self._successor = successor
+        for widget in self._inputs:
+            widget.setEnabled(False)
+        self.setFocus()
+
+    def setVisible(self, visible: bool) -> None:
+        if visible and self._successor is not None:  # back from the form that replaced it
+            self._successor = None
+            self.set_busy(False)
+        super().setVisible(visible)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        successor = self._successor
+        if successor is None or self.isVisible():
+            super().keyPressEvent(event)
+            return
+        from PySide6.QtCore import QCoreApplication, Qt
+        from PySide6.QtGui import QKeyEvent
+
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
+            return  # meant for this form: never the new form's default button, never its Cancel
+        if shiboken6.isValid(successor) and successor.isVisible():
+            receiver = successor.focusWidget() or successor
+            copy = QKeyEvent(
+                event.type(),
+                event.key(),
+                event.modifiers(),
+                event.text(),
+                event.isAutoRepeat(),
+                event.count(),
+            )
+            QCoreApplication.sendEvent(receiver, copy)
 
     def set_services(self, services: Services, registration_open: bool) -> None:
         """The database is ready: enable the form."""
@@ -86,6 +163,20 @@ class LoginDialog(FormDialog):
         self.clear_errors()
         self.show_notice(notice)
         self.focus_first_empty()
+
+    def reject(self) -> None:
+        """Escape or Quit. Waiting for the database to sign in is not work under way: quitting cancels it."""
+        self._cancel_waiting_sign_in()
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._cancel_waiting_sign_in()
+        super().closeEvent(event)
+
+    def _cancel_waiting_sign_in(self) -> None:
+        if self._submit_when_ready:
+            self._submit_when_ready = False
+            self.set_busy(False)
 
     @property
     def ready(self) -> bool:

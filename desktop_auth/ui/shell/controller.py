@@ -1,7 +1,13 @@
 """Which window is on screen, and when: start-up, first run, sign-in, registration, the signed-in session.
 
 The sign-in dialog appears at once; the database layer is loaded and checked behind it on a worker
-thread, so the app is usable as soon as the window is.
+thread, so the app is usable as soon as the window is. Typing is welcome meanwhile: when the database
+says it has no administrator yet, the first run's form replaces the sign-in dialog and carries what was
+typed into the same fields (``dialogs/sign_in.py`` says how; a sign-in asked for with Enter meanwhile is
+not made, and nothing pressed reaches the new form's default button).
+
+Quitting does not wait for the loading: it is abandoned (``shell/tasks.py``), except a schema upgrade of
+the embedded database, which is always finished first.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
     from desktop_auth.services.records import SignedInUser
     from desktop_auth.ui.account_window import AccountWindow
     from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
+    from desktop_auth.ui.dialogs.sign_in import TypedSoFar
     from desktop_auth.ui.role_editor.window import RoleEditor
     from desktop_auth.ui.startup import StartupState
 
@@ -33,6 +40,9 @@ if TYPE_CHECKING:
 # first window appears sooner.
 
 log = logging.getLogger(__name__)
+
+# Quitting waits this long at most for the work that must finish (a save, an upgrade of the embedded database).
+SHUTDOWN_WAIT_MS = 120_000
 
 
 def _freeze_garbage() -> None:
@@ -94,6 +104,7 @@ class AppController(QObject):
         self.window: AccountWindow | None = None
         self.role_editor: RoleEditor | None = None
         self.current: object = None
+        self._quitting = False
 
     # -- start-up ------------------------------------------------------------------------------------
 
@@ -111,22 +122,27 @@ class AppController(QObject):
             from desktop_auth.ui.startup import open_database
 
             settings = source() if callable(source) else source
-            return open_database(settings, given)
+            state = open_database(settings, given, upgrading=self.runner.finish_before_exit)
+            if self._quitting and given is None:  # abandoned, and finished after all: nobody will close it
+                state.services.close()
+            return state
 
-        self.runner.run(load, self._opened, self._open_failed)
+        # Nobody needs its result once the person quits: quitting does not wait for it (but for an upgrade).
+        self.runner.run(load, self._opened, self._open_failed, owner=self.login, abandon_at_exit=True)
 
     def _opened(self, state: StartupState) -> None:
         self.services = state.services
         self.settings = state.services.settings
         # The database's shared setting wins over this computer's configuration.
         self._idle_timeout_ms = self._idle_timeout_override or state.idle_timeout_minutes * 60_000
+        # Handed over first: a sign-in waiting for the database (Enter pressed) must not be made.
+        typed = self.login.hand_over() if state.needs_first_admin else None
         self.login.set_services(state.services, state.registration_open)
-        if state.needs_first_admin:
-            self.login.hide()
-            self._show_setup(state.services)
+        if typed is not None:
+            self._show_setup(state.services, typed)
         # The windows a sign-in leads to, imported now on the worker while the person types.
         windows = ("desktop_auth.ui.account_window", "desktop_auth.ui.dialogs.register")
-        self.runner.run(_preload(*windows), self._preloaded, self._preload_failed)
+        self.runner.run(_preload(*windows), self._preloaded, self._preload_failed, abandon_at_exit=True)
         _freeze_garbage()
 
     def _preloaded(self, _result: object) -> None:
@@ -156,7 +172,7 @@ class AppController(QObject):
 
     # -- first run, registration ---------------------------------------------------------------------
 
-    def _show_setup(self, services: Services) -> None:
+    def _show_setup(self, services: Services, typed: TypedSoFar) -> None:
         from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
 
         dialog = SetupAdminDialog(self.runner, services)
@@ -164,8 +180,13 @@ class AppController(QObject):
         dialog.succeeded.connect(self._signed_in)
         dialog.taken.connect(lambda message: self._signed_out("", message))
         dialog.rejected.connect(lambda: self.finished.emit(0))
+        dialog.take_over(typed)
+        # Where the sign-in dialog was, unless it remembers a place of its own: the form changes in place.
+        dialog.adjustSize()
+        dialog.move(self.login.frameGeometry().center() - dialog.rect().center())
         self._front(dialog)
         dialog.show()
+        self.login.forward_keys_to(dialog)
 
     def _show_register(self, email: str) -> None:
         if self.services is None:
@@ -232,7 +253,10 @@ class AppController(QObject):
         if user.is_admin:
             # Import the role editor's modules on the worker now, so opening it later stalls nothing.
             self.runner.run(
-                _preload("desktop_auth.ui.role_editor.window"), self._preloaded, self._preload_failed
+                _preload("desktop_auth.ui.role_editor.window"),
+                self._preloaded,
+                self._preload_failed,
+                abandon_at_exit=True,
             )
         # Show on the next turn of the event loop: building and first painting a window are each a
         # few tens of ms, and done back to back they would stall the loop past the 50 ms budget.
@@ -294,6 +318,16 @@ class AppController(QObject):
         self.window_changed.emit(widget)
 
     def shutdown(self) -> None:
-        self.runner.wait()
+        """The app is quitting: wait for the work that must finish, not for the loading (module docstring)."""
+        self._quitting = True
+        if not self.runner.shutdown(SHUTDOWN_WAIT_MS):
+            log.warning(
+                "Quitting with background work unfinished after %d s (an interrupted schema upgrade is "
+                "rolled back, and runs again at the next start)",
+                SHUTDOWN_WAIT_MS // 1000,
+            )
         if self.services is not None:
             self.services.close()
+        # The interpreter's last garbage collection walks every tracked object: 120-250 ms once the database
+        # layer is imported, most of quitting's time. Frozen objects are skipped, as after start-up.
+        _freeze_garbage()

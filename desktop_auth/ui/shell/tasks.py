@@ -14,6 +14,20 @@ request to stop, and the runner does not catch it: it propagates out of the work
 it (a ``SystemExit`` there ends the process, as it would on the GUI thread). So that the window waiting
 for the job is not left busy forever, the job is still settled: ``on_error`` receives a
 ``TaskInterruptedError`` whose ``__cause__`` is the interruption.
+
+Quitting (``shutdown``): the app waits for the jobs whose outcome matters, and not for those whose result
+nobody needs any more. A job run with ``abandon_at_exit=True`` (loading the database layer behind the
+sign-in dialog, importing windows ahead of time) runs on a daemon thread of its own instead of the pool:
+quitting does not wait for it (Qt's pool is joined when the application object goes, so it could not be
+there), it is frozen where it stands when the interpreter exits, and a result it produces after
+``shutdown`` is dropped. What such a job may be doing when frozen: importing, connecting, reading, or
+one write transaction, which the database rolls back with the connection (SQLite's journal, InnoDB). The
+exception is a write that spans transactions and must not be cut in half, the embedded database's schema
+upgrade above all: the job wraps it in ``with runner.finish_before_exit():``, and ``shutdown`` waits for
+every such section to end; one not yet begun when quitting starts is not begun at all. (The upgrade is one transaction on SQLite, so even a killed process would
+leave the previous revision; the app waits anyway, as it never migrates a MariaDB server, whose DDL is
+not transactional: only the operator's ``desktop-auth db upgrade`` does, outside the app.) Jobs run
+without the flag (every save, sign-in, search) are waited for as before.
 """
 
 from __future__ import annotations
@@ -22,7 +36,9 @@ import itertools
 import logging
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar
 
 import shiboken6
@@ -37,11 +53,36 @@ class TaskInterruptedError(Exception):
     """The work was stopped by a ``KeyboardInterrupt``, ``SystemExit`` or the like (its ``__cause__``)."""
 
 
+class QuittingError(Exception):
+    """``finish_before_exit`` was entered after ``shutdown``: the app is quitting, so the section is not
+    begun (it could not be finished)."""
+
+
 class _Pending(NamedTuple):  # not a dataclass: this module is on the start-up path
     on_done: Callable[[Any], None]
     on_error: Callable[[Exception], None]
     owner: QObject | None
     key: str | None
+
+
+def _execute(job_id: int, work: Callable[[], Any], report: Callable[[int, object, bool], None]) -> None:
+    settled = False
+    try:
+        try:
+            result = work()
+        except Exception as error:  # delivered to the GUI thread, which decides what to show
+            settled = True
+            report(job_id, error, False)
+        else:
+            settled = True
+            report(job_id, result, True)
+    finally:
+        if not settled:  # a KeyboardInterrupt, SystemExit...: settle the job, let it propagate
+            stop = sys.exc_info()[1]
+            log.warning("Background job %d was stopped by %s", job_id, type(stop).__name__)
+            interrupted = TaskInterruptedError(f"The work was stopped ({type(stop).__name__}).")
+            interrupted.__cause__ = stop
+            report(job_id, interrupted, False)
 
 
 class _Job(QRunnable):
@@ -58,23 +99,7 @@ class _Job(QRunnable):
         self._report = report
 
     def run(self) -> None:
-        settled = False
-        try:
-            try:
-                result = self._work()
-            except Exception as error:  # delivered to the GUI thread, which decides what to show
-                settled = True
-                self._report(self._job_id, error, False)
-            else:
-                settled = True
-                self._report(self._job_id, result, True)
-        finally:
-            if not settled:  # a KeyboardInterrupt, SystemExit...: settle the job, let it propagate
-                stop = sys.exc_info()[1]
-                log.warning("Background job %d was stopped by %s", self._job_id, type(stop).__name__)
-                interrupted = TaskInterruptedError(f"The work was stopped ({type(stop).__name__}).")
-                interrupted.__cause__ = stop
-                self._report(self._job_id, interrupted, False)
+        _execute(self._job_id, self._work, self._report)
 
 
 class TaskRunner(QObject):
@@ -93,6 +118,10 @@ class TaskRunner(QObject):
         self._outcomes_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._latest: dict[str, int] = {}  # key -> the id of the newest job run with it
+        self._threads: list[threading.Thread] = []  # the abandonable jobs' threads, until they end
+        self._holds = 0  # sections in ``finish_before_exit``, now running
+        self._holds_changed = threading.Condition(self._outcomes_lock)
+        self._shut_down = False
         # Emitted on a worker thread, so Qt queues it to this object's (the GUI) thread. The connection type
         # is left implicit: naming Qt.ConnectionType would build PySide's whole Qt enum namespace (~15 ms)
         # at start-up.
@@ -109,24 +138,63 @@ class TaskRunner(QObject):
         on_error: Callable[[Exception], None],
         owner: QObject | None = None,
         key: str | None = None,
+        abandon_at_exit: bool = False,
     ) -> None:
         """Run ``work`` on the pool; ``on_done(result)`` or ``on_error(exception)`` follows on the GUI thread.
 
         ``key``: keep only the latest. A later ``run`` with the same key makes this job's outcome be dropped
         (and logged at debug level); the work itself is not cancelled, only its outcome ignored.
+
+        ``abandon_at_exit``: quitting does not wait for this job (see the module's docstring); it runs on
+        a daemon thread of its own. For work whose result only the running app needs.
+
+        After ``shutdown`` nothing is started.
         """
+        if self._shut_down:  # the app is quitting: nothing new starts
+            log.debug("Not started: a job run after shutdown")
+            return
         job_id = next(self._ids)
         self._pending[job_id] = _Pending(on_done, on_error, owner, key)
         if key is not None:
             self._latest[key] = job_id
-        self._pool.start(_Job(job_id, work, self._report))
+        if not abandon_at_exit:
+            self._pool.start(_Job(job_id, work, self._report))
+            return
+        self._threads = [thread for thread in self._threads if thread.is_alive()]
+        thread = threading.Thread(
+            target=_execute, args=(job_id, work, self._report), name=f"desktop-auth job {job_id}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
+
+    @contextmanager
+    def finish_before_exit(self) -> Iterator[None]:
+        """For a section of an abandonable job that must not be cut in half (a schema upgrade): ``shutdown``
+        waits until it has ended. Entered after ``shutdown`` it raises ``QuittingError`` instead, so such a
+        section is either finished before the process exits or never begun. Usable from any thread."""
+        with self._holds_changed:
+            if self._shut_down:
+                raise QuittingError("The app is quitting: not begun.")
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._holds_changed:
+                self._holds -= 1
+                self._holds_changed.notify_all()
 
     def _report(self, job_id: int, value: object, ok: bool) -> None:
         # Called on the worker thread. Look the signal up at each call: a SignalInstance captured
         # earlier can be collected and then refuses to emit ("Signal source has been deleted").
         with self._outcomes_lock:
+            if self._shut_down:  # an abandoned job ending after all: nobody is waiting for it
+                log.debug("Dropped the outcome of job %d: the app is quitting", job_id)
+                return
             self._outcomes[job_id] = (value, ok)
-        self._finished.emit(job_id)
+        try:
+            self._finished.emit(job_id)
+        except RuntimeError:  # the runner was deleted meanwhile (the app is closing): nobody to tell
+            log.debug("Dropped the outcome of job %d: the runner is gone", job_id)
 
     @Slot(int)
     def _deliver(self, job_id: int) -> None:
@@ -155,5 +223,27 @@ class TaskRunner(QObject):
                 self.idle.emit()
 
     def wait(self, msecs: int = 30_000) -> bool:
-        """Block until every started job has finished (used at shutdown and in tests)."""
-        return bool(self._pool.waitForDone(msecs))
+        """Block until every started job has finished, abandonable ones included (used in tests)."""
+        deadline = time.monotonic() + msecs / 1000
+        done = bool(self._pool.waitForDone(msecs))
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+            done = done and not thread.is_alive()
+        return done
+
+    def shutdown(self, msecs: int = 30_000) -> bool:
+        """The app is quitting: wait for the jobs that must finish (every job run without
+        ``abandon_at_exit``, and every ``finish_before_exit`` section), not for the others. No outcome is
+        delivered from now on: the windows that asked are closing. True when everything waited for ended
+        within ``msecs``."""
+        deadline = time.monotonic() + msecs / 1000
+        self._pending.clear()
+        with self._holds_changed:
+            self._shut_down = True
+            if self._holds:
+                log.info("Quitting: waiting for a database upgrade to finish first")
+            while self._holds and self._holds_changed.wait(max(0.0, deadline - time.monotonic())):
+                pass
+            held = self._holds
+        remaining = max(0, int((deadline - time.monotonic()) * 1000))
+        return bool(self._pool.waitForDone(remaining)) and not held
