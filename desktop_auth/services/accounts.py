@@ -42,8 +42,9 @@ PURGE_INTERVAL = timedelta(minutes=10)
 
 # -- Sign-in's statements -------------------------------------------------------------------------------
 # A sign-in's reads and writes are Core statements built once (here, in throttle.py and app_settings.py) and
-# run on the session's connection, not ORM statements built per call: those cost ~0.25 ms each to build, cache
-# and run, these ~0.02 ms (SQLite), and bench/signin_overhead.py's 1.5x target (issue #15) needs the difference.
+# run on the session's connection, not ORM statements built per call: those cost ~0.25 ms each to build,
+# cache and run, these ~0.02 ms (SQLite), and bench/signin_overhead.py's 1.5x target (issue #15) needs the
+# difference.
 _ACCOUNT_BY_EMAIL = select(User.id, User.password_hash, User.must_change_password).where(
     User.email == bindparam("key")
 )

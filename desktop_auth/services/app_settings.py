@@ -44,7 +44,8 @@ def _encode(value: object) -> str:
     return ("1" if value else "0") if isinstance(value, bool) else str(value)
 
 
-# Every sign-in reads them (see accounts.py, "Sign-in's statements"): built once, run on the session's connection.
+# Every sign-in reads them (see accounts.py, "Sign-in's statements"): built once, run on the session's
+# connection.
 _ALL = select(AppSetting.key, AppSetting.value)
 
 
