@@ -237,3 +237,20 @@ def test_twenty_thousand_accounts_are_reset_in_seconds(
         assert resets is not None
     last = result.entries[-1]
     assert services.accounts.authenticate(last.email, last.password).must_change_password
+
+
+def test_a_reset_of_more_users_than_one_transaction_holds_is_refused_before_any_work(
+    services: Services, admin: Actor, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop_auth.services import admin as admin_module
+
+    monkeypatch.setattr(admin_module, "MAX_PASSWORD_RESETS", 2)
+    ids = register_accounts(services, "a@example.com", "b@example.com", "c@example.com")
+    with database.transaction() as session:
+        before = session.scalars(select(User.password_hash).order_by(User.id)).all()
+    with pytest.raises(InvalidInputError) as refused:
+        services.admin.reset_password(admin, ids)
+    assert "Reset at most 2 passwords at once (3 were selected)" in str(refused.value)
+    with database.transaction() as session:
+        assert session.scalars(select(User.password_hash).order_by(User.id)).all() == before
+    assert len(services.admin.reset_password(admin, ids[:2]).entries) == 2
