@@ -233,3 +233,37 @@ def test_every_window_and_dialog_remembers_where_it_was(qtbot: QtBot) -> None:
     qtbot.addWidget(second)
     second.show()
     assert (second.width(), second.height()) == (700, 480)
+
+
+def _string_literals(path: Path) -> list[tuple[int, str]]:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def test_no_message_says_s_in_brackets() -> None:
+    """Counts agree with their nouns ("1 user", "2 users", shell/words.count), never "user(s)": every string
+    literal (f-strings' text parts too, docstrings aside) in ui/ and services/."""
+    root = Path(__file__).resolve().parents[1] / "desktop_auth"
+    found = [
+        f"{path.relative_to(root)}:{line}: {text!r}"
+        for folder in ("ui", "services")
+        for path in sorted((root / folder).rglob("*.py"))
+        for line, text in _string_literals(path)
+        if "(s)" in text
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_counted_words_agree() -> None:
+    from desktop_auth.ui.shell.words import count
+
+    assert [count(n, "user") for n in (0, 1, 2, 1500)] == ["0 users", "1 user", "2 users", "1,500 users"]
+    assert count(1, "unsaved change") == "1 unsaved change"
+    assert count(3, "entry", "entries") == "3 entries"

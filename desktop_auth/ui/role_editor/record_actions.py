@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 from desktop_auth.services.records import UserRecord
 from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
 from desktop_auth.ui.role_editor.core.selection import fetch_selected
+from desktop_auth.ui.shell import words
 
 if TYPE_CHECKING:
     from desktop_auth.ui.role_editor.users_tab import UsersTab
@@ -64,7 +65,7 @@ class RecordActions:
         tab.runner.run(lambda: admin.unlock_selection(actor, request), self._unlocked, tab.failed, owner=tab)
 
     def _unlocked(self, count: int) -> None:
-        self._tab.message.emit(f"Unlocked {count} account(s).", 8000)
+        self._tab.message.emit(f"Unlocked {words.count(count, 'account')}.", 8000)
         self._tab.model.reload()
 
     def reset_selected(self) -> None:
@@ -82,7 +83,7 @@ class RecordActions:
         self.with_selected(reset)
 
     def _passwords_reset(self, count: int) -> None:
-        self._tab.message.emit(f"Reset the passwords of {count:,} account(s).", 8000)
+        self._tab.message.emit(f"Reset the passwords of {words.count(count, 'account')}.", 8000)
         self._tab.model.reload()
 
     def export(self) -> None:

@@ -28,6 +28,7 @@ from desktop_auth.ui.role_editor.record_actions import RecordActions
 from desktop_auth.ui.role_editor.table_model import UserTableModel
 from desktop_auth.ui.role_editor.table_view import UserTableView
 from desktop_auth.ui.role_editor.unfinished_bar import UnfinishedBar
+from desktop_auth.ui.shell import words
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import busy_indicator, button, styled_label
@@ -129,7 +130,7 @@ class UsersTab(QWidget):
 
     def update_status(self) -> None:
         total, pending, selected = self.model.total, len(self.model.pending), self.selection().count
-        parts = ["Counting users…" if total is None else f"{total:,} user{'s' if total != 1 else ''}"]
+        parts = ["Counting users…" if total is None else words.count(total, "user")]
         if selected:
             parts.append(f"{selected:,} selected")
         bulk = self.model.pending.bulk
@@ -139,7 +140,7 @@ class UsersTab(QWidget):
             parts.append(f"unsaved: {bulk.summary()}")
         if self.model.pending.single_edits:
             singles = self.model.pending.single_edits
-            parts.append(f"{singles:,} unsaved change{'s' if singles != 1 else ''} (marked)")
+            parts.append(f"{words.count(singles, 'unsaved change')} (marked)")
         self.status_label.setText(" · ".join(parts))
         idle = not self._saving and not self._staging
         self.save_button.setEnabled(bool(pending) and idle)
@@ -246,7 +247,7 @@ class UsersTab(QWidget):
         self._saving = False
         self.busy_bar.hide()
         self.model.discard()
-        self.message.emit(f"Saved changes to {count:,} user(s).", 8000)
+        self.message.emit(f"Saved changes to {words.count(count, 'user')}.", 8000)
         self.model.reload()
         self.update_status()
 

@@ -18,7 +18,7 @@ from desktop_auth.ui.role_editor.history_tab import HistoryTab
 from desktop_auth.ui.role_editor.roles_tab import RolesTab
 from desktop_auth.ui.role_editor.settings_tab import SettingsTab
 from desktop_auth.ui.role_editor.users_tab import UsersTab
-from desktop_auth.ui.shell import settings_store
+from desktop_auth.ui.shell import settings_store, words
 from desktop_auth.ui.shell.announce import announce, watch_label
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
@@ -156,10 +156,11 @@ class RoleEditor(settings_store.RestoresGeometry, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.model.pending and not self._closing_confirmed:
+            unsaved = words.count(len(self.model.pending), "change")
             answer = QMessageBox.question(
                 self,
                 "Unsaved changes",
-                f"{len(self.model.pending)} change(s) are not saved. Save them before closing?",
+                f"{unsaved} {'is' if len(self.model.pending) == 1 else 'are'} not saved. Save before closing?",
                 QMessageBox.StandardButton.Save
                 | QMessageBox.StandardButton.Discard
                 | QMessageBox.StandardButton.Cancel,
