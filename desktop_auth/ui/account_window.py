@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
 from desktop_auth.ui.shell import settings_store
 from desktop_auth.ui.shell.announce import announce, show_message
+from desktop_auth.ui.shell.dates import local_time
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.theme import icon
@@ -46,9 +47,8 @@ _ACTIVITY_EVENTS = frozenset(
 
 
 def format_time(moment: datetime | None) -> str:
-    if moment is None:
-        return "This is your first sign-in"
-    return moment.astimezone().strftime("%d %b %Y, %H:%M")
+    """A moment as the GUI shows every moment (local time with its zone); "This is your first sign-in" for none."""
+    return local_time(moment) if moment is not None else "This is your first sign-in"
 
 
 class _ActivityWatcher(QObject):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from desktop_auth.services.records import SortKey, UserRecord
+from desktop_auth.ui.shell.dates import local_time
 
 COL_EMAIL, COL_ROLE, COL_ACTIVE, COL_LOCKED, COL_LAST_LOGIN, COL_LOGINS, COL_CREATED, COL_UPDATED = range(8)
 HEADERS = ("Email", "Role", "Active", "Locked until", "Last sign-in", "Sign-ins", "Created", "Updated")
@@ -23,9 +24,10 @@ SORT_KEYS = {
 
 
 def _time(value: datetime | None) -> str:
-    # isoformat, not strftime: strftime imports the time module on every call, and under PySide's import
-    # hook that is a Python function call each time (6 us instead of 2, for every date on screen).
-    return value.astimezone().isoformat(" ", "minutes")[:16] if value else ""
+    # The GUI's one way of showing a moment (local time with its zone); local_time uses isoformat, not
+    # strftime: strftime imports the time module on every call, and under PySide's import hook that is a
+    # Python function call each time (6 us instead of 2, for every date on screen).
+    return local_time(value)
 
 
 def cells(record: UserRecord) -> tuple[Any, ...]:

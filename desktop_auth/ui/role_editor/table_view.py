@@ -25,14 +25,17 @@ from desktop_auth.ui.role_editor.columns import (
 from desktop_auth.ui.role_editor.delegate import RoleDelegate
 from desktop_auth.ui.role_editor.table_model import UserTableModel
 
+DATE_COLUMNS = (COL_LOCKED, COL_LAST_LOGIN, COL_CREATED, COL_UPDATED)
+WIDEST_DATE = "0000-00-00 00:00 +0000"  # shell/dates.local_time: the zone is an abbreviation or an offset
+CELL_PADDING = 14  # a cell's margins and the room its text needs not to be elided
 COLUMN_WIDTHS = {
     COL_ROLE: 100,
     COL_ACTIVE: 56,
-    COL_LOCKED: 128,
-    COL_LAST_LOGIN: 128,
+    COL_LOCKED: 150,  # the dates' widths follow the font (date_width); these are at the default font
+    COL_LAST_LOGIN: 150,
     COL_LOGINS: 64,
-    COL_CREATED: 128,
-    COL_UPDATED: 128,
+    COL_CREATED: 150,
+    COL_UPDATED: 150,
 }
 EMAIL_MIN_WIDTH = 150  # the stretching email column never gets narrower than this
 FOCUS_FRAME_WIDTH = 2  # the current cell's frame: an outer ring this wide, and a 1 px inner one
@@ -88,8 +91,12 @@ class UserTableView(QTableView):
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(24)
         header = self.horizontalHeader()
-        # Fixed widths: sizing to contents would make the view read (and so fetch) thousands of rows.
-        for column, width in COLUMN_WIDTHS.items():
+        # Fixed widths: sizing to contents would make the view read (and so fetch) thousands of rows. A date
+        # column fits the widest moment local_time writes, with its zone, in the table's font.
+        widths = dict(COLUMN_WIDTHS)
+        date_width = self.fontMetrics().horizontalAdvance(WIDEST_DATE) + CELL_PADDING
+        widths.update(dict.fromkeys(DATE_COLUMNS, date_width))
+        for column, width in widths.items():
             self.setColumnWidth(column, width)
         header.setSectionResizeMode(COL_EMAIL, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
@@ -100,9 +107,7 @@ class UserTableView(QTableView):
         # the editor's first layout (its tab page at the page's size hint, before the real size) showed a
         # scroll bar in the first frame and hid it in the next, painting the whole window twice.
         scroll_bar = self.verticalScrollBar().sizeHint().width()
-        self.setMinimumWidth(
-            sum(COLUMN_WIDTHS.values()) + EMAIL_MIN_WIDTH + scroll_bar + 2 * self.frameWidth()
-        )
+        self.setMinimumWidth(sum(widths.values()) + EMAIL_MIN_WIDTH + scroll_bar + 2 * self.frameWidth())
         self.delegate = RoleDelegate(self)
         self.setItemDelegateForColumn(COL_ROLE, self.delegate)
 
