@@ -394,3 +394,35 @@ def test_escape_during_a_slow_load_exits_cleanly(first: str, tmp_path: Path) -> 
     assert "exit 0" in result.stdout
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert "Fatal" not in result.stderr, result.stderr[-3000:]
+
+
+EXIT_DRIVER = """
+import atexit, sys, threading
+from PySide6.QtCore import QCoreApplication
+from desktop_auth.ui.shell import tasks
+
+app = QCoreApplication([])
+runner = tasks.TaskRunner()
+gate = threading.Event()
+if sys.argv[1] == "abandoned":
+    runner.run(lambda: gate.wait(60), print, print, abandon_at_exit=True)
+runner.shutdown(10_000)
+print("ending early", tasks._ending_early, flush=True)
+atexit.register(lambda: print("atexit ran", flush=True))
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("left", ["abandoned", "nothing"])
+def test_a_process_leaving_a_job_running_still_finishes_python_and_keeps_its_exit_status(left: str) -> None:
+    """With a job left running, the process skips the C libraries' exit handlers (which crashed under a
+    connecting thread), after Python's own finalization, with the same exit status; without, nothing
+    changes."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", EXIT_DRIVER, left], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert f"ending early {left == 'abandoned'}" in result.stdout
+    assert "atexit ran" in result.stdout
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]

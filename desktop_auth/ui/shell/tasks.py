@@ -24,10 +24,18 @@ there), it is frozen where it stands when the interpreter exits, and a result it
 one write transaction, which the database rolls back with the connection (SQLite's journal, InnoDB). The
 exception is a write that spans transactions and must not be cut in half, the embedded database's schema
 upgrade above all: the job wraps it in ``with runner.finish_before_exit():``, and ``shutdown`` waits for
-every such section to end; one not yet begun when quitting starts is not begun at all. (The upgrade is one transaction on SQLite, so even a killed process would
-leave the previous revision; the app waits anyway, as it never migrates a MariaDB server, whose DDL is
-not transactional: only the operator's ``desktop-auth db upgrade`` does, outside the app.) Jobs run
-without the flag (every save, sign-in, search) are waited for as before.
+every such section to end; one not yet begun when quitting starts is not begun at all. (The upgrade is
+one transaction on SQLite, so even a killed process would leave the previous revision; the app waits
+anyway, as it never migrates a MariaDB server, whose DDL is not transactional: only the operator's
+``desktop-auth db upgrade`` does, outside the app.) Jobs run without the flag (every save, sign-in,
+search) are waited for as before.
+
+A thread left running must not meet the C libraries' own teardown at process exit: PyMySQL loads the
+system's CA certificates into a new OpenSSL context for every connection, outside the GIL, and OpenSSL's
+exit handler freeing its tables under it crashed the process (SIGSEGV, 2 quits in 80 during a slow
+connect). So when ``shutdown`` leaves a job running, the process ends, once Python has finished (its
+``atexit`` handlers, logs and output flushed), with ``_exit`` and the same exit status, skipping the C
+libraries' exit handlers (``_end_before_native_teardown``; glibc).
 """
 
 from __future__ import annotations
@@ -246,4 +254,32 @@ class TaskRunner(QObject):
                 pass
             held = self._holds
         remaining = max(0, int((deadline - time.monotonic()) * 1000))
-        return bool(self._pool.waitForDone(remaining)) and not held
+        finished = bool(self._pool.waitForDone(remaining)) and not held
+        if any(thread.is_alive() for thread in self._threads):
+            _end_before_native_teardown()
+        return finished
+
+
+_ending_early = False
+
+
+def _end_before_native_teardown() -> None:
+    """Make the process's ``exit()`` end with ``_exit(status)`` before the exit handlers registered so
+    far (OpenSSL's cleanup, C++ static destructors) run under a thread still using them (module
+    docstring). Python's own finalization comes before ``exit()`` and is unaffected. Once per process;
+    only where glibc's ``on_exit`` exists."""
+    global _ending_early
+    if _ending_early:
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        on_exit, end = libc.on_exit, libc._exit
+    except (OSError, AttributeError):  # not glibc: the exit handlers run as usual
+        log.debug("No on_exit here: a job left running meets the exit handlers")
+        return
+    # glibc calls it as function(status, arg); _exit(status) ignores the second argument.
+    on_exit.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    if on_exit(ctypes.cast(end, ctypes.c_void_p), None) == 0:
+        _ending_early = True
