@@ -156,6 +156,69 @@ def test_the_last_admin_refusal_and_the_users_status_are_announced(
     assert [item for item in announced if item.source is error] == [Announcement(error, error.text(), True)]
 
 
+def test_the_users_tab_names_its_labels_by_their_text_and_announces_them(
+    qtbot: QtBot, services: Services, admin: Actor, announced: list[Announcement]
+) -> None:
+    """The Users tab alone, without the window around it: its error and status say what they show and
+    announce it themselves (the error at once, the status once it settles)."""
+    from desktop_auth.ui.role_editor.users_tab import UsersTab
+
+    runner = TaskRunner()
+    tab = UsersTab(runner, services, admin)
+    qtbot.addWidget(tab)
+    tab.show()
+    tab.model.reload()  # the window starts it
+    qtbot.waitUntil(lambda: tab.model.total == 1, timeout=10_000)
+    status, error = tab.status_label, tab.error_label
+    assert status.accessibleName() == error.accessibleName() == ""
+    qtbot.waitUntil(lambda: any(item.source is status for item in announced), timeout=10_000)
+    assert name_of(status) == status.text() == "1 user"
+    assert [item.text for item in announced if item.source is status] == ["1 user"], "spoken once, settled"
+    tab.show_error("Saving would leave no active administrator.")
+    assert name_of(error) == error.text()
+    assert announced[-1] == Announcement(error, error.text(), True)
+    runner.wait()
+
+
+def test_the_roles_settings_and_history_errors_are_announced(
+    qtbot: QtBot,
+    services: Services,
+    admin: Actor,
+    open_editor,
+    monkeypatch: pytest.MonkeyPatch,
+    announced: list[Announcement],
+) -> None:
+    from desktop_auth.services.errors import PermissionDeniedError
+
+    editor: RoleEditor = open_editor(admin)
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise PermissionDeniedError("Only an active administrator can do this.")
+
+    # Roles: adding one that exists is refused by the service.
+    editor.tabs.setCurrentWidget(editor.roles_tab)
+    type_into(qtbot, editor.roles_tab, "newRoleEdit", "admin")
+    click(qtbot, editor.roles_tab, "addRoleButton")
+    roles_error = child(editor.roles_tab, QLabel, "rolesErrorLabel")
+    qtbot.waitUntil(lambda: any(item.source is roles_error for item in announced), timeout=10_000)
+    assert announced[-1] == Announcement(roles_error, roles_error.text(), True)
+    assert name_of(roles_error) == roles_error.text() != ""
+
+    # Settings and history: the administrator lost the right between two clicks.
+    monkeypatch.setattr(services.app_settings, "update", refuse)
+    monkeypatch.setattr(services.admin, "audit_log", refuse)
+    editor.tabs.setCurrentWidget(editor.settings_tab)
+    settings_error = child(editor.settings_tab, QLabel, "settingsErrorLabel")
+    editor.settings_tab.save()
+    qtbot.waitUntil(lambda: any(item.source is settings_error for item in announced), timeout=10_000)
+    assert announced[-1] == Announcement(settings_error, "Only an active administrator can do this.", True)
+    editor.tabs.setCurrentWidget(editor.history_tab)  # loads the history
+    history_error = child(editor.history_tab, QLabel, "historyErrorLabel")
+    qtbot.waitUntil(lambda: any(item.source is history_error for item in announced), timeout=10_000)
+    assert announced[-1] == Announcement(history_error, "Only an active administrator can do this.", True)
+    assert name_of(history_error) == history_error.text()
+
+
 # -- values, names, order -----------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QVBox
 
 from desktop_auth.services.audit_words import describe_event
 from desktop_auth.ui.role_editor.lazy_tab import LazyTab, read_only_table
+from desktop_auth.ui.shell.announce import show_message
 from desktop_auth.ui.shell.dates import local_time
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
@@ -99,8 +100,7 @@ class HistoryTab(LazyTab):
 
     def _failed(self, error: Exception) -> None:
         self.status_label.hide()
-        self.error_label.setText(describe(error))
-        self.error_label.show()
+        show_message(self.error_label, describe(error))
 
     def _exported(self, path: str, count: int) -> None:
         self.error_label.hide()

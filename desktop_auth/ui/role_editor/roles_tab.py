@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabe
 
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.ui.role_editor.lazy_tab import LazyTab, read_only_table
+from desktop_auth.ui.shell.announce import show_message
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button, styled_label
@@ -85,8 +86,7 @@ class RolesTab(LazyTab):
             self.model.appendRow(items)
 
     def _show_error(self, error: BaseException | None) -> None:
-        self.error_label.setText(describe(error) if error else "")
-        self.error_label.setVisible(error is not None)
+        show_message(self.error_label, describe(error) if error else "")
 
     def _add(self) -> None:
         name, roles, actor = self.new_role_edit.text(), self._services.roles, self._actor

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
 
 from desktop_auth.ui.role_editor.lazy_tab import LazyTab
+from desktop_auth.ui.shell.announce import show_message
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button, styled_label
@@ -110,5 +111,4 @@ class SettingsTab(LazyTab):
 
     def _failed(self, error: BaseException) -> None:
         self.saved_label.setText("")
-        self.error_label.setText(describe(error))
-        self.error_label.show()
+        show_message(self.error_label, describe(error))

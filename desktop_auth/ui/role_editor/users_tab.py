@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, Signal
+from PySide6.QtCore import QItemSelectionModel, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -29,6 +29,7 @@ from desktop_auth.ui.role_editor.table_model import UserTableModel
 from desktop_auth.ui.role_editor.table_view import UserTableView
 from desktop_auth.ui.role_editor.unfinished_bar import UnfinishedBar
 from desktop_auth.ui.shell import words
+from desktop_auth.ui.shell.announce import announce, show_message
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import busy_indicator, button, styled_label
@@ -36,6 +37,8 @@ from desktop_auth.ui.shell.widgets import busy_indicator, button, styled_label
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import Actor
+
+STATUS_SETTLE_MS = 600  # the status is announced once it stops changing this long (counts, selection)
 
 
 class UsersTab(QWidget):
@@ -82,8 +85,7 @@ class UsersTab(QWidget):
         self.table = UserTableView(self.model)
         self.delegate = self.table.delegate
         self.action_bar = ActionBar()
-        self.error_label = styled_label("", "error", "errorLabel")
-        self.error_label.setAccessibleName("Error")
+        self.error_label = styled_label("", "error", "errorLabel")  # no accessibleName: its name is its text
         self.error_label.hide()
         self.revert_button = button("&Revert", "revertButton", "Revert unsaved changes")
         self.save_button = button("&Save", "saveButton", "Save changes")
@@ -102,8 +104,13 @@ class UsersTab(QWidget):
 
         # Not in this page: the window puts them in its status bar.
         self.status_label = QLabel()
-        self.status_label.setObjectName("statusLabel")
-        self.status_label.setAccessibleName("Users status")
+        self.status_label.setObjectName("statusLabel")  # no accessibleName: its name is its text
+        # The status (counts, selection, unsaved changes) is announced once it stops changing.
+        self._status_spoken = ""
+        self._status_settle = QTimer(self)
+        self._status_settle.setSingleShot(True)
+        self._status_settle.setInterval(STATUS_SETTLE_MS)
+        self._status_settle.timeout.connect(self._announce_status)
         self.busy_bar = busy_indicator("Loading")
         self.busy_bar.setMaximumWidth(120)
 
@@ -125,8 +132,8 @@ class UsersTab(QWidget):
     # -- status --------------------------------------------------------------------------------------
 
     def show_error(self, text: str) -> None:
-        self.error_label.setText(text)
-        self.error_label.setVisible(bool(text))
+        """Show (and announce, interrupting: e.g. a refusal to save) an error; '' hides it."""
+        show_message(self.error_label, text, assertive=True)
 
     def update_status(self) -> None:
         total, pending, selected = self.model.total, len(self.model.pending), self.selection().count
@@ -142,10 +149,18 @@ class UsersTab(QWidget):
             singles = self.model.pending.single_edits
             parts.append(f"{words.count(singles, 'unsaved change')} (marked)")
         self.status_label.setText(" · ".join(parts))
+        if self.status_label.text() != self._status_spoken:
+            self._status_settle.start()  # restarted by each change: a burst is spoken once, settled
         idle = not self._saving and not self._staging
         self.save_button.setEnabled(bool(pending) and idle)
         self.revert_button.setEnabled(bool(pending) and idle)
         self.action_bar.enable(bool(selected) and idle, self.roles_loaded)
+
+    def _announce_status(self) -> None:
+        text = self.status_label.text()
+        if text != self._status_spoken:
+            self._status_spoken = text
+            announce(self.status_label, text)
 
     def failed(self, error: BaseException) -> None:
         self.busy_bar.hide()

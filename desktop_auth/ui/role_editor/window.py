@@ -19,15 +19,13 @@ from desktop_auth.ui.role_editor.roles_tab import RolesTab
 from desktop_auth.ui.role_editor.settings_tab import SettingsTab
 from desktop_auth.ui.role_editor.users_tab import UsersTab
 from desktop_auth.ui.shell import settings_store, words
-from desktop_auth.ui.shell.announce import announce, watch_label
+from desktop_auth.ui.shell.announce import announce
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import Actor, RoleRecord
-
-STATUS_SETTLE_MS = 600  # the users status is announced once it stops changing this long (counts, selection)
 
 
 class RoleEditor(settings_store.RestoresGeometry, QMainWindow):
@@ -90,13 +88,7 @@ class RoleEditor(settings_store.RestoresGeometry, QMainWindow):
         bar.setObjectName("roleEditorStatusBar")
         bar.addPermanentWidget(self.users_tab.busy_bar)
         bar.addPermanentWidget(self.users_tab.status_label)
-        # Screen readers hear what the Users tab says (its labels are set in users_tab.py, which has no
-        # signal for it): its error (a refusal such as "would leave no active administrator") at once, its
-        # status (counts, selection, unsaved changes) once it settles, and the status bar's messages. The
-        # watchers also clear the labels' accessible names, which hid their text behind "Error" and
-        # "Users status".
-        self._error_watcher = watch_label(self.users_tab.error_label, assertive=True)
-        self._status_watcher = watch_label(self.users_tab.status_label, delay_ms=STATUS_SETTLE_MS)
+        # The Users tab announces its own error and status (users_tab.py); the status bar's messages here.
         bar.messageChanged.connect(lambda text: announce(bar, text))
 
     # -- what the tabs share -------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 announcement) carries it to the screen reader at once, wherever the focus is.
 
 A message label keeps no ``accessibleName``: a label's name is its text, so the screen reader reads the
-message, not the word "Error". ``watch_label`` does the same for a label whose text other code sets.
+message, not the word "Error". Code that changes a message label's text announces it too (``show_message``,
+or ``announce`` after a settling timer for a status that changes in bursts).
 
 Qt is imported inside the functions: the sign-in dialog imports this module before its first paint, and
 an announcement is only ever made later.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QObject
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QLabel
@@ -37,42 +38,3 @@ def show_message(label: QLabel, text: str, assertive: bool = True) -> None:
     label.setText(text)
     label.setVisible(bool(text))
     announce(label, text, assertive)
-
-
-class LabelWatcher(QObject):
-    """Announces the text of a label that other code changes (it has no signal for that): once the label
-    is shown or repainted with a text it has not announced yet, after ``delay_ms`` so a burst of changes
-    is spoken once, with its last text."""
-
-    def __init__(self, label: QLabel, assertive: bool, delay_ms: int) -> None:
-        super().__init__(label)
-        self._label = label
-        self._assertive = assertive
-        self._spoken = label.text() if label.isVisible() else ""
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(delay_ms)
-        self._timer.timeout.connect(self._speak)
-        label.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind == QEvent.Type.Hide:
-            self._spoken = ""  # shown again with the same text, it is news again
-        elif kind in (QEvent.Type.Show, QEvent.Type.Paint) and self._label.text() != self._spoken:
-            self._timer.start()
-        return False
-
-    def _speak(self) -> None:
-        text = self._label.text()
-        if text == self._spoken or not self._label.isVisible():
-            return
-        self._spoken = text
-        announce(self._label, text, self._assertive)
-
-
-def watch_label(label: QLabel, assertive: bool = False, delay_ms: int = 0) -> LabelWatcher:
-    """Announce ``label``'s text whenever it changes while shown (a live region), and expose the text as
-    its name (any ``accessibleName`` is cleared: it would hide the message)."""
-    label.setAccessibleName("")
-    return LabelWatcher(label, assertive, delay_ms)
