@@ -267,3 +267,28 @@ def test_counted_words_agree() -> None:
     assert [count(n, "user") for n in (0, 1, 2, 1500)] == ["0 users", "1 user", "2 users", "1,500 users"]
     assert count(1, "unsaved change") == "1 unsaved change"
     assert count(3, "entry", "entries") == "3 entries"
+
+
+def test_passwords_do_not_match_waits_for_a_pause_or_leaving_the_field(
+    qtbot: QtBot, services: Services
+) -> None:
+    """Not said on each keystroke of a half-typed confirmation: after a pause in typing, or at once when the
+    person leaves the field; cleared the moment the two match."""
+    dialog = RegisterDialog(TaskRunner(), services)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    error = child(dialog, QLabel, "confirmPasswordEditError")
+    type_into(qtbot, dialog, "passwordEdit", STRONG_PASSWORD)
+    type_into(qtbot, dialog, "confirmPasswordEdit", STRONG_PASSWORD[:5])
+    assert not error.isVisible(), "not while the person is typing"
+    qtbot.waitUntil(error.isVisible, timeout=3_000)  # they paused
+    assert error.text() == "The passwords do not match."
+    qtbot.keyClicks(child(dialog, QLineEdit, "confirmPasswordEdit"), STRONG_PASSWORD[5:])
+    assert not error.isVisible(), "a match clears it at once"
+
+    qtbot.keyClick(child(dialog, QLineEdit, "confirmPasswordEdit"), Qt.Key.Key_Backspace)
+    assert not error.isVisible()
+    qtbot.keyClick(child(dialog, QLineEdit, "confirmPasswordEdit"), Qt.Key.Key_Tab)  # leaves the field
+    assert error.isVisible()
+    assert error.text() == "The passwords do not match."

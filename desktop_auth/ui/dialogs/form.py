@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -38,6 +39,9 @@ from desktop_auth.ui.shell.widgets import busy_indicator, order_children_as_laid
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
+
+
+CONFIRM_PAUSE_MS = 700  # a pause in typing the confirmation after which a mismatch is said
 
 
 class NewPasswordFields(NamedTuple):  # not a dataclass: this module is on the start-up path
@@ -183,16 +187,32 @@ class FormDialog(settings_store.RestoresGeometry, QDialog):
         confirm_error = self.add_field("C&onfirm:", confirm, show)
         self._inputs.append(show)
 
-        def check_confirmation() -> None:
+        # "Do not match" waits until the person pauses (CONFIRM_PAUSE_MS) or leaves the field: said on every
+        # keystroke it would scold each half-typed confirmation. A match clears it at once, and once shown
+        # it stays while the entries still differ.
+        pause = QTimer(self)
+        pause.setSingleShot(True)
+        pause.setInterval(CONFIRM_PAUSE_MS)
+
+        def show_confirmation() -> None:
+            pause.stop()
             confirm_error.show_message(confirmation_problem(edit.text(), confirm.text()))
+
+        def check_confirmation() -> None:
+            if not confirmation_problem(edit.text(), confirm.text()) or confirm_error.isVisibleTo(self):
+                show_confirmation()
+            else:
+                pause.start()
 
         def password_changed(text: str) -> None:
             error.clear_message()
             meter.update_for(text, strength_email())
             check_confirmation()
 
+        pause.timeout.connect(show_confirmation)
         edit.textChanged.connect(password_changed)
         confirm.textChanged.connect(check_confirmation)
+        confirm.editingFinished.connect(show_confirmation)
         return NewPasswordFields(edit, meter, error, confirm, confirm_error, show)
 
     # -- state ---------------------------------------------------------------------------------------
