@@ -183,8 +183,11 @@ def test_keys_still_addressed_to_the_hidden_sign_in_form_reach_the_new_form_but_
     qtbot.keyClick(login.password_edit, Qt.Key.Key_Enter)
     assert not setup.busy, "an Enter meant for the sign-in form submitted the new form"
     assert services.accounts.needs_first_admin()
+    quits: list[int] = []
+    controller.finished.connect(quits.append)
     qtbot.keyClick(login.password_edit, Qt.Key.Key_Escape)
     assert setup.isVisible(), "an Escape meant for the sign-in form closed the new form"
+    assert quits == [], "an Escape meant for the sign-in form quit the app"
 
     press_enter(qtbot, setup, "confirmPasswordEdit")  # the person's own Enter, in the new form, does
     front(qtbot, controller, "accountWindow")
