@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     "startup.py",
+    "quit.py",
     "signin_overhead.py",
     "responsiveness.py",
     "role_editor_scale.py",

@@ -36,7 +36,6 @@ from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
-
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import Actor, SharedSettings, TemporaryPasswords
     from desktop_auth.ui.shell.tasks import TaskRunner
