@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolResetState
 
 from desktop_auth import file_modes, paths
 from desktop_auth.config import Settings
@@ -41,6 +42,11 @@ SQLITE_CACHE_KIB = 512  # see the PRAGMA below
 GALERA_INFO_KEY = "desktop_auth_galera"
 RECONNECT_PAUSE_SECONDS = 0.5
 TOKEN_PURGE_INTERVAL_SECONDS = 600
+# A pooled server connection is pinged on checkout only after this long unused (see _ping_if_idle).
+PING_AFTER_IDLE_SECONDS = 1.0
+# Keys of a pool record's info: when its connection was last given back; that its transaction is committed.
+_RETURNED_AT = "desktop_auth_returned_at"
+_ENDED = "desktop_auth_transaction_ended"
 
 __all__ = ["Database", "make_engine", "mask_url", "parse_database_url", "translate_errors"]
 
@@ -82,6 +88,45 @@ def _mysql_on_connect(dbapi_connection: Any, record: Any) -> None:
     record.info[GALERA_INFO_KEY] = galera
 
 
+def _reset_on_return(dbapi_connection: Any, record: Any, reset_state: PoolResetState) -> None:
+    """The pool's reset of a connection given back (``pool_reset_on_return=None`` leaves it to this
+    ``reset`` event, as SQLAlchemy documents): ROLLBACK, unless the transaction has already ended, because
+    ``Database.transaction()`` committed it (marked in the record's info just after its COMMIT) or the
+    ``Connection`` rolled it back as it closed (``transaction_was_reset``). After a COMMIT the pool's own
+    ROLLBACK would be a wasted round trip on a server; a connection given back mid-transaction (an error,
+    raw DBAPI use) is still rolled back."""
+    ended = record.info.pop(_ENDED, False)
+    if reset_state.transaction_was_reset or (ended and not reset_state.terminate_only):
+        return
+    dbapi_connection.rollback()
+
+
+def _note_returned(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Any:
+    """A pool ``checkout`` listener in place of ``pool_pre_ping``: ping a server connection only if it has
+    sat unused for PING_AFTER_IDLE_SECONDS; a dead one is then replaced and the pool invalidated, as
+    pre-ping does. A new connection is not pinged (it has just been made), nor is one given back moments
+    ago: it answered then. One that died since (a node failing over mid-burst) fails on its first statement
+    instead; SQLAlchemy then invalidates the pool, ``services.context.retried`` runs the call again on a new
+    connection within ``db_failover_seconds``, and a COMMIT it interrupts is settled by its commit token.
+    A ping per checkout costs a round trip in every transaction (two per sign-in, issue #15)."""
+    dialect = engine.dialect
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            raise exc.InvalidatePoolError(f"ping after {PING_AFTER_IDLE_SECONDS:g} s idle failed") from error
+
+    return checkout
+
+
 def _prepare_sqlite_file(path: Path, embedded: bool) -> None:
     """Create a new database file 0600 before SQLite opens it (SQLite gives its -wal and -shm files the
     main file's mode). The embedded database's folder is the app's own and is created 0700; a folder a
@@ -106,7 +151,7 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
     """
     url = parse_database_url(settings.database_url)
     hide_in_logs(*url_secrets(url))
-    options: dict[str, Any] = {"hide_parameters": True}
+    options: dict[str, Any] = {"hide_parameters": True, "pool_reset_on_return": None}  # _reset_on_return
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
             _prepare_sqlite_file(Path(url.database).expanduser(), settings.embedded)
@@ -114,7 +159,6 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
     else:
         url = url.update_query_dict({"charset": "utf8mb4"})
         options.update(
-            pool_pre_ping=True,
             pool_recycle=settings.db_pool_recycle_seconds,
             # At most db_pool_size server connections per client, never more: with thousands of desktops the
             # server's max_connections is the scarce thing. Extra concurrent work waits its turn; transactions
@@ -138,11 +182,14 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
         raise DatabaseUrlError(
             f"DATABASE_URL {mask_url(url)!r} cannot be used: {scrub(str(error), url_secrets(url))}"
         ) from None
+    event.listen(engine, "reset", _reset_on_return)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_begin)
     else:
         event.listen(engine, "connect", _mysql_on_connect)
+        event.listen(engine, "checkin", _note_returned)
+        event.listen(engine, "checkout", _ping_if_idle(engine))
     return engine
 
 
@@ -288,6 +335,7 @@ class Database:
                         if token is not None:
                             commit_tokens.record(session, token)
                         committing = True
+                    connection.info[_ENDED] = True  # committed: the pool has nothing to roll back
                 except exc.DBAPIError as error:
                     if token is None or not committing or not is_connection_lost(self.engine, error):
                         raise
