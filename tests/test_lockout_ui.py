@@ -43,3 +43,55 @@ def test_a_lockout_while_changing_the_password_signs_out(qtbot: QtBot, make_serv
     # And the lock holds for sign-in too.
     with pytest.raises(AccountLockedError):
         services.accounts.authenticate("wes@example.com", STRONG_PASSWORD)
+
+
+def test_the_lockout_wait_counts_down_and_an_unlock_is_seen_at_the_next_attempt(
+    qtbot: QtBot, make_services, start_app
+) -> None:
+    services = make_services(lockout_threshold=2, lockout_base_seconds=90)
+    admin = services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    services.accounts.register("ivy@example.com", STRONG_PASSWORD)
+    controller = start_app(services)
+    login = login_ready(qtbot, controller)
+    error = child(login, QLabel, "errorLabel")
+    for _ in range(3):  # two wrong passwords lock the address; the third attempt meets the lock
+        type_into(qtbot, login, "emailEdit", "ivy@example.com")
+        type_into(qtbot, login, "passwordEdit", OTHER_PASSWORD)
+        press_enter(qtbot, login, "passwordEdit")
+        qtbot.waitUntil(lambda: not login.busy and error.isVisible(), timeout=10_000)
+    assert "Try again in 2 minutes" in error.text()
+
+    # Time passes (the dialog's clock, moved on): the message follows it, second by second at the end.
+    started = login.monotonic()
+    login.monotonic = lambda: started + 30
+    qtbot.waitUntil(lambda: "Try again in 1 minute," in error.text(), timeout=3_000)
+    login.monotonic = lambda: started + 80
+    qtbot.waitUntil(lambda: "Try again in 10 seconds" in error.text(), timeout=3_000)
+
+    # An administrator unlocks the address meanwhile: the next attempt asks the service, which lets it in.
+    from desktop_auth.services.records import Actor
+
+    services.admin.unlock(Actor(admin.id, admin.email), ["ivy@example.com"])
+    type_into(qtbot, login, "passwordEdit", STRONG_PASSWORD)
+    press_enter(qtbot, login, "passwordEdit")
+    qtbot.waitUntil(lambda: controller.window is not None, timeout=10_000)
+    assert "Too many" not in error.text()
+
+
+def test_the_end_of_the_wait_is_said(qtbot: QtBot, make_services, start_app) -> None:
+    services = make_services(lockout_threshold=1, lockout_base_seconds=30)
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    controller = start_app(services)
+    login = login_ready(qtbot, controller)
+    error = child(login, QLabel, "errorLabel")
+    for _ in range(2):
+        type_into(qtbot, login, "emailEdit", "root@example.com")
+        type_into(qtbot, login, "passwordEdit", OTHER_PASSWORD)
+        press_enter(qtbot, login, "passwordEdit")
+        qtbot.waitUntil(lambda: not login.busy and error.isVisible(), timeout=10_000)
+    assert "Try again in 30 seconds" in error.text()
+    started = login.monotonic()
+    login.monotonic = lambda: started + 31
+    notice = child(login, QLabel, "noticeLabel")
+    qtbot.waitUntil(lambda: "you can sign in again" in notice.text(), timeout=3_000)
+    assert not error.isVisible() or not error.text()

@@ -68,8 +68,13 @@ class AccountLockedError(ServiceError):
     def __init__(self, locked_until: datetime, now: datetime) -> None:
         self.locked_until = locked_until
         self.seconds_left = max(0.0, (locked_until - now).total_seconds())
-        super().__init__(
-            f"Too many failed sign-ins. Try again in {describe_wait(self.seconds_left)}, "
+        super().__init__(self.message_with(self.seconds_left))
+
+    @staticmethod
+    def message_with(seconds_left: float) -> str:
+        """The refusal with this much of the wait left (a countdown shows it again as time passes)."""
+        return (
+            f"Too many failed sign-ins. Try again in {describe_wait(seconds_left)}, "
             "or ask an administrator to unlock the account."
         )
 

@@ -11,10 +11,11 @@ go on to the new form (``forward_keys_to``), except Enter and Escape, which were
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, NamedTuple
 
 import shiboken6
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.services.errors import AccountLockedError
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import SignedInUser
+
+
+WAIT_OVER = "The wait is over: you can sign in again."
 
 
 class TypedSoFar(NamedTuple):  # not a dataclass: this module is on the start-up path
@@ -76,6 +80,11 @@ class LoginDialog(FormDialog):
         self.setTabOrder(self.sign_in_button, self.create_account_button)
 
         self.email_edit.setText(settings_store.last_email())
+        # A lockout's wait counts down on screen (see _show_lockout); the timer is made at the first one.
+        self._lockout_ends_at: float | None = None  # on the monotonic clock below
+        self._lockout_timer: QTimer | None = None
+        self.monotonic = time.monotonic
+        self.email_edit.textEdited.connect(lambda _text: self._stop_countdown())  # another address
         self._submit_when_ready = False
         self._successor: QWidget | None = None  # the form that replaced this one, while this one is hidden
         self.await_database()
@@ -160,6 +169,7 @@ class LoginDialog(FormDialog):
     def prefill(self, email: str, notice: str = "") -> None:
         self.email_edit.setText(email)
         self.password_edit.clear()
+        self._stop_countdown()
         self.clear_errors()
         self.show_notice(notice)
         self.focus_first_empty()
@@ -183,10 +193,41 @@ class LoginDialog(FormDialog):
         """True once the database layer is loaded and the form can sign in."""
         return self._services is not None
 
+    def _show_lockout(self, seconds_left: float) -> None:
+        """Count the wait down in the message (each second in the last minute, else each minute), and say
+        when it is over. Only the service decides: the next attempt always asks it (an administrator may
+        have unlocked the address meanwhile) and the countdown stops then, or when the address changes."""
+        self._lockout_ends_at = self.monotonic() + seconds_left
+        if self._lockout_timer is None:
+            self._lockout_timer = QTimer(self)
+            self._lockout_timer.setInterval(1000)
+            self._lockout_timer.timeout.connect(self._tick)
+        self._lockout_timer.start()
+
+    def _tick(self) -> None:
+        if self._lockout_ends_at is None:
+            return
+        left = self._lockout_ends_at - self.monotonic()
+        if left > 0:
+            # The label's text only, not announced again: a screen reader reading it every second is noise.
+            self.error_label.setText(AccountLockedError.message_with(left))
+            return
+        self._stop_countdown()
+        self.show_error("")
+        self.show_notice(WAIT_OVER)
+
+    def _stop_countdown(self) -> None:
+        self._lockout_ends_at = None
+        if self._lockout_timer is not None:
+            self._lockout_timer.stop()
+
     def submit(self) -> None:
         if self.busy:
             return
+        self._stop_countdown()
         self.clear_errors()
+        if self.notice_label.text() == WAIT_OVER:
+            self.show_notice("")
         email, password = self.email_edit.text(), self.password_edit.text()
         if not email.strip():
             self.email_error.show_message("Enter your email address.")
@@ -217,6 +258,7 @@ class LoginDialog(FormDialog):
         self.set_busy(False)
         self.show_error(describe(error))
         if isinstance(error, AccountLockedError):
+            self._show_lockout(error.seconds_left)
             self.email_edit.setFocus()
         else:
             self.password_edit.selectAll()
