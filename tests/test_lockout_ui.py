@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop_auth.services.errors import AccountLockedError
 from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
+from desktop_auth.ui.dialogs.sign_in import LoginDialog
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD
 from tests.ui_helpers import child, click, login_ready, press_enter, sign_in, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
@@ -45,6 +46,17 @@ def test_a_lockout_while_changing_the_password_signs_out(qtbot: QtBot, make_serv
         services.accounts.authenticate("wes@example.com", STRONG_PASSWORD)
 
 
+def sign_in_wrongly(qtbot: QtBot, login: LoginDialog, email: str, times: int) -> QLabel:
+    """Wrong passwords through the dialog; the form-wide error label, showing the last outcome."""
+    error = child(login, QLabel, "errorLabel")
+    for _ in range(times):
+        type_into(qtbot, login, "emailEdit", email)
+        type_into(qtbot, login, "passwordEdit", OTHER_PASSWORD)
+        press_enter(qtbot, login, "passwordEdit")
+        qtbot.waitUntil(lambda: not login.busy and error.isVisible(), timeout=10_000)
+    return error
+
+
 def test_the_lockout_wait_counts_down_and_an_unlock_is_seen_at_the_next_attempt(
     qtbot: QtBot, make_services, start_app
 ) -> None:
@@ -53,12 +65,7 @@ def test_the_lockout_wait_counts_down_and_an_unlock_is_seen_at_the_next_attempt(
     services.accounts.register("ivy@example.com", STRONG_PASSWORD)
     controller = start_app(services)
     login = login_ready(qtbot, controller)
-    error = child(login, QLabel, "errorLabel")
-    for _ in range(3):  # two wrong passwords lock the address; the third attempt meets the lock
-        type_into(qtbot, login, "emailEdit", "ivy@example.com")
-        type_into(qtbot, login, "passwordEdit", OTHER_PASSWORD)
-        press_enter(qtbot, login, "passwordEdit")
-        qtbot.waitUntil(lambda: not login.busy and error.isVisible(), timeout=10_000)
+    error = sign_in_wrongly(qtbot, login, "ivy@example.com", 3)  # the third attempt meets the lock
     assert "Try again in 2 minutes" in error.text()
 
     # Time passes (the dialog's clock, moved on): the message follows it, second by second at the end.
@@ -83,12 +90,7 @@ def test_the_end_of_the_wait_is_said(qtbot: QtBot, make_services, start_app) -> 
     services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
     controller = start_app(services)
     login = login_ready(qtbot, controller)
-    error = child(login, QLabel, "errorLabel")
-    for _ in range(2):
-        type_into(qtbot, login, "emailEdit", "root@example.com")
-        type_into(qtbot, login, "passwordEdit", OTHER_PASSWORD)
-        press_enter(qtbot, login, "passwordEdit")
-        qtbot.waitUntil(lambda: not login.busy and error.isVisible(), timeout=10_000)
+    error = sign_in_wrongly(qtbot, login, "root@example.com", 2)
     assert "Try again in 30 seconds" in error.text()
     started = login.monotonic()
     login.monotonic = lambda: started + 31
