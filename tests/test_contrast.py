@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QImage, QPalette, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -24,39 +24,10 @@ from PySide6.QtWidgets import (
 
 from desktop_auth.ui.shell import theme
 from desktop_auth.ui.shell.widgets import styled_label
+from tests.pixels import NON_TEXT, TEXT, contrast, over, pixels, strong_changes
+from tests.ui_helpers import start_app as start_app  # the fixture
 
-TEXT = 4.5
-NON_TEXT = 3.0
 Role = QPalette.ColorRole
-
-
-def luminance(color: QColor) -> float:
-    def channel(value: int) -> float:
-        v = value / 255
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-
-    return 0.2126 * channel(color.red()) + 0.7152 * channel(color.green()) + 0.0722 * channel(color.blue())
-
-
-def contrast(a: QColor, b: QColor) -> float:
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-def over(color: QColor, background: QColor) -> QColor:
-    """A translucent colour as it shows on its background."""
-    alpha = color.alphaF()
-    mix = [
-        round(f * alpha + b * (1 - alpha))
-        for f, b in zip(color.getRgb()[:3], background.getRgb()[:3], strict=True)
-    ]
-    return QColor(*mix)
-
-
-def pixels(image: QImage) -> Iterator[tuple[int, int, QColor]]:
-    for y in range(image.height()):
-        for x in range(image.width()):
-            yield x, y, image.pixelColor(x, y)
 
 
 @pytest.fixture(params=[Qt.ColorScheme.Light, Qt.ColorScheme.Dark], ids=["light", "dark"])
@@ -185,11 +156,7 @@ def test_keyboard_focus_is_visible_with_aa_contrast(qtbot, themed: QPalette) -> 
             control.clearSelection()  # the current cell alone, as after moving with Ctrl+arrows
         focused = control.grab().toImage()
         before = unfocused[name]
-        strong = sum(
-            1
-            for x, y, color in pixels(focused)
-            if color != before.pixelColor(x, y) and min(contrast(color, a) for a in adjacent) >= NON_TEXT
-        )
+        strong = strong_changes(focused, before, adjacent)
         if isinstance(control, QTableView):
             cell = control.visualRect(control.currentIndex())
             needed = 2 * (cell.width() + cell.height()) * 0.9
@@ -199,3 +166,75 @@ def test_keyboard_focus_is_visible_with_aa_contrast(qtbot, themed: QPalette) -> 
             needed = 2 * (focused.width() + focused.height()) * 0.9
         assert strong >= needed, f"{name}: {strong} pixels show focus at 3:1, {needed:.0f} needed"
     window.close()
+
+
+def _focused_control(qtbot, window: QWidget) -> QWidget:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5_000)
+    focused = QApplication.focusWidget()
+    assert focused is not None
+    assert focused.window() is window, (
+        f"{window.objectName()}: the focus is in {focused.window().objectName()}"
+    )
+    return focused
+
+
+def _focus_shows(qtbot, themed: QPalette, window: QWidget) -> None:
+    """The control that has the focus as ``window`` opens, grabbed focused and then unfocused: the focus
+    changes enough pixels at 3:1 to go round it (the measure of the Tab test above)."""
+    control = _focused_control(qtbot, window)
+    focused = control.grab().toImage()
+    control.clearFocus()
+    qtbot.waitUntil(lambda: not control.hasFocus())
+    # Fusion draws a dialog's default button with the focus outline, focused or not: compared with a plain
+    # button, so the outline is still what is measured (a person cannot tell "default" from "focused").
+    default = isinstance(control, QPushButton) and control.isDefault()
+    if default:
+        control.setDefault(False)
+    before = control.grab().toImage()
+    if default:
+        control.setDefault(True)
+    face = {QPushButton: Role.Button, QComboBox: Role.Button, QTableView: Role.AlternateBase}
+    kind = next((kind for kind in face if isinstance(control, kind)), None)
+    adjacent = [
+        themed.color(Role.Window),
+        themed.color(Role.Base),
+        themed.color(face[kind] if kind else Role.Base),
+    ]
+    strong = strong_changes(focused, before, adjacent)
+    needed = 4 * 12 if isinstance(control, QCheckBox) else 2 * (focused.width() + focused.height()) * 0.9
+    assert strong >= needed, (
+        f"{window.objectName()}: {control.objectName()} shows its focus in {strong} pixels at 3:1, "
+        f"{needed:.0f} needed"
+    )
+
+
+def test_the_focus_shows_as_each_window_opens(qtbot, themed: QPalette, services, admin, start_app) -> None:
+    """Qt's styles draw a button's focus frame only after the keyboard moved the focus; a window opening
+    with the focus on a button (the account window) showed none. Each window and dialog, as it opens."""
+    from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
+    from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
+    from desktop_auth.ui.dialogs.register import RegisterDialog
+    from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
+    from desktop_auth.ui.shell.tasks import TaskRunner
+    from tests.conftest import STRONG_PASSWORD
+    from tests.ui_helpers import sign_in
+
+    QApplication.setCursorFlashTime(0)
+    controller = start_app(services)
+    window = sign_in(qtbot, controller, "root@example.com", STRONG_PASSWORD)
+    _focus_shows(qtbot, themed, window)
+    window.close()
+    runner = TaskRunner()
+    for dialog in (
+        RegisterDialog(runner, services),
+        SetupAdminDialog(runner, services),
+        ChangePasswordDialog(runner, services, admin.user_id, "root@example.com"),
+        TemporaryPasswordDialog(runner, services, admin, {admin.user_id: 1}, "root@example.com"),
+    ):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        _focus_shows(qtbot, themed, dialog)
+        dialog.close()

@@ -29,7 +29,7 @@ from desktop_auth.ui.shell.dates import local_time
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.theme import icon
-from desktop_auth.ui.shell.widgets import button, order_children_as_laid_out, styled_label
+from desktop_auth.ui.shell.widgets import AppWindow, button, order_children_as_laid_out, styled_label
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
@@ -82,7 +82,7 @@ class _ActivityWatcher(QObject):
         return False
 
 
-class AccountWindow(settings_store.RestoresGeometry, QMainWindow):
+class AccountWindow(AppWindow, QMainWindow):
     signed_out = Signal(str)  # why ("" when the person chose to sign out)
     role_editor_requested = Signal()
     admin_lost = Signal()  # the account is no longer an administrator: close admin windows

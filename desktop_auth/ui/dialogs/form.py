@@ -35,7 +35,7 @@ from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.qt_values import LABEL_ALIGNMENT
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.theme import icon
-from desktop_auth.ui.shell.widgets import busy_indicator, order_children_as_laid_out, styled_label
+from desktop_auth.ui.shell.widgets import AppWindow, busy_indicator, order_children_as_laid_out, styled_label
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
@@ -53,7 +53,7 @@ class NewPasswordFields(NamedTuple):  # not a dataclass: this module is on the s
     show_check: QCheckBox
 
 
-class FormDialog(settings_store.RestoresGeometry, QDialog):
+class FormDialog(AppWindow, QDialog):
     """A titled form with inline field errors, a form-wide ``errorLabel``, a busy bar and remembered geometry."""
 
     def __init__(self, object_name: str, title: str, subtitle: str, parent: QWidget | None = None) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QEvent, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from desktop_auth.ui.role_editor.history_tab import HistoryTab
@@ -22,13 +22,14 @@ from desktop_auth.ui.shell import settings_store, words
 from desktop_auth.ui.shell.announce import announce
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.widgets import AppWindow
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import Actor, RoleRecord
 
 
-class RoleEditor(settings_store.RestoresGeometry, QMainWindow):
+class RoleEditor(AppWindow, QMainWindow):
     closed = Signal()
 
     def __init__(
@@ -69,6 +70,11 @@ class RoleEditor(settings_store.RestoresGeometry, QMainWindow):
         save.setShortcut(QKeySequence(QKeySequence.StandardKey.Save))
         save.triggered.connect(self.save)
         self.addAction(save)
+        close = QAction("Close", self)  # Ctrl+W (and the platform's Close); Escape: keyPressEvent
+        keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Close)
+        close.setShortcuts(keys if QKeySequence("Ctrl+W") in keys else [QKeySequence("Ctrl+W"), *keys])
+        close.triggered.connect(self.close)  # closing asks about unsaved changes
+        self.addAction(close)
         self.users_tab.refresh_requested.connect(self.refresh)
         self.users_tab.message.connect(self.statusBar().showMessage)
         # Fetched once the window is built, on the next turn of the event loop: a worker started earlier only
@@ -145,6 +151,14 @@ class RoleEditor(settings_store.RestoresGeometry, QMainWindow):
             # Showing posts layout requests (the tab widget's, the status bar's) that Qt would handle after
             # the first paint, and each would then repaint the whole window: lay out now, paint once.
             QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Escape closes the window (asking about unsaved changes), as it closes a dialog. It arrives here
+        only when the focused control did not use it: an open cell editor or list cancels with it first."""
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.close()
+            return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.model.pending and not self._closing_confirmed:
