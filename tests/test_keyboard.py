@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QShortcutEvent
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTabWidget,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.services import Services
@@ -20,6 +30,7 @@ from desktop_auth.ui.role_editor.columns import COL_EMAIL, COL_ROLE
 from desktop_auth.ui.role_editor.window import RoleEditor
 from tests.conftest import register_accounts
 from tests.ui_helpers import open_editor
+from tests.ui_helpers import start_app as start_app  # the fixture
 
 pytestmark = pytest.mark.usefixtures("isolated_qsettings")
 __all__ = ["open_editor"]  # a fixture, used by name
@@ -154,3 +165,186 @@ def test_the_role_editor_opens_centred_on_the_window_it_came_from_and_never_off_
     assert sx - 2 <= x <= sx + sw + 2 - w, f"brought back onto the screen: {seen}"
     assert sy - 2 <= y <= sy + sh + 2 - h, f"brought back onto the screen: {seen}"
     assert seen["remembered"] == [130, 90], "a remembered place on the screen wins"
+
+
+# -- mnemonics ----------------------------------------------------------------------------------------
+
+_MNEMONIC = re.compile(r"(?<!&)&([^&\s])")
+
+
+def _letter(text: str) -> str | None:
+    found = _MNEMONIC.search(text.replace("&&", ""))
+    return found.group(1).lower() if found else None
+
+
+class _Shortcuts(QObject):
+    """Records the shortcut events the mnemonic widgets get. A button's is swallowed when it would click
+    (not ambiguous): what it would do is not the point, that Alt+letter reaches it is."""
+
+    def __init__(self, widgets: list[QWidget]) -> None:
+        super().__init__()
+        self.got: list[tuple[QWidget, bool]] = []
+        for widget in widgets:
+            widget.installEventFilter(self)
+        self._widgets = widgets
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Shortcut and isinstance(watched, QWidget):
+            assert isinstance(event, QShortcutEvent)
+            self.got.append((watched, event.isAmbiguous()))
+            return isinstance(watched, QAbstractButton) and not event.isAmbiguous()
+        return False
+
+    def remove(self) -> None:
+        for widget in self._widgets:
+            widget.removeEventFilter(self)
+
+
+def _mnemonics(window: QWidget) -> dict[str, list[QWidget]]:
+    """The visible widgets of ``window`` that show an underlined letter, by letter."""
+    found: dict[str, list[QWidget]] = {}
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisible() or widget.window() is not window:
+            continue
+        if isinstance(widget, QLabel) and widget.textFormat() != Qt.TextFormat.RichText:
+            letter = _letter(widget.text())
+            if letter is not None:
+                assert widget.buddy() is not None, (
+                    f"{window.objectName()}: {widget.text()!r} underlines a letter for nothing"
+                )
+        elif isinstance(widget, QAbstractButton):
+            letter = _letter(widget.text())
+        else:
+            continue
+        if letter is not None:
+            found.setdefault(letter, []).append(widget)
+    return found
+
+
+def _reached(widget: QWidget) -> bool:
+    if isinstance(widget, QLabel):
+        buddy = widget.buddy()
+        return buddy is not None and buddy.hasFocus()
+    return widget.hasFocus()
+
+
+def _press(qtbot: QtBot, window: QWidget, letter: str) -> None:
+    target = QApplication.focusWidget() or window
+    qtbot.keyClick(target, Qt.Key(ord(letter.upper())), Qt.KeyboardModifier.AltModifier)
+
+
+def check_mnemonics(qtbot: QtBot, window: QWidget, tabs: QTabWidget | None = None) -> list[str]:
+    """Alt+letter for every letter ``window`` shows: a label's field gets the focus, a button or check box
+    is activated; a letter shown twice (which should not happen) at least cycles through its widgets, as
+    Qt does with an ambiguous shortcut. Returns the letters shown twice."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    mnemonics = _mnemonics(window)
+    tab_letters = {_letter(tabs.tabText(i)) for i in range(tabs.count())} if tabs is not None else set()
+    clashes = sorted(
+        letter for letter, widgets in mnemonics.items() if len(widgets) > 1 or letter in tab_letters
+    )
+    spy = _Shortcuts([widget for widgets in mnemonics.values() for widget in widgets])
+    try:
+        for letter, widgets in mnemonics.items():
+            spy.got.clear()
+            if not any(widget.isEnabled() for widget in widgets):
+                continue  # greyed out: Qt turns its letter off too
+            if len(widgets) == 1 and letter not in tab_letters:
+                _press(qtbot, window, letter)
+                name = widgets[0].objectName() or widgets[0].text()
+                assert [got for got, _ in spy.got] == widgets, (
+                    f"{window.objectName()}: Alt+{letter} missed {name}"
+                )
+                if isinstance(widgets[0], QLabel):
+                    assert _reached(widgets[0]), (
+                        f"{window.objectName()}: Alt+{letter} did not focus {name}'s field"
+                    )
+                continue
+            visited = set()
+            for _ in range(len(widgets)):
+                _press(qtbot, window, letter)
+                visited |= {id(widget) for widget in widgets if _reached(widget)}
+            assert visited == {id(widget) for widget in widgets}, (
+                f"{window.objectName()}: Alt+{letter} cycles"
+            )
+    finally:
+        spy.remove()
+    return clashes
+
+
+def _dialogs(services: Services, admin: Actor) -> list[QWidget]:
+    from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
+    from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
+    from desktop_auth.ui.dialogs.register import RegisterDialog
+    from desktop_auth.ui.dialogs.sign_in import LoginDialog
+    from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
+    from desktop_auth.ui.shell.tasks import TaskRunner
+
+    runner = TaskRunner()
+    ada = next(user for user in services.admin.list_users(admin) if user.email == "ada@example.com")
+    login = LoginDialog(runner)
+    login.set_services(services, registration_open=True)  # as once the database is ready
+    return [
+        login,
+        RegisterDialog(runner, services),
+        SetupAdminDialog(runner, services),
+        ChangePasswordDialog(runner, services, 1, "someone@example.com"),
+        TemporaryPasswordDialog(runner, services, admin, {ada.id: ada.version}, ada.email),
+    ]
+
+
+def test_every_mnemonic_works_and_none_clashes_in_the_dialogs(
+    qtbot: QtBot, services: Services, admin: Actor
+) -> None:
+    register_accounts(services, "ada@example.com")
+    for dialog in _dialogs(services, admin):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        assert check_mnemonics(qtbot, dialog) == [], dialog.objectName()
+        if dialog.objectName() == "temporaryPasswordDialog":  # then the passwords, with their own buttons
+            dialog.findChild(QPushButton, "resetButton").click()
+            qtbot.waitUntil(
+                lambda d=dialog: (
+                    d.findChild(QPushButton, "copyAllButton") is not None
+                    and d.findChild(QPushButton, "copyAllButton").isVisible()
+                ),
+                timeout=10_000,
+            )
+            assert check_mnemonics(qtbot, dialog) == [], "temporary passwords shown"
+        dialog.hide()
+
+
+def test_every_mnemonic_works_in_the_account_window(
+    qtbot: QtBot, services: Services, admin: Actor, start_app
+) -> None:
+    from tests.conftest import STRONG_PASSWORD
+    from tests.ui_helpers import sign_in
+
+    controller = start_app(services)
+    window = sign_in(qtbot, controller, "root@example.com", STRONG_PASSWORD)
+    assert sorted(_mnemonics(window)) == ["c", "o", "r"]
+    assert check_mnemonics(qtbot, window) == []
+
+
+# Letters two controls of the Users tab share, both in role_editor/filter_bar.py: "&Filter:" and "Re&fresh".
+KNOWN_CLASHES = {"Users": ["f"]}
+
+
+def test_every_mnemonic_works_in_each_tab_of_the_role_editor(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor
+) -> None:
+    editor: RoleEditor = open_editor(admin)
+    editor.activateWindow()
+    qtbot.waitUntil(editor.isActiveWindow, timeout=5_000)
+    tabs = editor.tabs
+    for index in range(tabs.count()):
+        letter = _letter(tabs.tabText(index))
+        assert letter is not None
+        _press(qtbot, editor, letter)
+        qtbot.waitUntil(lambda i=index: tabs.currentIndex() == i, timeout=2_000)
+        title = tabs.tabText(index).replace("&", "")
+        editor.settings_tab.reload() if tabs.currentWidget() is editor.settings_tab else None
+        assert check_mnemonics(qtbot, editor, tabs) == KNOWN_CLASHES.get(title, []), title
+        tabs.setCurrentIndex(index)

@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QWindow
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QWindow
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -141,9 +142,14 @@ class AccountWindow(AppWindow, QMainWindow):
         )
         self.role_editor_button = button("&Role editor…", "roleEditorButton", "Open the role editor", "roles")
         self.sign_out_button = button("Sign &out", "signOutButton", "Sign out", "sign-out")
-        self.change_password_button.setShortcut(QKeySequence("Ctrl+Shift+P"))
-        self.role_editor_button.setShortcut(QKeySequence("Ctrl+E"))
-        self.sign_out_button.setShortcut(QKeySequence("Ctrl+Shift+Q"))
+        # The Ctrl shortcuts are actions of the window: a button's setShortcut would replace the shortcut of
+        # its underlined letter (Alt+C, Alt+R, Alt+O), which then did nothing.
+        for push, keys in (
+            (self.change_password_button, "Ctrl+Shift+P"),
+            (self.role_editor_button, "Ctrl+E"),
+            (self.sign_out_button, "Ctrl+Shift+Q"),
+        ):
+            self._shortcut(push, keys)
         actions.addWidget(self.change_password_button)
         actions.addWidget(self.role_editor_button)
         actions.addStretch(1)
@@ -175,6 +181,15 @@ class AccountWindow(AppWindow, QMainWindow):
         self.check_timer.setInterval(check_interval_ms)
         self.check_timer.timeout.connect(lambda: self.check_session())
         self.check_timer.start()
+
+    def _shortcut(self, push: QPushButton, keys: str) -> None:
+        action = QAction(push.accessibleName(), self)
+        action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(lambda: push.click() if push.isVisible() and push.isEnabled() else None)
+        self.addAction(action)
+        push.setToolTip(
+            f"{push.accessibleName()} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+        )
 
     @staticmethod
     def _value(form: QFormLayout, caption: str, name: str, text: str) -> QLabel:

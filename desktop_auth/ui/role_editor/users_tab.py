@@ -88,7 +88,7 @@ class UsersTab(QWidget):
         self.error_label = styled_label("", "error", "errorLabel")  # no accessibleName: its name is its text
         self.error_label.hide()
         self.revert_button = button("&Revert", "revertButton", "Revert unsaved changes")
-        self.save_button = button("&Save", "saveButton", "Save changes")
+        self.save_button = button("Sa&ve", "saveButton", "Save changes")  # Alt+S: the Users tab
         self.save_button.setDefault(True)
         footer = QHBoxLayout()
         footer.addStretch(1)

@@ -49,11 +49,12 @@ class RoleEditor(AppWindow, QMainWindow):
         self.table = self.users_tab.table
         self.tabs = QTabWidget()
         self.tabs.setObjectName("roleEditorTabs")
-        self.tabs.addTab(self.users_tab, "&Users")
+        # Each tab's letter is unique in the window: no control on any page uses s, e, g or h.
+        self.tabs.addTab(self.users_tab, "U&sers")
         self.roles_tab = RolesTab(runner, services, actor, on_change=self._load_roles)
-        self.tabs.addTab(self.roles_tab, "R&oles")
+        self.tabs.addTab(self.roles_tab, "Rol&es")
         self.settings_tab = SettingsTab(runner, services, actor)
-        self.tabs.addTab(self.settings_tab, "&Settings")
+        self.tabs.addTab(self.settings_tab, "Settin&gs")
         self.history_tab = HistoryTab(runner, services, actor)
         self.tabs.addTab(self.history_tab, "&History")
         self.tabs.currentChanged.connect(self._tab_changed)
