@@ -6,15 +6,23 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QProgressBar, QWidget
 from pytestqt.qtbot import QtBot
 
+from desktop_auth.services import Services
+from desktop_auth.services.records import Actor
 from desktop_auth.ui.account_window import format_time
 from desktop_auth.ui.role_editor.columns import COL_CREATED, COL_LAST_LOGIN, COL_LOCKED, COL_UPDATED, HEADERS
 from desktop_auth.ui.role_editor.table_view import UserTableView
+from desktop_auth.ui.shell import theme
 from desktop_auth.ui.shell.dates import local_time
+from tests.conftest import STRONG_PASSWORD
+from tests.ui_helpers import child, type_into
 
 pytestmark = pytest.mark.usefixtures("isolated_qsettings")
 
@@ -69,3 +77,90 @@ def test_a_date_column_fits_a_moment_with_its_zone(qtbot: QtBot, zone: str) -> N
     for column in (COL_LOCKED, COL_LAST_LOGIN, COL_CREATED, COL_UPDATED):
         text = model.index(0, column).data()
         assert view.columnWidth(column) >= metrics.horizontalAdvance(text) + margin, (HEADERS[column], text)
+
+
+# -- new-password forms after a weak password ---------------------------------------------------------------
+
+
+def _clipped(dialog: QWidget) -> list[str]:
+    """The visible labels smaller than their text needs: a wrapping label shorter than its height for its
+    width, any label narrower or shorter than its minimum."""
+    found = []
+    for label in dialog.findChildren(QLabel):
+        if not label.isVisible() or not label.text():
+            continue
+        need = label.minimumSizeHint()
+        short = label.height() < (label.heightForWidth(label.width()) if label.wordWrap() else need.height())
+        if short or label.width() < need.width():
+            found.append(
+                f"{label.objectName() or label.text()!r}: {label.size().toTuple()}, needs {need.toTuple()}"
+            )
+    return found
+
+
+def _new_password_dialogs(services: Services, admin: Actor) -> list[QWidget]:
+    from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
+    from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
+    from desktop_auth.ui.dialogs.register import RegisterDialog
+    from desktop_auth.ui.shell.tasks import TaskRunner
+
+    runner = TaskRunner()
+    return [
+        RegisterDialog(runner, services),
+        SetupAdminDialog(runner, services),
+        ChangePasswordDialog(runner, services, admin.user_id, "root@example.com"),  # type: ignore[arg-type]
+    ]
+
+
+@pytest.fixture(params=[Qt.ColorScheme.Light, Qt.ColorScheme.Dark], ids=["light", "dark"])
+def themed(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[None]:
+    original = qapp.palette(), qapp.styleSheet(), qapp.property("themeDark")
+    theme.apply_theme(qapp, request.param)
+    yield
+    qapp.setPalette(original[0])
+    qapp.setStyleSheet(original[1])
+    qapp.setProperty("themeDark", original[2])
+
+
+def test_after_a_weak_password_the_forms_grow_and_say_it_once(
+    qtbot: QtBot, services: Services, admin: Actor, themed: None, tmp_path: Path
+) -> None:
+    """Register, first run and change password: the strength advice is not clipped (the dialog grows), it
+    is said once (in red under the field once a submission is refused, no longer in grey beneath), the
+    strength bar starts where the fields start, the title is one line."""
+    services.app_settings.set_self_registration(admin, True)
+    for dialog in _new_password_dialogs(services, admin):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        name = dialog.objectName()
+        if name == "changePasswordDialog":
+            type_into(qtbot, dialog, "currentPasswordEdit", STRONG_PASSWORD)
+        else:
+            type_into(qtbot, dialog, "emailEdit", "ada@example.com")
+        type_into(qtbot, dialog, "passwordEdit", "password")
+        type_into(qtbot, dialog, "confirmPasswordEdit", "password")
+        feedback = child(dialog, QLabel, "strengthFeedback")
+        qtbot.waitUntil(lambda f=feedback: f.isVisible() and "15 characters" in f.text(), timeout=10_000)
+        qtbot.waitUntil(lambda d=dialog: not _clipped(d), timeout=2_000)
+        dialog.grab().save(str(tmp_path / f"{name}-typed.png"))
+
+        error = child(dialog, QLabel, "passwordEditError")
+        dialog.submit()
+        qtbot.waitUntil(lambda e=error: e.isVisible() and "15 characters" in e.text(), timeout=10_000)
+        dialog.grab().save(str(tmp_path / f"{name}-refused.png"))
+        saying = [
+            label
+            for label in dialog.findChildren(QLabel)
+            if label.isVisible() and "15 characters" in label.text()
+        ]
+        assert saying == [error], f"{name}: said by {[label.objectName() for label in saying]}"
+        assert not _clipped(dialog), f"{name}: {_clipped(dialog)}"
+
+        bar, field = child(dialog, QProgressBar, "strengthMeter"), child(dialog, QLineEdit, "passwordEdit")
+        assert bar.mapTo(dialog, QPoint(0, 0)).x() == field.mapTo(dialog, QPoint(0, 0)).x(), name
+        title = child(dialog, QLabel, "titleLabel")
+        metrics = title.fontMetrics()
+        assert title.height() < 2 * metrics.lineSpacing(), f"{name}: the title wraps"
+        assert title.width() >= metrics.horizontalAdvance(title.text()), f"{name}: the title is cut"
+        dialog.hide()

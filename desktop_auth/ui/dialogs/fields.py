@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
 from desktop_auth.ui.shell.announce import announce
 from desktop_auth.ui.shell.qt_values import EMAIL_INPUT_HINTS
+from desktop_auth.ui.shell.widgets import grow_to_fit
 
 # The sign-in dialog is built from these before its first paint, so they name no Qt flag (see
 # shell/qt_values.py); the functions that run later import Qt themselves.
@@ -51,6 +52,7 @@ class FieldError(QLabel):
         self.setText(text)
         self.setVisible(bool(text))
         self._describe_field(text)
+        grow_to_fit(self)
         if text and (new or announce_it):
             announce(self, text, assertive=announce_it)
 

@@ -35,7 +35,13 @@ from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.qt_values import LABEL_ALIGNMENT
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.theme import icon
-from desktop_auth.ui.shell.widgets import AppWindow, busy_indicator, order_children_as_laid_out, styled_label
+from desktop_auth.ui.shell.widgets import (
+    AppWindow,
+    busy_indicator,
+    grow_to_fit,
+    order_children_as_laid_out,
+    styled_label,
+)
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
@@ -68,6 +74,7 @@ class FormDialog(AppWindow, QDialog):
         self._kept_focus: QWidget | None = None  # the input that keeps the focus while busy
         self._ordered = False
         self._service_fields: dict[str, tuple[FieldError, QWidget]] = {}
+        self._meters: dict[QWidget, StrengthMeter] = {}  # a new password's meter, by its field
 
         header = QHBoxLayout()
         logo = QLabel()
@@ -80,6 +87,7 @@ class FormDialog(AppWindow, QDialog):
         titles = QVBoxLayout()
         titles.setSpacing(2)
         self.title_label = styled_label(title, "title", "titleLabel")
+        self.title_label.setWordWrap(False)  # one line: the dialog is as wide as its title
         self.subtitle_label = styled_label(subtitle, "subtitle", "subtitleLabel")
         titles.addWidget(self.title_label)
         titles.addWidget(self.subtitle_label)
@@ -182,6 +190,7 @@ class FormDialog(AppWindow, QDialog):
         edit.setToolTip(rules.help_text())
         meter = StrengthMeter(runner, policy)
         error = self.add_field(label, edit, meter, service_field)
+        self._meters[edit] = meter
         confirm = password_edit("confirmPasswordEdit", f"Confirm {accessible_name.lower()}")
         show = self.show_passwords_checkbox(*also_shown, edit, confirm)
         confirm_error = self.add_field("C&onfirm:", confirm, show)
@@ -272,6 +281,7 @@ class FormDialog(AppWindow, QDialog):
         if text:
             selectable(self.error_label)
         show_message(self.error_label, text, assertive=True)
+        grow_to_fit(self)
 
     def show_failure(self, error: BaseException) -> None:
         """A failed submission: end the busy state, then show the message under the field it is about,
@@ -279,6 +289,8 @@ class FormDialog(AppWindow, QDialog):
         self.set_busy(False)
         if isinstance(error, InvalidInputError) and error.field in self._service_fields:
             label, field = self._service_fields[error.field]
+            if field in self._meters:  # the policy's problems, in red: not again in grey beneath
+                self._meters[field].hide_feedback()
             label.show_message(" ".join(error.problems), announce_it=True)
             field.setFocus()
             return
@@ -287,6 +299,7 @@ class FormDialog(AppWindow, QDialog):
     def show_notice(self, text: str) -> None:
         """A notice above the form (why the session ended, an account is ready), shown and announced."""
         show_message(self.notice_label, text, assertive=False)
+        grow_to_fit(self)
 
     def clear_errors(self) -> None:
         self.show_error("")

@@ -10,7 +10,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QVBoxLayout, QWidget
 
 from desktop_auth.ui.shell.tasks import TaskRunner
-from desktop_auth.ui.shell.widgets import styled_label
+from desktop_auth.ui.shell.widgets import grow_to_fit, styled_label
 
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy, StrengthReport
@@ -51,10 +51,19 @@ class StrengthMeter(QWidget):
         self._debounce.setInterval(150)
         self._debounce.timeout.connect(self._evaluate)
         self.report: StrengthReport | None = None
+        self._feedback_elsewhere = False
 
     def update_for(self, password: str, email: str | None) -> None:
         self._pending = (password, email)
+        self._feedback_elsewhere = False
         self._debounce.start()
+
+    def hide_feedback(self) -> None:
+        """The same advice is shown as the field's error (a submission was refused): say it once, there,
+        until the password changes."""
+        self._feedback_elsewhere = True
+        self.feedback.hide()
+        grow_to_fit(self)
 
     def _evaluate(self) -> None:
         if self._pending is None:
@@ -87,4 +96,5 @@ class StrengthMeter(QWidget):
         if not lines and report.suggestions and report.score < 4:
             lines = list(report.suggestions[:1])
         self.feedback.setText(" ".join(lines))
-        self.feedback.setVisible(bool(lines))
+        self.feedback.setVisible(bool(lines) and not self._feedback_elsewhere)
+        grow_to_fit(self)

@@ -115,6 +115,26 @@ def styled_label(text: str, role: str, object_name: str | None = None) -> QLabel
     return label
 
 
+def grow_to_fit(widget: QWidget) -> None:
+    """Make ``widget``'s window tall enough for what it now shows, at its width: a message that wraps onto
+    more lines grows the dialog instead of being clipped. Call it after changing a label's text.
+
+    Qt sizes a window from its layout's minimum, which leaves out how tall a wrapping label gets at the
+    window's width (height-for-width); so a window that opened short clips a long message. The window
+    keeps that height as its minimum (its width stays the person's)."""
+    window = widget.window()
+    layout = window.layout()
+    if layout is None:
+        return
+    layout.activate()
+    needed = layout.totalMinimumSize().height()
+    if layout.hasHeightForWidth():
+        needed = max(needed, layout.totalHeightForWidth(window.width()))
+    window.setMinimumHeight(needed)
+    if window.height() < needed:
+        window.resize(window.width(), needed)
+
+
 def busy_indicator(accessible_name: str) -> QProgressBar:
     """A hidden, indefinite progress bar (``busyIndicator``) to show while work runs."""
     bar = QProgressBar()
