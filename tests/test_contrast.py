@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QColor, QIcon, QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -238,3 +238,71 @@ def test_the_focus_shows_as_each_window_opens(qtbot, themed: QPalette, services,
         qtbot.waitExposed(dialog)
         _focus_shows(qtbot, themed, dialog)
         dialog.close()
+
+
+# -- the theme's own marks: the focus ring and the unsaved edit ---------------------------------------------
+
+
+def test_the_themes_focus_ring_and_unsaved_edit_colours_meet_3_to_1(themed: QPalette) -> None:
+    ring, unsaved = theme.focus_ring_color(), theme.unsaved_edit_color()
+    assert ring.name() == ("#60a5fa" if theme.is_dark() else "#1d4ed8")
+    for role in (Role.Window, Role.Base, Role.AlternateBase):
+        assert contrast(ring, themed.color(role)) >= NON_TEXT, f"focus ring on {role.name}"
+    for role in (Role.Base, Role.AlternateBase):  # the table's rows
+        assert contrast(unsaved, themed.color(role)) >= NON_TEXT, f"unsaved edit on {role.name}"
+
+
+def test_the_unsaved_marker_is_drawn_in_the_themes_colour(themed: QPalette) -> None:
+    """The dot on a plain row in the theme's unsaved-edit colour, 3:1 on either row colour; on a selected row
+    in the highlighted text colour, 3:1 on the highlight."""
+    from desktop_auth.ui.role_editor.marker import MARKER_SIZE, unsaved_marker
+
+    def strongest(mode: QIcon.Mode, background: QColor) -> QColor:
+        image = unsaved_marker().pixmap(MARKER_SIZE, MARKER_SIZE, mode).toImage()
+        shown = [over(color, background) for _x, _y, color in pixels(image) if color.alpha()]
+        return max(shown, key=lambda color: contrast(color, background))
+
+    for role in (Role.Base, Role.AlternateBase):
+        dot = strongest(QIcon.Mode.Normal, themed.color(role))
+        assert dot.name() == theme.unsaved_edit_color().name()
+        assert contrast(dot, themed.color(role)) >= NON_TEXT
+    highlight = themed.color(Role.Highlight)
+    assert contrast(strongest(QIcon.Mode.Selected, highlight), highlight) >= NON_TEXT
+
+
+def test_the_user_tables_current_cell_frame_uses_the_focus_ring(qtbot, themed: QPalette) -> None:
+    """The role editor's table draws its current cell's frame in the theme's focus colour, with a base-
+    coloured ring inside: the frame's pixels contrast 3:1 with the rows round it, plain or selected."""
+    from desktop_auth.ui.role_editor.columns import HEADERS
+    from desktop_auth.ui.role_editor.table_view import UserTableView
+
+    model = QStandardItemModel(3, len(HEADERS))
+    for row in range(3):
+        for column in range(len(HEADERS)):
+            model.setItem(row, column, QStandardItem(f"cell {row}{column}"))
+    view = UserTableView(model)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow)
+    view.setCurrentIndex(model.index(1, 1))
+    for selected, adjacent in ((False, [Role.Base, Role.AlternateBase]), (True, [Role.Highlight])):
+        view.clearSelection()
+        if selected:
+            view.selectRow(1)
+            view.setCurrentIndex(model.index(1, 1))
+        view.clearFocus()
+        qtbot.waitUntil(lambda: not view.hasFocus())
+        cell = view.visualRect(model.index(1, 1))
+        before = view.viewport().grab(cell).toImage()
+        view.setFocus()
+        qtbot.waitUntil(view.hasFocus)
+        focused = view.viewport().grab(cell).toImage()
+        colours = {focused.pixelColor(x, y).name() for x, y, _ in pixels(focused)}
+        assert theme.focus_ring_color().name() in colours, "drawn in the focus colour"
+        strong = strong_changes(focused, before, [themed.color(role) for role in adjacent])
+        needed = 2 * (cell.width() + cell.height()) * 0.9
+        assert strong >= needed, (
+            f"selected={selected}: {strong} pixels frame the cell at 3:1, {needed:.0f} needed"
+        )

@@ -24,6 +24,7 @@ from desktop_auth.ui.role_editor.columns import (
 )
 from desktop_auth.ui.role_editor.delegate import RoleDelegate
 from desktop_auth.ui.role_editor.table_model import UserTableModel
+from desktop_auth.ui.shell.theme import focus_ring_color
 
 DATE_COLUMNS = (COL_LOCKED, COL_LAST_LOGIN, COL_CREATED, COL_UPDATED)
 WIDEST_DATE = "0000-00-00 00:00 +0000"  # shell/dates.local_time: the zone is an abbreviation or an offset
@@ -116,9 +117,10 @@ class UserTableView(QTableView):
 
         The style's own focus rectangle (Fusion's) is drawn only after a keyboard focus change and is a
         faint tint of the highlight colour, all but invisible on a selected row. This one is two rings, the
-        palette's text colour outside and its base colour inside, so one of them contrasts with whatever is
-        under it: a selected or plain row, a light or dark theme. Drawn inside the cell, which Qt repaints
-        when the current cell or the focus moves."""
+        theme's focus colour outside (theme.FOCUS_RING, as the stylesheets' focused fields) and the palette's
+        base colour inside, so one of them contrasts with whatever is under it: a selected or plain row, a
+        light or dark theme. Drawn inside the cell, which Qt repaints when the current cell or the focus
+        moves."""
         super().paintEvent(event)
         current = self.currentIndex()
         if not current.isValid() or not self.hasFocus():
@@ -128,7 +130,7 @@ class UserTableView(QTableView):
             return
         palette = self.palette()
         painter = QPainter(self.viewport())
-        outer = QPen(palette.color(QPalette.ColorRole.Text), FOCUS_FRAME_WIDTH)
+        outer = QPen(focus_ring_color(), FOCUS_FRAME_WIDTH)
         outer.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
         painter.setPen(outer)
         painter.setBrush(Qt.BrushStyle.NoBrush)

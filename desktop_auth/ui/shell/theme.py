@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 
 SCHEME_CHECK_DELAY_MS = 1000
 
+# Colours of the app's own marks, one per theme, each 3:1 or more against the window, base and alternate base
+# colours of its theme (WCAG 1.4.11; tests/test_contrast.py measures them as drawn):
+# the focus ring (the stylesheets' focused fields, check boxes and table cells, the user table's current cell),
+FOCUS_RING = {"light": "#1d4ed8", "dark": "#60a5fa"}  # light: the palette's highlight
+# and the mark of an unsaved edit in the user table (amber, as editors mark unsaved work).
+UNSAVED_EDIT = {"light": "#b45309", "dark": "#fbbf24"}
+
 
 def resource_path(*parts: str) -> str:
     return str(paths.bundled_path("resources").joinpath(*parts))
@@ -68,6 +75,21 @@ def _light_palette(palette: QPalette) -> QPalette:
     palette.setColor(QPalette.ColorRole.Highlight, QColor("#1d4ed8"))
     palette.setColor(QPalette.ColorRole.PlaceholderText, QColor("#6b7280"))
     return palette
+
+
+def is_dark() -> bool:
+    """Whether the dark theme is in use (before any theme is applied: whether the palette is dark)."""
+    app = QGuiApplication.instance()
+    chosen = app.property("themeDark") if app is not None else None
+    return chosen == "yes" if chosen in ("yes", "no") else _palette_is_dark(QGuiApplication.palette())
+
+
+def focus_ring_color() -> QColor:
+    return QColor(FOCUS_RING["dark" if is_dark() else "light"])
+
+
+def unsaved_edit_color() -> QColor:
+    return QColor(UNSAVED_EDIT["dark" if is_dark() else "light"])
 
 
 def _is_dark(scheme: Qt.ColorScheme) -> bool:
@@ -130,5 +152,6 @@ def _apply_scheme(app: QApplication, dark: bool) -> None:
         )
     with open(resource_path("themes", "dark.qss" if dark else "light.qss"), encoding="utf-8") as sheet:
         icons = resource_path("icons").replace("\\", "/")
-        app.setStyleSheet(sheet.read().replace("{icons}", icons))
+        focus = FOCUS_RING["dark" if dark else "light"]
+        app.setStyleSheet(sheet.read().replace("{icons}", icons).replace("{focus_ring}", focus))
     app.setWindowIcon(icon("app"))
