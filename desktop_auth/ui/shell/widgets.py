@@ -120,17 +120,16 @@ def grow_to_fit(widget: QWidget) -> None:
     more lines grows the dialog instead of being clipped. Call it after changing a label's text.
 
     Qt sizes a window from its layout's minimum, which leaves out how tall a wrapping label gets at the
-    window's width (height-for-width); so a window that opened short clips a long message. The window
-    keeps that height as its minimum (its width stays the person's)."""
+    window's width (height-for-width); so a window that opened short clips a long message. Its width stays
+    the person's."""
     window = widget.window()
     layout = window.layout()
-    if layout is None:
+    if layout is None or not window.isVisible():  # not shown yet: Qt sizes it from its hints as it shows
         return
     layout.activate()
     needed = layout.totalMinimumSize().height()
     if layout.hasHeightForWidth():
         needed = max(needed, layout.totalHeightForWidth(window.width()))
-    window.setMinimumHeight(needed)
     if window.height() < needed:
         window.resize(window.width(), needed)
 
