@@ -6,6 +6,13 @@ The set-up, all private to the test and ended by the pids it started: Xvfb and a
 (``python -m desktop_auth``) on the xcb platform with ``QT_LINUX_ACCESSIBILITY_ALWAYS_ON=1`` (Qt registers
 on the bus without a screen reader asking it to) on a new SQLite database holding one administrator.
 
+Two kinds of test: the sign-in walk reads what a screen reader gets (announcement, values, the role
+editor's table) acting through AT-SPI; the keyboard tests (``test_keyboard_*``) complete each flow of
+issue #16 with real key presses only (first run, register, change password, role editor edit and save,
+lockout) and assert that every message was announced, every focused control had a name, and the focus did
+not run through the form while a submission was under way. Each test has its own display, buses, app and
+database (``_run_probe``).
+
 pyatspi exists only for the system's python3 (Debian's python3-pyatspi), so the probe runs there, in a
 subprocess, and prints JSON. Outside CI the test skips when a piece is missing (Debian packages: xvfb,
 dbus, at-spi2-core, python3-pyatspi, and Qt's xcb libraries libxcb-cursor0, libxcb-icccm4,
@@ -26,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CHEAP_HASH, IN_CI, STRONG_PASSWORD
+from tests.conftest import CHEAP_HASH, IN_CI, OTHER_PASSWORD, STRONG_PASSWORD
 from tests.xvfb import dbus_session, missing_tools, xvfb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,12 +141,15 @@ def session(atspi_ready: None, tmp_path: Path) -> Iterator[dict[str, str]]:
                 log.close()
 
 
-def _seed(env: dict[str, str], url: str) -> None:
-    """A migrated database with one administrator, through the app's own commands."""
-    for args, stdin in (
-        (["db", "upgrade"], None),
-        (["users", "create", EMAIL, "--role", "admin", "--password-stdin"], STRONG_PASSWORD + "\n"),
-    ):
+def _seed(env: dict[str, str], url: str, users: tuple[tuple[str, str, str], ...]) -> None:
+    """A migrated database holding ``users`` ((email, role, password) each), through the app's own
+    commands (the schema is an operator's step: the app does not create it). No users: the first run."""
+    commands: list[tuple[list[str], str | None]] = [(["db", "upgrade"], None)]
+    commands += [
+        (["users", "create", email, "--role", role_name, "--password-stdin"], password + "\n")
+        for email, role_name, password in users
+    ]
+    for args, stdin in commands:
         done = subprocess.run(
             [sys.executable, "-m", "desktop_auth", "--database-url", url, *args],
             env=env,
@@ -153,9 +163,16 @@ def _seed(env: dict[str, str], url: str) -> None:
         assert done.returncode == 0, done.stderr
 
 
-@pytest.fixture
-def probed(session: dict[str, str], tmp_path: Path) -> dict[str, Any]:
-    """Run the app and the probe; the probe's findings."""
+def _run_probe(
+    session: dict[str, str],
+    tmp_path: Path,
+    scenario: str,
+    params: dict[str, Any],
+    users: tuple[tuple[str, str, str], ...] = ((EMAIL, "admin", STRONG_PASSWORD),),
+    extra_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Seed a new database with ``users``, run the app on it and the probe's ``scenario`` against it; the
+    probe's findings (with the end of the app's log under ``app_log``). The app is stopped either way."""
     url = f"sqlite:///{tmp_path / 'atspi.sqlite3'}"
     app_env = {
         **session,
@@ -167,8 +184,9 @@ def probed(session: dict[str, str], tmp_path: Path) -> dict[str, Any]:
         "QT_QPA_PLATFORM": "xcb",
         "QT_LINUX_ACCESSIBILITY_ALWAYS_ON": "1",
         "QT_ACCESSIBILITY": "1",
+        **(extra_env or {}),
     }
-    _seed(app_env, url)
+    _seed(app_env, url, users)  # with the same settings: a database keeps the lockout rules it is made with
     app_log = (tmp_path / "app.log").open("w")
     app = subprocess.Popen(
         [sys.executable, "-m", "desktop_auth"],
@@ -181,7 +199,7 @@ def probed(session: dict[str, str], tmp_path: Path) -> dict[str, Any]:
     )
     try:
         probe = subprocess.run(
-            [SYSTEM_PYTHON, str(PROBE), EMAIL, STRONG_PASSWORD, WRONG_PASSWORD],
+            [SYSTEM_PYTHON, str(PROBE), scenario, json.dumps(params)],
             env=session,  # not the venv's: the system python with its own packages
             capture_output=True,
             text=True,
@@ -198,6 +216,13 @@ def probed(session: dict[str, str], tmp_path: Path) -> dict[str, Any]:
     found["app_log"] = log_text
     print(json.dumps({key: value for key, value in found.items() if key != "events"}, indent=1))
     return found
+
+
+@pytest.fixture
+def probed(session: dict[str, str], tmp_path: Path) -> dict[str, Any]:
+    """Run the app and the probe's sign-in walk (AT-SPI actions, not keys); the probe's findings."""
+    params = {"email": EMAIL, "password": STRONG_PASSWORD, "wrong": WRONG_PASSWORD}
+    return _run_probe(session, tmp_path, "sign_in", params)
 
 
 def test_a_screen_reader_hears_the_message_reads_values_and_walks_the_table(probed: dict[str, Any]) -> None:
@@ -247,3 +272,97 @@ def test_a_screen_reader_hears_the_message_reads_values_and_walks_the_table(prob
     assert "1 user" in found["editor_labels"], found["editor_labels"]
     assert "1 user" in found.get("all_announcements", []), (found.get("all_announcements"), steps)
     assert not found["errors"], steps
+
+
+# -- every flow with the keyboard only -------------------------------------------------------------------
+#
+# The probe types real X key events (xdotool, XTEST) and only listens to and reads AT-SPI: no click, no
+# AT-SPI action, no text written through AT-SPI. The one non-key step is a window manager's (Xvfb has none):
+# a window that opens gets the X input focus. What a screen reader would say is in the findings: the
+# announcements, the role and name of each focused object, the windows that appeared.
+
+NEW_EMAIL = "newcomer@example.com"
+OTHER_EMAIL = "bob@example.com"  # sorts before EMAIL: the administrator is the table's second row
+WEAK_PASSWORD = "password"
+
+
+def _steps(found: dict[str, Any]) -> str:
+    return (
+        f"probe steps that failed: {found['errors']} {found.get('errors_soft')}\n"
+        f"focus: {found.get('focus')}\nannouncements: {found.get('all_announcements')}\n"
+        f"windows: {found.get('windows_seen')}\nkeys: {found.get('keys')}\n"
+        f"on screen at the failure: {found.get('top_levels')} {found.get('labels_at_failure')}\n{found['app_log']}"
+    )
+
+
+def _assert_heard_and_steady(found: dict[str, Any]) -> None:
+    """What every keyboard flow must give: it finished; each focused control had a name; no focus burst
+    while a submission was under way (at most one focus move, e.g. to the field at fault)."""
+    steps = _steps(found)
+    assert not found["errors"], steps
+    assert found["focus"], steps
+    unnamed = [focus for focus in found["focus"] if not focus[1].strip()]
+    assert not unnamed, f"focused controls without a name: {unnamed}\n{steps}"
+    bursts = [busy for busy in found["busy_focus"] if len(busy["focus_gains"]) > 1]
+    assert not bursts, f"focus bursts while busy: {bursts}\n{steps}"
+
+
+def test_keyboard_first_run(session: dict[str, str], tmp_path: Path) -> None:
+    found = _run_probe(
+        session, tmp_path, "first_run", {"email": EMAIL, "password": STRONG_PASSWORD}, users=()
+    )
+    _assert_heard_and_steady(found)
+    activated = set(found["windows_activated"])
+    assert {"Create the administrator account", "Your account"} <= activated, _steps(found)
+    assert f"Signed in as {EMAIL}" in found["all_announcements"], _steps(found)
+    visited = [name for _role, name in found["tab_cycle"]]
+    assert {"Password", "Confirm password", "Create administrator"} <= set(visited), found["tab_cycle"]
+    labels = {label["name"]: label for label in found["account_labels"]}
+    assert labels[EMAIL]["labelled_by"] == ["Email:"], labels.get(EMAIL)
+    assert labels["admin"]["labelled_by"] == ["Role:"], labels.get("admin")
+
+
+def test_keyboard_register(session: dict[str, str], tmp_path: Path) -> None:
+    params = {"email": NEW_EMAIL, "weak": WEAK_PASSWORD, "good": OTHER_PASSWORD}
+    found = _run_probe(session, tmp_path, "register", params)
+    _assert_heard_and_steady(found)
+    assert "Create an account" in found["windows_activated"], _steps(found)
+    assert found["weak_heard"], (found["weak_labels"], found["weak_descriptions"], _steps(found))
+    assert "Your account is ready" in found["registered_heard"], _steps(found)
+
+
+def test_keyboard_change_password(session: dict[str, str], tmp_path: Path) -> None:
+    params = {"email": EMAIL, "password": STRONG_PASSWORD, "wrong": WRONG_PASSWORD, "new": OTHER_PASSWORD}
+    found = _run_probe(session, tmp_path, "change_password", params)
+    _assert_heard_and_steady(found)
+    assert "Change password" in found["windows_activated"], _steps(found)
+    said = found["wrong_current_heard"]
+    assert any("current password is incorrect" in text for text in said), _steps(found)
+    assert "password was changed" in found["changed_heard"], _steps(found)
+
+
+def test_keyboard_role_editor(session: dict[str, str], tmp_path: Path) -> None:
+    users = ((EMAIL, "admin", STRONG_PASSWORD), (OTHER_EMAIL, "user", OTHER_PASSWORD))
+    params = {"email": EMAIL, "other": OTHER_EMAIL, "password": STRONG_PASSWORD}
+    found = _run_probe(session, tmp_path, "role_editor", params, users=users)
+    _assert_heard_and_steady(found)
+    assert "Role editor" in found["windows_activated"], _steps(found)
+    # Demoting oneself asks first (an alert, its name heard); Yes by its key, then the refusal is heard.
+    assert any(name.startswith("Remove your own administrator role?") for name in found["windows_activated"])
+    assert found["refusal_heard"], (found["refusal_labels"], _steps(found))
+    assert "leave no active administrator" in found["refusal_heard"], _steps(found)
+    assert "Saved changes to 1 user" in found["saved_heard"], _steps(found)
+
+
+def test_keyboard_lockout(session: dict[str, str], tmp_path: Path) -> None:
+    found = _run_probe(
+        session,
+        tmp_path,
+        "lockout",
+        {"email": EMAIL, "wrong": WRONG_PASSWORD},
+        extra_env={"DESKTOP_AUTH_LOCKOUT_THRESHOLD": "2"},
+    )
+    _assert_heard_and_steady(found)
+    assert "Sign in" in found["windows_activated"], _steps(found)
+    assert "Too many failed sign-ins" in found.get("lockout_heard", ""), _steps(found)
+    assert found["lockout_labels"], _steps(found)
