@@ -29,7 +29,7 @@ def new_token() -> str:
 
 # Built once and run on the session's connection: every write transaction records one, two per sign-in, and
 # bench/signin_overhead.py's 1.5x target needs the difference (see services/accounts.py, "Sign-in's
-# statements"). The session flushes its own pending changes when it commits, after this.
+# statements"). Database.transaction() flushes the session's pending changes before it records the token.
 _RECORD = text("INSERT INTO applied_operation (token, applied_at) VALUES (:token, :now)")
 
 
