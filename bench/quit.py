@@ -152,6 +152,7 @@ def main(argv: list[str]) -> int:
         env = {
             **os.environ,
             "QT_QPA_PLATFORM": "offscreen",
+            "PYTHONFAULTHANDLER": "1",  # a crash prints where it was ("Fatal Python error"), when it can
             "DESKTOP_AUTH_LOG_DIR": scratch,
             "XDG_CONFIG_HOME": scratch,  # QSettings and .env of a fresh user
             "XDG_DATA_HOME": str(Path(scratch) / "data"),  # the embedded database's folder
@@ -212,7 +213,7 @@ def main(argv: list[str]) -> int:
         not unclean,
         "all",
     )
-    for run in unclean[:3]:
+    for run in unclean[:3]:  # a negative code is the signal that ended it: -11, a crash (SIGSEGV)
         print(f"exit code {run.code}:\n{run.stderr[-2000:]}", file=sys.stderr)
     return report.print()
 

@@ -75,7 +75,11 @@ def _application_exists() -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the app until the person quits; return the exit code. Reuses an existing QApplication."""
+    """Run the app until the person quits; return the exit code. Reuses an existing QApplication.
+
+    When quitting leaves the database layer loading (it is not waited for), the process ends at
+    interpreter exit with this code, after the atexit handlers (``ui/shell/tasks.end_process_at_exit``):
+    the caller is expected to exit with it, as the console script does."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if not _application_exists():
         # Before Qt loads: a missing X library or no display is one line here, not Qt's abort.
@@ -89,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop_auth.ui.shell.controller import AppController
+    from desktop_auth.ui.shell.tasks import end_process_at_exit
     from desktop_auth.ui.shell.theme import apply_theme, make_application
 
     app = QApplication.instance()
@@ -112,11 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.excepthook = _show_unexpected
     controller = AppController(load_settings)
     controller.finished.connect(app.exit)
+    code = 1  # an exception escaping exec() ends the process with 1, as Python would
     try:
         controller.start()
         if os.environ.get(STARTUP_PROBE):
             _report_ready_and_quit(app)
-        return int(app.exec())
+        code = int(app.exec())
+        return code
     finally:
         sys.excepthook = previous_hook
         controller.shutdown()
+        if controller.runner.left_running:
+            # Python must not finalize under the loader still importing or connecting: it crashed there.
+            end_process_at_exit(code)

@@ -210,3 +210,18 @@ def test_a_failed_strength_estimate_is_logged_without_the_password(
     assert "ValueError" in caplog.text
     assert "hunter2" not in caplog.text
     assert meter.report is None
+
+
+def test_left_running_says_whether_shutdown_left_an_abandonable_job_behind(
+    qtbot: QtBot, runner: TaskRunner
+) -> None:
+    """What the entry point asks before quitting (it then ends the process itself: tasks.py's docstring);
+    ordinary pool jobs are waited for and never count."""
+    gate = threading.Event()
+    runner.run(gated(gate, "loaded"), unexpected, unexpected, abandon_at_exit=True)
+    runner.run(lambda: None, lambda _r: None, unexpected)
+    assert runner.shutdown(10_000)
+    assert runner.left_running
+    gate.set()
+    assert runner.wait(10_000)
+    assert not runner.left_running

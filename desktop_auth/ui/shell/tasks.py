@@ -30,18 +30,21 @@ anyway, as it never migrates a MariaDB server, whose DDL is not transactional: o
 ``desktop-auth db upgrade`` does, outside the app.) Jobs run without the flag (every save, sign-in,
 search) are waited for as before.
 
-A thread left running must not meet the C libraries' own teardown at process exit: PyMySQL loads the
-system's CA certificates into a new OpenSSL context for every connection, outside the GIL, and OpenSSL's
-exit handler freeing its tables under it crashed the process (SIGSEGV, 2 quits in 80 during a slow
-connect). So when ``shutdown`` leaves a job running, the process ends, once Python has finished (its
-``atexit`` handlers, logs and output flushed), with ``_exit`` and the same exit status, skipping the C
-libraries' exit handlers (``_end_before_native_teardown``; glibc).
+A thread left running must not meet the interpreter's teardown, nor the C libraries' own. Python
+finalizes with daemon threads still running: one waiting for the import lock as CPython freed it crashed
+(SIGSEGV, 1 quit in 40 with Escape at once on SQLite, the loader importing), and OpenSSL's exit handler
+freed its tables under PyMySQL loading the CA bundle on the connecting thread (2 quits in 80 during a
+slow connect). So when ``shutdown`` left a job running, the entry point calls ``end_process_at_exit`` with
+its exit code: at interpreter exit, once the other ``atexit`` handlers have run, the logs and output are
+flushed and the process ends there with ``os._exit`` and that code, before any teardown.
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
+import os
 import sys
 import threading
 import time
@@ -254,32 +257,30 @@ class TaskRunner(QObject):
                 pass
             held = self._holds
         remaining = max(0, int((deadline - time.monotonic()) * 1000))
-        finished = bool(self._pool.waitForDone(remaining)) and not held
-        if any(thread.is_alive() for thread in self._threads):
-            _end_before_native_teardown()
-        return finished
+        return bool(self._pool.waitForDone(remaining)) and not held
+
+    @property
+    def left_running(self) -> bool:
+        """Whether an abandonable job is still running (after ``shutdown``: one it left behind)."""
+        return any(thread.is_alive() for thread in self._threads)
 
 
-_ending_early = False
+def end_process_at_exit(status: int) -> None:
+    """The app quits leaving a job running (``TaskRunner.left_running``): when the interpreter exits, end
+    the process with ``os._exit(status)`` instead of letting Python, then the C libraries, tear down under
+    the running thread (module docstring). The atexit handlers registered after this call run first (LIFO),
+    as usual; of those registered before it, only logging's matters (PySide's destroys Qt objects, which
+    the process ending makes moot), so it is run here. Call it last, with the code the process exits with.
+    """
+    atexit.register(_end_process, status)
 
 
-def _end_before_native_teardown() -> None:
-    """Make the process's ``exit()`` end with ``_exit(status)`` before the exit handlers registered so
-    far (OpenSSL's cleanup, C++ static destructors) run under a thread still using them (module
-    docstring). Python's own finalization comes before ``exit()`` and is unaffected. Once per process;
-    only where glibc's ``on_exit`` exists."""
-    global _ending_early
-    if _ending_early:
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None)
-        on_exit, end = libc.on_exit, libc._exit
-    except (OSError, AttributeError):  # not glibc: the exit handlers run as usual
-        log.debug("No on_exit here: a job left running meets the exit handlers")
-        return
-    # glibc calls it as function(status, arg); _exit(status) ignores the second argument.
-    on_exit.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-    if on_exit(ctypes.cast(end, ctypes.c_void_p), None) == 0:
-        _ending_early = True
+def _end_process(status: int) -> None:
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # closed, or its reader gone: nothing more to say there
+            pass
+    os._exit(status)
