@@ -225,6 +225,6 @@ def test_unlock_of_every_user_is_sent_as_a_query(
         services.admin, "list_users", lambda *args: pages.append(args[-1]) or list_users(*args)
     )
     said = _said_after(qtbot, editor, lambda: click(qtbot, users, "unlockButton"))
-    assert said[-1] == "Unlocked 2 account(s)."
+    assert said[-1] == "Unlocked 2 accounts."
     assert [limit for limit in pages if limit > editor.model.page_size] == []  # no record fetched for it
     assert all(strict.admin.get_user(admin, email).locked_until is None for email in locked)

@@ -22,6 +22,7 @@ from desktop_auth.ui.role_editor.columns import COL_ACTIVE, COL_EMAIL, COL_ROLE
 from desktop_auth.ui.role_editor.marker import unsaved_marker
 from desktop_auth.ui.role_editor.table_model import PENDING_ROLE
 from desktop_auth.ui.role_editor.window import RoleEditor
+from desktop_auth.ui.shell.theme import focus_ring_color, unsaved_edit_color
 from tests.conftest import register_accounts, seed_users
 from tests.ui_helpers import child, click, open_editor, settle, type_into
 
@@ -288,12 +289,12 @@ def test_an_unsaved_edit_shows_on_a_selected_row_and_the_current_cell_is_framed(
     palette = table.palette()
     selected_text = palette.color(QPalette.ColorRole.HighlightedText)
     marker = unsaved_marker()
-    for mode, role in (
-        (QIcon.Mode.Normal, QPalette.ColorRole.Text),
-        (QIcon.Mode.Selected, QPalette.ColorRole.HighlightedText),
-    ):  # the dot in the colour of the text it stands beside: light and dark themes, selected or not
+    for mode, color in (
+        (QIcon.Mode.Normal, unsaved_edit_color()),
+        (QIcon.Mode.Selected, selected_text),
+    ):  # the dot in the theme's unsaved-edit colour, and in the selected text's colour on a selected row
         dot = marker.pixmap(16, mode).toImage()
-        assert dot.pixelColor(dot.width() // 2, dot.height() // 2).rgb() == palette.color(role).rgb()
+        assert dot.pixelColor(dot.width() // 2, dot.height() // 2).rgb() == color.rgb()
 
     image = table.viewport().grab().toImage()
     for row, marked in ((bob, True), (carol, False)):
@@ -301,7 +302,7 @@ def test_an_unsaved_edit_shows_on_a_selected_row_and_the_current_cell_is_framed(
         found = _dot_in(image, cell.left(), cell.left() + 24, cell.center().y(), selected_text)
         assert found is marked, f"row {row}: the marker before the value, on a selected row"
 
-    # The current cell, framed while the table has the focus: the outer ring in the text colour.
+    # The current cell, framed while the table has the focus: the outer ring in the theme's focus colour.
     current = model.index(carol, COL_EMAIL)
     table.setCurrentIndex(current)
     editor.activateWindow()
@@ -309,14 +310,14 @@ def test_an_unsaved_edit_shows_on_a_selected_row_and_the_current_cell_is_framed(
     qtbot.waitUntil(table.hasFocus, timeout=5_000)
     rect = table.visualRect(current)
     edge = QPoint(rect.left() + 1, rect.center().y())
-    text = palette.color(QPalette.ColorRole.Text)
-    qtbot.waitUntil(lambda: table.viewport().grab().toImage().pixelColor(edge) == text, timeout=5_000)
+    ring = focus_ring_color()
+    qtbot.waitUntil(lambda: table.viewport().grab().toImage().pixelColor(edge) == ring, timeout=5_000)
     framed = table.viewport().grab().toImage()
     for point in (
         QPoint(rect.right() - 1, rect.center().y()),
         QPoint(rect.center().x(), rect.top() + 1),
         QPoint(rect.center().x(), rect.bottom() - 1),
     ):
-        assert framed.pixelColor(point) == text
+        assert framed.pixelColor(point) == ring
     other = table.visualRect(model.index(bob, COL_EMAIL))
-    assert framed.pixelColor(QPoint(other.left() + 1, other.center().y())) != text, "the current cell only"
+    assert framed.pixelColor(QPoint(other.left() + 1, other.center().y())) != ring, "the current cell only"

@@ -16,6 +16,7 @@ from desktop_auth.ui.role_editor import table_view
 from desktop_auth.ui.role_editor.columns import COL_ACTIVE, COL_CREATED, COL_EMAIL, COL_LOGINS, COL_ROLE
 from desktop_auth.ui.role_editor.table_model import PENDING_ROLE, UserTableModel
 from desktop_auth.ui.role_editor.table_view import FIRST_ROWS_WAIT_MS, show_with_first_rows
+from desktop_auth.ui.shell.dates import local_time
 from desktop_auth.ui.shell.tasks import TaskRunner
 from tests.user_records import CREATED
 from tests.user_records import user_record as record
@@ -117,7 +118,7 @@ def test_each_role_answers_what_the_table_shows(qtbot: QtBot, model: UserTableMo
         == (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
     )
     assert email.data(Qt.ItemDataRole.TextAlignmentRole) is None
-    assert model.index(3, COL_CREATED).data() == CREATED.astimezone().strftime("%Y-%m-%d %H:%M")
+    assert model.index(3, COL_CREATED).data() == local_time(CREATED)
     assert email.data(Qt.ItemDataRole.DecorationRole) is None
     for marking in (
         Qt.ItemDataRole.FontRole,
