@@ -6,6 +6,7 @@ PROTECTED_ROLES = frozenset({ADMIN_ROLE, USER_ROLE})
 
 EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
 ROLE_NAME_MAX_LENGTH = 64
+ROLE_DESCRIPTION_MAX_LENGTH = 200
 
 # Rules that depend on a read, each protected by a row every competing transaction writes
 # (desktop_auth.services.guards): who is an active administrator (at least one; one first one) and the

@@ -17,6 +17,7 @@ from desktop_auth.constants import (
     ADMIN_ROLE,
     EMAIL_MAX_LENGTH,
     PROTECTED_ROLES,
+    ROLE_DESCRIPTION_MAX_LENGTH,
     ROLE_NAME_MAX_LENGTH,
     USER_ROLE,
 )
@@ -45,9 +46,13 @@ __all__ = [
     "BulkChangeMember",
     "InvariantGuard",
     "LoginThrottle",
+    "RecoveryCode",
     "Role",
     "User",
 ]
+
+RECOVERY_SALT_LENGTH = 32  # hex characters
+RECOVERY_DIGEST_LENGTH = 64  # hex HMAC-SHA-256
 
 MYSQL_TABLE_ARGS = {
     "mysql_engine": "InnoDB",
@@ -66,6 +71,7 @@ class Role(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(ROLE_NAME_MAX_LENGTH), unique=True)
+    description: Mapped[str | None] = mapped_column(String(ROLE_DESCRIPTION_MAX_LENGTH))
 
 
 def _email_skeleton(context: Any) -> str:
@@ -226,3 +232,22 @@ class BulkChangeMember(Base):
     )
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(Integer)
+
+
+class RecoveryCode(Base):
+    """One of a person's one-time codes for resetting a forgotten password (``services.recovery``).
+
+    A code carries at least 60 random bits, so a salted fast hash is enough (``digest``: HMAC-SHA-256 of
+    the code keyed by the batch's ``salt``): one check is one hash and one indexed lookup. ``used_at`` is
+    set when it is spent; a new batch replaces the rows of the earlier one.
+    """
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (Index("ix_recovery_code_user_id_digest", "user_id", "digest"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    salt: Mapped[str] = mapped_column(String(RECOVERY_SALT_LENGTH))
+    digest: Mapped[str] = mapped_column(String(RECOVERY_DIGEST_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
