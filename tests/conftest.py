@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pymysql
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 # Before anything imports Qt or reads settings: no screen, and logs kept out of the user's directory.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -40,6 +40,7 @@ from desktop_auth.models import (  # noqa: E402
     BulkChange,
     BulkChangeMember,
     LoginThrottle,
+    RecoveryCode,
     Role,
     User,
 )
@@ -151,9 +152,10 @@ def database(
             migrated_databases[backend] = db
     db = migrated_databases[backend]
     with db.transaction(write=True) as session:
-        for model in (BulkChangeMember, BulkChange, AuditEvent, LoginThrottle, AppSetting, User):
+        for model in (RecoveryCode, BulkChangeMember, BulkChange, AuditEvent, LoginThrottle, AppSetting, User):
             session.execute(delete(model))
         session.execute(delete(Role).where(Role.name.not_in(PROTECTED_ROLES)))
+        session.execute(update(Role).values(description=None))
     return db
 
 
