@@ -311,6 +311,7 @@ def test_fields_say_they_are_required_and_when_an_entry_is_invalid(
     assert message.isVisible()
     assert email.property("invalid") is True
     assert email.accessibleDescription().startswith(f"Invalid entry: {message.text()}")
+    assert ".." not in email.accessibleDescription()  # the message's own full stop, not doubled
     assert name_of(message) == message.text()
     assert Announcement(message, message.text(), False) in announced
     type_into(qtbot, dialog, "emailEdit", "ann@example.com")

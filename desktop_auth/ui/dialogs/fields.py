@@ -60,11 +60,13 @@ class FieldError(QLabel):
         self.show_message("")
 
     def _describe_field(self, message: str) -> None:
-        parts = [f"Invalid entry: {message}" if message else "Required" if self._required else ""]
-        if isinstance(self._field, QLineEdit) and self._field.placeholderText():
-            parts.append(self._field.placeholderText())  # what Qt would have used as the description
+        # The state, then the placeholder; a message ends with its own full stop (not doubled).
+        state = f"Invalid entry: {message}" if message else "Required" if self._required else ""
+        hint = self._field.placeholderText() if isinstance(self._field, QLineEdit) else ""
+        if state and hint and not state.endswith("."):
+            state += "."
         self._field.setProperty("invalid", bool(message))
-        self._field.setAccessibleDescription(". ".join(part for part in parts if part))
+        self._field.setAccessibleDescription(" ".join(part for part in (state, hint) if part))
 
 
 def confirmation_problem(password: str, confirmation: str, submitting: bool = False) -> str:

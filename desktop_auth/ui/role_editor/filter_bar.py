@@ -47,7 +47,7 @@ class FilterBar(QWidget):
         self.role_filter.setAccessibleName("Show role")
         role_label = QLabel("Ro&le:")
         role_label.setBuddy(self.role_filter)
-        self.refresh_button = button("Re&fresh", "refreshButton", "Refresh")
+        self.refresh_button = button("Refresh", "refreshButton", "Refresh")  # F5; every letter of it is taken
         self.refresh_button.setToolTip("Reload from the database (F5)")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
