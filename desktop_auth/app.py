@@ -24,6 +24,21 @@ log = logging.getLogger(__name__)
 STARTUP_PROBE = "DESKTOP_AUTH_STARTUP_PROBE"
 
 
+def database_option(args: argparse.Namespace) -> str:
+    """The database given on the command line as an option to repeat in a suggested command
+    (--database-url with its password masked, or --database-url-file); '' for DATABASE_URL or the
+    embedded database, which the same command finds again."""
+    import shlex
+
+    if args.database_url and args.database_url.strip():
+        from desktop_auth.db.urls import mask_url  # only now: it loads SQLAlchemy
+
+        return f"--database-url {shlex.quote(mask_url(args.database_url.strip()))}"
+    if args.database_url_file:
+        return f"--database-url-file {shlex.quote(str(args.database_url_file))}"
+    return ""
+
+
 def add_database_options(parser: argparse.ArgumentParser) -> None:
     """--database-url URL or --database-url-file PATH (not both); the CLI's parser shares them."""
     where = parser.add_mutually_exclusive_group()
@@ -115,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous_hook = sys.excepthook
     sys.excepthook = _show_unexpected
-    controller = AppController(load_settings)
+    controller = AppController(load_settings, database_option=lambda: database_option(args))
     controller.finished.connect(app.exit)
     code = 1  # an exception escaping exec() ends the process with 1, as Python would
     try:

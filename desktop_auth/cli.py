@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from desktop_auth.app import add_database_options
+from desktop_auth.app import add_database_options, database_option
 from desktop_auth.errors import DesktopAuthError
 
 log = logging.getLogger(__name__)
@@ -109,15 +108,8 @@ def _with_database_option(message: str, args: argparse.Namespace) -> str:
     line (--database-url with its password masked, or --database-url-file), so the hint can be copied."""
     from desktop_auth.db.schema import UPGRADE_COMMAND
 
-    if UPGRADE_COMMAND not in message:
-        return message
-    if args.database_url and args.database_url.strip():
-        from desktop_auth.db.urls import mask_url
-
-        option = f"--database-url {shlex.quote(mask_url(args.database_url.strip()))}"
-    elif args.database_url_file:
-        option = f"--database-url-file {shlex.quote(str(args.database_url_file))}"
-    else:  # DATABASE_URL or the embedded database: the same command finds it again
+    option = database_option(args)
+    if UPGRADE_COMMAND not in message or not option:
         return message
     return message.replace(UPGRADE_COMMAND, UPGRADE_COMMAND.replace(" db ", f" {option} db ", 1))
 

@@ -288,6 +288,30 @@ def test_outdated_schema_names_the_upgrade_command_and_retry_works(
     database.dispose()
 
 
+def test_the_suggested_command_repeats_the_command_lines_database_with_its_password_masked(
+    qtbot: QtBot, tmp_path: Path, start_app
+) -> None:
+    from desktop_auth.app import build_parser, database_option
+    from desktop_auth.db import migrate
+    from desktop_auth.db.engine import Database
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    database = Database(make_settings(url))
+    migrate.upgrade(database, "0001")
+    database.dispose()
+    given = build_parser().parse_args(["--database-url", "mysql+pymysql://ops:s3cret-pw@db.example.com/acc"])
+    assert database_option(given) == "--database-url 'mysql+pymysql://ops:***@db.example.com/acc'"
+    assert database_option(build_parser().parse_args(["--database-url-file", "/run/secrets/db url"])) == (
+        "--database-url-file '/run/secrets/db url'"
+    )
+    assert database_option(build_parser().parse_args([])) == ""
+    controller = start_app(None, make_settings(url), database_option=lambda: database_option(given))
+    dialog = front(qtbot, controller, "startupErrorDialog")
+    assert child(dialog, QWidget, "fixCommand").property("text") == (
+        "desktop-auth --database-url 'mysql+pymysql://ops:***@db.example.com/acc' db upgrade"
+    )
+
+
 def test_embedded_database_upgrades_by_itself(qtbot: QtBot, tmp_path: Path, start_app) -> None:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'embedded.sqlite3'}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import Qt
@@ -52,7 +52,7 @@ def click(qtbot: QtBot, parent: QWidget, name: str) -> None:
 def start_app(qtbot: QtBot) -> Iterator[Callable[..., AppController]]:
     controllers: list[AppController] = []
 
-    def start(services: Services | None, settings: Settings | None = None, **options: int) -> AppController:
+    def start(services: Services | None, settings: Settings | None = None, **options: Any) -> AppController:
         assert services is not None or settings is not None
         controller = AppController(settings or services.settings, services, **options)  # type: ignore[union-attr]
         controllers.append(controller)

@@ -18,10 +18,12 @@ from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.widgets import button, styled_label
 
 
-def remedy_for(error: BaseException) -> tuple[str, str]:
-    """(what to do, a command or setting to copy) for a start-up failure."""
+def remedy_for(error: BaseException, database_option: str = "") -> tuple[str, str]:
+    """(what to do, a command or setting to copy) for a start-up failure; ``database_option`` is the
+    command line's --database-url (masked) or --database-url-file, repeated in a suggested command."""
+    command = f"desktop-auth {database_option} db" if database_option else "desktop-auth db"
     if isinstance(error, SchemaOutdatedError):
-        return "An operator upgrades the database schema with:", "desktop-auth db upgrade"
+        return "An operator upgrades the database schema with:", f"{command} upgrade"
     if isinstance(error, SchemaError):
         return "Install the version of desktop-auth that matches this database.", ""
     if isinstance(error, DatabaseUrlError):
@@ -34,19 +36,21 @@ def remedy_for(error: BaseException) -> tuple[str, str]:
         return "Correct that setting in the environment or the .env file (see .env.example), then retry.", ""
     if isinstance(error, DatabaseUnavailableError):
         return "Check that the database server is running and reachable, then retry. To test it:", (
-            "desktop-auth db current"
+            f"{command} current"
         )
     return "Retry; if it happens again, the log file has the details.", ""
 
 
 class StartupErrorDialog(FormDialog):
-    def __init__(self, error: BaseException, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, error: BaseException, database_option: str = "", parent: QWidget | None = None
+    ) -> None:
         problem = describe(error)
         super().__init__("startupErrorDialog", "Cannot open the database", problem, parent)
         self.setAccessibleDescription(problem)  # read with the dialog's name when it opens
         self.subtitle_label.setObjectName("problemLabel")
         self.subtitle_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        advice, command = remedy_for(error)
+        advice, command = remedy_for(error, database_option)
         self.advice_label = styled_label(advice, "subtitle", "adviceLabel")
         self.form.addRow(self.advice_label)
         # A selectable label, not a read-only QLineEdit: Qt reports a read-only line edit to AT-SPI as

@@ -85,8 +85,11 @@ class AppController(QObject):
         runner: TaskRunner | None = None,
         session_check_ms: int = 30_000,
         idle_timeout_ms: int | None = None,
+        database_option: Callable[[], str] = str,
     ) -> None:
         super().__init__()
+        # The command line's database option, repeated in the start-up error's suggested command.
+        self._database_option = database_option
         # Settings may come as a loader, run on the worker with the database layer, so that the sign-in
         # dialog is on screen before any configuration is read.
         self._settings_source = settings
@@ -157,7 +160,7 @@ class AppController(QObject):
 
         log.warning("Start-up failed: %s", error)
         self.login.hide()
-        dialog = StartupErrorDialog(error)
+        dialog = StartupErrorDialog(error, self._database_option())
         _delete_on_close(dialog)
         dialog.accepted.connect(self._retry)
         dialog.rejected.connect(lambda: self.finished.emit(1))
