@@ -1,3 +1,5 @@
+# Over 300 lines on purpose: the one base every dialog shares (fields, messages, busy state, new password);
+# split, each dialog would have to assemble the pieces in the same order itself.
 """The form every dialog is built on: a titled form with inline field errors, a form-wide ``errorLabel``, a
 busy state and remembered geometry, and a new password with its confirmation and strength meter.
 
