@@ -53,6 +53,15 @@ def describe_event(event: AuditRecord, show_time: TimeFormat) -> str:
             return f"Change of many users finished: {new}" if new else "Change of many users finished"
         case "bulk_change_cancelled":
             return "Change of many users stopped"
+        case "delete":
+            # new: "deleted account #42"; the target is the address it had (until erased)
+            account = (new or "").removeprefix("deleted ") or "account"
+            had = f" with the role {old}" if old else ""
+            if event.target and event.target != new:
+                return f"Deleted {account}{had}, was {event.target}"
+            return f"Deleted {account}{had}"
+        case "audit_erase":
+            return f"Address of {event.target} erased from {new or 'the'} history entries"
     # An action this version does not know (written by a newer client): show what was stored.
     change = f": {old} → {new}" if old or new else ""
     return f"{event.action.replace('_', ' ').capitalize()}{change}"

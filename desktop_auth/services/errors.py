@@ -151,3 +151,31 @@ class SetupAlreadyDoneError(ServiceError):
 class RegistrationClosedError(ServiceError):
     def __init__(self) -> None:
         super().__init__("Self-registration is turned off. Ask an administrator to create your account.")
+
+
+class LastAdminDeletionError(LastAdminError):
+    """A deletion would leave no active administrator (``services.lifecycle``)."""
+
+    def __init__(self) -> None:
+        ServiceError.__init__(
+            self,
+            "This would delete the last active administrator, so nothing was deleted. "
+            "Make another account an administrator first.",
+        )
+
+
+class SelfDeletionError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Your own account is among those selected: you cannot delete it from here. "
+            "Leave it out of the selection (Ctrl+click it)."
+        )
+
+
+class TooManyDeletionsError(ServiceError):
+    def __init__(self, selected: int, limit: int) -> None:
+        self.selected, self.limit = selected, limit
+        super().__init__(
+            f"Delete at most {limit:,} accounts at once ({selected:,} are selected); nothing was deleted. "
+            "Narrow the selection, for example with the filter."
+        )

@@ -257,3 +257,33 @@ class SharedSettings:
             idle_timeout_minutes=settings.idle_timeout_minutes,
             temporary_password_hours=DEFAULT_TEMPORARY_PASSWORD_HOURS,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedAccount:
+    """An account an administrator created (``services.lifecycle``), with its random temporary password:
+    shown once to the administrator, never stored in the clear (left out of ``repr``)."""
+
+    record: UserRecord
+    password: str = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionTargets:
+    """The accounts a deletion is for, resolved from a selection when the administrator asked: what the
+    confirmation states (how many; the address when it is one) and the ids the deletion then takes."""
+
+    user_ids: tuple[int, ...]
+    #: Some of their addresses, in id order (all of them when few), for the confirmation.
+    emails: tuple[str, ...]
+    #: How many of them are active administrators.
+    admins: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def single_email(self) -> str | None:
+        return self.emails[0] if len(self.user_ids) == 1 and self.emails else None
