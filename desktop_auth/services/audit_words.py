@@ -31,6 +31,18 @@ def describe_event(event: AuditRecord, show_time: TimeFormat) -> str:
             return "Password changed"
         case "password_change_failed":
             return "Wrong current password typed while changing the password"
+        case "email_change":
+            return f"Email changed from {old} to {new}"
+        case "email_change_failed":
+            return "Wrong current password typed while changing the email address"
+        case "delete_own":
+            # new: "deleted own account #42"; the target is the address it had (as for "delete")
+            account = (new or "deleted own account").removeprefix("deleted ")
+            if event.target and event.target != new:
+                return f"Deleted {account}, was {event.target}"
+            return f"Deleted {account}"
+        case "delete_own_failed":
+            return "Wrong current password typed while deleting the account"
         case "password_reset":
             expiry = _moment((new or "").rpartition("expires ")[2])  # "temporary, expires <ISO 8601>"
             if expiry is None:

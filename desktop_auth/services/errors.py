@@ -125,8 +125,8 @@ class BulkChangeEndedError(ServiceError):
 
 
 class RoleProtectedError(ServiceError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"The role {name!r} is built in and cannot be removed.")
+    def __init__(self, name: str, action: str = "removed") -> None:
+        super().__init__(f"The role {name!r} is built in and cannot be {action}.")
 
 
 class RoleInUseError(ServiceError):
@@ -179,3 +179,56 @@ class TooManyDeletionsError(ServiceError):
             f"Delete at most {limit:,} accounts at once ({selected:,} are selected); nothing was deleted. "
             "Narrow the selection, for example with the filter."
         )
+
+
+class InvalidRecoveryCodeError(InvalidInputError):
+    """Forgot password refused: one answer for an unknown address, an inactive account, an account without
+    codes and a wrong or spent code (``services.recovery``), shown under the code's field."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "recovery_code",
+            [
+                "That code is not valid for that address. If you have no recovery codes, "
+                "ask an administrator."
+            ],
+        )
+
+
+class LastAdminSelfDeleteError(ServiceError):
+    """Deleting one's own account would leave no active administrator (services/own_account.py)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "You are the last active administrator, so your account cannot be deleted. "
+            "Make someone else an administrator first."
+        )
+
+
+class ImportRefusedError(ServiceError):
+    """A CSV import whose preview has problems (``services.user_import``); nothing was written."""
+
+    def __init__(self, rows_with_problems: int) -> None:
+        self.rows_with_problems = rows_with_problems
+        super().__init__(
+            f"{rows_with_problems:,} row{'s' if rows_with_problems != 1 else ''} of the file "
+            f"{'have' if rows_with_problems != 1 else 'has'} problems; nothing was imported. Fix them and try again."
+        )
+
+
+class ImportConflictError(ServiceError):
+    """Addresses of a CSV import registered (or a look-alike of them) by someone else since the preview;
+    the whole import was refused, nothing written. ``emails`` names them."""
+
+    def __init__(self, emails: list[str]) -> None:
+        self.emails = tuple(emails)
+        named = ", ".join(self.emails[:5]) + (f" and {len(self.emails) - 5:,} more" if len(self.emails) > 5 else "")
+        super().__init__(
+            f"Meanwhile someone else registered {named or 'one of the addresses'} (or a look-alike); "
+            "nothing was imported. Check the file again and remove it."
+        )
+
+
+class ImportCancelledError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("The import was cancelled; nothing was imported.")

@@ -15,6 +15,7 @@ from desktop_auth.services.app_settings import AppSettingsService
 from desktop_auth.services.bulk import BulkService
 from desktop_auth.services.context import ServiceContext
 from desktop_auth.services.export import ExportService
+from desktop_auth.services.own_account import OwnAccountService
 from desktop_auth.services.lifecycle import LifecycleService
 from desktop_auth.services.roles import RoleService
 
@@ -32,6 +33,7 @@ class Services:
         self.roles = RoleService(self.context)
         self.app_settings = AppSettingsService(self.context)
         self.export = ExportService(self.context)
+        self.own_account = OwnAccountService(self.context)
         self.lifecycle = LifecycleService(self.context)
 
     @property
