@@ -59,12 +59,26 @@ def describe_event(event: AuditRecord, show_time: TimeFormat) -> str:
             return "Role added"
         case "role_remove":
             return "Role removed"
+        case "role_rename":
+            return f"Role renamed from {old} to {new}"
+        case "role_describe":
+            if not new:
+                return "Role description cleared"
+            return f"Role description set to “{new}”"
         case "bulk_change":
             return f"Change of many users started: {new}" if new else "Change of many users started"
         case "bulk_change_done":
             return f"Change of many users finished: {new}" if new else "Change of many users finished"
         case "bulk_change_cancelled":
             return "Change of many users stopped"
+        case "user_import":
+            return f"Imported {new} accounts from a CSV file" if new else "Imported accounts from a CSV file"
+        case "recovery_codes":
+            made = f"{new} new recovery codes made" if new else "New recovery codes made"
+            return f"{made}; the earlier ones no longer work" if event.detail else made
+        case "recovery_reset":
+            left = f" ({new} left)" if new is not None else ""
+            return f"Reset own password with a recovery code{left}"
         case "delete":
             # new: "deleted account #42"; the target is the address it had (until erased)
             account = (new or "").removeprefix("deleted ") or "account"

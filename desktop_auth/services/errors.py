@@ -188,10 +188,7 @@ class InvalidRecoveryCodeError(InvalidInputError):
     def __init__(self) -> None:
         super().__init__(
             "recovery_code",
-            [
-                "That code is not valid for that address. If you have no recovery codes, "
-                "ask an administrator."
-            ],
+            ["That code is not valid for that address. If you have no recovery codes, ask an administrator."],
         )
 
 
@@ -222,7 +219,9 @@ class ImportConflictError(ServiceError):
 
     def __init__(self, emails: list[str]) -> None:
         self.emails = tuple(emails)
-        named = ", ".join(self.emails[:5]) + (f" and {len(self.emails) - 5:,} more" if len(self.emails) > 5 else "")
+        named = ", ".join(self.emails[:5]) + (
+            f" and {len(self.emails) - 5:,} more" if len(self.emails) > 5 else ""
+        )
         super().__init__(
             f"Meanwhile someone else registered {named or 'one of the addresses'} (or a look-alike); "
             "nothing was imported. Check the file again and remove it."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import getpass
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from desktop_auth.constants import ADMIN_ROLE
@@ -59,6 +59,10 @@ class UserRecord:
     updated_at: datetime
     version: int
     password_changed_at: datetime | None = None
+    #: When the temporary password stops working (``temporary_password_expiry``); None: no temporary one.
+    temporary_password_expires_at: datetime | None = None
+    #: Recovery codes not used yet (administrators see how many, never the codes).
+    recovery_codes_left: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -106,6 +110,8 @@ class RoleRecord:
     name: str
     user_count: int
     protected: bool
+    #: A short text saying what the role is for (None: none given).
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,7 @@ class SortKey(enum.Enum):
     LOGIN_COUNT = "login_count"
     CREATED = "created"
     UPDATED = "updated"
+    MUST_CHANGE = "must_change_password"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +242,20 @@ class TemporaryPasswords:
 DEFAULT_TEMPORARY_PASSWORD_HOURS = 72
 
 
+def temporary_password_expiry(
+    must_change_password: bool, password_changed_at: datetime | None, hours: int
+) -> datetime | None:
+    """When an account's temporary password stops working (shared setting ``temporary_password_hours``
+    after it was set), or None when the account has no temporary password. An account that must change
+    a password set at an unknown time gets the earliest moment there is: it has expired. Sign-in
+    (``AccountService``) and every list of users answer with this one computation."""
+    if not must_change_password:
+        return None
+    if password_changed_at is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return password_changed_at + timedelta(hours=hours)
+
+
 @dataclass(frozen=True)
 class SharedSettings:
     """The rules every client of one database follows (``desktop_auth.services.app_settings``)."""
@@ -287,3 +308,84 @@ class DeletionTargets:
     @property
     def single_email(self) -> str | None:
         return self.emails[0] if len(self.user_ids) == 1 and self.emails else None
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryCodes:
+    """A new batch of one account's recovery codes, shown once (left out of ``repr``: no log shows them).
+    ``replaced_earlier``: the account had codes before, which no longer work."""
+
+    user_id: int
+    email: str
+    created_at: datetime
+    codes: tuple[str, ...] = field(repr=False)
+    replaced_earlier: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReset:
+    """A password set with a recovery code: whose, how many unused codes are left, and when."""
+
+    email: str
+    codes_left: int
+    password_changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    """One row of a CSV import's preview (``services.user_import``): as written (invisible characters shown
+    as ``<U+200B>``, cut short), with every problem found; ``address`` and ``key`` are what would be stored
+    (normalized address and look-alike key; empty when the address was refused)."""
+
+    line: int
+    email: str
+    role: str
+    problems: tuple[str, ...]
+    address: str = ""
+    key: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPreview:
+    """Every row of a CSV import with its problems, and the problems of the file itself (not UTF-8, too
+    large, no header...). Importable only when there are none at all."""
+
+    rows: tuple[ImportRow, ...]
+    file_problems: tuple[str, ...] = ()
+
+    @property
+    def rows_with_problems(self) -> int:
+        return sum(1 for row in self.rows if row.problems)
+
+    @property
+    def problem_count(self) -> int:
+        """Rows with problems, plus one for a problem of the whole file."""
+        return self.rows_with_problems + (1 if self.file_problems else 0)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and not self.file_problems and self.rows_with_problems == 0
+
+    def problem_lines(self) -> list[str]:
+        """Each problem as ``line N: reason``, in file order (the file's own problems first)."""
+        lines = list(self.file_problems)
+        lines.extend(f"line {row.line}: {problem}" for row in self.rows for problem in row.problems)
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class UserImportResult:
+    """What an import created: how many accounts, and each one's temporary password (shown or exported
+    once; all expire together)."""
+
+    count: int
+    passwords: TemporaryPasswords = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AboutInfo:
+    """What the About dialog shows (``services.about``); ``database`` has its password masked."""
+
+    version: str
+    database: str
+    licence: str

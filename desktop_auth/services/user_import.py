@@ -1,0 +1,509 @@
+"""Importing users from a CSV file: every row checked first (a preview), then all of them in one
+transaction, or none.
+
+**The file.** UTF-8 (a byte-order mark is allowed), lines ending in LF or CRLF, a header line naming the
+columns: ``email`` (required) and ``role`` (optional; an empty cell or no column means ``user``), in either
+order. Cells are separated by commas, or by semicolons when the header line says so (``email;role``: the
+header's names are known, so the choice is never a guess about the data). Quoting follows RFC 4180. Blank
+lines are skipped. At most ``MAX_IMPORT_ROWS`` rows and ``MAX_IMPORT_BYTES`` bytes.
+
+**The preview** (``UserImportService.preview``) lists every row with all of its problems, so one pass
+fixes them all: an address the app would refuse (``desktop_auth.identity.normalize_email``, the same
+check as every other way in), the same address twice in the file (after normalization: ``Ann@X.org`` and
+``ann@x.org`` are one account), a non-ASCII address that looks like another in the file or like an
+existing account's (the look-alike rule of ``desktop_auth.identity``), an address that is already an
+account's, an unknown role, a cell a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, a
+leading tab or carriage return: refused, not rewritten, since an address never needs them here), an
+invisible or control character (zero-width space, bidi controls, a NUL), a cell longer than any address. A
+file that is not UTF-8, too large, or without the header is refused as a whole, with the line it failed
+on. The database is asked in bulk: the existing addresses and the look-alike keys of the file, a chunk of
+them per query, never a query per row.
+
+**The import** (``UserImportService.import_users``) takes a preview without problems. Each new account gets
+its own random temporary password (``temporary_passwords.generate_distinct``), stored with the fast salted
+hash meant for them (``PasswordHasher.hash_temporary``), to be changed at the first sign-in and expiring
+after the shared ``temporary_password_hours``. One transaction, under the same guards as creating one
+account (an active administrator, or an operator at the CLI; ``require_admin_to_change``): the checks
+against existing accounts are made again inside it, and an address registered meanwhile by someone else
+(even between the check and the insert: the unique indexes settle it) makes the whole import fail with
+``ImportConflictError`` naming it, nothing written. Audit: one ``create`` row per account (so History shows
+each account's creation, as for one created by hand) and one ``user_import`` row summing it up.
+
+**Size of one transaction.** The whole import is one transaction, so its size is bounded by the row limit:
+``MAX_IMPORT_ROWS`` users write about two rows each (the account, its audit row), some 40,000 rows and at
+most ~25 MB of write set, in line with the 30,000-row chunks of a bulk change (``services.bulk``) and far
+under a Galera node's limits (``wsrep_max_ws_size``, 2 GB by default; ``wsrep_max_ws_rows``, unlimited by
+default). Statements go ``IMPORT_CHUNK`` rows at a time (SQLite's 32,766-parameter limit, MariaDB's packet
+size). A larger file is refused up front: split it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from desktop_auth.constants import EMAIL_MAX_LENGTH, ROLE_NAME_MAX_LENGTH, USER_ROLE
+from desktop_auth.errors import InvalidInputError
+from desktop_auth.identity import lookalike_range, may_look_alike, normalize_email, skeleton_key
+from desktop_auth.models import Role, User
+from desktop_auth.services import audit
+from desktop_auth.services.app_settings import read_shared_settings
+from desktop_auth.services.context import ServiceContext, require_admin, require_admin_to_change, retried
+from desktop_auth.services.errors import (
+    ImportCancelledError,
+    ImportConflictError,
+    ImportRefusedError,
+    NotFoundError,
+)
+from desktop_auth.services.records import (
+    Actor,
+    ImportPreview,
+    ImportRow,
+    TemporaryPassword,
+    TemporaryPasswords,
+    UserImportResult,
+)
+from desktop_auth.services.sql import is_missing_parent
+from desktop_auth.services.temporary_passwords import generate_distinct
+
+#: Rows (accounts) in one file, and so in one transaction (see the module docstring).
+MAX_IMPORT_ROWS = 20_000
+#: Bytes in one file: 20,000 rows of the longest address and role fit, with quoting.
+MAX_IMPORT_BYTES = 8 * 1024 * 1024
+#: Rows per INSERT (and per existence query): 1,000 users of 11 columns stay under SQLite's 32,766
+#: parameters and well inside MariaDB's max_allowed_packet.
+IMPORT_CHUNK = 1_000
+#: Look-alike ranges per query (each is two bound keys, ``lookalike_range``).
+_RANGES_PER_QUERY = 200
+#: The longest cell looked at: longer ones are refused as too long, not validated.
+MAX_CELL_LENGTH = EMAIL_MAX_LENGTH + 64
+COLUMNS = ("email", "role")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Other lines named in one problem ("the same address as lines 4, 9, 12 and 3 more").
+_LINES_NAMED = 3
+_SHOWN_LENGTH = 80
+
+_USERS = cast(Table, User.__table__)
+ShouldStop = Callable[[], bool]
+
+# Characters that draw nothing or steer the text without being letters: control and format characters
+# (zero-width space and joiners, bidi controls, the byte-order mark, soft hyphen), line and paragraph
+# separators, private use, unassigned, surrogates, and the invisible letters and fillers TR39 ignores.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
+_INVISIBLE_RANGES = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+)
+_INVISIBLE_EXTRA = frozenset(chr(code) for low, high in _INVISIBLE_RANGES for code in range(low, high + 1))
+
+
+def shown(text: str, limit: int = _SHOWN_LENGTH) -> str:
+    """A cell as it may be shown in a table or a one-line message: invisible and control characters
+    written as ``<U+200B>``, cut to ``limit`` characters."""
+    out: list[str] = []
+    for ch in text[: limit + 1]:
+        out.append(f"<U+{ord(ch):04X}>" if _is_invisible(ch) else ch)
+    cut = "".join(out)
+    return cut if len(text) <= limit else cut[:limit] + "…"
+
+
+def _is_invisible(ch: str) -> bool:
+    return unicodedata.category(ch) in _INVISIBLE_CATEGORIES or ch in _INVISIBLE_EXTRA
+
+
+# -- reading the file (no database) ------------------------------------------------------------------------
+
+
+@dataclass
+class _Parsed:
+    """A row as read, with what the checks found so far (the database adds its own)."""
+
+    line: int
+    email_cell: str
+    role_cell: str
+    role: str
+    problems: list[str]
+    address: str = ""  # normalized; "" when the address was refused
+    key: str = ""  # its skeleton key
+
+
+def _lines_named(lines: Sequence[int]) -> str:
+    named = ", ".join(str(line) for line in lines[:_LINES_NAMED])
+    more = len(lines) - _LINES_NAMED
+    if more > 0:
+        return f"lines {named} and {more:,} more"
+    return f"line {named}" if len(lines) == 1 else f"lines {named}"
+
+
+def _decode(data: bytes) -> tuple[str | None, str | None]:
+    """The file's text, or a problem saying where it stopped being UTF-8."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        return (
+            None,
+            f"line {line}: the file is not UTF-8 text (byte 0x{data[error.start]:02X}); save it as UTF-8",
+        )
+    return text.removeprefix("\ufeff"), None
+
+
+def _delimiter(header_line: str) -> str | None:
+    """The separator the header line uses (its names are known, so this is certain), or None."""
+    for delimiter in (",", ";"):
+        names = [cell.strip().lower() for cell in header_line.split(delimiter)]
+        if "email" in names and set(names) <= set(COLUMNS) and len(set(names)) == len(names):
+            return delimiter
+    return None
+
+
+def _cell_problems(name: str, cell: str) -> list[str]:
+    """What makes a cell unusable whatever it says: its length, a formula start, hidden characters."""
+    if len(cell) > MAX_CELL_LENGTH:
+        return [f"the {name} is {len(cell):,} characters long (at most {MAX_CELL_LENGTH})"]
+    problems: list[str] = []
+    for start in dict.fromkeys((cell[:1], cell.strip(" ")[:1])):
+        if start in FORMULA_STARTS:
+            problems.append(
+                f"the {name} starts with {shown(start)!r}, which a spreadsheet would run as a formula"
+            )
+            break
+    hidden = sorted({ch for ch in cell if _is_invisible(ch)})
+    if hidden:
+        names = ", ".join(f"U+{ord(ch):04X}" for ch in hidden[:3])
+        problems.append(f"the {name} contains an invisible or control character ({names})")
+    return problems
+
+
+def _parse(text: str, roles: set[str], should_stop: ShouldStop) -> tuple[list[_Parsed], list[str]]:
+    """Every row with the problems found without the database, and the problems of the file itself."""
+    header_line = text.split("\n", 1)[0].removesuffix("\r")
+    delimiter = _delimiter(header_line)
+    if delimiter is None:
+        return [], [
+            f"line 1: the first line must name the columns: email,role (or email;role, or email); "
+            f"found {shown(header_line)!r}"
+        ]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[_Parsed] = []
+    columns: list[str] | None = None
+    line = 1
+    try:
+        for record in reader:
+            first_line, line = line, reader.line_num + 1
+            if columns is None:
+                columns = [cell.strip().lower() for cell in record]
+                continue
+            if not any(cell.strip() for cell in record):
+                continue  # a blank line
+            if len(rows) == MAX_IMPORT_ROWS:
+                return rows, [
+                    f"line {first_line}: the file has more than {MAX_IMPORT_ROWS:,} rows; import at most "
+                    f"{MAX_IMPORT_ROWS:,} at once (split the file)"
+                ]
+            if len(rows) % IMPORT_CHUNK == 0 and should_stop():
+                raise ImportCancelledError()
+            rows.append(_read_row(first_line, record, columns, roles))
+    except csv.Error as error:
+        return rows, [f"line {reader.line_num}: the file is not valid CSV ({error})"]
+    return rows, []
+
+
+def _read_row(line: int, record: list[str], columns: list[str], roles: set[str]) -> _Parsed:
+    cells = dict(zip(columns, record, strict=False))
+    email_cell, role_cell = cells.get("email", ""), cells.get("role", "")
+    row = _Parsed(line, email_cell, role_cell, role_cell.strip() or USER_ROLE, [])
+    if len(record) != len(columns):
+        row.problems.append(f"expected {len(columns)} cells ({','.join(columns)}), found {len(record)}")
+    email_problems = _cell_problems("address", email_cell)
+    row.problems.extend(email_problems)
+    if not email_problems:
+        try:
+            row.address = normalize_email(email_cell)
+        except InvalidInputError as error:
+            reason = " ".join(error.problems) if email_cell.strip() else "no address"
+            row.problems.append(f"invalid address: {reason}" if email_cell.strip() else reason)
+        else:
+            row.key = skeleton_key(row.address)
+    role_problems = _cell_problems("role", role_cell) if len(role_cell) <= ROLE_NAME_MAX_LENGTH else []
+    if len(role_cell) > ROLE_NAME_MAX_LENGTH:
+        role_problems = [f"the role is {len(role_cell):,} characters long (at most {ROLE_NAME_MAX_LENGTH})"]
+    row.problems.extend(role_problems)
+    if not role_problems and row.role not in roles:
+        row.problems.append(f"unknown role {shown(row.role)!r}")
+    return row
+
+
+def _check_within_file(rows: Sequence[_Parsed]) -> None:
+    """The same address twice, and non-ASCII look-alikes of another address of the file."""
+    by_address: dict[str, list[_Parsed]] = {}
+    by_digest: dict[str, list[_Parsed]] = {}
+    for row in rows:
+        if row.address:
+            by_address.setdefault(row.address, []).append(row)
+            by_digest.setdefault(row.key[:64], []).append(row)
+    for group in by_address.values():
+        if len(group) > 1:
+            for row in group:
+                others = [other.line for other in group if other is not row]
+                row.problems.append(f"the same address as {_lines_named(others)}")
+    for group in by_digest.values():
+        if len({row.address for row in group}) < 2:
+            continue
+        for row in group:
+            if may_look_alike(row.address):
+                alike = [other for other in group if other.address != row.address]
+                row.problems.append(
+                    f"looks like {alike[0].address} on {_lines_named([other.line for other in alike])}"
+                )
+
+
+def _taken(session: Session, addresses: Sequence[str], locking: bool = False) -> dict[str, str]:
+    """Which of ``addresses`` (normalized) are an account's already, or (non-ASCII ones) look like one's:
+    address -> the problem. In bulk: a chunk of addresses per query, a chunk of look-alike ranges per query."""
+    found: dict[str, str] = {}
+    unique = list(dict.fromkeys(addresses))
+    for start in range(0, len(unique), IMPORT_CHUNK):
+        chunk = unique[start : start + IMPORT_CHUNK]
+        same = select(User.email).where(User.email.in_(chunk))
+        for email in session.scalars(same.with_for_update(read=True) if locking else same):
+            found[email] = "an account with this address already exists"
+    exotic = [address for address in unique if may_look_alike(address) and address not in found]
+    for start in range(0, len(exotic), _RANGES_PER_QUERY):
+        chunk = exotic[start : start + _RANGES_PER_QUERY]
+        ranges = {address: lookalike_range(address) for address in chunk}
+        alike_query = select(User.email, User.email_skeleton).where(
+            or_(
+                *(
+                    and_(User.email_skeleton >= low, User.email_skeleton < high)
+                    for low, high in ranges.values()
+                )
+            )
+        )
+        if locking:
+            alike_query = alike_query.with_for_update(read=True)
+        existing = session.execute(alike_query).all()
+        for address, (low, _high) in ranges.items():
+            alike = next((email for email, key in existing if key[:64] == low and email != address), None)
+            if alike is not None:
+                found[address] = f"looks too much like the existing account {alike}"
+    return found
+
+
+def _to_record(row: _Parsed) -> ImportRow:
+    return ImportRow(
+        line=row.line,
+        email=shown(row.email_cell),
+        role=shown(row.role),
+        problems=tuple(row.problems),
+        address=row.address,
+        key=row.key,
+    )
+
+
+class UserImportService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    # -- the preview ---------------------------------------------------------------------------------
+
+    def preview_file(
+        self, actor: Actor, path: str | Path, should_stop: ShouldStop = lambda: False
+    ) -> ImportPreview:
+        """``preview`` of the file at ``path`` (no more than ``MAX_IMPORT_BYTES`` of it is read)."""
+        target = Path(path)
+        try:
+            with target.open("rb") as source:
+                data = source.read(MAX_IMPORT_BYTES + 1)
+        except OSError as error:
+            raise InvalidInputError(
+                "file", [f"Could not read {target}: {error.strerror or error}."]
+            ) from None
+        return self.preview(actor, data, should_stop)
+
+    def preview(self, actor: Actor, data: bytes, should_stop: ShouldStop = lambda: False) -> ImportPreview:
+        """Check every row of a CSV file (bytes, as read) and say what is wrong with each; nothing is
+        written. Raises PermissionDeniedError unless the actor may administer, ImportCancelledError when
+        ``should_stop()`` said so."""
+        roles = self._roles(actor)  # first: a caller who may not import learns nothing about the file
+        if len(data) > MAX_IMPORT_BYTES:
+            megabytes = MAX_IMPORT_BYTES // (1024 * 1024)
+            return ImportPreview(
+                (),
+                (
+                    f"line 1: the file is larger than {megabytes} MB; import at most {MAX_IMPORT_ROWS:,} rows "
+                    "at once (split the file)",
+                ),
+            )
+        text, problem = _decode(data)
+        if text is None:
+            return ImportPreview((), (problem or "",))
+        rows, file_problems = _parse(text, roles, should_stop)
+        if not rows and not file_problems:
+            file_problems = ["line 2: the file has no rows to import"]
+        _check_within_file(rows)
+        if should_stop():
+            raise ImportCancelledError()
+        candidates = [row.address for row in rows if row.address]
+        taken = self._existing(actor, candidates)
+        for row in rows:
+            if row.address in taken:
+                row.problems.append(taken[row.address])
+        return ImportPreview(tuple(_to_record(row) for row in rows), tuple(file_problems))
+
+    @retried
+    def _roles(self, actor: Actor) -> set[str]:
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            return set(session.scalars(select(Role.name)))
+
+    @retried
+    def _existing(self, actor: Actor, addresses: Sequence[str]) -> dict[str, str]:
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            return _taken(session, addresses)
+
+    # -- the import ----------------------------------------------------------------------------------
+
+    def import_users(
+        self, actor: Actor, preview: ImportPreview, should_stop: ShouldStop = lambda: False
+    ) -> UserImportResult:
+        """Create every account of a clean preview in one transaction (all or nothing); returns each one's
+        temporary password, for the administrator to hand out (``temporary_passwords.write_csv``).
+
+        Raises ImportRefusedError when the preview has problems, ImportConflictError naming the addresses
+        someone registered (or a look-alike of) since the preview, NotFoundError for a role removed
+        meanwhile, PermissionDeniedError, ImportCancelledError when ``should_stop()`` said so between
+        chunks (nothing written).
+        """
+        if not preview.ok:
+            raise ImportRefusedError(preview.problem_count)
+        rows = preview.rows
+        if not rows:
+            raise InvalidInputError("file", ["The file has no rows to import."])
+        with self._context.database.transaction() as session:
+            require_admin(
+                session, actor
+            )  # before the work of making passwords, which a refused caller must not cause
+        policy, hasher = self._context.policy, self._context.hasher
+        passwords = generate_distinct(len(rows), policy.min_length, policy.max_length)
+        hashes = [hasher.hash_temporary(password) for password in passwords]
+        try:
+            expires_at, ids = self._insert(actor, rows, hashes, should_stop)
+        except _CollisionError:
+            taken = self._existing(actor, [row.address for row in rows])
+            raise ImportConflictError(sorted(taken)) from None
+        entries = tuple(
+            TemporaryPassword(ids[row.address], row.address, password)
+            for row, password in zip(rows, passwords, strict=True)
+        )
+        return UserImportResult(len(entries), TemporaryPasswords(expires_at, entries))
+
+    @retried
+    def _insert(
+        self, actor: Actor, rows: Sequence[ImportRow], hashes: Sequence[str], should_stop: ShouldStop
+    ) -> tuple[datetime, dict[str, int]]:
+        now = self._context.clock()
+        with self._context.database.transaction(write=True) as session:
+            require_admin_to_change(session, actor)
+            role_ids = self._role_ids(session, {row.role for row in rows})
+            taken = _taken(session, [row.address for row in rows], locking=True)
+            if taken:
+                raise ImportConflictError(sorted(taken))
+            hours = read_shared_settings(session, self._context.settings).temporary_password_hours
+            expires_at = now + timedelta(hours=hours)
+            connection = session.connection()
+            ids: dict[str, int] = {}
+            detail = f"imported from a CSV file by {actor.label}"
+            try:
+                for start in range(0, len(rows), IMPORT_CHUNK):
+                    if should_stop():
+                        raise ImportCancelledError()
+                    chunk = rows[start : start + IMPORT_CHUNK]
+                    connection.execute(
+                        insert(_USERS),
+                        [
+                            _user_values(row, password_hash, role_ids[row.role], now)
+                            for row, password_hash in zip(
+                                chunk, hashes[start : start + IMPORT_CHUNK], strict=True
+                            )
+                        ],
+                    )
+                    found = dict(
+                        connection.execute(
+                            select(User.email, User.id).where(User.email.in_([row.address for row in chunk]))
+                        ).all()
+                    )
+                    ids.update(found)
+                    audit.record_many(
+                        session,
+                        now,
+                        actor,
+                        "create",
+                        ((found[row.address], row.address, None, row.role) for row in chunk),
+                        detail=detail,
+                    )
+            except IntegrityError as error:
+                if is_missing_parent(error):
+                    raise NotFoundError(
+                        "A role of the file was removed meanwhile; nothing was imported."
+                    ) from None
+                raise _CollisionError() from None  # registered by someone else since the check: named below
+            audit.record(
+                session,
+                now,
+                actor,
+                "user_import",
+                actor.label,
+                actor.user_id,
+                new_value=str(len(rows)),
+                detail=f"imported {len(rows):,} accounts from a CSV file",
+            )
+        return expires_at, ids
+
+    @staticmethod
+    def _role_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
+        wanted = sorted(set(names))
+        found = dict(session.execute(select(Role.name, Role.id).where(Role.name.in_(wanted))).all())
+        missing = [name for name in wanted if name not in found]
+        if missing:
+            raise NotFoundError(
+                f"There is no role named {shown(missing[0])!r} (removed meanwhile); nothing was imported."
+            )
+        return found
+
+
+class _CollisionError(Exception):
+    """A unique index refused an address inside the import's transaction (a registration won the race)."""
+
+
+def _user_values(row: ImportRow, password_hash: str, role_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "email": row.address,
+        "email_skeleton": row.key,
+        "password_hash": password_hash,
+        "role_id": role_id,
+        "active": True,
+        "must_change_password": True,
+        "login_count": 0,
+        "password_changed_at": now,
+        "create_date": now,
+        "update_date": now,
+        "version": 1,
+    }
