@@ -71,7 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--role", default="user", help="role name (default: user; 'admin' for an administrator)"
     )
-    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    create_password = create.add_mutually_exclusive_group()
+    create_password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create_password.add_argument(
+        "--temporary-password",
+        action="store_true",
+        help="give it a random temporary password (printed once) that must be changed at the first sign-in "
+        "and expires, as the role editor's Create user does",
+    )
     listing = users.add_parser("list", help="list accounts")
     listing.add_argument("--role", help="only accounts with this role")
     listing.add_argument("--search", default="", help="only addresses containing TEXT", metavar="TEXT")
@@ -85,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("unlock", "lift a sign-in lockout"),
     ):
         users.add_parser(name, help=text).add_argument("email")
+    delete_users = users.add_parser(
+        "delete",
+        help="delete accounts, all or none (asks first on a terminal; never the last active administrator)",
+    )
+    delete_users.add_argument("emails", nargs="+", metavar="EMAIL")
+    delete_users.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset = users.add_parser(
         "reset-password",
         help="give the account a random temporary password (printed once) that must be changed and expires",
@@ -95,11 +110,48 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the temporary password read from standard input instead of a random one",
     )
+    import_users = users.add_parser(
+        "import",
+        help="create accounts from a CSV file (header email,role), all or none, each with a random temporary "
+        "password written to --passwords-out; problems are printed as 'line N: reason'",
+    )
+    import_users.add_argument(
+        "file", metavar="FILE.csv", help="UTF-8 CSV, header line email,role (role optional)"
+    )
+    import_users.add_argument(
+        "--passwords-out",
+        required=True,
+        metavar="FILE",
+        help="new CSV file for the temporary passwords, created readable only by you (must not exist yet)",
+    )
+    users.add_parser(
+        "recovery-codes",
+        help="print a new batch of recovery codes for the account (the earlier ones stop working)",
+    ).add_argument("email")
 
     roles = commands.add_parser("roles", help="manage roles").add_subparsers(dest="action", required=True)
     roles.add_parser("list", help="list roles with how many accounts hold each")
     roles.add_parser("add", help="add a role").add_argument("name")
     roles.add_parser("remove", help="remove an unused role").add_argument("name")
+    rename_role = roles.add_parser(
+        "rename", help="rename a role (not 'admin' or 'user'); its holders keep it"
+    )
+    rename_role.add_argument("old")
+    rename_role.add_argument("new")
+    describe_role = roles.add_parser("describe", help="set a role's short description (empty text clears it)")
+    describe_role.add_argument("name")
+    describe_role.add_argument("text", help="one line, at most 200 characters; '' clears the description")
+
+    audit = commands.add_parser("audit", help="the history of changes").add_subparsers(
+        dest="action", required=True
+    )
+    erase = audit.add_parser(
+        "erase",
+        help="replace a deleted account's address in the history with 'deleted account #N' (asks first on a "
+        "terminal)",
+    )
+    erase.add_argument("email")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 

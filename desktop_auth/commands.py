@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.exc import DatabaseError
 
+from desktop_auth import commands_lifecycle
 from desktop_auth.config import Settings, load_settings
 from desktop_auth.db.engine import Database
 from desktop_auth.db.schema import REVISIONS, UPGRADE_COMMAND, schema_status
@@ -78,14 +79,22 @@ def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
                 f"There is no database at {str(missing)!r} (no such file; nothing was created). "
                 f"To create one, run: {UPGRADE_COMMAND}"
             )
-    if args.group == "users" and args.action == "create" and not args.password_stdin:
+    if (
+        args.group == "users"
+        and args.action == "create"
+        and not (args.password_stdin or args.temporary_password)
+    ):
         _require_terminal()  # before the database is opened: nothing to wait for
     database = Database(settings)
     try:
         if args.group == "db":
             return _db_command(args, database, out)
         services = open_services(settings, Services(settings, database)).services  # the start-up policy
-        handler = {"users": _users_command, "roles": _roles_command}[args.group]
+        handler = {
+            "users": _users_command,
+            "roles": _roles_command,
+            "audit": commands_lifecycle.audit_command,
+        }[args.group]
         return handler(args, services, out)
     except DatabaseError as error:
         if database.dialect_name == "sqlite" and isinstance(error.orig, sqlite3.DatabaseError):
@@ -186,7 +195,11 @@ def _require_role(services: Services, name: str) -> None:
 def _users_command(args: argparse.Namespace, services: Services, out: TextIO) -> int:
     actor = Actor.operator()
     action: str = args.action
-    if action == "create":
+    if action == "create" and args.temporary_password:
+        commands_lifecycle.create_with_temporary_password(args, services, out)
+    elif action == "delete":
+        commands_lifecycle.delete_users(args, services, out)
+    elif action == "create":
         email = normalize_email(args.email)  # a bad address or role is refused before any prompt
         _require_role(services, args.role)
         policy = services.policy
@@ -211,8 +224,21 @@ def _users_command(args: argparse.Namespace, services: Services, out: TextIO) ->
     elif action == "unlock":
         count = services.admin.unlock(actor, [args.email])
         print(f"{normalize_email(args.email)}: {'unlocked' if count else 'was not locked'}.", file=out)
+    elif action == "import":
+        from desktop_auth.commands_import import import_users
+
+        return import_users(args, services, out)
     elif action == "reset-password":
         _reset_password(services, actor, args.email, args.password_stdin, out)
+    elif action == "recovery-codes":
+        issued = services.recovery.issue_for(actor, args.email)
+        print(f"Recovery codes for {issued.email} (each works once; not shown again):", file=out)
+        for code in issued.codes:
+            print(f"  {code}", file=out)
+        if issued.replaced_earlier:
+            print(
+                f"desktop-auth: the earlier recovery codes of {issued.email} stop working.", file=sys.stderr
+            )
     return 0
 
 
@@ -254,7 +280,18 @@ def _print_users(users: list[UserRecord], as_json: bool, out: TextIO) -> None:
         json.dump(rows, out, indent=2, ensure_ascii=False)
         out.write("\n")
         return
-    headers = ("EMAIL", "ROLE", "ACTIVE", "LOCKED UNTIL", "LAST SIGN-IN", "SIGN-INS", "CREATED")
+    headers = (
+        "EMAIL",
+        "ROLE",
+        "ACTIVE",
+        "LOCKED UNTIL",
+        "LAST SIGN-IN",
+        "SIGN-INS",
+        "CREATED",
+        "MUST CHANGE",
+        "TEMPORARY EXPIRES",
+        "CODES LEFT",
+    )
     table = [
         (
             u.email,
@@ -264,6 +301,9 @@ def _print_users(users: list[UserRecord], as_json: bool, out: TextIO) -> None:
             _fmt(u.last_login_at),
             str(u.login_count),
             _fmt(u.created_at),
+            "yes" if u.must_change_password else "no",
+            _fmt(u.temporary_password_expires_at),
+            str(u.recovery_codes_left),
         )
         for u in users
     ]
@@ -279,7 +319,17 @@ def _roles_command(args: argparse.Namespace, services: Services, out: TextIO) ->
     actor = Actor.operator()
     if args.action == "list":
         for role in services.roles.list_roles():
-            print(f"{role.name:<24} {role.user_count:>8}{'  (built in)' if role.protected else ''}", file=out)
+            line = f"{role.name:<24} {role.user_count:>8}{'  (built in)' if role.protected else ''}"
+            print(f"{line}  {role.description}" if role.description else line, file=out)
+    elif args.action == "rename":
+        renamed = services.roles.rename_role(actor, args.old, args.new)
+        print(f"Renamed role {args.old.strip().lower()} to {renamed.name}.", file=out)
+    elif args.action == "describe":
+        described = services.roles.describe_role(actor, args.name, args.text)
+        if described.description is None:
+            print(f"Cleared the description of role {described.name}.", file=out)
+        else:
+            print(f"Role {described.name}: {described.description}", file=out)
     elif args.action == "add":
         print(f"Added role {services.roles.add_role(actor, args.name).name}.", file=out)
     elif args.action == "remove":

@@ -15,9 +15,11 @@ from desktop_auth.services.app_settings import AppSettingsService
 from desktop_auth.services.bulk import BulkService
 from desktop_auth.services.context import ServiceContext
 from desktop_auth.services.export import ExportService
-from desktop_auth.services.own_account import OwnAccountService
 from desktop_auth.services.lifecycle import LifecycleService
+from desktop_auth.services.own_account import OwnAccountService
+from desktop_auth.services.recovery import RecoveryService
 from desktop_auth.services.roles import RoleService
+from desktop_auth.services.user_import import UserImportService
 
 
 class Services:
@@ -33,7 +35,9 @@ class Services:
         self.roles = RoleService(self.context)
         self.app_settings = AppSettingsService(self.context)
         self.export = ExportService(self.context)
+        self.user_import = UserImportService(self.context)
         self.own_account = OwnAccountService(self.context)
+        self.recovery = RecoveryService(self.context)
         self.lifecycle = LifecycleService(self.context)
 
     @property
