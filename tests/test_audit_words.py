@@ -56,6 +56,6 @@ def test_every_action_reads_as_words(services: Services, admin: Actor, clock: Fa
 
 def test_an_unknown_action_still_reads(services: Services) -> None:
     event = AuditRecord(
-        1, datetime.now(UTC), "x@example.com", "role_rename", "auditor", "auditor", "viewer", None
+        1, datetime.now(UTC), "x@example.com", "role_merge", "auditor", "auditor", "viewer", None
     )
-    assert describe_event(event, utc) == "Role rename: auditor → viewer"
+    assert describe_event(event, utc) == "Role merge: auditor → viewer"

@@ -33,7 +33,13 @@ from desktop_auth.services.errors import (
     SetupAlreadyDoneError,
     TemporaryPasswordExpiredError,
 )
-from desktop_auth.services.records import Actor, SessionState, SignedInUser, UserRecord
+from desktop_auth.services.records import (
+    Actor,
+    SessionState,
+    SignedInUser,
+    UserRecord,
+    temporary_password_expiry,
+)
 from desktop_auth.services.sql import is_missing_parent
 
 log = logging.getLogger(__name__)
@@ -264,10 +270,9 @@ class AccountService:
     ) -> None:
         if not must_change_password:
             return
-        lifetime = timedelta(
-            hours=read_shared_settings(session, self._context.settings).temporary_password_hours
-        )
-        if changed_at is None or changed_at + lifetime <= self._context.clock():
+        hours = read_shared_settings(session, self._context.settings).temporary_password_hours
+        expires_at = temporary_password_expiry(must_change_password, changed_at, hours)
+        if expires_at is None or expires_at <= self._context.clock():
             raise TemporaryPasswordExpiredError()
 
     @retried

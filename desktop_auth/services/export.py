@@ -32,6 +32,9 @@ USER_HEADER = [
     "login_count",
     "created",
     "updated",
+    "must_change_password",
+    "temporary_password_expires",
+    "recovery_codes_left",
 ]
 AUDIT_HEADER = ["when", "actor", "action", "target", "old_value", "new_value", "detail"]
 
@@ -88,6 +91,9 @@ class ExportService:
                             u.login_count,
                             u.created_at,
                             u.updated_at,
+                            u.must_change_password,
+                            u.temporary_password_expires_at,
+                            u.recovery_codes_left,
                         )
                     ]
                 )

@@ -1,18 +1,28 @@
-"""Roles: list with their holder counts, add, remove (only unused ones; 'admin' and 'user' are fixed)."""
+"""Roles: list with their holder counts and descriptions, add, rename, describe, remove (only unused ones;
+'admin' and 'user' are fixed).
+
+A role is referenced by its id everywhere but in a bulk change (``bulk_change.role`` holds its name, so a
+staged change does not stop a removal): a rename carries the unfinished bulk changes (staged, running,
+failed) over to the new name in the same transaction, so they go on giving the same role. Finished ones keep
+the name they were made with, as the audit log does.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from desktop_auth.constants import ROLE_DESCRIPTION_MAX_LENGTH
 from desktop_auth.errors import InvalidInputError
-from desktop_auth.models import PROTECTED_ROLES, ROLE_NAME_MAX_LENGTH, Role, User
+from desktop_auth.models import PROTECTED_ROLES, ROLE_NAME_MAX_LENGTH, BulkChange, Role, User
 from desktop_auth.services import audit
 from desktop_auth.services.context import ServiceContext, require_admin_to_change, retried, role_by_name
-from desktop_auth.services.errors import RoleExistsError, RoleInUseError, RoleProtectedError
-from desktop_auth.services.records import Actor, RoleRecord
+from desktop_auth.services.errors import NotFoundError, RoleExistsError, RoleInUseError, RoleProtectedError
+from desktop_auth.services.records import Actor, BulkState, RoleRecord
+from desktop_auth.text import has_lone_surrogate
 
 _ROLE_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
@@ -30,6 +40,58 @@ def normalize_role_name(raw: str) -> str:
     return name
 
 
+# Characters that change the direction of the text around them (embeddings, overrides, isolates): in a
+# description they could make it read as something else, or spill into the cells beside it.
+_DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Anything past this is refused before any other work (a pasted file is not a description).
+_LONGEST_RAW_DESCRIPTION = 4 * ROLE_DESCRIPTION_MAX_LENGTH
+
+
+def _invisible(ch: str) -> bool:
+    """Whitespace, or a character that draws nothing (zero-width spaces and joiners, soft hyphens, BOMs)."""
+    return ch.isspace() or unicodedata.category(ch) == "Cf"
+
+
+def normalize_role_description(raw: str | None) -> str | None:
+    """A role's description as stored: one line of NFC text, trimmed, at most ROLE_DESCRIPTION_MAX_LENGTH
+    characters; None (no description) for empty text or text that shows nothing (only spaces and
+    zero-width characters). Control characters (line breaks, tabs, NUL) and direction overrides are refused."""
+    if raw is None:
+        return None
+    if len(raw) > _LONGEST_RAW_DESCRIPTION:
+        raise InvalidInputError(
+            "description", [f"A description has at most {ROLE_DESCRIPTION_MAX_LENGTH} characters."]
+        )
+    if has_lone_surrogate(raw):
+        raise InvalidInputError("description", ["The description is not valid text."])
+    text = unicodedata.normalize("NFC", raw)
+    start, stop = 0, len(text)
+    while start < stop and _invisible(text[start]):
+        start += 1
+    while stop > start and _invisible(text[stop - 1]):
+        stop -= 1
+    text = text[start:stop]
+    if not text:
+        return None
+    if any(unicodedata.category(ch) == "Cc" or ch in ("\u2028", "\u2029") for ch in text):
+        raise InvalidInputError(
+            "description", ["A description is one line of text, without tabs or other control characters."]
+        )
+    if any(ch in _DIRECTION_CONTROLS for ch in text):
+        raise InvalidInputError(
+            "description", ["A description cannot hold characters that reverse the direction of text."]
+        )
+    if len(text) > ROLE_DESCRIPTION_MAX_LENGTH:
+        raise InvalidInputError(
+            "description", [f"A description has at most {ROLE_DESCRIPTION_MAX_LENGTH} characters."]
+        )
+    return text
+
+
+#: The bulk changes that may still be applied: a rename carries them over to the new name.
+_UNFINISHED = (BulkState.STAGED.value, BulkState.RUNNING.value, BulkState.FAILED.value)
+
+
 class RoleService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
@@ -40,8 +102,11 @@ class RoleService:
         with self._context.database.transaction() as session:
             # Count per role_id on the user table alone (its role_id index), then name them.
             counts = dict(session.execute(select(User.role_id, func.count()).group_by(User.role_id)).all())
-            roles = session.execute(select(Role.id, Role.name).order_by(Role.name)).all()
-            return [RoleRecord(rid, name, counts.get(rid, 0), name in PROTECTED_ROLES) for rid, name in roles]
+            roles = session.execute(select(Role.id, Role.name, Role.description).order_by(Role.name)).all()
+            return [
+                RoleRecord(rid, name, counts.get(rid, 0), name in PROTECTED_ROLES, description)
+                for rid, name, description in roles
+            ]
 
     @retried
     def add_role(self, actor: Actor, raw_name: str) -> RoleRecord:
@@ -78,3 +143,79 @@ class RoleService:
             except IntegrityError:  # someone was given the role meanwhile
                 raise RoleInUseError(name, 1) from None
             audit.record(session, self._context.clock(), actor, "role_remove", name, old_value=name)
+
+    @retried
+    def rename_role(self, actor: Actor, raw_old: str, raw_new: str) -> RoleRecord:
+        """Give a custom role another name (administrators only). Its holders keep it (users point at the
+        role's id), and unfinished bulk changes that give it follow it to the new name."""
+        old = raw_old.strip().lower()
+        if old in PROTECTED_ROLES:
+            raise RoleProtectedError(old, "renamed")
+        new = normalize_role_name(raw_new)
+        if new == old:
+            raise InvalidInputError("role", [f"The role is already named {new!r}."])
+        with self._context.database.transaction(write=True) as session:
+            require_admin_to_change(session, actor)
+            role = role_by_name(session, old)
+            if session.scalar(select(Role.id).where(Role.name == new)) is not None:
+                raise RoleExistsError(new)
+            try:
+                # By id and old name: a removal or another rename committed meanwhile leaves no row to
+                # change (on MariaDB this UPDATE reads the latest row, not the transaction's snapshot).
+                renamed = session.execute(
+                    update(Role).where(Role.id == role.id, Role.name == old).values(name=new)
+                ).rowcount  # type: ignore[attr-defined]
+            except IntegrityError:  # the new name was taken meanwhile (the unique index)
+                raise RoleExistsError(new) from None
+            if renamed != 1:
+                raise NotFoundError(f"There is no role named {old!r}.")
+            carried = session.execute(
+                update(BulkChange)
+                .where(BulkChange.role == old, BulkChange.state.in_(_UNFINISHED))
+                .values(role=new)
+            ).rowcount  # type: ignore[attr-defined]
+            holders = int(session.scalar(select(func.count(User.id)).where(User.role_id == role.id)) or 0)
+            detail = (
+                f"{carried} unfinished change{'s' if carried != 1 else ''} of many users follow"
+                if carried
+                else None
+            )
+            audit.record(
+                session,
+                self._context.clock(),
+                actor,
+                "role_rename",
+                new,
+                old_value=old,
+                new_value=new,
+                detail=detail,
+            )
+            return RoleRecord(role.id, new, holders, False, role.description)
+
+    @retried
+    def describe_role(self, actor: Actor, raw_name: str, raw_description: str | None) -> RoleRecord:
+        """Set a role's short description, or clear it with empty text (administrators only; the built-in
+        roles may be described too)."""
+        name = raw_name.strip().lower()
+        description = normalize_role_description(raw_description)
+        with self._context.database.transaction(write=True) as session:
+            require_admin_to_change(session, actor)
+            role = role_by_name(session, name)
+            previous = role.description
+            if previous != description:
+                changed = session.execute(
+                    update(Role).where(Role.id == role.id).values(description=description)
+                ).rowcount  # type: ignore[attr-defined]
+                if changed != 1:  # removed meanwhile
+                    raise NotFoundError(f"There is no role named {name!r}.")
+                audit.record(
+                    session,
+                    self._context.clock(),
+                    actor,
+                    "role_describe",
+                    name,
+                    old_value=previous,
+                    new_value=description,
+                )
+            holders = int(session.scalar(select(func.count(User.id)).where(User.role_id == role.id)) or 0)
+            return RoleRecord(role.id, name, holders, name in PROTECTED_ROLES, description)

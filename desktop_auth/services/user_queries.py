@@ -16,8 +16,15 @@ from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from desktop_auth.models import BulkChangeMember, LoginThrottle, Role, User
-from desktop_auth.services.records import BulkSelection, SortKey, UserQuery, UserRecord
+from desktop_auth.models import AppSetting, BulkChangeMember, LoginThrottle, RecoveryCode, Role, User
+from desktop_auth.services.records import (
+    DEFAULT_TEMPORARY_PASSWORD_HOURS,
+    BulkSelection,
+    SortKey,
+    UserQuery,
+    UserRecord,
+    temporary_password_expiry,
+)
 from desktop_auth.services.search import clean_search, escape_like, matches_nothing, prefix_upper_bound
 from desktop_auth.services.sql import chunks, ids_in
 from desktop_auth.text import scrub
@@ -25,10 +32,24 @@ from desktop_auth.text import scrub
 AnySelect = Select[*tuple[Any, ...]]
 MAX_PAGE_SIZE = 1000
 ALL_USERS = UserQuery()
+TEMPORARY_HOURS_KEY = "temporary_password_hours"  # the shared setting (services.app_settings)
 
 
 def user_columns() -> AnySelect:
-    """A UserRecord's columns, in ``record_from_row``'s order: each user with its role and any lockout."""
+    """A UserRecord's columns, in ``record_from_row``'s order: each user with its role and any lockout, its
+    unused recovery codes counted, and the shared lifetime of temporary passwords (read in the same
+    statement, so every row's expiry follows one value; one uncorrelated subquery, evaluated once).
+
+    The codes are counted per row by a correlated subquery on ``ix_recovery_code_user_id_digest`` (which
+    starts with user_id): a page of 200 users costs 200 index probes, whatever the size of the tables,
+    where a join on an aggregate would count every user's codes first."""
+    codes_left = (
+        select(func.count(RecoveryCode.id))
+        .where(RecoveryCode.user_id == User.id, RecoveryCode.used_at.is_(None))
+        .correlate(User)
+        .scalar_subquery()
+    )
+    temporary_hours = select(AppSetting.value).where(AppSetting.key == TEMPORARY_HOURS_KEY).scalar_subquery()
     statement: AnySelect = select(
         User.id,
         User.email,
@@ -41,6 +62,9 @@ def user_columns() -> AnySelect:
         User.create_date,
         User.update_date,
         User.version,
+        User.password_changed_at,
+        codes_left.label("recovery_codes_left"),
+        temporary_hours.label("temporary_password_hours"),
     ).select_from(
         User.__table__.join(Role.__table__, User.role_id == Role.id).outerjoin(
             LoginThrottle.__table__, LoginThrottle.email == User.email
@@ -58,6 +82,7 @@ SORT_COLUMNS: dict[SortKey, ColumnElement[Any]] = {
     SortKey.LOGIN_COUNT: User.login_count,  # type: ignore[dict-item]
     SortKey.CREATED: User.create_date,  # type: ignore[dict-item]
     SortKey.UPDATED: User.update_date,  # type: ignore[dict-item]
+    SortKey.MUST_CHANGE: User.must_change_password,  # type: ignore[dict-item]
 }
 
 
@@ -75,7 +100,12 @@ def record_from_row(row: Any, now: datetime) -> UserRecord:
         created,
         updated,
         version,
+        password_changed,
+        codes_left,
+        hours_text,
     ) = row
+    # As services.app_settings reads it: a value not stored (or not a number) is the default.
+    hours = int(hours_text) if hours_text and hours_text.isdigit() else DEFAULT_TEMPORARY_PASSWORD_HOURS
     return UserRecord(
         id=user_id,
         email=email,
@@ -88,6 +118,9 @@ def record_from_row(row: Any, now: datetime) -> UserRecord:
         created_at=created,
         updated_at=updated,
         version=version,
+        password_changed_at=password_changed,
+        temporary_password_expires_at=temporary_password_expiry(must_change, password_changed, hours),
+        recovery_codes_left=int(codes_left or 0),
     )
 
 
