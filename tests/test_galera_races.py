@@ -27,6 +27,7 @@ from desktop_auth.services.errors import (
     AccountLockedError,
     EmailAlreadyRegisteredError,
     InvalidCredentialsError,
+    LastAdminDeletionError,
     LastAdminError,
     NotFoundError,
     PermissionDeniedError,
@@ -377,3 +378,29 @@ def test_admins_acting_on_each_other_through_two_nodes(cluster: Cluster, pytestc
     admins_act_on_each_other(cluster.client(1), cluster.client(2), cluster.client(3), TRIALS).finish(
         pytestconfig
     )
+
+
+def test_two_operators_delete_the_two_admins_through_two_nodes(
+    cluster: Cluster, pytestconfig: pytest.Config
+) -> None:
+    """Deleting accounts (services.lifecycle) claims the admins guard like a demotion: of two deletions of
+    the two last admins through different nodes, one is refused, whichever certifies second."""
+    setup = cluster.client(1)
+    clients = [cluster.client(1), cluster.client(2)]
+    operators = [Actor.operator("ops-1"), Actor.operator("ops-2")]
+    tally = Tally("two operators delete the two admins")
+    for trial in range(TRIALS):
+        with cluster.direct.transaction(write=True) as session:
+            session.execute(delete(User))
+        first = setup.lifecycle.create_user(operators[0], f"ada{trial}@example.com", "admin").record
+        second = setup.lifecycle.create_user(operators[0], f"bob{trial}@example.com", "admin").record
+        outcomes = race(
+            lambda ids=[first.id]: clients[0].lifecycle.delete_users(operators[0], ids),
+            lambda ids=[second.id]: clients[1].lifecycle.delete_users(operators[1], ids),
+        )
+        tally.add(outcomes)
+        if _active_admins(cluster) != 1:
+            tally.violation(f"{_active_admins(cluster)} active admins left: {outcomes}")
+        if [type(o) for o in outcomes if isinstance(o, Exception)] != [LastAdminDeletionError]:
+            tally.violation(f"expected one LastAdminDeletionError: {outcomes}")
+    tally.finish(pytestconfig)
