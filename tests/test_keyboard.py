@@ -276,6 +276,7 @@ def check_mnemonics(qtbot: QtBot, window: QWidget, tabs: QTabWidget | None = Non
 def _dialogs(services: Services, admin: Actor) -> list[QWidget]:
     from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
     from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
+    from desktop_auth.ui.dialogs.import_users import ImportUsersDialog
     from desktop_auth.ui.dialogs.register import RegisterDialog
     from desktop_auth.ui.dialogs.sign_in import LoginDialog
     from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
@@ -291,6 +292,7 @@ def _dialogs(services: Services, admin: Actor) -> list[QWidget]:
         SetupAdminDialog(runner, services),
         ChangePasswordDialog(runner, services, 1, "someone@example.com"),
         TemporaryPasswordDialog(runner, services, admin, {ada.id: ada.version}, ada.email),
+        ImportUsersDialog(runner, services, admin),
     ]
 
 

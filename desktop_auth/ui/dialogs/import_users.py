@@ -1,0 +1,393 @@
+"""Import users from a CSV file (objectName ``importUsersDialog``), opened by the Users tab's
+``importUsersButton``.
+
+Stages: choose a file (``chooseImportFileButton``; a file dialog the caller may replace, for tests), a
+preview checked on the worker (``UserImportService.preview``) that lists every row with its problems in
+``importPreviewTable`` (rows with problems highlighted and marked, the count said and announced: "3 of 120
+rows have problems"), then ``importConfirmButton``, enabled only when no row has a problem: it asks where to
+save the passwords file, imports all the rows in one transaction and writes each new account's temporary
+password to that file (readable only by its owner) on the worker, and shows the result. While the
+preview or the import runs, Cancel (or Escape) stops it: the work ends at its next check and nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_auth.services import temporary_passwords
+from desktop_auth.services.errors import ImportCancelledError
+from desktop_auth.services.user_import import MAX_IMPORT_ROWS
+from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.shell import words
+from desktop_auth.ui.shell.announce import announce, show_message
+from desktop_auth.ui.shell.dates import local_time
+from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.theme import is_dark
+from desktop_auth.ui.shell.widgets import button, styled_label
+
+if TYPE_CHECKING:
+    from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import Actor, ImportPreview, ImportRow, UserImportResult
+    from desktop_auth.ui.role_editor.users_tab import UsersTab
+    from desktop_auth.ui.shell.tasks import TaskRunner
+
+COL_LINE, COL_EMAIL, COL_ROLE, COL_PROBLEMS = range(4)
+HEADERS = ("Line", "Email", "Role", "Problems")
+#: A row with problems: a red tint that keeps the theme's text readable (light: 12:1, dark: 10:1).
+PROBLEM_BACKGROUND = {"light": "#fee2e2", "dark": "#4c1d1d"}
+NO_PROBLEM = "OK"
+Index = QModelIndex | QPersistentModelIndex
+ChooseFile = Callable[[QWidget], str]
+
+
+def choose_csv_file(parent: QWidget) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, "Import users", "", "CSV files (*.csv);;All files (*)")
+    return path
+
+
+def choose_passwords_file(parent: QWidget) -> str:
+    path, _ = QFileDialog.getSaveFileName(
+        parent, "Save the temporary passwords", "temporary-passwords.csv", "CSV files (*.csv)"
+    )
+    return path
+
+
+class ImportPreviewModel(QAbstractTableModel):
+    """The rows of a preview, read-only, for ``importPreviewTable``: one method per role (no ladder)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: tuple[ImportRow, ...] = ()
+
+    def set_rows(self, rows: tuple[ImportRow, ...]) -> None:
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def row(self, row: int) -> ImportRow:
+        return self._rows[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, index.column())
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._spoken(row, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole and row.problems:
+            return "\n".join(row.problems)
+        if role == Qt.ItemDataRole.BackgroundRole and row.problems:
+            return QBrush(QColor(PROBLEM_BACKGROUND["dark" if is_dark() else "light"]))
+        return None
+
+    @staticmethod
+    def _text(row: ImportRow, column: int) -> str:
+        if column == COL_LINE:
+            return f"⚠ {row.line}" if row.problems else str(row.line)
+        if column == COL_EMAIL:
+            return row.email
+        if column == COL_ROLE:
+            return row.role
+        return "; ".join(row.problems) or NO_PROBLEM
+
+    @staticmethod
+    def _spoken(row: ImportRow, column: int) -> str:
+        if column == COL_LINE:
+            return f"line {row.line}, {'has problems' if row.problems else 'no problems'}"
+        return ImportPreviewModel._text(row, column)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+
+class ImportUsersDialog(FormDialog):
+    """Choose a CSV file, see every row with its problems, then import them all (or none)."""
+
+    #: Emitted with how many accounts were created.
+    imported = Signal(int)
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        services: Services,
+        actor: Actor,
+        parent: QWidget | None = None,
+        choose_file: ChooseFile | None = None,
+        choose_output: ChooseFile | None = None,
+    ) -> None:
+        super().__init__(
+            "importUsersDialog",
+            "Import users",
+            "Create many accounts at once from a CSV file; each gets its own temporary password.",
+            parent,
+        )
+        self._runner, self._services, self._actor = runner, services, actor
+        # The file dialogs, replaceable (tests): by argument, or this module's functions when called.
+        self._choose_file = choose_file or (lambda parent: choose_csv_file(parent))
+        self._choose_output = choose_output or (lambda parent: choose_passwords_file(parent))
+        self._preview: ImportPreview | None = None
+        self._path = ""
+        self._stop = threading.Event()
+        self._done = False
+        self.model = ImportPreviewModel(self)
+        self.show_notice(
+            "The file is UTF-8 text whose first line names the columns: email,role (role may be left out; "
+            f"then the role is user). At most {MAX_IMPORT_ROWS:,} rows. Every row is checked first; "
+            "nothing is imported until no row has a problem, and then all of them are, or none."
+        )
+        self._build()
+
+    def _build(self) -> None:
+        self.choose_button = button(
+            "&Choose file…", "chooseImportFileButton", "Choose the CSV file to import"
+        )
+        self.file_label = QLabel("No file chosen.")
+        self.file_label.setObjectName("importFileLabel")
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        file_row = QWidget()
+        file_layout = QHBoxLayout(file_row)
+        file_layout.setContentsMargins(0, 0, 0, 0)
+        file_layout.addWidget(self.choose_button)
+        file_layout.addWidget(self.file_label, 1)
+        self.add_row_widget(file_row)
+        self._inputs.remove(file_row)
+        self._inputs.append(self.choose_button)
+
+        table = QTableView()
+        table.setObjectName("importPreviewTable")
+        table.setAccessibleName("Rows of the file")
+        table.setModel(self.model)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.setMinimumHeight(200)
+        self.table = table
+        label = QLabel("&Rows:")
+        label.setBuddy(table)
+        self.summary_label = styled_label("", "subtitle", "importSummaryLabel")  # its name is its text
+        self.summary_label.hide()
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(label)
+        column.addWidget(table, 1)
+        column.addWidget(self.summary_label)
+        self.form.addRow(box)
+        self._inputs.append(table)
+        self._give_the_table_the_height()
+
+        self.confirm_button = self.add_button(
+            button("&Import", "importConfirmButton", "Import every row"),
+            QDialogButtonBox.ButtonRole.AcceptRole,
+        )
+        self.confirm_button.setEnabled(False)
+        # Cancel is not one of the inputs the busy state disables: it stops the work in progress.
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setAccessibleName("Cancel")
+        self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.choose_button.clicked.connect(self.choose)
+        self.confirm_button.clicked.connect(self.submit)
+        self.resize(760, 560)
+
+    def _give_the_table_the_height(self) -> None:
+        outer = self.layout()
+        if not isinstance(outer, QVBoxLayout):
+            return
+        for position in range(outer.count()):
+            item = outer.itemAt(position)
+            if item is None:
+                continue
+            if item.layout() is self.form:
+                outer.setStretch(position, 1)
+            elif item.spacerItem() is not None:
+                outer.setStretch(position, 0)
+
+    # -- the preview ---------------------------------------------------------------------------------
+
+    def choose(self) -> None:
+        if self.busy or self._done:
+            return
+        path = self._choose_file(self)
+        if path:
+            self.load(path)
+
+    def load(self, path: str) -> None:
+        """Check the file at ``path`` on the worker and show every row with its problems."""
+        if self.busy or self._done:
+            return
+        self._path = path
+        self._preview = None
+        self.model.set_rows(())
+        self.file_label.setText(path)
+        self.clear_errors()
+        self._show_summary("")
+        self._stop.clear()
+        stop = self._stop.is_set
+        service, actor = self._services.user_import, self._actor
+        self.set_busy(True, "Checking every row…")
+        self._runner.run(
+            lambda: service.preview_file(actor, path, stop), self._previewed, self._failed, owner=self
+        )
+
+    def _previewed(self, preview: ImportPreview) -> None:
+        self.set_busy(False)
+        self._preview = preview
+        self.model.set_rows(preview.rows)
+        total, bad = len(preview.rows), preview.rows_with_problems
+        if preview.file_problems:
+            self.show_error(" ".join(preview.file_problems))
+        if preview.ok:
+            summary = f"No problems: {words.count(total, 'row')} ready to import."
+        elif total:
+            summary = f"{bad:,} of {words.count(total, 'row')} {'has' if bad == 1 else 'have'} problems."
+        else:
+            summary = ""
+        self._show_summary(summary)
+        self._update_confirm()
+        first = next(
+            (number for number, row in enumerate(preview.rows) if row.problems), 0 if total else None
+        )
+        if first is not None:
+            self.table.selectRow(first)
+            self.table.scrollTo(self.model.index(first, 0))
+        (self.confirm_button if preview.ok else self.table if total else self.choose_button).setFocus()
+
+    def _show_summary(self, text: str) -> None:
+        show_message(self.summary_label, text, assertive=False)
+
+    def _update_confirm(self) -> None:
+        self.confirm_button.setEnabled(
+            not self.busy and not self._done and self._preview is not None and self._preview.ok
+        )
+
+    # -- the import ----------------------------------------------------------------------------------
+
+    def submit(self) -> None:
+        preview = self._preview
+        if self.busy or self._done or preview is None or not preview.ok:
+            return
+        output = self._choose_output(self)
+        if not output:
+            return
+        self.clear_errors()
+        self._stop.clear()
+        stop = self._stop.is_set
+        service, actor = self._services.user_import, self._actor
+
+        def work() -> tuple[UserImportResult, str | None]:
+            result = service.import_users(actor, preview, stop)
+            try:
+                temporary_passwords.write_csv(output, result.passwords)
+            except temporary_passwords.ExportFailedError as error:
+                return result, str(error)
+            return result, None
+
+        self.set_busy(True, f"Importing {words.count(len(preview.rows), 'account')}…")
+        self._runner.run(work, lambda outcome: self._imported(outcome, output), self._failed, owner=self)
+
+    def _imported(self, outcome: tuple[UserImportResult, str | None], output: str) -> None:
+        result, write_problem = outcome
+        self.set_busy(False)
+        self._done = True
+        self._update_confirm()
+        self.confirm_button.hide()
+        self.choose_button.setEnabled(False)
+        self.cancel_button.setText("C&lose")
+        self.cancel_button.setAccessibleName("Close")
+        created = words.count(result.count, "account")
+        expires = local_time(result.passwords.expires_at)
+        if write_problem is None:
+            self.show_notice(
+                f"Imported {created}. Their temporary passwords are in {output} (readable only by you); "
+                f"each must be changed at the first sign-in and expires at {expires}."
+            )
+        else:
+            self.show_notice(f"Imported {created}.")
+            self.show_error(
+                f"The passwords could not be saved: {write_problem} Reset those accounts' passwords to give "
+                "them new ones."
+            )
+        self.cancel_button.setFocus()
+        self.imported.emit(result.count)
+
+    def _failed(self, error: BaseException) -> None:
+        self.set_busy(False)
+        self._update_confirm()
+        if isinstance(error, ImportCancelledError):
+            self.show_notice(str(error))
+            return
+        self.show_error(describe(error))
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def set_busy(self, busy: bool, status: str = "") -> None:
+        super().set_busy(busy, status)
+        self._update_confirm()
+
+    def reject(self) -> None:
+        """Cancel: while work runs it stops at its next check (nothing is written); otherwise closes."""
+        if self.busy:
+            if not self._stop.is_set():
+                self._stop.set()
+                self.status_label.setText("Cancelling…")
+                announce(self.status_label, "Cancelling…")
+            return
+        super().reject()
+
+
+def open_import_dialog(tab: UsersTab) -> ImportUsersDialog:
+    """Open the dialog over the Users tab; the table reloads once accounts were created."""
+    dialog = ImportUsersDialog(tab.runner, tab.services, tab.actor, parent=tab)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def imported(count: int) -> None:
+        tab.message.emit(f"Imported {words.count(count, 'account')}.", 10_000)
+        tab.model.reload()
+
+    dialog.imported.connect(imported)
+    dialog.open()
+    return dialog
+
+
+def add_import_button(tab: UsersTab) -> QPushButton:
+    """Put the Users tab's ``importUsersButton`` at the end of its action bar (beside Export CSV)."""
+    push = button("&Import CSV…", "importUsersButton", "Import users from a CSV file")
+    push.clicked.connect(lambda: open_import_dialog(tab))
+    layout = tab.action_bar.layout()
+    if layout is not None:
+        layout.addWidget(push)
+    return push
