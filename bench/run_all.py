@@ -19,6 +19,7 @@ SCRIPTS = [
     "responsiveness.py",
     "role_editor_scale.py",
     "bulk_role_change.py",
+    "import_users.py",
     "many_clients.py",
 ]
 

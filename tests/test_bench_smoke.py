@@ -18,6 +18,7 @@ TINY = {
     "responsiveness.py": ["--quick", "--size", "500"],
     "role_editor_scale.py": ["--quick", "--size", "500", "--rounds", "1"],
     "bulk_role_change.py": ["--quick", "--size", "2000"],
+    "import_users.py": ["--quick", "--size", "200"],
     "many_clients.py": ["--quick", "--clients", "2", "--seconds", "2"],
 }
 
