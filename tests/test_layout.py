@@ -102,6 +102,7 @@ def _new_password_dialogs(services: Services, admin: Actor) -> list[QWidget]:
     from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
     from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
     from desktop_auth.ui.dialogs.register import RegisterDialog
+    from desktop_auth.ui.dialogs.reset_password import ResetPasswordDialog
     from desktop_auth.ui.shell.tasks import TaskRunner
 
     runner = TaskRunner()
@@ -109,6 +110,7 @@ def _new_password_dialogs(services: Services, admin: Actor) -> list[QWidget]:
         RegisterDialog(runner, services),
         SetupAdminDialog(runner, services),
         ChangePasswordDialog(runner, services, admin.user_id, "root@example.com"),  # type: ignore[arg-type]
+        ResetPasswordDialog(runner, services),
     ]
 
 
@@ -138,6 +140,8 @@ def test_after_a_weak_password_the_forms_grow_and_say_it_once(
             type_into(qtbot, dialog, "currentPasswordEdit", STRONG_PASSWORD)
         else:
             type_into(qtbot, dialog, "emailEdit", "ada@example.com")
+        if name == "resetPasswordDialog":
+            type_into(qtbot, dialog, "recoveryCodeEdit", "abcd-efgh-jkmn-pqrs")
         type_into(qtbot, dialog, "passwordEdit", "password")
         type_into(qtbot, dialog, "confirmPasswordEdit", "password")
         feedback = child(dialog, QLabel, "strengthFeedback")

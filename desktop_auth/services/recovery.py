@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import re
 import secrets
 import unicodedata
@@ -44,7 +45,8 @@ from desktop_auth.services.errors import (
     PasswordChangeRequiredError,
 )
 from desktop_auth.services.records import Actor, RecoveryCodes, RecoveryReset
-from desktop_auth.services.temporary_passwords import ALPHABET, GROUP_LENGTH, SEPARATOR
+from desktop_auth.services.temporary_passwords import ALPHABET, GROUP_LENGTH, SEPARATOR, private_text_file
+from desktop_auth.services.timestamps import utc_text
 from desktop_auth.text import scrub
 
 log = logging.getLogger(__name__)
@@ -310,6 +312,22 @@ class RecoveryService:
         with self._context.database.transaction(write=True) as session:
             rules = read_shared_settings(session, self._context.settings, seed=True)
             return throttle.confirm_failure(session, rules, key, self._context.clock())
+
+
+def codes_text(issued: RecoveryCodes) -> str:
+    """The batch as plain text, for the clipboard and the saved file."""
+    heading = (
+        f"desktop-auth recovery codes for {issued.email}, made {utc_text(issued.created_at)}.\n"
+        "Each code resets your password once. A new batch replaces these.\n\n"
+    )
+    return heading + "".join(f"{code}\n" for code in issued.codes)
+
+
+def write_codes(path: str | os.PathLike[str], issued: RecoveryCodes) -> None:
+    """Save the batch to a file only its owner may read (0600 on POSIX, from its first byte: see
+    ``temporary_passwords.private_text_file``); raises ExportFailedError, leaving nothing behind."""
+    with private_text_file(path) as out:
+        out.write(codes_text(issued))
 
 
 def _locked_user(session: Session, user_id: int) -> User | None:

@@ -3,12 +3,13 @@ administrator (``first_run.SetupAdminDialog``): validated inline as you type, wi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import logging
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QWidget
 
-from desktop_auth.errors import InvalidInputError
+from desktop_auth.errors import DesktopAuthError, InvalidInputError
 from desktop_auth.ui.dialogs.fields import confirmation_problem, email_edit
 from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell.tasks import TaskRunner
@@ -17,6 +18,9 @@ from desktop_auth.ui.shell.widgets import button
 if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
     from desktop_auth.services.facade import Services
+    from desktop_auth.services.records import RecoveryCodes
+
+log = logging.getLogger(__name__)
 
 
 def email_problem(text: str) -> str:
@@ -125,7 +129,8 @@ class NewAccountDialog(FormDialog):
 
 
 class RegisterDialog(NewAccountDialog):
-    """Self-registration. ``succeeded`` carries the new account's email."""
+    """Self-registration. ``succeeded`` carries the new account's email. The account's first recovery codes
+    are made with it and shown over this dialog (``recovery_codes``), which closes after them."""
 
     def __init__(
         self, runner: TaskRunner, services: Services, email: str = "", parent: QWidget | None = None
@@ -140,6 +145,32 @@ class RegisterDialog(NewAccountDialog):
             parent,
         )
         self.email_edit.setText(email)
+        self.codes_dialog: QWidget | None = None  # the new account's recovery codes, while shown
 
-    def work(self, email: str, password: str) -> str:
-        return self._services.accounts.register(email, password).email
+    def work(self, email: str, password: str) -> tuple[str, RecoveryCodes | None]:
+        record = self._services.accounts.register(email, password)
+        try:
+            issued = self._services.recovery.generate(record.id, password)
+        except DesktopAuthError as error:  # the account exists: its codes can be made later
+            log.warning("No recovery codes at registration: %s", error)
+            issued = None
+        return record.email, issued
+
+    def _done(self, result: object) -> None:
+        email, issued = cast("tuple[str, RecoveryCodes | None]", result)
+        if issued is None:
+            super()._done(email)
+            return
+        from PySide6.QtCore import Qt
+
+        from desktop_auth.ui.dialogs.recovery_codes import RecoveryCodesDialog
+
+        self.set_busy(False)
+        self.password_edit.clear()
+        self.confirm_edit.clear()
+        self.succeeded.emit(email)
+        dialog = RecoveryCodesDialog(self._runner, self._services, issued.user_id, issued, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: self.accept())
+        self.codes_dialog = dialog
+        dialog.open()

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QCloseEvent, QKeyEvent
 
     from desktop_auth.services.facade import Services
-    from desktop_auth.services.records import SignedInUser
+    from desktop_auth.services.records import RecoveryReset, SignedInUser
 
 
 WAIT_OVER = "The wait is over: you can sign in again."
@@ -66,6 +66,12 @@ class LoginDialog(FormDialog):
             button("&Create account…", "createAccountButton", "Create account"),
             QDialogButtonBox.ButtonRole.ActionRole,
         )
+        self.forgot_password_button = self.add_button(
+            button("&Forgot password…", "forgotPasswordButton", "Forgot password"),
+            QDialogButtonBox.ButtonRole.ActionRole,
+        )
+        self.forgot_password_button.clicked.connect(self.open_reset)
+        self.reset_dialog: QWidget | None = None  # "Forgot password", while it is open
         self.sign_in_button = self.add_button(
             button("&Sign in", "signInButton", "Sign in"), QDialogButtonBox.ButtonRole.AcceptRole
         )
@@ -78,6 +84,7 @@ class LoginDialog(FormDialog):
         self.setTabOrder(self.password_edit, show)
         self.setTabOrder(show, self.sign_in_button)
         self.setTabOrder(self.sign_in_button, self.create_account_button)
+        self.setTabOrder(self.create_account_button, self.forgot_password_button)
 
         self.email_edit.setText(settings_store.last_email())
         # A lockout's wait counts down on screen (see _show_lockout); the timer is made at the first one.
@@ -96,6 +103,7 @@ class LoginDialog(FormDialog):
         self._submit_when_ready = False
         self.set_busy(False)
         self.create_account_button.setEnabled(False)
+        self.forgot_password_button.setEnabled(False)
         self.status_label.setText("Connecting to the database…")
         self.status_label.show()
 
@@ -161,6 +169,7 @@ class LoginDialog(FormDialog):
         self._services = services
         self.create_account_button.setVisible(registration_open)
         self.create_account_button.setEnabled(True)
+        self.forgot_password_button.setEnabled(True)
         self.set_busy(False)
         if self._submit_when_ready:
             self._submit_when_ready = False
@@ -246,6 +255,34 @@ class LoginDialog(FormDialog):
         self._runner.run(
             lambda: services.accounts.authenticate(email, password), self._succeeded, self._failed, owner=self
         )
+
+    def open_reset(self) -> None:
+        """Forgot password: a recovery code and a new password (``dialogs/reset_password.py``), over this
+        dialog; on success this one says so, with the address filled in."""
+        services = self._services
+        if services is None or self.busy:
+            return
+        from PySide6.QtCore import Qt
+
+        from desktop_auth.ui.dialogs.reset_password import ResetPasswordDialog
+
+        self._stop_countdown()
+        dialog = ResetPasswordDialog(self._runner, services, self.email_edit.text().strip(), parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.reset.connect(self._was_reset)
+        dialog.destroyed.connect(lambda: setattr(self, "reset_dialog", None))
+        self.reset_dialog = dialog
+        dialog.open()
+
+    def _was_reset(self, result: RecoveryReset) -> None:
+        from desktop_auth.ui.shell.words import count
+
+        left = (
+            f"You have {count(result.codes_left, 'recovery code')} left."
+            if result.codes_left
+            else "That was your last recovery code: make new ones from your account window."
+        )
+        self.prefill(result.email, f"Your password was changed. Sign in with the new one. {left}")
 
     def _succeeded(self, user: SignedInUser) -> None:
         self.set_busy(False)
