@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("unlock", "lift a sign-in lockout"),
     ):
         users.add_parser(name, help=text).add_argument("email")
+    rename = users.add_parser(
+        "rename",
+        help="change an account's email address (same checks as registration; its sign-in lockout follows it)",
+    )
+    rename.add_argument("old", metavar="OLD")
+    rename.add_argument("new", metavar="NEW")
     delete_users = users.add_parser(
         "delete",
         help="delete accounts, all or none (asks first on a terminal; never the last active administrator)",

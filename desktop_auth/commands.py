@@ -215,6 +215,9 @@ def _users_command(args: argparse.Namespace, services: Services, out: TextIO) ->
         _print_users(
             _all_users(services, actor, UserQuery(search=args.search, role=args.role)), args.json, out
         )
+    elif action == "rename":
+        record = services.own_account.rename(actor, args.old, args.new)
+        print(f"{normalize_email(args.old)} is now {record.email}.", file=out)
     elif action == "set-role":
         record = services.admin.set_role(actor, args.email, args.role)
         print(f"{record.email} now has role {record.role}.", file=out)

@@ -1,5 +1,5 @@
-"""The signed-in window (objectName ``accountWindow``): own account, change password, sign out, and the
-role editor for administrators.
+"""The signed-in window (objectName ``accountWindow``): own account (change password, change email, delete
+the account), help and about, sign out, and the role editor for administrators.
 
 It never keeps powers it lost: the session is re-checked against the database every ``check_interval_ms``
 (30 s) and before each action, and signs out after ``idle_timeout_ms`` without input.
@@ -8,6 +8,7 @@ It never keeps powers it lost: the session is re-checked against the database ev
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,10 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_auth.ui.dialogs.change_email import ChangeEmailDialog
 from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
+from desktop_auth.ui.dialogs.delete_account import DeleteAccountDialog
 from desktop_auth.ui.shell import settings_store
 from desktop_auth.ui.shell.announce import announce, show_message
 from desktop_auth.ui.shell.dates import local_time
+from desktop_auth.ui.shell.help import install_help, open_help
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.theme import icon
@@ -45,6 +49,9 @@ _ACTIVITY_EVENTS = frozenset(
         QEvent.Type.TouchBegin,
     }
 )
+
+
+HELP_SECTION = "your-account"  # README.md's "Your account"
 
 
 def format_time(moment: datetime | None) -> str:
@@ -106,6 +113,7 @@ class AccountWindow(AppWindow, QMainWindow):
         self.user = user
         self._password_changed_at = user.password_changed_at
         self._ended = False
+        self._deleted = False
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -136,11 +144,16 @@ class AccountWindow(AppWindow, QMainWindow):
         layout.addWidget(self.notice_label)
         layout.addStretch(1)
 
-        actions = QHBoxLayout()
+        actions = QHBoxLayout()  # the account's own actions
         self.change_password_button = button(
             "&Change password…", "changePasswordButton", "Change password", "key"
         )
+        self.change_email_button = button("Change &email…", "changeEmailButton", "Change email address")
+        self.delete_account_button = button("&Delete account…", "deleteAccountButton", "Delete your account")
         self.role_editor_button = button("&Role editor…", "roleEditorButton", "Open the role editor", "roles")
+        self.help_button = button("&Help", "helpButton", "Help")
+        self.help_button.setToolTip("Help for this window (F1)")
+        self.about_button = button("&About…", "aboutButton", "About desktop-auth")
         self.sign_out_button = button("Sign &out", "signOutButton", "Sign out", "sign-out")
         # The Ctrl shortcuts are actions of the window: a button's setShortcut would replace the shortcut of
         # its underlined letter (Alt+C, Alt+R, Alt+O), which then did nothing.
@@ -151,10 +164,18 @@ class AccountWindow(AppWindow, QMainWindow):
         ):
             self._shortcut(push, keys)
         actions.addWidget(self.change_password_button)
-        actions.addWidget(self.role_editor_button)
+        actions.addWidget(self.change_email_button)
+        # (further actions on the account go here, before the stretch)
         actions.addStretch(1)
-        actions.addWidget(self.sign_out_button)
+        actions.addWidget(self.delete_account_button)
         layout.addLayout(actions)
+        more = QHBoxLayout()  # the rest: administration, help, leaving
+        more.addWidget(self.role_editor_button)
+        more.addWidget(self.help_button)
+        more.addWidget(self.about_button)
+        more.addStretch(1)
+        more.addWidget(self.sign_out_button)
+        layout.addLayout(more)
         self.setCentralWidget(central)
         order_children_as_laid_out(central)  # the accessibility tree in the order shown
         # What the status bar says is announced too (e.g. "Your password was changed.").
@@ -165,7 +186,12 @@ class AccountWindow(AppWindow, QMainWindow):
 
         self.change_password_button.clicked.connect(lambda: self._after_check(self._open_change_password))
         self.role_editor_button.clicked.connect(lambda: self._after_check(self._open_role_editor))
+        self.change_email_button.clicked.connect(lambda: self._after_check(self._open_change_email))
+        self.delete_account_button.clicked.connect(lambda: self._after_check(self._open_delete_account))
+        self.help_button.clicked.connect(lambda: open_help(HELP_SECTION))
+        self.about_button.clicked.connect(self._open_about)
         self.sign_out_button.clicked.connect(lambda: self.end_session(""))
+        install_help(self, HELP_SECTION)
 
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
@@ -245,6 +271,7 @@ class AccountWindow(AppWindow, QMainWindow):
             self._runner, self._services, self.user.id, self.user.email, parent=self
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        install_help(dialog, HELP_SECTION)
         dialog.accepted.connect(lambda: self._password_changed(dialog))
         dialog.locked_out.connect(self.end_session)
         dialog.open()
@@ -253,6 +280,50 @@ class AccountWindow(AppWindow, QMainWindow):
         if dialog.result_record is not None:
             self._password_changed_at = dialog.result_record.password_changed_at
             self.statusBar().showMessage("Your password was changed.", 10_000)
+
+    def _open_change_email(self) -> None:
+        dialog = ChangeEmailDialog(self._runner, self._services, self.user.id, self.user.email, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._email_changed(dialog))
+        dialog.locked_out.connect(self.end_session)
+        dialog.open()
+
+    def _email_changed(self, dialog: ChangeEmailDialog) -> None:
+        record = dialog.result_record
+        if record is None:
+            return
+        old = self.user.email
+        self.user = replace(self.user, email=record.email)
+        self.email_value.setText(record.email)
+        self.setWindowTitle(f"{record.email} — desktop-auth")
+        if settings_store.last_email() == old:  # this computer remembers the address it signs in with
+            settings_store.remember_email(record.email)
+        self.statusBar().showMessage(f"Your email address is now {record.email}.", 10_000)
+
+    def _open_delete_account(self) -> None:
+        dialog = DeleteAccountDialog(self._runner, self._services, self.user.id, self.user.email, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.deleted.connect(self._account_deleted)
+        dialog.locked_out.connect(self.end_session)
+        dialog.open()
+
+    def _account_deleted(self, email: str) -> None:
+        self._deleted = True
+        if settings_store.last_email() == email:
+            settings_store.remember_email("")
+        self.end_session(f"Your account {email} was deleted.")
+
+    @property
+    def sign_in_email(self) -> str:
+        """The address the sign-in dialog offers after this session: none once the account is deleted."""
+        return "" if self._deleted else self.user.email
+
+    def _open_about(self) -> None:
+        from desktop_auth.ui.dialogs.about import AboutDialog
+
+        dialog = AboutDialog(self._runner, self._services, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def _open_role_editor(self) -> None:
         if self.is_admin:

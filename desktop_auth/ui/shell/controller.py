@@ -22,6 +22,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop_auth.ui.dialogs.sign_in import LoginDialog
+from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.tasks import TaskRunner
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ class AppController(QObject):
         self._idle_timeout_override = idle_timeout_ms
         self._idle_timeout_ms = idle_timeout_ms or 15 * 60_000
         self.login = LoginDialog(self.runner)
+        install_help(self.login, "signing-in-and-registering")
         self.login.rejected.connect(lambda: self.finished.emit(0))
         self.login.signed_in.connect(self._signed_in)
         self.login.create_account_requested.connect(self._show_register)
@@ -180,6 +182,7 @@ class AppController(QObject):
 
         dialog = SetupAdminDialog(self.runner, services)
         _delete_on_close(dialog)
+        install_help(dialog, "signing-in-and-registering")
         dialog.succeeded.connect(self._signed_in)
         dialog.taken.connect(lambda message: self._signed_out("", message))
         dialog.rejected.connect(lambda: self.finished.emit(0))
@@ -198,6 +201,7 @@ class AppController(QObject):
 
         dialog = RegisterDialog(self.runner, self.services, email)
         _delete_on_close(dialog)
+        install_help(dialog, "signing-in-and-registering")
         dialog.succeeded.connect(
             lambda registered: self.login.prefill(str(registered), "Your account is ready. Sign in below.")
         )
@@ -221,6 +225,7 @@ class AppController(QObject):
 
             dialog = ChangePasswordDialog(self.runner, self.services, user.id, user.email, forced=True)
             _delete_on_close(dialog)
+            install_help(dialog, "your-account")
             dialog.accepted.connect(lambda: self._open_account(self._with_new_password(user, dialog)))
             dialog.rejected.connect(lambda: self._signed_out(user.email, ""))
             dialog.locked_out.connect(lambda reason: self._signed_out(user.email, reason))
@@ -249,8 +254,8 @@ class AppController(QObject):
             check_interval_ms=self._session_check_ms,
         )
         _delete_on_close(window)
-        window.signed_out.connect(lambda reason: self._signed_out(user.email, reason))
-        window.role_editor_requested.connect(lambda: self._open_role_editor(user))
+        window.signed_out.connect(lambda reason: self._signed_out(window.sign_in_email, reason))
+        window.role_editor_requested.connect(lambda: self._open_role_editor(window.user))
         window.admin_lost.connect(self._close_role_editor)
         self.window = window
         if user.is_admin:
@@ -288,6 +293,7 @@ class AppController(QObject):
 
             editor = RoleEditor(self.runner, self.services, user.actor)
             _delete_on_close(editor)
+            install_help(editor, "changing-many-users-at-once")
             editor.closed.connect(self._role_editor_closed)
             self.role_editor = editor
             # Built now, shown on a later turn of the event loop (two shorter pauses than one long one),

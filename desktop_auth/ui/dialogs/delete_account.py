@@ -1,0 +1,97 @@
+"""Deleting one's own account (objectName ``deleteAccountDialog``), confirmed with the current password.
+
+The service refuses the last active administrator (shown in the form, announced); on success ``deleted``
+carries the address the account had and the account window signs out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialogButtonBox, QWidget
+
+from desktop_auth.ui.dialogs.fields import password_edit
+from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.shell.help import install_help
+from desktop_auth.ui.shell.tasks import TaskRunner
+from desktop_auth.ui.shell.widgets import button
+
+if TYPE_CHECKING:
+    from desktop_auth.services.facade import Services
+
+
+class DeleteAccountDialog(FormDialog):
+    deleted = Signal(str)  # the address the account had
+    #: Too many wrong current passwords locked the account: the session must end (carries the message).
+    locked_out = Signal(str)
+
+    def __init__(
+        self, runner: TaskRunner, services: Services, user_id: int, email: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(
+            "deleteAccountDialog",
+            "Delete your account",
+            f"This deletes the account {email} for good: you are signed out and cannot sign in with it again. "
+            "Enter your current password to confirm.",
+            parent,
+        )
+        self._runner = runner
+        self._services = services
+        self._user_id = user_id
+
+        self.current_edit = password_edit("currentPasswordEdit", "Current password")
+        show = self.show_passwords_checkbox(self.current_edit)
+        self.current_error = self.add_field(
+            "C&urrent password:", self.current_edit, show, service_field="current_password"
+        )
+        self._inputs.append(show)
+        self.submit_button = self.add_button(
+            button("&Delete my account", "deleteAccountConfirmButton", "Delete my account"),
+            QDialogButtonBox.ButtonRole.AcceptRole,
+        )
+        self.submit_button.setProperty("role", "danger")
+        self.submit_button.clicked.connect(self.submit)
+        self.cancel_button = self.add_button(
+            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+        )
+        self.submit_button.setDefault(True)
+        self.setTabOrder(self.current_edit, show)
+        self.setTabOrder(show, self.submit_button)
+        self.setTabOrder(self.submit_button, self.cancel_button)
+        self.current_edit.textChanged.connect(lambda _t: self.current_error.clear_message())
+        install_help(self, "deleting-your-account")
+
+    def submit(self) -> None:
+        if self.busy:
+            return
+        self.clear_errors()
+        current = self.current_edit.text()
+        if not current:
+            self.current_error.show_message("Enter your current password.")
+            self.current_edit.setFocus()
+            return
+        services, user_id = self._services, self._user_id
+        self.set_busy(True, "Deleting your account…")
+        self._runner.run(
+            lambda: services.own_account.delete_account(user_id, current),
+            self._done,
+            self.show_failure,
+            owner=self,
+        )
+
+    def show_failure(self, error: BaseException) -> None:
+        from desktop_auth.services.errors import AccountLockedError
+
+        self.current_edit.clear()
+        if isinstance(error, AccountLockedError):
+            self.set_busy(False)
+            self.close()
+            self.locked_out.emit(str(error))
+            return
+        super().show_failure(error)
+
+    def _done(self, email: str) -> None:
+        self.set_busy(False)
+        self.accept()
+        self.deleted.emit(email)
