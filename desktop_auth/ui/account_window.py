@@ -165,6 +165,13 @@ class AccountWindow(AppWindow, QMainWindow):
             self._shortcut(push, keys)
         actions.addWidget(self.change_password_button)
         actions.addWidget(self.change_email_button)
+        from desktop_auth.ui.dialogs.recovery_codes import open_recovery_codes
+
+        self.recovery_codes_button = button("Recover&y codes…", "recoveryCodesButton", "Recovery codes")
+        self.recovery_codes_button.clicked.connect(
+            lambda: self._after_check(lambda: open_recovery_codes(self, runner, services, user.id))
+        )
+        actions.addWidget(self.recovery_codes_button)
         # (further actions on the account go here, before the stretch)
         actions.addStretch(1)
         actions.addWidget(self.delete_account_button)
