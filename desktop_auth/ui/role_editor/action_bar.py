@@ -1,5 +1,5 @@
 """The row under the user table: what to do with the selected users (set a role, activate, deactivate,
-unlock, reset passwords), and Export CSV."""
+unlock, reset passwords, delete), and the actions on the list itself: Create user, Export CSV."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ class ActionBar(QWidget):
     unlock = Signal()
     reset_passwords = Signal()
     export = Signal()
+    create_user = Signal()
+    delete_users = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -28,12 +30,15 @@ class ActionBar(QWidget):
         self.reset_button = button(
             "Reset &password…", "resetPasswordButton", "Reset the password of the selected users"
         )
+        self.delete_button = button("Dele&te…", "deleteUsersButton", "Delete the selected users")
+        self.create_button = button("&Create user…", "createUserButton", "Create a user")
         self.export_button = button("E&xport CSV…", "exportUsersButton", "Export the users to CSV")
         self._for_selected = (
             self.activate_button,
             self.deactivate_button,
             self.unlock_button,
             self.reset_button,
+            self.delete_button,
         )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -41,6 +46,8 @@ class ActionBar(QWidget):
         for widget in (self.bulk_role, self.set_role_button, *self._for_selected):
             layout.addWidget(widget)
         layout.addStretch(1)
+        # The actions on the list as a whole, after the stretch (Import users joins them here).
+        layout.addWidget(self.create_button)
         layout.addWidget(self.export_button)
 
         self.set_role_button.clicked.connect(self._set_role)
@@ -49,6 +56,8 @@ class ActionBar(QWidget):
         self.unlock_button.clicked.connect(lambda: self.unlock.emit())
         self.reset_button.clicked.connect(lambda: self.reset_passwords.emit())
         self.export_button.clicked.connect(lambda: self.export.emit())
+        self.create_button.clicked.connect(lambda: self.create_user.emit())
+        self.delete_button.clicked.connect(lambda: self.delete_users.emit())
 
     def _set_role(self) -> None:
         role = self.bulk_role.currentData()
@@ -63,7 +72,9 @@ class ActionBar(QWidget):
         self.bulk_role.setCurrentIndex(max(0, self.bulk_role.findData(current)))
 
     def enable(self, selected: bool, roles_loaded: bool) -> None:
-        """The actions need selected users; setting a role needs the list of roles too."""
+        """The actions need selected users; setting a role needs the list of roles too, and so does creating
+        a user (whose role is chosen from it)."""
         self.set_role_button.setEnabled(selected and roles_loaded)
+        self.create_button.setEnabled(roles_loaded)
         for widget in self._for_selected:
             widget.setEnabled(selected)

@@ -1,6 +1,8 @@
 """The Users tab's actions on the selected users other than a change of role or active state
 (``bulk_flow``): unlock (sent as a query when the rows are not held), reset passwords (which needs each
-selected user's record: rows not held by the table model are fetched on a worker first), export the list.
+selected user's record: rows not held by the table model are fetched on a worker first), delete (the
+selection sent as a query: the database says which accounts and how many, the dialog confirms), and the
+actions on the list: create a user, export the list.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from desktop_auth.services.records import UserRecord
+from desktop_auth.services.records import DeletionTargets, UserRecord
+from desktop_auth.ui.dialogs.create_user import CreateUserDialog
+from desktop_auth.ui.dialogs.delete_users import DeleteUsersDialog
 from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
 from desktop_auth.ui.role_editor.core.selection import fetch_selected
 from desktop_auth.ui.shell import words
@@ -85,6 +89,52 @@ class RecordActions:
     def _passwords_reset(self, count: int) -> None:
         self._tab.message.emit(f"Reset the passwords of {words.count(count, 'account')}.", 8000)
         self._tab.model.reload()
+
+    # -- creating and deleting accounts --------------------------------------------------------------
+
+    def create_user(self) -> None:
+        tab = self._tab
+        dialog = CreateUserDialog(tab.runner, tab.services, tab.actor, list(tab.delegate.roles), parent=tab)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.created.connect(self._created)
+        dialog.open()
+
+    def _created(self, record: UserRecord) -> None:
+        self._tab.message.emit(f"Created {record.email}.", 8000)
+        self._tab.model.reload()
+
+    def delete_selected(self) -> None:
+        """Ask the database which accounts the selection is (however many rows it spans), then confirm."""
+        tab = self._tab
+        lifecycle, actor, selection = tab.services.lifecycle, tab.actor, tab.selection()
+        if not selection.count:
+            return
+        request = selection.as_request()
+        tab.show_error("")
+        tab.busy_bar.show()
+        tab.runner.run(
+            lambda: lifecycle.deletion_targets(actor, request), self._confirm_deletion, tab.failed, owner=tab
+        )
+
+    def _confirm_deletion(self, targets: DeletionTargets) -> None:
+        tab = self._tab
+        tab.busy_bar.hide()
+        if not targets.count:
+            tab.show_error("The selected accounts no longer exist.")
+            tab.model.reload()
+            return
+        dialog = DeleteUsersDialog(tab.runner, tab.services, tab.actor, targets, parent=tab)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.deleted.connect(lambda count: self._deleted(targets, count))
+        dialog.open()
+
+    def _deleted(self, targets: DeletionTargets, count: int) -> None:
+        tab = self._tab
+        tab.model.discard(list(targets.user_ids))  # their unsaved edits went with them
+        single = targets.single_email if count == 1 else None
+        tab.message.emit(f"Deleted {single or words.count(count, 'account')}.", 8000)
+        tab.table.clearSelection()
+        tab.model.reload()
 
     def export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self._tab, "Export users", "users.csv", "CSV files (*.csv)")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop_auth.services.errors import StaleEditError
 from desktop_auth.services.records import BulkChangeStatus
+from desktop_auth.ui.dialogs.import_users import add_import_button
 from desktop_auth.ui.role_editor.action_bar import ActionBar
 from desktop_auth.ui.role_editor.bulk_flow import BulkFlow, outcome_text
 from desktop_auth.ui.role_editor.core.selection import Selection
@@ -85,6 +86,7 @@ class UsersTab(QWidget):
         self.table = UserTableView(self.model)
         self.delegate = self.table.delegate
         self.action_bar = ActionBar()
+        add_import_button(self)  # importUsersButton, after Export CSV…
         self.error_label = styled_label("", "error", "errorLabel")  # no accessibleName: its name is its text
         self.error_label.hide()
         self.revert_button = button("&Revert", "revertButton", "Revert unsaved changes")
@@ -121,6 +123,8 @@ class UsersTab(QWidget):
         self.action_bar.unlock.connect(self.record_actions.unlock_selected)
         self.action_bar.reset_passwords.connect(self.record_actions.reset_selected)
         self.action_bar.export.connect(self.record_actions.export)
+        self.action_bar.create_user.connect(self.record_actions.create_user)
+        self.action_bar.delete_users.connect(self.record_actions.delete_selected)
         self.save_button.clicked.connect(self.save)
         self.revert_button.clicked.connect(self.revert)
         self.unfinished_bar.resume.connect(self._resume)
