@@ -29,6 +29,7 @@ from desktop_auth.services.errors import (
     InvalidCredentialsError,
     LastAdminDeletionError,
     LastAdminError,
+    LastAdminSelfDeleteError,
     NotFoundError,
     PermissionDeniedError,
     RoleInUseError,
@@ -403,4 +404,70 @@ def test_two_operators_delete_the_two_admins_through_two_nodes(
             tally.violation(f"{_active_admins(cluster)} active admins left: {outcomes}")
         if [type(o) for o in outcomes if isinstance(o, Exception)] != [LastAdminDeletionError]:
             tally.violation(f"expected one LastAdminDeletionError: {outcomes}")
+    tally.finish(pytestconfig)
+
+
+def test_two_last_admins_delete_themselves_through_two_nodes(
+    cluster: Cluster, pytestconfig: pytest.Config
+) -> None:
+    """Deleting one's own account (services.own_account) claims the admins guard too: of the two last admins
+    deleting themselves through different nodes, one is refused, whichever certifies second."""
+    setup = cluster.client(1)
+    clients = [cluster.client(1), cluster.client(2)]
+    operator = Actor.operator("ops")
+    tally = Tally("two last admins delete their own accounts")
+    for trial in range(TRIALS):
+        with cluster.direct.transaction(write=True) as session:
+            session.execute(delete(User))
+        ids = [
+            setup.admin.create_user(operator, f"{name}{trial}@example.com", STRONG_PASSWORD, "admin").id
+            for name in ("ada", "bob")
+        ]
+        outcomes = race(
+            *(
+                lambda client=client, user_id=user_id: client.own_account.delete_account(
+                    user_id, STRONG_PASSWORD
+                )
+                for client, user_id in zip(clients, ids, strict=True)
+            )
+        )
+        tally.add(outcomes)
+        if _active_admins(cluster) != 1:
+            tally.violation(f"{_active_admins(cluster)} active admins left: {outcomes}")
+        if [type(o) for o in outcomes if isinstance(o, Exception)] != [LastAdminSelfDeleteError]:
+            tally.violation(f"expected one LastAdminSelfDeleteError: {outcomes}")
+    tally.finish(pytestconfig)
+
+
+def test_two_accounts_take_one_address_through_two_nodes(
+    cluster: Cluster, pytestconfig: pytest.Config
+) -> None:
+    """Changing one's email (services.own_account) to an address another account takes at the same moment
+    through another node: the unique index (certification) lets one in, the other is told it is taken."""
+    setup = cluster.client(1)
+    clients = [cluster.client(1), cluster.client(2)]
+    tally = Tally("two accounts take one address")
+    for trial in range(TRIALS):
+        with cluster.direct.transaction(write=True) as session:
+            session.execute(delete(User))
+        ids = [
+            setup.accounts.register(f"{name}{trial}@example.com", STRONG_PASSWORD).id
+            for name in ("ada", "bob")
+        ]
+        target = f"taken{trial}@example.com"
+        outcomes = race(
+            *(
+                lambda client=client, user_id=user_id, target=target: client.own_account.change_email(
+                    user_id, STRONG_PASSWORD, target
+                )
+                for client, user_id in zip(clients, ids, strict=True)
+            )
+        )
+        tally.add(outcomes)
+        with cluster.direct.transaction() as session:
+            holders = session.scalar(select(func.count(User.id)).where(User.email == target))
+        if holders != 1:
+            tally.violation(f"{holders} accounts hold {target}: {outcomes}")
+        if [type(o) for o in outcomes if isinstance(o, Exception)] != [EmailAlreadyRegisteredError]:
+            tally.violation(f"expected one EmailAlreadyRegisteredError: {outcomes}")
     tally.finish(pytestconfig)
