@@ -39,6 +39,7 @@ def test_wheel_migrates_a_fresh_database_outside_the_repository(tmp_path: Path) 
     assert "desktop_auth/_bundled/alembic/env.py" in names
     assert any(name.startswith(f"desktop_auth/_bundled/alembic/versions/{HEAD}_") for name in names)
     assert "desktop_auth/_bundled/resources/unicode/confusables.txt" in names
+    assert "desktop_auth/_bundled/README.md" in names  # Help (F1) opens its sections
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
