@@ -85,9 +85,12 @@ def test_lists_show_must_change_and_expiry(
     temporary = result.entries[0].password
     clock.advance(seconds=(expected - clock()).total_seconds() - 1)  # a second before the expiry shown
     assert services.accounts.authenticate("pat@example.com", temporary).must_change_password
+    assert not services.admin.get_user(admin, "pat@example.com").temporary_password_expired
     clock.advance(seconds=(expected - clock()).total_seconds())  # at the expiry shown: refused
     with pytest.raises(TemporaryPasswordExpiredError):
         services.accounts.authenticate("pat@example.com", temporary)
+    shown = services.admin.get_user(admin, "pat@example.com")
+    assert (shown.temporary_password_expired, shown.temporary_password_expires_at) == (True, expected)
 
 
 def test_lists_count_unused_recovery_codes(services: Services, admin: Actor, database: Database) -> None:

@@ -32,9 +32,9 @@ from desktop_auth.services.records import Actor
 from desktop_auth.ui.dialogs import temporary_password_table as reset_ui
 from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
 from desktop_auth.ui.dialogs.temporary_password_table import TemporaryPasswordModel
-from desktop_auth.ui.role_editor.columns import COL_ACTIVE, COL_EMAIL, COL_ROLE
+from desktop_auth.ui.role_editor.columns import COL_ACTIVE, COL_EMAIL, COL_ROLE, COL_UPDATED
 from desktop_auth.ui.role_editor.table_model import PENDING_ROLE
-from desktop_auth.ui.role_editor.table_view import show_with_first_rows
+from desktop_auth.ui.role_editor.table_view import LIFECYCLE_COLUMNS, show_with_first_rows
 from desktop_auth.ui.role_editor.window import RoleEditor
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.waiting import wait
@@ -324,8 +324,18 @@ def test_the_first_frame_is_laid_out_once_with_no_horizontal_scroll_bar(
 
     final_size = table.viewport().size()
     assert log.paints, "the table was painted"
-    # Every column fits at the narrowest size, and no frame ever showed a scroll bar that the next one hid.
-    assert [note for _widget, _rect, note in log.paints] == [(False, final_size)] * len(log.paints)
+    # Every column fits at the narrowest size but the three lifecycle ones (must change, temporary password
+    # expiry, recovery codes: table_view.LIFECYCLE_COLUMNS), left out of the minimum so that the editor fits
+    # a 1366-pixel screen: a window that narrow scrolls to them (tests/test_lifecycle_columns_ui.py shows
+    # them all at the width the editor opens with when the screen allows). No frame ever showed a scroll
+    # bar that the next one hid.
+    scrolls = table.horizontalScrollBar().isVisible()
+    assert [note for _widget, _rect, note in log.paints] == [(scrolls, final_size)] * len(log.paints)
+    header = table.horizontalHeader()
+    assert header.sectionViewportPosition(COL_UPDATED) + header.sectionSize(COL_UPDATED) <= final_size.width()
+    assert table.minimumWidth() == table.full_width - sum(
+        table.columnWidth(column) for column in LIFECYCLE_COLUMNS
+    )
     # ... and the window is wide enough for the table: nothing is cut off at its right edge.
     page = table.parentWidget()
     assert page.rect().contains(table.geometry()), (page.size(), table.geometry())

@@ -61,6 +61,8 @@ class UserRecord:
     password_changed_at: datetime | None = None
     #: When the temporary password stops working (``temporary_password_expiry``); None: no temporary one.
     temporary_password_expires_at: datetime | None = None
+    #: Whether that moment had passed when the record was read (by the services' clock).
+    temporary_password_expired: bool = False
     #: Recovery codes not used yet (administrators see how many, never the codes).
     recovery_codes_left: int = 0
 

@@ -106,6 +106,7 @@ def record_from_row(row: Any, now: datetime) -> UserRecord:
     ) = row
     # As services.app_settings reads it: a value not stored (or not a number) is the default.
     hours = int(hours_text) if hours_text and hours_text.isdigit() else DEFAULT_TEMPORARY_PASSWORD_HOURS
+    expires = temporary_password_expiry(must_change, password_changed, hours)
     return UserRecord(
         id=user_id,
         email=email,
@@ -119,7 +120,8 @@ def record_from_row(row: Any, now: datetime) -> UserRecord:
         updated_at=updated,
         version=version,
         password_changed_at=password_changed,
-        temporary_password_expires_at=temporary_password_expiry(must_change, password_changed, hours),
+        temporary_password_expires_at=expires,
+        temporary_password_expired=expires is not None and expires <= now,
         recovery_codes_left=int(codes_left or 0),
     )
 

@@ -8,9 +8,37 @@ from typing import Any
 
 from desktop_auth.services.records import SortKey, UserRecord
 from desktop_auth.ui.shell.dates import local_time
+from desktop_auth.ui.shell.words import count
 
-COL_EMAIL, COL_ROLE, COL_ACTIVE, COL_LOCKED, COL_LAST_LOGIN, COL_LOGINS, COL_CREATED, COL_UPDATED = range(8)
-HEADERS = ("Email", "Role", "Active", "Locked until", "Last sign-in", "Sign-ins", "Created", "Updated")
+(
+    COL_EMAIL,
+    COL_ROLE,
+    COL_ACTIVE,
+    COL_LOCKED,
+    COL_LAST_LOGIN,
+    COL_LOGINS,
+    COL_CREATED,
+    COL_UPDATED,
+    COL_MUST_CHANGE,
+    COL_TEMPORARY_EXPIRES,
+    COL_RECOVERY_CODES,
+) = range(11)
+HEADERS = (
+    "Email",
+    "Role",
+    "Active",
+    "Locked until",
+    "Last sign-in",
+    "Sign-ins",
+    "Created",
+    "Updated",
+    "Must change password",
+    "Temporary password expires",
+    "Recovery codes",
+)
+EXPIRED_TEXT = "expired"
+# Sortable columns. Not the temporary password's expiry (computed from a shared setting) nor the recovery
+# codes (a count per user): sorting by either would compute it for every user before the first page.
 SORT_KEYS = {
     COL_EMAIL: SortKey.EMAIL,
     COL_ROLE: SortKey.ROLE,
@@ -20,6 +48,7 @@ SORT_KEYS = {
     COL_LOGINS: SortKey.LOGIN_COUNT,
     COL_CREATED: SortKey.CREATED,
     COL_UPDATED: SortKey.UPDATED,
+    COL_MUST_CHANGE: SortKey.MUST_CHANGE,
 }
 
 
@@ -28,6 +57,15 @@ def _time(value: datetime | None) -> str:
     # strftime: strftime imports the time module on every call, and under PySide's import hook that is a
     # Python function call each time (6 us instead of 2, for every date on screen).
     return local_time(value)
+
+
+def _expiry(record: UserRecord) -> str:
+    """When the temporary password expires; "expired" once it has (as the services' clock said when the
+    record was read: the sign-in refusal follows the same clock)."""
+    expires = record.temporary_password_expires_at
+    if expires is None:
+        return ""
+    return EXPIRED_TEXT if record.temporary_password_expired else local_time(expires)
 
 
 def cells(record: UserRecord) -> tuple[Any, ...]:
@@ -41,4 +79,25 @@ def cells(record: UserRecord) -> tuple[Any, ...]:
         record.login_count,
         _time(record.created_at),
         _time(record.updated_at),
+        "yes" if record.must_change_password else "no",
+        _expiry(record),
+        record.recovery_codes_left,
     )
+
+
+def spoken(record: UserRecord, column: int) -> str | None:
+    """What a screen reader says for a lifecycle cell, whose short text needs its column to make sense
+    ("yes", "3"); None for the other columns (their text says it)."""
+    if column == COL_MUST_CHANGE:
+        return "must change password" if record.must_change_password else "need not change password"
+    if column == COL_TEMPORARY_EXPIRES:
+        expires = record.temporary_password_expires_at
+        if expires is None:
+            return "no temporary password"
+        if record.temporary_password_expired:
+            return "temporary password expired"
+        return f"temporary password expires {local_time(expires)}"
+    if column == COL_RECOVERY_CODES:
+        left = record.recovery_codes_left
+        return "no recovery codes left" if left == 0 else f"{count(left, 'recovery code')} left"
+    return None

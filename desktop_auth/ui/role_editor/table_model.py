@@ -39,10 +39,13 @@ from desktop_auth.ui.role_editor.columns import (
     COL_ACTIVE,
     COL_EMAIL,
     COL_LOGINS,
+    COL_MUST_CHANGE,
+    COL_RECOVERY_CODES,
     COL_ROLE,
     HEADERS,
     SORT_KEYS,
     cells,
+    spoken,
 )
 from desktop_auth.ui.role_editor.core.page_cache import CountRequest, LoadedRow, PageCache, PageRequest
 from desktop_auth.ui.role_editor.core.pending_edits import PendingEdit, PendingEdits
@@ -73,6 +76,7 @@ _FLAGS_BY_COLUMN = {
     COL_ACTIVE: _CELL_FLAGS | Qt.ItemFlag.ItemIsUserCheckable,
 }
 RIGHT_ALIGNED = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_RIGHT_ALIGNED_COLUMNS = frozenset({COL_LOGINS, COL_RECOVERY_CODES})  # the counts
 # The roles whose answers change when pending edits are staged or dropped (the role text, the check box,
 # the marking); a row's id, record and alignment do not.
 PENDING_ROLES = [
@@ -196,7 +200,11 @@ class UserTableModel(QAbstractTableModel):
 
     def _accessible_text(self, row: LoadedRow | None, column: int) -> str | None:
         """The cell's accessible name (what a screen reader says for it; None: its display text)."""
-        if row is None or (column != COL_ACTIVE and column != COL_ROLE):
+        if row is None:
+            return None
+        if column >= COL_MUST_CHANGE:  # the lifecycle columns: "yes" or "3" alone would say little
+            return spoken(row.record, column)
+        if column != COL_ACTIVE and column != COL_ROLE:
             return None
         edit = self._pending_edit(row)
         if column == COL_ROLE:
@@ -217,7 +225,7 @@ class UserTableModel(QAbstractTableModel):
         return unsaved_marker() if edit is not None and _changes(edit, column) else None
 
     def _alignment(self, _row: LoadedRow | None, column: int) -> Qt.AlignmentFlag | None:
-        return RIGHT_ALIGNED if column == COL_LOGINS else None
+        return RIGHT_ALIGNED if column in _RIGHT_ALIGNED_COLUMNS else None
 
     def _font(self, row: LoadedRow | None, column: int) -> QFont | None:
         """Italic across a row with unsaved changes, bold in the changed cell."""

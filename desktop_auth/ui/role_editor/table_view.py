@@ -19,14 +19,18 @@ from desktop_auth.ui.role_editor.columns import (
     COL_LAST_LOGIN,
     COL_LOCKED,
     COL_LOGINS,
+    COL_MUST_CHANGE,
+    COL_RECOVERY_CODES,
     COL_ROLE,
+    COL_TEMPORARY_EXPIRES,
     COL_UPDATED,
+    SORT_KEYS,
 )
 from desktop_auth.ui.role_editor.delegate import RoleDelegate
 from desktop_auth.ui.role_editor.table_model import UserTableModel
 from desktop_auth.ui.shell.theme import focus_ring_color
 
-DATE_COLUMNS = (COL_LOCKED, COL_LAST_LOGIN, COL_CREATED, COL_UPDATED)
+DATE_COLUMNS = (COL_LOCKED, COL_LAST_LOGIN, COL_CREATED, COL_UPDATED, COL_TEMPORARY_EXPIRES)
 WIDEST_DATE = "0000-00-00 00:00 +0000"  # shell/dates.local_time: the zone is an abbreviation or an offset
 CELL_PADDING = 14  # a cell's margins and the room its text needs not to be elided
 COLUMN_WIDTHS = {
@@ -37,7 +41,11 @@ COLUMN_WIDTHS = {
     COL_LOGINS: 64,
     COL_CREATED: 150,
     COL_UPDATED: 150,
+    COL_MUST_CHANGE: 64,
+    COL_TEMPORARY_EXPIRES: 150,
+    COL_RECOVERY_CODES: 64,
 }
+LIFECYCLE_COLUMNS = (COL_MUST_CHANGE, COL_TEMPORARY_EXPIRES, COL_RECOVERY_CODES)
 EMAIL_MIN_WIDTH = 150  # the stretching email column never gets narrower than this
 FOCUS_FRAME_WIDTH = 2  # the current cell's frame: an outer ring this wide, and a 1 px inner one
 FIRST_ROWS_WAIT_MS = 100  # under this, a wait reads as instant; past it, show the table loading
@@ -81,6 +89,8 @@ class UserTableView(QTableView):
         # Indicator first: enabling sorting then asks the model once for the order it already has.
         self.horizontalHeader().setSortIndicator(sort_column, Qt.SortOrder.AscendingOrder)
         self.setSortingEnabled(True)
+        self._sorted_by = (sort_column, Qt.SortOrder.AscendingOrder)
+        self.horizontalHeader().sortIndicatorChanged.connect(self._keep_sortable_indicator)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(
@@ -107,10 +117,23 @@ class UserTableView(QTableView):
         # Wide enough for every column: no horizontal scroll bar until someone widens a column. Without it,
         # the editor's first layout (its tab page at the page's size hint, before the real size) showed a
         # scroll bar in the first frame and hid it in the next, painting the whole window twice.
+        #: The width that shows every column. The lifecycle columns (must change, temporary password expiry,
+        #: recovery codes) are left out of the minimum, so the editor still fits a 1366-pixel screen; a
+        #: window opened wide enough (RoleEditor) shows them all, and a narrower one scrolls to them.
         scroll_bar = self.verticalScrollBar().sizeHint().width()
-        self.setMinimumWidth(sum(widths.values()) + EMAIL_MIN_WIDTH + scroll_bar + 2 * self.frameWidth())
+        self.full_width = sum(widths.values()) + EMAIL_MIN_WIDTH + scroll_bar + 2 * self.frameWidth()
+        lifecycle = sum(widths[column] for column in LIFECYCLE_COLUMNS)
+        self.setMinimumWidth(self.full_width - lifecycle)
         self.delegate = RoleDelegate(self)
         self.setItemDelegateForColumn(COL_ROLE, self.delegate)
+
+    def _keep_sortable_indicator(self, column: int, order: Qt.SortOrder) -> None:
+        """A click on a column the model cannot sort by (columns.SORT_KEYS) leaves the order, and the
+        header's arrow, where they were."""
+        if column in SORT_KEYS:
+            self._sorted_by = (column, order)
+        else:
+            self.horizontalHeader().setSortIndicator(*self._sorted_by)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """The cells, then a clear frame around the current cell while the table has the focus.

@@ -60,7 +60,11 @@ class RoleEditor(AppWindow, QMainWindow):
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.setMinimumHeight(560)  # the width follows the layout: the user table fits all its columns
-        self.resize(1180, 660)  # the first time; afterwards the remembered geometry wins
+        # The first time (afterwards the remembered geometry wins): wide enough for every column of the user
+        # table when the screen allows (the lifecycle columns are not part of its minimum width).
+        beyond_minimum = self.table.full_width - self.table.minimumWidth()
+        available = self.screen().availableGeometry().width()
+        self.resize(max(1180, min(self.minimumSizeHint().width() + beyond_minimum, available)), 660)
         self._build_status_bar()
 
         refresh = QAction("Refresh", self)
