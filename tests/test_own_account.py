@@ -336,3 +336,20 @@ def test_two_last_admins_deleting_themselves_at_once_one_is_refused(
             left = session.scalar(select(User.id).where(User.id.in_(ids)))
             assert left is not None
             survivor = left
+
+
+def test_a_huge_current_password_is_checked_as_cheaply_as_any(services: Services, database: Database) -> None:
+    """A 20 MB "password" costs one ordinary verification (only one character past the policy's maximum is
+    hashed) and is simply wrong."""
+    import time
+
+    (ada,) = register_accounts(services, "ada@example.com")
+    started = time.monotonic()
+    with pytest.raises(InvalidInputError) as wrong:
+        services.own_account.change_email(ada, STRONG_PASSWORD + "x" * 20_000_000, "new@example.com")
+    assert wrong.value.field == "current_password"
+    with pytest.raises(InvalidInputError):
+        services.own_account.delete_account(ada, "\u200b" * 5_000_000)
+    assert time.monotonic() - started < 5
+    with database.transaction() as session:
+        assert session.get(User, ada) is not None
