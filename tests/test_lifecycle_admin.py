@@ -363,10 +363,9 @@ def test_deleting_races_a_demotion(
 def test_erasing_a_deleted_address_from_the_audit(
     services: Services, admin: Actor, database: Database
 ) -> None:
-    ada, bada = register_accounts(services, "ada@example.com", "bada@example.com")
+    ada, _bada = register_accounts(services, "ada@example.com", "bada@example.com")
     ada_admin = _second_admin(services, admin, "ada.admin@example.com")
     services.admin.set_role(admin, "ada@example.com", "admin")  # an event with ada as target
-    ada_actor = Actor(ada, "ada@example.com")
     services.accounts.change_password(ada, STRONG_PASSWORD, OTHER_PASSWORD)  # ada as actor
     services.admin.set_role(admin, "ada@example.com", "user")
     with database.transaction(write=True) as session:
@@ -406,20 +405,18 @@ def test_erasing_a_deleted_address_from_the_audit(
             session.scalar(select(LoginThrottle.email).where(LoginThrottle.email == "ada@example.com"))
             is None
         )
-    del ada_actor, bada
 
 
 def test_erasing_only_exact_addresses_on_every_collation(
     services: Services, admin: Actor, database: Database
 ) -> None:
     """MariaDB compares the audit's text without case or accents: ádá@ is another person than ada@."""
-    ada, accented = register_accounts(services, "ada@example.com", "ádá@example.com")
+    ada, _accented = register_accounts(services, "ada@example.com", "ádá@example.com")
     services.lifecycle.delete_users(admin, [ada])
     services.lifecycle.erase_address(Actor.operator(), "ada@example.com")
     targets = {e.target for e in _audit(database)}
     assert "ádá@example.com" in targets
     assert "ada@example.com" not in targets
-    del accented
 
 
 def test_erasing_an_address_no_account_had_and_bulk_change_records(

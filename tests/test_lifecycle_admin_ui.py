@@ -19,9 +19,10 @@ from desktop_auth.ui.dialogs.create_user import CreateUserDialog
 from desktop_auth.ui.dialogs.delete_users import DeleteUsersDialog
 from desktop_auth.ui.role_editor.columns import COL_EMAIL
 from desktop_auth.ui.role_editor.window import RoleEditor
-from tests.conftest import FakeClock, register_accounts, seed_users
+from tests.conftest import OTHER_PASSWORD, FakeClock, register_accounts, seed_users
 from tests.test_accessibility import Announcement, announced
-from tests.ui_helpers import child, click, open_editor, settle, type_into
+from tests.ui_helpers import child, click, front, login_ready, open_editor, press_enter, settle, type_into
+from tests.ui_helpers import start_app as start_app  # the fixture
 
 W = TypeVar("W", bound=QWidget)
 
@@ -261,3 +262,22 @@ def test_the_last_admin_refusal_is_shown_in_the_dialog_and_announced(
     assert services.admin.count_users(admin) == 1
     qtbot.keyClick(child(dialog, QLineEdit, "deleteConfirmEdit"), Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: gone(dialog), timeout=5_000)
+
+
+def test_the_person_signs_in_with_the_created_password_and_must_change_it_first(
+    qtbot: QtBot, services: Services, admin: Actor, start_app
+) -> None:
+    created = services.lifecycle.create_user(admin, "newcomer@example.com")
+    controller = start_app(services)
+    login = login_ready(qtbot, controller)
+    type_into(qtbot, login, "emailEdit", "newcomer@example.com")
+    type_into(qtbot, login, "passwordEdit", created.password)
+    press_enter(qtbot, login, "passwordEdit")
+    change = front(qtbot, controller, "changePasswordDialog")
+    type_into(qtbot, change, "currentPasswordEdit", created.password)
+    type_into(qtbot, change, "passwordEdit", OTHER_PASSWORD)
+    type_into(qtbot, change, "confirmPasswordEdit", OTHER_PASSWORD)
+    press_enter(qtbot, change, "confirmPasswordEdit")
+    window = front(qtbot, controller, "accountWindow")
+    assert child(window, QLabel, "emailValue").text() == "newcomer@example.com"
+    assert not services.accounts.authenticate("newcomer@example.com", OTHER_PASSWORD).must_change_password
