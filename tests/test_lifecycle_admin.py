@@ -387,7 +387,7 @@ def test_erasing_a_deleted_address_from_the_audit(
     )
     assert changed >= 4  # create, role x2, password_change, delete
     delete_event = next(e for e in events if e.action == "delete" and e.new_value == label)
-    assert (delete_event.target, delete_event.detail) == (label, f"{label}, was {label}")
+    assert (delete_event.target, delete_event.detail) == (label, f"{label}, address erased")
     assert describe_event(services.admin.audit_log(admin, label)[1], str).startswith(
         f"Deleted account #{ada}"
     )

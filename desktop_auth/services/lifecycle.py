@@ -300,7 +300,7 @@ class LifecycleService:
                 "event_id": event_id,
                 "new_actor": label if actor == address else actor,
                 "new_target": label if target == address else target,
-                "new_detail": replace_address(detail, address, label) if detail else detail,
+                "new_detail": _erased_detail(detail, address, label),
             }
             if (new["new_actor"], new["new_target"], new["new_detail"]) != (actor, target, detail):
                 changes.append(new)
@@ -336,6 +336,14 @@ class LifecycleService:
                 .values(actor=label)
                 .execution_options(synchronize_session=False)
             )
+
+
+def _erased_detail(detail: str | None, address: str, label: str) -> str | None:
+    if not detail:
+        return detail
+    if detail == f"{label}, was {address}":  # the deletion's own entry: not "#42, was deleted account #42"
+        return f"{label}, address erased"
+    return replace_address(detail, address, label)
 
 
 _EDGE = r"""\s,;:()<>\[\]"'"""
