@@ -101,7 +101,7 @@ def render(out: Path, theme: str, workdir: Path) -> None:
         admin.id, admin.email, "admin", admin.created_at, 12, False, admin.password_changed_at
     )
     window = AccountWindow(runner, services, user, idle_timeout_ms=15 * 60_000)
-    window.resize(560, 320)
+    window.resize(window.sizeHint().expandedTo(window.minimumSize()).width(), 360)
     save(window, out, "account", theme)
 
     change = ChangePasswordDialog(runner, services, admin.id, admin.email, parent=window)
@@ -111,6 +111,26 @@ def render(out: Path, theme: str, workdir: Path) -> None:
     wait_for(lambda: change.meter.report is not None)
     save(change, out, "change-password", theme)
     change.close()
+
+    from desktop_auth.ui.dialogs.about import AboutDialog
+    from desktop_auth.ui.dialogs.change_email import ChangeEmailDialog
+    from desktop_auth.ui.dialogs.delete_account import DeleteAccountDialog
+
+    new_email = ChangeEmailDialog(runner, services, admin.id, admin.email, parent=window)
+    new_email.email_edit.setText("ada.admin@example.com")
+    new_email.current_edit.setText(PASSWORD)
+    save(new_email, out, "change-email", theme)
+    new_email.close()
+    delete = DeleteAccountDialog(runner, services, admin.id, admin.email, parent=window)
+    delete.current_edit.setText(PASSWORD)
+    delete.submit()  # the only administrator: refused, and the dialog says why
+    wait_for(lambda: not delete.busy)
+    save(delete, out, "delete-account", theme)
+    delete.close()
+    about = AboutDialog(runner, services, parent=window)
+    wait_for(lambda: not about.busy)
+    save(about, out, "about", theme)
+    about.close()
     window.end_session("")
 
     from desktop_auth.services.records import Actor

@@ -202,6 +202,28 @@ def test_about_shows_the_version_the_masked_database_and_the_licence(
     assert value.focusPolicy() == Qt.FocusPolicy.StrongFocus
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "sqlite:////home/ada/.local/share/desktop-auth/desktop_auth.sqlite3",
+            "/home/ada/.local/share/desktop-auth/desktop_auth.sqlite3 (SQLite)",
+        ),
+        ("sqlite:///relative.sqlite3", "relative.sqlite3 (SQLite)"),
+        ("mysql+pymysql://app:p@ss:w0rd@db.example/accounts", "mysql+pymysql://app:***@db.example/accounts"),
+        (
+            "mysql+pymysql://app@db.example/accounts?password=hunter2",
+            "mysql+pymysql://app@db.example/accounts?password=***",
+        ),
+        ("sqlite3://user:secret@host/x", "sqlite3://user:***@host/x"),
+    ],
+)
+def test_the_database_is_shown_as_a_path_or_a_masked_url(url: str, shown: str) -> None:
+    from desktop_auth.services.about import database_location
+
+    assert database_location(url) == shown
+
+
 def test_about_opens_from_the_account_window(
     qtbot: QtBot, services: Services, admin: Actor, start_app
 ) -> None:

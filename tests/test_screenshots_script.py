@@ -22,6 +22,9 @@ def test_render_screenshots_produces_every_png(tmp_path: Path) -> None:
         "register",
         "account",
         "change-password",
+        "change-email",
+        "delete-account",
+        "about",
         "database-unavailable",
     ):
         for theme in ("light", "dark"):

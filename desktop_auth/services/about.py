@@ -21,4 +21,15 @@ def about_app(settings: Settings) -> AboutInfo:
         licence = (meta.get_all("License-Expression") or meta.get_all("License") or [LICENCE])[0]
     except PackageNotFoundError:
         licence = LICENCE
-    return AboutInfo(version=str(__version__), database=mask_url(settings.database_url), licence=licence)
+    return AboutInfo(
+        version=str(__version__), database=database_location(settings.database_url), licence=licence
+    )
+
+
+def database_location(url: str) -> str:
+    """The database as a person reads it: a SQLite file's path, or the server URL with its password masked."""
+    masked = mask_url(url)
+    scheme, separator, rest = masked.partition("://")
+    if separator and scheme.lower().split("+")[0] == "sqlite" and rest.startswith("/") and len(rest) > 1:
+        return f"{rest[1:]} (SQLite)"  # sqlite:///relative.db, sqlite:////absolute/path.db
+    return masked

@@ -28,6 +28,7 @@ class AboutDialog(FormDialog):
             button("Close", "closeButton", "Close"), QDialogButtonBox.ButtonRole.RejectRole
         )
         self.close_button.setDefault(True)
+        self.close_button.setFocus()  # not a value: its caret would sit in the version
         install_help(self, "help-and-about")
         settings = services.settings
         self.set_busy(True, "Reading…")
