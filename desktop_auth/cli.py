@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     db.add_parser(
         "current",
-        help="show the schema revision and its state, e.g. '0006 (current)'; when the SQLite file does not "
+        help="show the schema revision and its state, e.g. '0007 (current)'; when the SQLite file does not "
         "exist it says there is no database there (exit status 1) and creates nothing",
     )
     downgrade = db.add_parser(

@@ -8,10 +8,12 @@ the command line, where ``ps`` shows it to every user of the machine.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,8 +64,16 @@ class Settings:
     log_dir: Path | None = None
     #: Lets a method below the hashing floor through (the test suite's cheap hash); logged as a warning.
     allow_weak_hash_for_tests: bool = False
+    #: The organisation's key for two-factor secrets at rest (a Fernet key: 32 bytes, url-safe base64),
+    #: the same on every client; None stores them in clear (security/totp.py). Never shown.
+    totp_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self.totp_key is not None and not _is_fernet_key(self.totp_key):
+            raise ConfigError(
+                "DESKTOP_AUTH_TOTP_KEY is not a key: it must be 32 random bytes in url-safe base64 "
+                "(44 characters), as `desktop-auth 2fa new-key` prints"
+            )
         if not _HASH_METHOD_RE.match(self.hash_method):
             raise ConfigError(
                 f"DESKTOP_AUTH_HASH_METHOD {self.hash_method!r} is not a werkzeug method "
@@ -111,6 +121,13 @@ class Settings:
         return self.log_dir or paths.user_log_dir()
 
 
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32 and len(key) == 44
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return False
+
+
 def _parse_flag(raw: str) -> bool:
     if raw.lower() in ("1", "true", "yes"):
         return True
@@ -134,6 +151,7 @@ _ENV_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DESKTOP_AUTH_DB_FAILOVER_SECONDS": ("db_failover_seconds", int),
     "DESKTOP_AUTH_LOG_DIR": ("log_dir", Path),
     "DESKTOP_AUTH_ALLOW_WEAK_HASH_FOR_TESTS": ("allow_weak_hash_for_tests", _parse_flag),
+    "DESKTOP_AUTH_TOTP_KEY": ("totp_key", str),
 }
 
 

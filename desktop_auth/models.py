@@ -51,6 +51,7 @@ __all__ = [
     "User",
 ]
 
+TOTP_SECRET_MAX_LENGTH = 255  # a Fernet token of a 32-character secret is ~140 characters
 RECOVERY_SALT_LENGTH = 32  # hex characters
 RECOVERY_DIGEST_LENGTH = 64  # hex HMAC-SHA-256
 
@@ -107,6 +108,10 @@ class User(Base):
     create_date: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     update_date: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # The TOTP secret as security.totp.SecretBox stores it (NULL: no second factor), and the last step
+    # whose code was accepted (a code is good once).
+    totp_secret: Mapped[str | None] = mapped_column(String(TOTP_SECRET_MAX_LENGTH))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
 

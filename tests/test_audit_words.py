@@ -59,3 +59,41 @@ def test_an_unknown_action_still_reads(services: Services) -> None:
         1, datetime.now(UTC), "x@example.com", "role_merge", "auditor", "auditor", "viewer", None
     )
     assert describe_event(event, utc) == "Role merge: auditor → viewer"
+
+
+def test_two_factor_events_read_as_words(services: Services, admin: Actor, clock: FakeClock) -> None:
+    from desktop_auth.errors import InvalidInputError
+    from desktop_auth.security import totp
+
+    ada = services.accounts.register("ada@example.com", STRONG_PASSWORD)
+    enrollment = services.two_factor.start_enrollment(ada.id)
+
+    def code() -> str:
+        return totp.code_for(enrollment.secret, totp.step_at(clock.now))
+
+    with pytest.raises(InvalidInputError):
+        services.two_factor.enable(ada.id, OTHER_PASSWORD, enrollment.secret, code())
+    services.two_factor.enable(ada.id, STRONG_PASSWORD, enrollment.secret, code())
+    with pytest.raises(InvalidInputError):
+        services.two_factor.verify_code(ada.id, code())  # spent by enrolling
+    with pytest.raises(InvalidInputError):
+        services.two_factor.disable(ada.id, OTHER_PASSWORD, code())
+    clock.advance(seconds=totp.STEP_SECONDS)
+    services.two_factor.disable(ada.id, STRONG_PASSWORD, code())
+    clock.advance(seconds=totp.STEP_SECONDS)
+    enrollment = services.two_factor.start_enrollment(ada.id)
+    services.two_factor.enable(ada.id, STRONG_PASSWORD, enrollment.secret, code())
+    services.two_factor.reset(admin, "ada@example.com")
+
+    said = sentences(services, admin)
+    assert (
+        said["two_factor_enable_failed"] == "Wrong current password typed while turning on two-factor sign-in"
+    )
+    assert said["two_factor_enable"] == "Two-factor sign-in turned on"
+    assert said["two_factor_failed"] == "Wrong or reused authenticator code at sign-in"
+    assert (
+        said["two_factor_disable_failed"]
+        == "Wrong password or code typed while turning off two-factor sign-in"
+    )
+    assert said["two_factor_disable"] == "Two-factor sign-in turned off"
+    assert said["two_factor_reset"] == "Two-factor sign-in removed by an administrator"

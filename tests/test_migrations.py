@@ -209,3 +209,23 @@ def test_alembic_command_line_uses_the_same_settings(fresh_url: str, monkeypatch
     )
     assert check.returncode == 0, check.stderr
     database.dispose()
+
+
+def test_two_factor_columns_come_and_go_without_touching_rows_that_point_at_users(fresh_url: str) -> None:
+    """0007 adds and drops ``user`` columns in place: rebuilding the table on SQLite would run the ON DELETE
+    actions of the tables that reference it (recovery codes deleted, history cut from its accounts)."""
+    database = Database(make_settings(fresh_url))
+    try:
+        services = Services(make_settings(fresh_url), database)
+        migrate.upgrade(database)
+        ada = services.accounts.create_first_admin("ada@example.com", "violet-tundra-quartz-88-lagoon")
+        services.recovery.generate(ada.id, "violet-tundra-quartz-88-lagoon")
+        migrate.downgrade(database, "0006")
+        migrate.upgrade(database)
+        assert services.recovery.codes_left(ada.id) == 10
+        with database.engine.connect() as connection:
+            targets = connection.execute(text("SELECT target_id FROM audit_event")).scalars().all()
+        assert targets
+        assert set(targets) == {ada.id}
+    finally:
+        database.dispose()

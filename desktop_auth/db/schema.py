@@ -13,7 +13,7 @@ from sqlalchemy import Connection, inspect, text
 from desktop_auth.db.engine import Database, translate_errors
 from desktop_auth.db.errors import SchemaError, SchemaOutdatedError
 
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 HEAD = REVISIONS[-1]
 UPGRADE_COMMAND = "desktop-auth db upgrade"
 

@@ -86,6 +86,18 @@ def describe_event(event: AuditRecord, show_time: TimeFormat) -> str:
             if event.target and event.target != new:
                 return f"Deleted {account}{had}, was {event.target}"
             return f"Deleted {account}{had}"
+        case "two_factor_enable":
+            return "Two-factor sign-in turned on"
+        case "two_factor_enable_failed":
+            return "Wrong current password typed while turning on two-factor sign-in"
+        case "two_factor_disable":
+            return "Two-factor sign-in turned off"
+        case "two_factor_disable_failed":
+            return "Wrong password or code typed while turning off two-factor sign-in"
+        case "two_factor_failed":
+            return "Wrong or reused authenticator code at sign-in"
+        case "two_factor_reset":
+            return "Two-factor sign-in removed by an administrator"
         case "audit_erase":
             return f"Address of {event.target} erased from {new or 'the'} history entries"
     # An action this version does not know (written by a newer client): show what was stored.

@@ -231,3 +231,7 @@ class ImportConflictError(ServiceError):
 class ImportCancelledError(ServiceError):
     def __init__(self) -> None:
         super().__init__("The import was cancelled; nothing was imported.")
+
+
+class TwoFactorStateError(ServiceError):
+    """Two-factor sign-in is not in the state the request needs (already on, not on, changed meanwhile)."""

@@ -19,6 +19,7 @@ from desktop_auth.services.lifecycle import LifecycleService
 from desktop_auth.services.own_account import OwnAccountService
 from desktop_auth.services.recovery import RecoveryService
 from desktop_auth.services.roles import RoleService
+from desktop_auth.services.two_factor import TwoFactorService
 from desktop_auth.services.user_import import UserImportService
 
 
@@ -39,6 +40,7 @@ class Services:
         self.own_account = OwnAccountService(self.context)
         self.recovery = RecoveryService(self.context)
         self.lifecycle = LifecycleService(self.context)
+        self.two_factor = TwoFactorService(self.context)
 
     @property
     def database(self) -> Database:

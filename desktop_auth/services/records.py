@@ -391,3 +391,12 @@ class AboutInfo:
     version: str
     database: str
     licence: str
+
+
+@dataclass(frozen=True, slots=True)
+class TwoFactorEnrollment:
+    """A new authenticator secret, not stored yet: shown as a QR code of ``uri`` and as text to type."""
+
+    email: str
+    secret: str = field(repr=False)
+    uri: str = field(repr=False)

@@ -1,0 +1,39 @@
+"""Two-factor sign-in with authenticator apps (TOTP, RFC 6238).
+
+- ``user.totp_secret``: the account's TOTP secret as ``desktop_auth.security.totp.SecretBox`` stores it
+  (``fernet:`` + a token encrypted with the operator's DESKTOP_AUTH_TOTP_KEY, or ``plain:`` + base32);
+  NULL: no second factor.
+- ``user.totp_last_step``: the last 30-second step whose code was accepted; a code of that step or an
+  earlier one is refused (replay). Set with a conditional UPDATE, so two clients using one code at once
+  (through different Galera nodes too) cannot both succeed.
+
+Plain ``ADD COLUMN`` of nullable columns (no table rebuild: on SQLite a rebuild of ``user`` would run the
+foreign keys' ON DELETE actions of the tables that reference it).
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SECRET_MAX_LENGTH = 255  # a Fernet token of a 32-character secret is ~140 characters
+
+
+def upgrade() -> None:
+    op.add_column("user", sa.Column("totp_secret", sa.String(SECRET_MAX_LENGTH), nullable=True))
+    op.add_column("user", sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    # Plain DROP COLUMN too (SQLite 3.35+), for the same reason.
+    op.drop_column("user", "totp_last_step")
+    op.drop_column("user", "totp_secret")
