@@ -281,3 +281,20 @@ def test_the_person_signs_in_with_the_created_password_and_must_change_it_first(
     window = front(qtbot, controller, "accountWindow")
     assert child(window, QLabel, "emailValue").text() == "newcomer@example.com"
     assert not services.accounts.authenticate("newcomer@example.com", OTHER_PASSWORD).must_change_password
+
+
+def test_an_ampersand_in_the_address_is_shown_not_taken_for_a_mnemonic(
+    qtbot: QtBot, services: Services, admin: Actor
+) -> None:
+    from desktop_auth.services.records import DeletionTargets
+    from desktop_auth.ui.shell.tasks import TaskRunner
+
+    dialog = DeleteUsersDialog(TaskRunner(), services, admin, DeletionTargets((42,), ("a&t@example.com",)))
+    qtbot.addWidget(dialog)
+    edit = child(dialog, QLineEdit, "deleteConfirmEdit")
+    (label,) = [label for label in dialog.findChildren(QLabel) if label.buddy() is edit]
+    assert label.text() == "&Type the address, a&&t@example.com, to confirm:"
+    edit.setText("A&T@example.com ")
+    assert dialog.confirmed()
+    edit.setText("a&t@example.com\u200b")  # an invisible character is not the address
+    assert not dialog.confirmed()
