@@ -241,3 +241,40 @@ def test_forgot_password_waits_for_the_database(qtbot: QtBot, services: Services
     assert not child(login, QPushButton, "forgotPasswordButton").isEnabled()
     login.set_services(services, registration_open=True)
     assert child(login, QPushButton, "forgotPasswordButton").isEnabled()
+
+
+def test_f1_in_both_dialogs_opens_the_recovery_codes_section(
+    qtbot: QtBot, services: Services, start_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtCore import Qt, QUrl
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_auth.ui.shell import help as app_help
+
+    opened: list[QUrl] = []
+    monkeypatch.setattr(app_help, "help_folder", lambda: tmp_path / "help")
+    app_help.set_opener(lambda url: opened.append(url) or True)
+    try:
+        services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+        controller = start_app(services)
+        login = login_ready(qtbot, controller)
+        click(qtbot, login, "forgotPasswordButton")
+        reset = _dialog(qtbot, login, "resetPasswordDialog")
+        window = None
+        for number, dialog in enumerate((reset, None), start=1):
+            if dialog is None:
+                reset.reject()
+                window = sign_in(qtbot, controller, "root@example.com", STRONG_PASSWORD)
+                click(qtbot, window, "recoveryCodesButton")
+                dialog = _dialog(qtbot, window, "recoveryCodesDialog")
+            dialog.activateWindow()
+            qtbot.waitUntil(dialog.isActiveWindow, timeout=5_000)
+            qtbot.keyClick(QApplication.focusWidget() or dialog, Qt.Key.Key_F1)
+            qtbot.waitUntil(lambda number=number: len(opened) == number, timeout=5_000)
+            page = Path(opened[-1].toLocalFile()).read_text(encoding="utf-8")
+            assert "Recovery codes" in page
+            assert "A person without codes" in page
+            assert "Help and About" not in page  # the next section of its level
+        assert window is not None
+    finally:
+        app_help.set_opener(None)

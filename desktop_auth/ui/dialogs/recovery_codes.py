@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QPlainTextE
 
 from desktop_auth.ui.dialogs.fields import password_edit
 from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.widgets import button, grow_to_fit
 from desktop_auth.ui.shell.words import count
@@ -49,6 +50,7 @@ class RecoveryCodesDialog(FormDialog):
             parent,
         )
         self._runner, self._services, self._user_id = runner, services, user_id
+        install_help(self, "recovery-codes")  # README.md's "Recovery codes"
         self.issued: RecoveryCodes | None = None
         self.view: QPlainTextEdit | None = None
         if issued is not None:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
 
 from desktop_auth.ui.dialogs.fields import confirmation_problem, email_edit
 from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class ResetPasswordDialog(FormDialog):
             parent,
         )
         self._runner, self._services = runner, services
+        install_help(self, "recovery-codes")  # README.md's "Recovery codes"
         self.result_reset: RecoveryReset | None = None
         self.email_edit = email_edit()
         self.email_error = self.add_field("&Email:", self.email_edit, service_field="email")
