@@ -284,7 +284,9 @@ def _dialogs(services: Services, admin: Actor) -> list[QWidget]:
     from desktop_auth.ui.dialogs.delete_users import DeleteUsersDialog
     from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
     from desktop_auth.ui.dialogs.import_users import ImportUsersDialog
+    from desktop_auth.ui.dialogs.recovery_codes import RecoveryCodesDialog
     from desktop_auth.ui.dialogs.register import RegisterDialog
+    from desktop_auth.ui.dialogs.reset_password import ResetPasswordDialog
     from desktop_auth.ui.dialogs.sign_in import LoginDialog
     from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
     from desktop_auth.ui.shell.tasks import TaskRunner
@@ -305,6 +307,9 @@ def _dialogs(services: Services, admin: Actor) -> list[QWidget]:
         AboutDialog(runner, services),
         TemporaryPasswordDialog(runner, services, admin, {ada.id: ada.version}, ada.email),
         ImportUsersDialog(runner, services, admin),
+        ResetPasswordDialog(runner, services),
+        RecoveryCodesDialog(runner, services, ada.id),
+        RecoveryCodesDialog(runner, services, ada.id, services.recovery.issue_for(admin, ada.email)),
     ]
 
 
