@@ -76,15 +76,15 @@ def test_changing_email_moves_the_sign_in_bumps_the_version_and_is_audited(
     with pytest.raises(StaleEditError):
         services.admin.apply_edits(admin, [UserEdit(ada, before.version, role="admin")])
     (event,) = _events(database, "email_change")
-    assert (event.actor, event.target, event.old_value, event.new_value) == (
+    assert (event.actor, event.target, event.target_id, event.detail) == (
         "ada@example.com",
         "ada.lovelace@example.com",
-        "ada@example.com",
-        "ada.lovelace@example.com",
+        ada,
+        "changed email from ada@example.com to ada.lovelace@example.com",
     )
     history = services.admin.audit_log(admin, search="email")
     assert describe_event(next(e for e in history if e.action == "email_change"), str) == (
-        "Email changed from ada@example.com to ada.lovelace@example.com"
+        "Changed email from ada@example.com to ada.lovelace@example.com"
     )
     # The address it left is free again.
     assert register_accounts(services, "ada@example.com")
@@ -228,10 +228,10 @@ def test_an_operator_rename_carries_the_lockout_to_the_new_address(
     with pytest.raises(AccountLockedError):  # renaming did not shed the lock
         services.accounts.authenticate("ada2@example.com", STRONG_PASSWORD)
     (event,) = _events(database, "email_change")
-    assert (event.actor, event.old_value, event.new_value) == (
+    assert (event.actor, event.target, event.detail) == (
         "operator:test",
-        "ada@example.com",
         "ada2@example.com",
+        "changed email from ada@example.com to ada2@example.com",
     )
     clock.advance(hours=2)
     assert services.accounts.authenticate("ada2@example.com", STRONG_PASSWORD).id == ada
@@ -353,3 +353,23 @@ def test_a_huge_current_password_is_checked_as_cheaply_as_any(services: Services
     assert time.monotonic() - started < 5
     with database.transaction() as session:
         assert session.get(User, ada) is not None
+
+
+def test_erasing_a_deleted_persons_addresses_leaves_none_in_the_history(
+    services: Services, database: Database, admin: Actor
+) -> None:
+    """Someone changes their address, then deletes the account: the operator's erase of each address the
+    account had (services.lifecycle.erase_address) leaves neither anywhere in the history, the change of
+    address included, and the words still read."""
+    (ada,) = register_accounts(services, "ada@example.com")
+    services.own_account.change_email(ada, STRONG_PASSWORD, "ada.l@example.com")
+    services.own_account.delete_account(ada, STRONG_PASSWORD)
+    operator = Actor.operator("operator:test")
+    services.lifecycle.erase_address(operator, "ada.l@example.com")
+    services.lifecycle.erase_address(operator, "ada@example.com")
+    with database.transaction() as session:
+        for event in session.scalars(select(AuditEvent)):
+            columns = (event.actor, event.target, event.old_value, event.new_value, event.detail)
+            assert not any("ada" in (value or "") for value in columns), (event.action, columns)
+    words = [describe_event(e, str) for e in services.admin.audit_log(admin) if e.action == "email_change"]
+    assert words == [f"Changed email from erased address to deleted own account #{ada}"]

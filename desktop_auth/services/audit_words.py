@@ -32,7 +32,10 @@ def describe_event(event: AuditRecord, show_time: TimeFormat) -> str:
         case "password_change_failed":
             return "Wrong current password typed while changing the password"
         case "email_change":
-            return f"Email changed from {old} to {new}"
+            # detail: "changed email from OLD to NEW" (services/own_account.py; an erase replaces either)
+            if event.detail and event.detail.startswith("changed email from "):
+                return event.detail[0].upper() + event.detail[1:]
+            return "Email address changed"
         case "email_change_failed":
             return "Wrong current password typed while changing the email address"
         case "delete_own":

@@ -18,7 +18,9 @@ failures, as a successful sign-in would.
 **One address, one account**, as at registration: the same uniqueness and look-alike rules
 (``desktop_auth.identity``), and when two accounts take the same new address at once the unique indexes let
 one in; the other is told the address is taken. The account's ``version`` goes up (an administrator's edit
-made on the old row is then refused as stale) and the change is audited ("email_change", old -> new).
+made on the old row is then refused as stale) and the change is audited ("email_change", "changed email from
+OLD to NEW" in ``detail``, where the operator's erase of a deleted person's address finds both addresses;
+``old_value``/``new_value`` are left empty for that reason).
 
 **Deleting one's own account** needs the current password, and is refused for the last active
 administrator: it claims the ``admins`` guard (``services/guards.py``) before counting them, so two last
@@ -153,7 +155,13 @@ class OwnAccountService:
             else:
                 _carry_failures(session, own.email, new)
             audit.record(
-                session, now, actor, "email_change", new, user.id, old_value=own.email, new_value=new
+                session,
+                now,
+                actor,
+                "email_change",
+                new,
+                user.id,
+                detail=f"changed email from {own.email} to {new}",
             )
             log.info("Account %s changed its email address", user.id)
             return to_record(user, throttle.locked_until(session, new, now))
