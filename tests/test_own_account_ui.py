@@ -79,6 +79,9 @@ def test_changing_email_through_the_account_window(
     assert taken == "An account with this email address already exists."
     assert taken in announced
     assert child(dialog, QLineEdit, "newEmailEdit").property("invalid") is True
+    assert (
+        child(dialog, QLineEdit, "newEmailEdit").accessibleDescription().startswith(f"Invalid entry: {taken}")
+    )
 
     type_into(qtbot, dialog, "newEmailEdit", "ada.lovelace@example.com")
     type_into(qtbot, dialog, "currentPasswordEdit", OTHER_PASSWORD)
@@ -169,3 +172,23 @@ def test_the_last_admin_is_told_why_their_account_stays(
     dialog.reject()
     _closed(qtbot, dialog)
     assert front(qtbot, controller, "accountWindow") is window
+
+
+def test_wrong_current_passwords_in_delete_account_lock_and_sign_out(
+    qtbot: QtBot, make_services, start_app
+) -> None:
+    services = make_services(lockout_threshold=1)
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    register_accounts(services, "ada@example.com")
+    controller = start_app(services)
+    window = sign_in(qtbot, controller, "ada@example.com", STRONG_PASSWORD)
+    dialog = _open(qtbot, window, "deleteAccountButton", "deleteAccountDialog")
+    type_into(qtbot, dialog, "currentPasswordEdit", OTHER_PASSWORD)
+    click(qtbot, dialog, "deleteAccountConfirmButton")
+    login = login_ready(qtbot, controller)
+    notice = child(login, QLabel, "noticeLabel")
+    qtbot.waitUntil(notice.isVisible, timeout=10_000)
+    assert "Too many failed sign-ins" in notice.text()
+    assert child(login, QLineEdit, "emailEdit").text() == "ada@example.com"  # not deleted: still offered
+    with services.database.transaction() as session:
+        assert session.scalar(select(User.id).where(User.email == "ada@example.com")) is not None
