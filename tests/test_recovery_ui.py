@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.services import Services
@@ -73,6 +81,14 @@ def test_registering_shows_the_first_codes_then_returns_to_sign_in(
     codes = _codes_shown(qtbot, codes_dialog)
     assert len(codes) == CODES_PER_BATCH
     assert codes_dialog.findChild(QLineEdit, "currentPasswordEdit") is None  # no password asked again
+    # Done before keeping them asks first; Cancel keeps the codes on screen.
+    click(qtbot, codes_dialog, "closeButton")
+    qtbot.waitUntil(lambda: codes_dialog.findChild(QMessageBox, "forgetCodesQuestion") is not None)
+    question = codes_dialog.findChild(QMessageBox, "forgetCodesQuestion")
+    qtbot.waitUntil(question.isVisible)
+    question.button(QMessageBox.StandardButton.Cancel).click()
+    assert codes_dialog.isVisible()
+    click(qtbot, codes_dialog, "copyCodesButton")
     click(qtbot, codes_dialog, "closeButton")
     login = front(qtbot, controller, "loginDialog")
     assert "Your account is ready" in child(login, QLabel, "noticeLabel").text()

@@ -67,6 +67,7 @@ def test_the_whole_journey(qtbot: QtBot, services: Services, start_app) -> None:
     qtbot.waitUntil(lambda: register.findChild(QDialog, "recoveryCodesDialog") is not None, timeout=10_000)
     codes = register.findChild(QDialog, "recoveryCodesDialog")
     qtbot.waitUntil(lambda: codes.findChild(QPushButton, "closeButton") is not None, timeout=10_000)
+    click(qtbot, codes, "copyCodesButton")
     click(qtbot, codes, "closeButton")
     login = login_ready(qtbot, controller)
     assert child(login, type(child(login, QWidget, "emailEdit")), "emailEdit").text() == "user@example.com"

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
-from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_auth.ui.dialogs.fields import password_edit
 from desktop_auth.ui.dialogs.form import FormDialog
@@ -53,6 +61,8 @@ class RecoveryCodesDialog(FormDialog):
         install_help(self, "recovery-codes")  # README.md's "Recovery codes"
         self.issued: RecoveryCodes | None = None
         self.view: QPlainTextEdit | None = None
+        self.kept = False  # copied or saved
+        self.question: QMessageBox | None = None  # "Close without keeping them?" while it is open
         if issued is not None:
             self._show_codes(issued)
             return
@@ -165,6 +175,7 @@ class RecoveryCodesDialog(FormDialog):
 
         if self.issued is not None:
             QGuiApplication.clipboard().setText(codes_text(self.issued))
+            self.kept = True
             self._say("Copied the codes.")
 
     def _save(self) -> None:
@@ -192,6 +203,7 @@ class RecoveryCodesDialog(FormDialog):
 
     def _saved(self, path: str) -> None:
         self.set_busy(False)
+        self.kept = True
         self._say(f"Saved the codes to {path} (readable only by you).")
 
     def _save_failed(self, error: BaseException) -> None:
@@ -204,6 +216,42 @@ class RecoveryCodesDialog(FormDialog):
         self.status_label.setText(text)
         self.status_label.show()
         announce(self.status_label, text)
+
+    def reject(self) -> None:
+        """Done, Escape, the close button: the codes are forgotten, so ask first when they were neither
+        copied nor saved (a window-modal box answered through a signal, as in temporary_password.py)."""
+        if self.busy:
+            return
+        if self.issued is None or self.kept:
+            super().reject()
+            return
+        if self.question is not None:
+            self.question.raise_()
+            return
+        from PySide6.QtCore import Qt
+
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Close without keeping the codes?",
+            "The codes were neither copied nor saved, and they are not shown again. Without them, a "
+            "forgotten password needs an administrator (you can make new codes from your account window).",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("forgetCodesQuestion")
+        box.setAccessibleName("Close without keeping the codes?")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result: self._answered(box))
+        self.question = box
+        box.open()
+
+    def _answered(self, box: QMessageBox) -> None:
+        self.question = None
+        if box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Discard:
+            self.kept = True  # the person chose to forget them
+            super().reject()
 
     def done(self, result: int) -> None:
         if self.view is not None:  # forget them
