@@ -142,6 +142,8 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_event_created_at", "created_at"),
         Index("ix_audit_event_target_id", "target_id"),
+        # Deleting an account sets actor_id NULL in its rows: without an index SQLite scans the whole log.
+        Index("ix_audit_event_actor_id", "actor_id"),
         MYSQL_TABLE_ARGS,
     )
 

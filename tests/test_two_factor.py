@@ -27,9 +27,12 @@ from desktop_auth.services.errors import (
     AccountLockedError,
     InvalidCredentialsError,
     PermissionDeniedError,
+    SecondFactorRequiredError,
+    SignInExpiredError,
+    TwoFactorEnrollmentRequiredError,
     TwoFactorStateError,
 )
-from desktop_auth.services.records import Actor
+from desktop_auth.services.records import SIGN_IN_STEP_SECONDS, Actor, UserEdit, UserQuery
 from tests.conftest import IN_CI, STRONG_PASSWORD, FakeClock, make_settings, register_accounts
 
 # RFC 6238 appendix B: the SHA-1 seed is the ASCII string "12345678901234567890".
@@ -334,3 +337,91 @@ def test_a_key_that_is_not_a_fernet_key_is_refused_at_start_up(key: str) -> None
 def test_the_key_never_shows_in_the_settings_repr() -> None:
     key = Fernet.generate_key().decode("ascii")
     assert key not in repr(Settings(database_url="sqlite://", totp_key=key))
+
+
+# -- sign-in with a second step ------------------------------------------------------------------------
+
+
+def test_a_right_password_asks_for_the_code_and_records_nothing_until_it_comes(
+    services: Services, clock: FakeClock
+) -> None:
+    user_id, secret = _enrolled(services, clock)
+    with pytest.raises(InvalidCredentialsError):  # a wrong password says nothing of a factor
+        services.accounts.authenticate("ada@example.com", "not the password")
+    with pytest.raises(SecondFactorRequiredError) as asked:
+        services.accounts.authenticate("ada@example.com", STRONG_PASSWORD)
+    challenge = asked.value.challenge
+    assert (challenge.user_id, challenge.enroll) == (user_id, False)
+    assert services.accounts.get_account(user_id).login_count == 0
+    with pytest.raises(InvalidInputError):
+        services.accounts.complete_sign_in(challenge, _wrong(_code(services, secret, clock)))
+    signed_in = services.accounts.complete_sign_in(challenge, _code(services, secret, clock))
+    assert (signed_in.id, signed_in.login_count) == (user_id, 1)
+    with pytest.raises(InvalidInputError):  # the same code again, with the same challenge
+        services.accounts.complete_sign_in(challenge, _code(services, secret, clock))
+
+
+def test_the_second_step_expires_and_notices_a_password_changed_meanwhile(
+    services: Services, clock: FakeClock
+) -> None:
+    user_id, secret = _enrolled(services, clock)
+    with pytest.raises(SecondFactorRequiredError) as asked:
+        services.accounts.authenticate("ada@example.com", STRONG_PASSWORD)
+    clock.advance(seconds=SIGN_IN_STEP_SECONDS + 1)
+    with pytest.raises(SignInExpiredError):
+        services.accounts.complete_sign_in(asked.value.challenge, _code(services, secret, clock))
+    with pytest.raises(SecondFactorRequiredError) as asked:
+        services.accounts.authenticate("ada@example.com", STRONG_PASSWORD)
+    services.accounts.change_password(user_id, STRONG_PASSWORD, "amber-glacier-piano-71-thistle")
+    clock.advance(seconds=totp.STEP_SECONDS)
+    with pytest.raises(InvalidCredentialsError):  # the password it checked is no longer the password
+        services.accounts.complete_sign_in(asked.value.challenge, _code(services, secret, clock))
+
+
+def test_a_password_guesser_gets_no_extra_code_guesses(
+    make_services: Callable[..., Services], clock: FakeClock
+) -> None:
+    """The right password does not reset the count while the code is still owed."""
+    services = make_services(lockout_threshold=4)
+    _enrolled(services, clock)
+    for _ in range(2):  # right password, wrong code: two counted attempts each round
+        with pytest.raises(SecondFactorRequiredError) as asked:
+            services.accounts.authenticate("ada@example.com", STRONG_PASSWORD)
+        with pytest.raises((InvalidInputError, AccountLockedError)):
+            services.accounts.complete_sign_in(asked.value.challenge, "abcdef")
+    with pytest.raises(AccountLockedError):
+        services.accounts.authenticate("ada@example.com", STRONG_PASSWORD)
+
+
+def test_administrators_set_up_a_factor_when_the_organisation_requires_it(
+    services: Services, admin: Actor, clock: FakeClock
+) -> None:
+    (bob,) = register_accounts(services, "bob@example.com")
+    with pytest.raises(InvalidInputError, match="your own account first"):
+        services.app_settings.update(admin, require_two_factor_for_admins=True)
+    enrollment = services.two_factor.start_enrollment(admin.user_id or 0)
+    services.two_factor.enable(
+        admin.user_id or 0, STRONG_PASSWORD, enrollment.secret, _code(services, enrollment.secret, clock)
+    )
+    assert services.app_settings.update(
+        admin, require_two_factor_for_admins=True
+    ).require_two_factor_for_admins
+    services.admin.apply_edits(admin, [UserEdit(bob, None, role="admin")])
+    bob_admin = Actor(bob, "bob@example.com")
+    with pytest.raises(PermissionDeniedError, match="two-factor"):  # signed in before: can do nothing
+        services.admin.list_users(bob_admin, UserQuery(), 0, 10)
+    with pytest.raises(TwoFactorEnrollmentRequiredError) as asked:
+        services.accounts.authenticate("bob@example.com", STRONG_PASSWORD)
+    challenge = asked.value.challenge
+    assert challenge.enroll
+    with pytest.raises(TwoFactorStateError):  # a code alone does not finish an enrollment
+        services.accounts.complete_sign_in(challenge, "123456")
+    bobs = services.two_factor.start_enrollment(bob)
+    signed_in = services.accounts.enroll_at_sign_in(
+        challenge, bobs.secret, _code(services, bobs.secret, clock)
+    )
+    assert signed_in.is_admin
+    assert services.two_factor.has_factor(bob)
+    services.admin.list_users(bob_admin, UserQuery(), 0, 10)  # set up: allowed again
+    (carol,) = register_accounts(services, "carol@example.com")
+    assert services.accounts.authenticate("carol@example.com", STRONG_PASSWORD).id == carol  # not an admin

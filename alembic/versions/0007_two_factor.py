@@ -1,4 +1,4 @@
-"""Two-factor sign-in with authenticator apps (TOTP, RFC 6238).
+"""Two-factor sign-in with authenticator apps (TOTP, RFC 6238), and an index for deleting accounts.
 
 - ``user.totp_secret``: the account's TOTP secret as ``desktop_auth.security.totp.SecretBox`` stores it
   (``fernet:`` + a token encrypted with the operator's DESKTOP_AUTH_TOTP_KEY, or ``plain:`` + base32);
@@ -6,6 +6,10 @@
 - ``user.totp_last_step``: the last 30-second step whose code was accepted; a code of that step or an
   earlier one is refused (replay). Set with a conditional UPDATE, so two clients using one code at once
   (through different Galera nodes too) cannot both succeed.
+
+- ``ix_audit_event_actor_id``: deleting an account sets ``actor_id`` NULL in the history rows it wrote
+  (ON DELETE SET NULL); without an index SQLite scanned the whole log once per deleted account (16 s for
+  1,000 accounts over 200,000 rows). MariaDB had an index for the foreign key already; this names it.
 
 Plain ``ADD COLUMN`` of nullable columns (no table rebuild: on SQLite a rebuild of ``user`` would run the
 foreign keys' ON DELETE actions of the tables that reference it).
@@ -31,9 +35,14 @@ SECRET_MAX_LENGTH = 255  # a Fernet token of a 32-character secret is ~140 chara
 def upgrade() -> None:
     op.add_column("user", sa.Column("totp_secret", sa.String(SECRET_MAX_LENGTH), nullable=True))
     op.add_column("user", sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+    op.create_index("ix_audit_event_actor_id", "audit_event", ["actor_id"])
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "mysql":
+        # The foreign key needs an index: give it back its own before this one goes.
+        op.create_index("fk_audit_event_actor_id_user", "audit_event", ["actor_id"])
+    op.drop_index("ix_audit_event_actor_id", table_name="audit_event")
     # Plain DROP COLUMN too (SQLite 3.35+), for the same reason.
     op.drop_column("user", "totp_last_step")
     op.drop_column("user", "totp_secret")

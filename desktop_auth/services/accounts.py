@@ -30,17 +30,23 @@ from desktop_auth.services.errors import (
     InvalidCredentialsError,
     NotFoundError,
     RegistrationClosedError,
+    SecondFactorRequiredError,
     SetupAlreadyDoneError,
+    SignInExpiredError,
     TemporaryPasswordExpiredError,
+    TwoFactorEnrollmentRequiredError,
+    TwoFactorStateError,
 )
 from desktop_auth.services.records import (
     Actor,
     SessionState,
     SignedInUser,
+    SignInChallenge,
     UserRecord,
     temporary_password_expiry,
 )
 from desktop_auth.services.sql import is_missing_parent
+from desktop_auth.services.two_factor import TwoFactorService
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,7 @@ _USER_LOCKED = (
         User.login_count,
         User.must_change_password,
         User.password_changed_at,
+        User.totp_secret.is_not(None).label("has_factor"),
         select(Role.name).where(Role.id == User.role_id).scalar_subquery().label("role"),
         throttle.counting().label("counting"),
     )
@@ -176,6 +183,7 @@ class AccountService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
         self._next_purge_at: datetime | None = None
+        self._two_factor = TwoFactorService(context)
 
     # -- first run -----------------------------------------------------------------------------------
 
@@ -245,7 +253,7 @@ class AccountService:
         if key is None:
             context.hasher.burn_time(password)
             raise InvalidCredentialsError()
-        until, account = self._reserve(key)
+        until, account, factor_for_admins = self._reserve(key)
         if until is not None:
             context.hasher.burn_time(password)
             raise AccountLockedError(until, context.clock())
@@ -258,7 +266,40 @@ class AccountService:
         # A temporary password is replaced by the person's own at once: no point in rehashing it.
         rehash = not account.must_change_password and context.hasher.needs_rehash(stored_hash)
         new_hash = context.hasher.hash(password) if rehash else None
-        return self._succeed(account.id, key, stored_hash, new_hash)
+        return self._succeed(account.id, key, stored_hash, new_hash, factor_for_admins)
+
+    # -- the second step, for accounts with an authenticator (services/two_factor.py) ------------------
+
+    def complete_sign_in(self, challenge: SignInChallenge, code: str) -> SignedInUser:
+        """Finish a sign-in that raised SecondFactorRequiredError with the authenticator's ``code``. A
+        wrong or reused code counts toward the address's lockout (the password's attempt stays counted
+        until the code is right, so knowing the password buys no extra guesses)."""
+        self._refuse_stale(challenge, enroll=False)
+        self._two_factor.verify_code(challenge.user_id, code)
+        return self._finish(challenge)
+
+    def enroll_at_sign_in(self, challenge: SignInChallenge, secret: str, code: str) -> SignedInUser:
+        """Finish a sign-in that raised TwoFactorEnrollmentRequiredError: set up the authenticator
+        (``secret`` from ``two_factor.start_enrollment``, proven by ``code``), then sign in."""
+        self._refuse_stale(challenge, enroll=True)
+        self._two_factor.enable_proven(challenge.user_id, challenge.checked_hash, secret, code)
+        return self._finish(challenge)
+
+    def _refuse_stale(self, challenge: SignInChallenge, enroll: bool) -> None:
+        if challenge.enroll != enroll:
+            raise TwoFactorStateError("This sign-in needs the other second step; sign in again.")
+        if challenge.expired(self._context.clock()):
+            raise SignInExpiredError()
+
+    def _finish(self, challenge: SignInChallenge) -> SignedInUser:
+        return self._succeed(
+            challenge.user_id,
+            challenge.email,
+            challenge.checked_hash,
+            challenge.new_hash,
+            factor_for_admins=False,
+            second_step_done=True,
+        )
 
     def _bounded(self, password: str) -> str:
         """Typed passwords beyond the policy's maximum cannot match (no stored password is that long):
@@ -276,15 +317,16 @@ class AccountService:
             raise TemporaryPasswordExpiredError()
 
     @retried
-    def _reserve(self, key: str) -> tuple[datetime | None, Row[int, str | None, bool] | None]:
-        """Count the attempt before the password is checked (see services/throttle.py); read the account."""
+    def _reserve(self, key: str) -> tuple[datetime | None, Row[int, str | None, bool] | None, bool]:
+        """Count the attempt before the password is checked (see services/throttle.py); read the account
+        and whether administrators must use two-factor sign-in."""
         with self._context.database.transaction(write=True) as session:
             rules = read_shared_settings(session, self._context.settings, seed=True)
             until = throttle.reserve_attempt(session, rules, key, self._context.clock())
             account = session.connection().execute(_ACCOUNT_BY_EMAIL, {"key": key}).one_or_none()
         if until is not None:
             log.warning("Sign-in refused for a locked address (until %s)", until.isoformat())
-        return until, account
+        return until, account, rules.require_two_factor_for_admins
 
     @retried
     def _fail(self, key: str, failed_change_by: int | None = None) -> datetime | None:
@@ -325,7 +367,13 @@ class AccountService:
 
     @retried
     def _succeed(
-        self, user_id: int, key: str, checked_hash: str | None, new_hash: str | None
+        self,
+        user_id: int,
+        key: str,
+        checked_hash: str | None,
+        new_hash: str | None,
+        factor_for_admins: bool,
+        second_step_done: bool = False,
     ) -> SignedInUser:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
@@ -339,6 +387,14 @@ class AccountService:
             self._refuse_expired_temporary_password(
                 session, user.must_change_password, user.password_changed_at
             )
+            if not second_step_done and (user.has_factor or (factor_for_admins and user.role == ADMIN_ROLE)):
+                # Nothing is recorded yet, and the attempt stays counted until the second step succeeds.
+                challenge = SignInChallenge(
+                    user.id, user.email, not user.has_factor, now, checked_hash, new_hash
+                )
+                if user.has_factor:
+                    raise SecondFactorRequiredError(challenge)
+                raise TwoFactorEnrollmentRequiredError(challenge)
             if new_hash is None:
                 connection.execute(_RECORD_LOGIN, {"user_id": user_id, "now": now})
             else:
@@ -396,7 +452,7 @@ class AccountService:
         current_password = self._bounded(current_password)
         email, stored_hash = self._own_password(user_id)
         context.policy.validate(new_password, email, field_name="new_password")
-        until, _account = self._reserve(email)
+        until, _account, _factor_for_admins = self._reserve(email)
         if until is not None:
             context.hasher.burn_time(current_password)
             raise AccountLockedError(until, context.clock())

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from desktop_auth.config import LONGEST_IDLE_MINUTES, LONGEST_LOCKOUT_SECONDS, Settings
 from desktop_auth.errors import InvalidInputError
-from desktop_auth.models import AppSetting
+from desktop_auth.models import AppSetting, User
 from desktop_auth.services import audit, guards
 from desktop_auth.services.context import ServiceContext, require_admin_to_change, retried
 from desktop_auth.services.guards import SETTINGS_GUARD
@@ -36,6 +36,7 @@ _LABELS = {
     "lockout_max_seconds": "Longest lockout (seconds)",
     "idle_timeout_minutes": "Idle sign-out (minutes)",
     "temporary_password_hours": "Temporary passwords expire after (hours)",
+    "require_two_factor_for_admins": "Require two-factor sign-in for administrators",
 }
 _NAMES = frozenset(_LABELS)
 
@@ -70,7 +71,7 @@ def read_shared_settings(session: Session, settings: Settings, seed: bool = Fals
         raw = stored.get(field.name)
         if raw is None:
             continue
-        if field.name == "allow_self_registration":
+        if field.type in (bool, "bool"):
             changes[field.name] = raw == "1"
         elif raw.isdigit():
             changes[field.name] = int(raw)
@@ -98,6 +99,18 @@ def validate(candidate: SharedSettings) -> None:
     if candidate.lockout_max_seconds < candidate.lockout_base_seconds:
         raise InvalidInputError(
             "lockout_max_seconds", ["The longest lockout cannot be shorter than the first one."]
+        )
+
+
+def _refuse_without_own_factor(session: Session, actor: Actor) -> None:
+    """An administrator requiring two-factor of administrators has one already: otherwise the very next
+    thing they do would be refused until they set it up."""
+    if actor.user_id is None:
+        return  # an operator at the CLI has no account to sign in with
+    if session.scalar(select(User.totp_secret).where(User.id == actor.user_id)) is None:
+        raise InvalidInputError(
+            "require_two_factor_for_admins",
+            ["Set up two-factor sign-in for your own account first (Account window, Two-factor sign-in)."],
         )
 
 
@@ -131,6 +144,8 @@ class AppSettingsService:
             current = read_shared_settings(session, self._context.settings)
             candidate = replace(current, **changes)
             validate(candidate)
+            if candidate.require_two_factor_for_admins and not current.require_two_factor_for_admins:
+                _refuse_without_own_factor(session, actor)
             now = self._context.clock()
             old_values, new_values = asdict(current), asdict(candidate)
             for name, value in new_values.items():

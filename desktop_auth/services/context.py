@@ -18,7 +18,7 @@ from desktop_auth.config import Settings
 from desktop_auth.db.engine import RECONNECT_PAUSE_SECONDS, Database
 from desktop_auth.db.errors import DatabaseBusyError, DatabaseConnectionLostError
 from desktop_auth.db.types import utcnow
-from desktop_auth.models import ADMIN_ROLE, Role, User
+from desktop_auth.models import ADMIN_ROLE, AppSetting, Role, User
 from desktop_auth.security import PasswordHasher, PasswordPolicy
 from desktop_auth.services import guards
 from desktop_auth.services.errors import NotFoundError, PasswordChangeRequiredError, PermissionDeniedError
@@ -160,16 +160,26 @@ def require_admin(session: Session, actor: Actor) -> None:
     """Check, inside the transaction, that the actor may administer (operators always may)."""
     if actor.is_operator:
         return
-    must_change_password = session.scalar(
-        select(User.must_change_password)
+    admin = session.execute(
+        select(User.must_change_password, User.totp_secret.is_not(None).label("has_factor"))
         .join(Role, Role.id == User.role_id)
         .where(User.id == actor.user_id, User.active.is_(True), Role.name == ADMIN_ROLE)
-    )
-    if must_change_password is None:
+    ).one_or_none()
+    if admin is None:
         raise PermissionDeniedError()
-    if must_change_password:
+    if admin.must_change_password:
         # A session on a temporary password may only replace it (the GUI asks first; this makes it so).
         raise PasswordChangeRequiredError()
+    if not admin.has_factor and _two_factor_required_of_admins(session):
+        # Required after this administrator signed in: nothing more until they set it up.
+        raise PermissionDeniedError(
+            "Administrators must now use two-factor sign-in: set it up in your account window first."
+        )
+
+
+def _two_factor_required_of_admins(session: Session) -> bool:
+    key = "require_two_factor_for_admins"  # services/app_settings.py; absent: not required
+    return session.scalar(select(AppSetting.value).where(AppSetting.key == key)) == "1"
 
 
 def to_record(user: User, locked_until: datetime | None = None) -> UserRecord:

@@ -18,6 +18,8 @@ from desktop_auth.errors import DesktopAuthError, InvalidInputError
 if TYPE_CHECKING:  # the GUI imports these errors at start-up: keep datetime out of that path
     from datetime import datetime
 
+    from desktop_auth.services.records import SignInChallenge
+
 
 class ServiceError(DesktopAuthError):
     """A refused operation. Nothing was changed."""
@@ -235,3 +237,26 @@ class ImportCancelledError(ServiceError):
 
 class TwoFactorStateError(ServiceError):
     """Two-factor sign-in is not in the state the request needs (already on, not on, changed meanwhile)."""
+
+
+class SecondFactorRequiredError(ServiceError):
+    """The password was right; the account signs in with an authenticator code too (``challenge``)."""
+
+    def __init__(self, challenge: SignInChallenge) -> None:
+        self.challenge = challenge
+        super().__init__("Type the code from your authenticator app.")
+
+
+class TwoFactorEnrollmentRequiredError(ServiceError):
+    """The password was right; this administrator must set up two-factor sign-in before going on."""
+
+    def __init__(self, challenge: SignInChallenge) -> None:
+        self.challenge = challenge
+        super().__init__(
+            "Administrators of this organisation sign in with an authenticator app too: set one up to go on."
+        )
+
+
+class SignInExpiredError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("That took too long: sign in again.")

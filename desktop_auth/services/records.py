@@ -268,11 +268,14 @@ class SharedSettings:
     lockout_max_seconds: int
     idle_timeout_minutes: int
     temporary_password_hours: int
+    #: Administrators sign in with an authenticator code too, and must set one up first (issue #18).
+    require_two_factor_for_admins: bool = False
 
     @classmethod
     def defaults(cls, settings: Settings) -> SharedSettings:
         """What a client seeds into a database that has none yet."""
         return cls(
+            require_two_factor_for_admins=False,
             allow_self_registration=True,
             lockout_threshold=settings.lockout_threshold,
             lockout_base_seconds=settings.lockout_base_seconds,
@@ -400,3 +403,26 @@ class TwoFactorEnrollment:
     email: str
     secret: str = field(repr=False)
     uri: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SignInChallenge:
+    """A sign-in whose password was right and which needs one more step: the authenticator code
+    (``enroll`` False) or, for an administrator the organisation requires it of, setting one up first
+    (``enroll`` True). Only ``AccountService.complete_sign_in``/``enroll_at_sign_in`` turn it into a
+    ``SignedInUser``; it expires (``SIGN_IN_STEP_SECONDS``)."""
+
+    user_id: int
+    email: str
+    enroll: bool
+    issued_at: datetime
+    checked_hash: str | None = field(repr=False)
+    new_hash: str | None = field(repr=False)
+
+    def expired(self, now: datetime) -> bool:
+        return now - self.issued_at > timedelta(seconds=SIGN_IN_STEP_SECONDS)
+
+
+#: How long the second step of a sign-in may take before it must start again (the code changes every
+#: 30 seconds; five minutes leaves room to find the phone, or to set up an app).
+SIGN_IN_STEP_SECONDS = 300

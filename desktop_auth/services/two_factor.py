@@ -75,12 +75,27 @@ class TwoFactorService:
     def enable(self, user_id: int, current_password: str, secret: str, code: str) -> None:
         """Turn two-factor sign-in on with ``secret`` (from ``start_enrollment``) once ``code`` shows the
         app holds it; the current password must be given (a wrong one counts toward the lockout)."""
+        factor = self._factor_to_enable(user_id, secret)
+        self._check_password(user_id, factor, current_password, "two_factor_enable_failed")
+        self._enable(user_id, factor, secret, code)
+
+    def enable_proven(self, user_id: int, checked_hash: str | None, secret: str, code: str) -> None:
+        """``enable`` within a sign-in whose password was just checked (``checked_hash``, what it matched):
+        an administrator setting up the factor the organisation requires before going on."""
+        factor = self._factor_to_enable(user_id, secret)
+        if factor.password_hash != checked_hash:
+            raise TwoFactorStateError("Your password was changed meanwhile; sign in again.")
+        self._enable(user_id, factor, secret, code)
+
+    def _factor_to_enable(self, user_id: int, secret: str) -> _Factor:
         if not _BASE32_SECRET.fullmatch(secret):
             raise InvalidInputError("totp_secret", ["That is not a secret this app made; start again."])
         factor = self._factor(user_id)
         if factor.sealed_secret is not None:
             raise TwoFactorStateError("Two-factor sign-in is already on for this account.")
-        self._check_password(user_id, factor, current_password, "two_factor_enable_failed")
+        return factor
+
+    def _enable(self, user_id: int, factor: _Factor, secret: str, code: str) -> None:
         step = totp.matching_step(secret, code, self._context.clock())
         if step is None:  # the password was right: a mistyped code here guesses nothing
             raise InvalidInputError("totp_code", [WRONG_CODE])
@@ -137,15 +152,19 @@ class TwoFactorService:
     @retried
     def _spend(self, user_id: int, email: str, step: int) -> bool:
         with self._context.database.transaction(write=True) as session:
-            spent = session.connection().execute(  # a Connection's result knows its rowcount
-                update(User)
-                .where(
-                    User.id == user_id,
-                    User.totp_secret.is_not(None),
-                    (User.totp_last_step.is_(None)) | (User.totp_last_step < step),
+            spent = (
+                session.connection()
+                .execute(  # a Connection's result knows its rowcount
+                    update(User)
+                    .where(
+                        User.id == user_id,
+                        User.totp_secret.is_not(None),
+                        (User.totp_last_step.is_(None)) | (User.totp_last_step < step),
+                    )
+                    .values(totp_last_step=step)
                 )
-                .values(totp_last_step=step)
-            ).rowcount
+                .rowcount
+            )
             if spent:
                 throttle.reset(session, [email])
             return bool(spent)
