@@ -143,9 +143,16 @@ def render(out: Path, theme: str, workdir: Path) -> None:
         services.accounts.register(f"{name}@example.com", PASSWORD)
     services.admin.set_role(actor, "bob@example.com", "auditor")
     services.admin.set_active(actor, "judy@example.com", False)
+    services.roles.describe_role(actor, "auditor", "Reads the history and exports it")
+    services.roles.describe_role(actor, "admin", "Manages accounts, roles and shared settings")
+    services.admin.reset_password(actor, [services.admin.get_user(actor, "carol@example.com").id])
     editor = RoleEditor(runner, services, actor)
-    editor.resize(1100, 560)
+    # Wide enough for every column, the lifecycle ones included (they are not part of the minimum width);
+    # after show(), which restores the geometry the first theme's pass left behind.
     editor.show()
+    editor.resize(
+        editor.minimumSizeHint().width() + editor.table.full_width - editor.table.minimumWidth(), 560
+    )
     wait_for(lambda: editor.model.total is not None and not editor.model.loading)
     model = editor.model
     model.setData(model.index(3, COL_ROLE), "admin", Qt.ItemDataRole.EditRole)
@@ -157,6 +164,9 @@ def render(out: Path, theme: str, workdir: Path) -> None:
         wait(300)
         runner.wait()
         wait(100)
+        if name == "roles":
+            editor.roles_tab.view.selectRow(1)  # auditor: its name and description in the fields below
+            wait(50)
         save(editor, out, f"role-editor-{name}", theme)
     editor.model.discard()
     editor.close()

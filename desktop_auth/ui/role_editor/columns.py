@@ -36,6 +36,16 @@ HEADERS = (
     "Temporary password expires",
     "Recovery codes",
 )
+#: What the header shows: the lifecycle columns' long names on two lines, so the columns can be as narrow as
+#: their values (their full names are the accessible ones, HEADERS).
+HEADER_LINES = tuple(
+    {
+        "Must change password": "Must change\npassword",
+        "Temporary password expires": "Temporary password\nexpires",
+        "Recovery codes": "Recovery\ncodes",
+    }.get(name, name)
+    for name in HEADERS
+)
 EXPIRED_TEXT = "expired"
 # Sortable columns. Not the temporary password's expiry (computed from a shared setting) nor the recovery
 # codes (a count per user): sorting by either would compute it for every user before the first page.

@@ -42,6 +42,7 @@ from desktop_auth.ui.role_editor.columns import (
     COL_MUST_CHANGE,
     COL_RECOVERY_CODES,
     COL_ROLE,
+    HEADER_LINES,
     HEADERS,
     SORT_KEYS,
     cells,
@@ -169,12 +170,12 @@ class UserTableModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HEADERS)
-        ):
-            return HEADERS[section]
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return HEADER_LINES[section]
+        if role == Qt.ItemDataRole.AccessibleTextRole or role == Qt.ItemDataRole.ToolTipRole:
+            return HEADERS[section]  # on one line
         return None
 
     # data() runs for every role of every visible cell on each repaint: one small method per role the

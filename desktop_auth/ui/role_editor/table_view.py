@@ -45,6 +45,7 @@ COLUMN_WIDTHS = {
     COL_TEMPORARY_EXPIRES: 150,
     COL_RECOVERY_CODES: 64,
 }
+SORT_ARROW_ROOM = 16  # the header's sort indicator beside a heading
 LIFECYCLE_COLUMNS = (COL_MUST_CHANGE, COL_TEMPORARY_EXPIRES, COL_RECOVERY_CODES)
 EMAIL_MIN_WIDTH = 150  # the stretching email column never gets narrower than this
 FOCUS_FRAME_WIDTH = 2  # the current cell's frame: an outer ring this wide, and a 1 px inner one
@@ -107,6 +108,12 @@ class UserTableView(QTableView):
         widths = dict(COLUMN_WIDTHS)
         date_width = self.fontMetrics().horizontalAdvance(WIDEST_DATE) + CELL_PADDING
         widths.update(dict.fromkeys(DATE_COLUMNS, date_width))
+        # A lifecycle column is also as wide as the longest line of its (two-line) heading and the sort arrow.
+        heading = header.fontMetrics()
+        for column in LIFECYCLE_COLUMNS:
+            text = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+            lines = max((heading.horizontalAdvance(line) for line in text.splitlines()), default=0)
+            widths[column] = max(widths[column], lines + CELL_PADDING + SORT_ARROW_ROOM)
         for column, width in widths.items():
             self.setColumnWidth(column, width)
         header.setSectionResizeMode(COL_EMAIL, QHeaderView.ResizeMode.Stretch)
