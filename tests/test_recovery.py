@@ -383,3 +383,14 @@ def test_the_cli_prints_a_new_batch_for_a_person(
     assert main(["--database-url", url, "users", "recovery-codes", "nobody@example.com"]) == 1
     assert "No account" in capsys.readouterr().err
     assert services.recovery.codes_left(user_id) == CODES_PER_BATCH - 1
+
+
+def test_a_huge_new_password_is_refused_at_once(services: Services, database: Database) -> None:
+    user_id, codes = _ada(services)
+    started = time.perf_counter()
+    with pytest.raises(InvalidInputError) as refused:
+        services.recovery.reset_with_code("ada@example.com", codes[0], "long-guess-" * 1_000_000)
+    assert time.perf_counter() - started < 5
+    assert refused.value.field == "password"
+    assert services.recovery.codes_left(user_id) == CODES_PER_BATCH
+    assert _throttle(database, "ada@example.com") is None

@@ -275,8 +275,8 @@ class RecoveryService:
             spent = connection.execute(
                 _SPEND, {"owner": user_id, "typed_digest": digest, "spent_at": now}
             ).rowcount
-            if spent != 1 or not typed:
-                return None  # nothing was written (an empty code has no unused row either)
+            if spent != 1:
+                return None  # nothing matched, so nothing was written
             left = int(connection.execute(_LEFT, {"owner": user_id}).scalar_one())
             user = _locked_user(session, user_id)
             assert user is not None  # locked above
