@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import insert, update
 
 from desktop_auth.db.engine import Database
-from desktop_auth.models import RecoveryCode
+from desktop_auth.models import RecoveryCode, User
 from desktop_auth.services import Services
 from desktop_auth.services.errors import TemporaryPasswordExpiredError
 from desktop_auth.services.export import USER_HEADER
@@ -25,7 +25,7 @@ from desktop_auth.services.records import (
     UserRecord,
     temporary_password_expiry,
 )
-from tests.conftest import FakeClock, register_accounts
+from tests.conftest import STRONG_PASSWORD, FakeClock, register_accounts
 
 
 def _codes(database: Database, user_id: int, unused: int, used: int = 0) -> None:
@@ -154,3 +154,28 @@ def test_csv_export_has_the_lifecycle_columns(
         rows["sam@example.com"]["temporary_password_expires"],
         rows["sam@example.com"]["recovery_codes_left"],
     ) == ("no", "", "0")
+
+
+def test_must_change_with_no_known_password_date_reads_as_expired(
+    services: Services, admin: Actor, database: Database
+) -> None:
+    """An account that must change a password set at no recorded time (say, flagged by hand in SQL): sign-in
+    refuses it as expired, and every list says so, without failing on the far-past moment."""
+    (pat,) = register_accounts(services, "pat@example.com")
+    with database.transaction(write=True) as session:
+        session.execute(
+            update(User)
+            .where(User.id == pat)
+            .values(must_change_password=True, password_changed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    record = services.admin.get_user(admin, "pat@example.com")
+    assert record.must_change_password
+    assert record.temporary_password_expired
+    assert record.temporary_password_expires_at is not None
+    with pytest.raises(TemporaryPasswordExpiredError):
+        services.accounts.authenticate("pat@example.com", STRONG_PASSWORD)
+    out = io.StringIO()
+    services.export.write_users_csv(admin, UserQuery(search="pat"), out)
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["temporary_password_expires"] == "0001-01-01 00:00:00+00:00"

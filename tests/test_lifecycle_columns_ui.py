@@ -187,3 +187,31 @@ def test_the_editor_opened_wide_enough_shows_every_column(
     header = table.horizontalHeader()
     last = COL_RECOVERY_CODES
     assert header.sectionViewportPosition(last) + header.sectionSize(last) <= table.viewport().width()
+
+
+def test_cells_say_expired_without_formatting_a_far_past_moment() -> None:
+    """No local-time conversion of the far past (0001-01-01 would overflow west of UTC): just "expired"."""
+    from dataclasses import replace
+
+    from desktop_auth.ui.role_editor.columns import cells, spoken
+    from tests.user_records import user_record
+
+    far_past = datetime.min.replace(tzinfo=UTC)
+    record = replace(
+        user_record(1),
+        must_change_password=True,
+        temporary_password_expires_at=far_past,
+        temporary_password_expired=True,
+        recovery_codes_left=10,
+    )
+    shown = cells(record)
+    assert (shown[COL_MUST_CHANGE], shown[COL_TEMPORARY_EXPIRES], shown[COL_RECOVERY_CODES]) == (
+        "yes",
+        "expired",
+        10,
+    )
+    assert spoken(record, COL_TEMPORARY_EXPIRES) == "temporary password expired"
+    assert spoken(record, COL_RECOVERY_CODES) == "10 recovery codes left"
+    assert spoken(record, COL_EMAIL) is None
+    plain = cells(user_record(2))
+    assert (plain[COL_MUST_CHANGE], plain[COL_TEMPORARY_EXPIRES], plain[COL_RECOVERY_CODES]) == ("no", "", 0)

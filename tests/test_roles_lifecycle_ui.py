@@ -183,3 +183,35 @@ def test_a_built_in_role_can_be_described_but_not_renamed(
     describe.click()
     qtbot.waitUntil(lambda: _rows(editor)["admin"][0] == "Runs the place", timeout=10_000)
     assert tab.selected_name() == "admin"
+
+
+def test_a_second_enter_while_a_rename_is_on_its_way_does_nothing(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    services.roles.add_role(admin, "auditor")
+    editor: RoleEditor = open_editor(admin)
+    editor.tabs.setCurrentWidget(editor.roles_tab)
+    qtbot.waitUntil(lambda: editor.roles_tab.model.rowCount() == 3, timeout=10_000)
+    _select_by_keyboard(qtbot, editor, "auditor")
+    release, calls = threading.Event(), []
+    real = services.roles.rename_role
+
+    def slow(*args: object) -> object:
+        calls.append(args)
+        release.wait(10)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services.roles, "rename_role", slow)
+    name_edit = child(editor.roles_tab, QLineEdit, "roleNameEdit")
+    name_edit.setFocus()
+    _type(qtbot, "reviewer")
+    qtbot.keyClick(name_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=5_000)
+    qtbot.keyClick(name_edit, Qt.Key.Key_Return)
+    child(editor.roles_tab, QPushButton, "renameRoleButton").click()
+    assert name_edit.hasFocus()  # the focus stays where the person is
+    release.set()
+    qtbot.waitUntil(lambda: "reviewer" in _rows(editor), timeout=10_000)
+    assert len(calls) == 1
