@@ -89,6 +89,18 @@ def render(out: Path, theme: str, workdir: Path) -> None:
     save(login, out, "sign-in", theme)
     login.close()
 
+    from desktop_auth.ui.dialogs.reset_password import ResetPasswordDialog
+
+    forgot = ResetPasswordDialog(runner, services, "admin@example.com")
+    forgot.code_edit.setText("k7md-9xqz-4hvp-2wcn")
+    forgot.password_edit.setText("maple-harbor-velvet-19-comet")
+    forgot.confirm_edit.setText("maple-harbor-velvet-19-comet")
+    wait_for(lambda: forgot.meter.report is not None)
+    forgot.submit()  # no such code: the one answer, under the code's field
+    wait_for(lambda: not forgot.busy)
+    save(forgot, out, "forgot-password", theme)
+    forgot.close()
+
     register = RegisterDialog(runner, services, "new.person@example")
     register.email_edit.editingFinished.emit()
     register.password_edit.setText("password1234")
@@ -131,6 +143,13 @@ def render(out: Path, theme: str, workdir: Path) -> None:
     wait_for(lambda: not about.busy)
     save(about, out, "about", theme)
     about.close()
+    from desktop_auth.ui.dialogs.recovery_codes import RecoveryCodesDialog
+
+    issued = services.recovery.generate(admin.id, PASSWORD)
+    codes = RecoveryCodesDialog(runner, services, admin.id, issued, parent=window)
+    save(codes, out, "recovery-codes", theme)
+    codes.kept = True  # closing would ask first
+    codes.close()
     window.end_session("")
 
     from desktop_auth.services.records import Actor

@@ -129,8 +129,8 @@ class RecoveryCodesDialog(FormDialog):
     def _show_codes(self, issued: RecoveryCodes) -> None:
         self.issued = issued
         self.subtitle_label.setText(
-            "Keep them somewhere safe, away from this computer: each one resets your password once. "
-            "They are shown only now."
+            "Keep them somewhere safe, on paper or in a password manager: each one resets your password "
+            "once. They are shown only now."
         )
         notice = "Your earlier codes no longer work." if issued.replaced_earlier else ""
         self.show_notice(notice)
