@@ -235,3 +235,33 @@ def test_about_opens_from_the_account_window(
     qtbot.waitUntil(lambda: value.text() == __version__, timeout=10_000)
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=5_000)
+
+
+ENUM_PROBE = """
+import enum
+created = []
+plain_call = enum.EnumType.__call__
+def call(cls, value, names=None, *args, **kwargs):
+    if names is not None:
+        created.append(value)
+    return plain_call(cls, value, names, *args, **kwargs)
+enum.EnumType.__call__ = call
+from PySide6.QtWidgets import QApplication, QWidget
+app = QApplication([])
+from desktop_auth.ui.shell.help import install_help
+install_help(QWidget(), "your-account")
+print("AlignmentFlag" in created)
+"""
+
+
+def test_installing_f1_builds_no_qt_enum_namespace() -> None:
+    """The sign-in dialog gets its F1 on the start-up path, where building PySide's Qt enum namespace costs
+    ~15 ms (bench/startup.py): setShortcut(QKeySequence) would build it, setShortcuts does not."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", ENUM_PROBE], capture_output=True, text=True, timeout=60, env=env, cwd=ROOT
+    )
+    assert result.stdout.strip() == "False", result.stderr[-2000:]

@@ -50,9 +50,9 @@ def install_help(widget: QWidget, section: str) -> QAction:
     """F1 in ``widget``'s window opens the README section whose GitHub anchor is ``section``."""
     action = QAction("Help", widget)
     action.setObjectName("helpAction")
-    action.setShortcut(
-        QKeySequence("F1")
-    )  # a string, not the enum: the sign-in dialog is on the start-up path
+    # setShortcuts, not setShortcut: resolving setShortcut's overloads builds PySide's whole Qt enum
+    # namespace (~15 ms), and the sign-in dialog gets its F1 on the start-up path (bench/startup.py).
+    action.setShortcuts([QKeySequence("F1")])
     action.triggered.connect(lambda: open_help(section))
     widget.addAction(action)
     widget.setProperty("helpSection", section)
