@@ -373,3 +373,15 @@ def test_cancelled_between_chunks_writes_nothing(services: Services, admin: Acto
 def test_shown_cells_make_invisible_characters_visible() -> None:
     assert shown_cell("a\u200bb\x00c\u202e") == "a<U+200B>b<U+0000>c<U+202E>"
     assert shown_cell("x" * 500).endswith("…")
+
+
+def test_history_says_what_an_import_did(services: Services, admin: Actor) -> None:
+    from desktop_auth.services.audit_words import describe_event
+
+    preview = services.user_import.preview(admin, b"email\nann@example.com\nben@example.com\n")
+    services.user_import.import_users(admin, preview)
+    events = services.admin.audit_log(admin, limit=10)
+    words = {describe_event(event, str) for event in events if event.target != admin.label}
+    assert words == {"Account created with the role user"}
+    (summary,) = [event for event in events if event.action == "user_import"]
+    assert describe_event(summary, str) == "Imported 2 accounts from a CSV file"

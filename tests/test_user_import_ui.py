@@ -9,6 +9,7 @@ import csv
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -155,7 +156,10 @@ def test_cancel_stops_a_preview_in_progress(
 
     def slow_preview(actor, path, should_stop):  # type: ignore[no-untyped-def]
         started.set()
+        deadline = time.monotonic() + 15  # a dialog that never asks to stop fails the test, not the run
         while not should_stop():
+            if time.monotonic() > deadline:
+                raise AssertionError("the preview was never asked to stop")
             threading.Event().wait(0.01)
         raise ImportCancelledError()
 
@@ -185,3 +189,16 @@ def test_the_preview_model_passes_qt_model_tester(qtmodeltester) -> None:
         )
     )
     qtmodeltester.check(model)
+
+
+def test_alt_i_in_the_users_tab_opens_the_import(qtbot: QtBot, admin: Actor, open_editor) -> None:
+    editor = open_editor(admin)
+    editor.activateWindow()
+    editor.table.setFocus()
+    qtbot.keyClick(editor.table, Qt.Key.Key_I, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: editor.findChild(ImportUsersDialog) is not None, timeout=10_000)
+    dialog = editor.findChild(ImportUsersDialog)
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=10_000)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5_000)
