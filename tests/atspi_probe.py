@@ -604,6 +604,12 @@ def flow_register(app: Any, params: dict[str, Any]) -> None:
     result["registered_heard"] = submit(
         "the account ready, announced", lambda: heard("Your account is ready", since), in_place=False
     )["data"]
+    # The new account's recovery codes, shown once over the form: copy them, then Done.
+    codes = wait_top_level(app, "Recovery codes")
+    x_focus("^Recovery codes$", codes)
+    wait_focus("Recovery codes")  # the codes themselves, read first
+    result["codes_copy_keys"] = activate_by_keyboard(codes, "Copy the codes")
+    result["codes_done_keys"] = activate_by_keyboard(codes, "Close and forget the codes")
     wait_for(lambda: sign_in_dialog(app), "the sign-in dialog again")
 
 
