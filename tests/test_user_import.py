@@ -21,6 +21,7 @@ from desktop_auth.services.errors import (
     ImportCancelledError,
     ImportConflictError,
     ImportRefusedError,
+    NotFoundError,
     PermissionDeniedError,
 )
 from desktop_auth.services.records import Actor, ImportPreview
@@ -385,3 +386,22 @@ def test_history_says_what_an_import_did(services: Services, admin: Actor) -> No
     assert words == {"Account created with the role user"}
     (summary,) = [event for event in events if event.action == "user_import"]
     assert describe_event(summary, str) == "Imported 2 accounts from a CSV file"
+
+
+def test_a_quoted_header_is_read_too(services: Services, admin: Actor) -> None:
+    preview = services.user_import.preview(admin, b'"email","role"\r\n"ann@example.com","user"\r\n')
+    assert preview.ok, preview.problem_lines()
+    assert [row.address for row in preview.rows] == ["ann@example.com"]
+
+
+def test_a_role_removed_after_the_preview_fails_the_whole_import(services: Services, admin: Actor) -> None:
+    services.roles.add_role(admin, "auditor")
+    preview = services.user_import.preview(
+        admin, b"email,role\nann@example.com,user\nben@example.com,auditor\n"
+    )
+    assert preview.ok, preview.problem_lines()
+    services.roles.remove_role(admin, "auditor")
+    before = _counts(services.database)
+    with pytest.raises(NotFoundError, match="auditor"):
+        services.user_import.import_users(admin, preview)
+    assert _counts(services.database) == before

@@ -202,3 +202,45 @@ def test_alt_i_in_the_users_tab_opens_the_import(qtbot: QtBot, admin: Actor, ope
     qtbot.waitUntil(dialog.isVisible, timeout=10_000)
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5_000)
+
+
+def test_when_the_passwords_cannot_be_saved_the_dialog_says_so(
+    qtbot: QtBot, services: Services, admin: Actor, tmp_path: Path
+) -> None:
+    clean = tmp_path / "clean.csv"
+    clean.write_text("email\nerin@example.com\n", encoding="utf-8")
+    runner = TaskRunner()
+    dialog = ImportUsersDialog(
+        runner,
+        services,
+        admin,
+        choose_file=lambda _parent: str(clean),
+        choose_output=lambda _parent: str(tmp_path / "no-such-folder" / "passwords.csv"),
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    click(qtbot, dialog, "chooseImportFileButton")
+    qtbot.waitUntil(lambda: child(dialog, QPushButton, "importConfirmButton").isEnabled(), timeout=15_000)
+    click(qtbot, dialog, "importConfirmButton")
+    error = child(dialog, QLabel, "errorLabel")
+    qtbot.waitUntil(lambda: not dialog.busy and error.isVisible(), timeout=15_000)
+    assert error.text().startswith("The passwords could not be saved")
+    assert "reset those accounts' passwords" in error.text()
+    assert child(dialog, QLabel, "noticeLabel").text() == "Imported 1 account."
+    assert services.admin.get_user(admin, "erin@example.com").must_change_password
+
+    # Saved elsewhere on a second try, from memory: nothing is imported twice.
+    elsewhere = tmp_path / "passwords.csv"
+    dialog._choose_output = lambda _parent: str(elsewhere)
+    click(qtbot, dialog, "savePasswordsButton")
+    notice = child(dialog, QLabel, "noticeLabel")
+    qtbot.waitUntil(lambda: not dialog.busy and str(elsewhere) in notice.text(), timeout=15_000)
+    assert not error.isVisible()
+    assert not child(dialog, QPushButton, "savePasswordsButton").isVisible()
+    with elsewhere.open(encoding="utf-8", newline="") as rows:
+        (entry,) = list(csv.DictReader(rows))
+    assert services.accounts.authenticate(
+        "erin@example.com", entry["temporary_password"]
+    ).must_change_password
+    assert services.admin.count_users(admin) == 2
+    runner.wait()

@@ -167,7 +167,7 @@ def _decode(data: bytes) -> tuple[str | None, str | None]:
 def _delimiter(header_line: str) -> str | None:
     """The separator the header line uses (its names are known, so this is certain), or None."""
     for delimiter in (",", ";"):
-        names = [cell.strip().lower() for cell in header_line.split(delimiter)]
+        names = [cell.strip().strip('"').strip().lower() for cell in header_line.split(delimiter)]
         if "email" in names and set(names) <= set(COLUMNS) and len(set(names)) == len(names):
             return delimiter
     return None

@@ -6,7 +6,9 @@ preview checked on the worker (``UserImportService.preview``) that lists every r
 ``importPreviewTable`` (rows with problems highlighted and marked, the count said and announced: "3 of 120
 rows have problems"), then ``importConfirmButton``, enabled only when no row has a problem: it asks where to
 save the passwords file, imports all the rows in one transaction and writes each new account's temporary
-password to that file (readable only by its owner) on the worker, and shows the result. While the
+password to that file (readable only by its owner) on the worker, and shows the result; when the file
+cannot be written, the passwords stay in memory until ``savePasswordsButton`` saves them elsewhere or the
+dialog closes (the message says to reset them then). While the
 preview or the import runs, Cancel (or Escape) stops it: the work ends at its next check and nothing is
 written.
 """
@@ -158,6 +160,8 @@ class ImportUsersDialog(FormDialog):
         self._path = ""
         self._stop = threading.Event()
         self._done = False
+        self._unsaved: UserImportResult | None = None  # an import's passwords not yet in a file
+        self.save_button: QPushButton | None = None
         self.model = ImportPreviewModel(self)
         self.show_notice(
             "The file is UTF-8 text whose first line names the columns: email,role (role may be left out; "
@@ -328,21 +332,67 @@ class ImportUsersDialog(FormDialog):
         self.choose_button.setEnabled(False)
         self.cancel_button.setText("C&lose")
         self.cancel_button.setAccessibleName("Close")
-        created = words.count(result.count, "account")
-        expires = local_time(result.passwords.expires_at)
+        self.show_notice(f"Imported {words.count(result.count, 'account')}.")
         if write_problem is None:
-            self.show_notice(
-                f"Imported {created}. Their temporary passwords are in {output} (readable only by you); "
-                f"each must be changed at the first sign-in and expires at {expires}."
-            )
+            self._saved(result, output)
         else:
-            self.show_notice(f"Imported {created}.")
-            self.show_error(
-                f"The passwords could not be saved: {write_problem} Reset those accounts' passwords to give "
-                "them new ones."
-            )
-        self.cancel_button.setFocus()
+            self._not_saved(result, write_problem)
         self.imported.emit(result.count)
+
+    def _saved(self, result: UserImportResult, output: str) -> None:
+        self._unsaved = None
+        if self.save_button is not None:
+            self.save_button.hide()
+        self.show_error("")
+        self.show_notice(
+            f"Imported {words.count(result.count, 'account')}. Their temporary passwords are in {output} "
+            "(readable only by you); each must be changed at the first sign-in and expires at "
+            f"{local_time(result.passwords.expires_at)}."
+        )
+        self.cancel_button.setFocus()
+
+    def _not_saved(self, result: UserImportResult, problem: str) -> None:
+        """The accounts exist but their passwords are only in memory: offer to save them elsewhere."""
+        self._unsaved = result
+        if self.save_button is None:
+            self.save_button = self.add_button(
+                button("&Save passwords…", "savePasswordsButton", "Save the temporary passwords to a file"),
+                QDialogButtonBox.ButtonRole.ActionRole,
+            )
+            self.save_button.clicked.connect(self.save_passwords)
+        self.save_button.show()
+        self.show_error(
+            f"The passwords could not be saved: {problem} Choose another place with Save passwords. If you "
+            "close this window first, reset those accounts' passwords to give them new ones."
+        )
+        self.save_button.setFocus()
+
+    def save_passwords(self) -> None:
+        """Try again to write the passwords of the import just made (kept in memory until then)."""
+        result = self._unsaved
+        if result is None or self.busy:
+            return
+        output = self._choose_output(self)
+        if not output:
+            return
+
+        def write() -> str | None:
+            try:
+                temporary_passwords.write_csv(output, result.passwords)
+            except temporary_passwords.ExportFailedError as error:
+                return str(error)
+            return None
+
+        def written(problem: str | None) -> None:
+            self.set_busy(False)
+            self.choose_button.setEnabled(False)
+            if problem is None:
+                self._saved(result, output)
+            else:
+                self._not_saved(result, problem)
+
+        self.set_busy(True, "Saving the passwords…")
+        self._runner.run(write, written, self._failed, owner=self)
 
     def _failed(self, error: BaseException) -> None:
         self.set_busy(False)
