@@ -15,6 +15,7 @@ from desktop_auth.identity import lookalike_range, may_look_alike, normalize_ema
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, Role, User
 from desktop_auth.services import audit, throttle
 from desktop_auth.services.app_settings import read_shared_settings
+from desktop_auth.services.attempts import Attempts, FailureNote
 from desktop_auth.services.context import (
     ServiceContext,
     lock_admin_set,
@@ -184,6 +185,7 @@ class AccountService:
         self._context = context
         self._next_purge_at: datetime | None = None
         self._two_factor = TwoFactorService(context)
+        self._attempts = Attempts(context)
 
     # -- first run -----------------------------------------------------------------------------------
 
@@ -329,23 +331,12 @@ class AccountService:
         return until, account, rules.require_two_factor_for_admins
 
     @retried
-    def _fail(self, key: str, failed_change_by: int | None = None) -> datetime | None:
-        """Confirm a reserved attempt failed; ``failed_change_by`` (a user id) when it was a wrong current
-        password in Change password, audited in the same transaction as the count."""
+    def _fail(self, key: str) -> datetime | None:
+        """Confirm a reserved sign-in attempt failed."""
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
             rules = read_shared_settings(session, self._context.settings, seed=True)
             until = throttle.confirm_failure(session, rules, key, now)
-            if failed_change_by is not None:
-                audit.record(
-                    session,
-                    now,
-                    Actor(failed_change_by, key),
-                    "password_change_failed",
-                    key,
-                    failed_change_by,
-                    detail="wrong current password",
-                )
         if until is not None:
             log.warning("Sign-in locked for an address after repeated failures (until %s)", until.isoformat())
         self._purge_now_and_then(now)
@@ -452,15 +443,13 @@ class AccountService:
         current_password = self._bounded(current_password)
         email, stored_hash = self._own_password(user_id)
         context.policy.validate(new_password, email, field_name="new_password")
-        until, _account, _factor_for_admins = self._reserve(email)
-        if until is not None:
-            context.hasher.burn_time(current_password)
-            raise AccountLockedError(until, context.clock())
-        if not context.hasher.verify(stored_hash, current_password):
-            until = self._fail(email, failed_change_by=user_id)
-            if until is not None:
-                raise AccountLockedError(until, context.clock())
-            raise InvalidInputError("current_password", ["The current password is incorrect."])
+        self._attempts.check(
+            email,
+            lambda: context.hasher.verify(stored_hash, current_password),
+            lambda: InvalidInputError("current_password", ["The current password is incorrect."]),
+            FailureNote(Actor(user_id, email), "password_change_failed", "wrong current password"),
+            burn=lambda: context.hasher.burn_time(current_password),
+        )
         self._forget_failures(email)  # the right current password: this attempt was no failure
         if context.hasher.verify(stored_hash, new_password):
             raise InvalidInputError("new_password", ["The new password must differ from the current one."])

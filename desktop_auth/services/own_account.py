@@ -47,7 +47,7 @@ from desktop_auth.identity import lookalike_range, may_look_alike, normalize_ema
 from desktop_auth.models import ADMIN_ROLE, LoginThrottle, Role, User
 from desktop_auth.services import audit, guards, throttle
 from desktop_auth.services.accounts import count_active_admins
-from desktop_auth.services.app_settings import read_shared_settings
+from desktop_auth.services.attempts import Attempts, FailureNote
 from desktop_auth.services.context import (
     ServiceContext,
     admin_guard,
@@ -58,7 +58,6 @@ from desktop_auth.services.context import (
 )
 from desktop_auth.services.errors import (
     AccountInactiveError,
-    AccountLockedError,
     EmailAlreadyRegisteredError,
     EmailLooksLikeAnotherError,
     LastAdminSelfDeleteError,
@@ -85,6 +84,7 @@ class _Own:
 class OwnAccountService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
+        self._attempts = Attempts(context)
 
     # -- change email --------------------------------------------------------------------------------
 
@@ -226,34 +226,15 @@ class OwnAccountService:
 
     def _verify(self, user_id: int, own: _Own, password: str, failed_action: str) -> None:
         """Check the current password as a sign-in attempt on the account's address (module docstring)."""
-        context = self._context
-        password = password[: context.policy.max_length + 1]  # longer cannot match: keep it cheap
-        until = self._reserve(own.email)
-        if until is not None:
-            context.hasher.burn_time(password)
-            raise AccountLockedError(until, context.clock())
-        if not context.hasher.verify(own.password_hash, password):  # slow: outside any transaction
-            until = self._fail(user_id, own.email, failed_action)
-            if until is not None:
-                raise AccountLockedError(until, context.clock())
-            raise InvalidInputError("current_password", [WRONG_PASSWORD])
-
-    @retried
-    def _reserve(self, email: str) -> datetime | None:
-        with self._context.database.transaction(write=True) as session:
-            rules = read_shared_settings(session, self._context.settings, seed=True)
-            return throttle.reserve_attempt(session, rules, email, self._context.clock())
-
-    @retried
-    def _fail(self, user_id: int, email: str, action: str) -> datetime | None:
-        now = self._context.clock()
-        with self._context.database.transaction(write=True) as session:
-            rules = read_shared_settings(session, self._context.settings, seed=True)
-            until = throttle.confirm_failure(session, rules, email, now)
-            audit.record(
-                session, now, Actor(user_id, email), action, email, user_id, detail="wrong current password"
-            )
-        return until
+        hasher = self._context.hasher
+        password = password[: self._context.policy.max_length + 1]  # longer cannot match: keep it cheap
+        self._attempts.check(
+            own.email,
+            lambda: hasher.verify(own.password_hash, password),  # slow: outside any transaction
+            lambda: InvalidInputError("current_password", [WRONG_PASSWORD]),
+            FailureNote(Actor(user_id, own.email), failed_action, "wrong current password"),
+            burn=lambda: hasher.burn_time(password),
+        )
 
     @staticmethod
     def _locked_user(session: Session, user_id: int) -> User | None:
