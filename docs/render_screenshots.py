@@ -187,6 +187,19 @@ def render(out: Path, theme: str, workdir: Path) -> None:
             editor.roles_tab.view.selectRow(1)  # auditor: its name and description in the fields below
             wait(50)
         save(editor, out, f"role-editor-{name}", theme)
+    from desktop_auth.ui.dialogs.import_users import ImportUsersDialog
+
+    people = workdir / f"people-{theme}.csv"
+    people.write_text(
+        'email,role\nkim@example.com,user\nlee@example.com,auditor\n=HYPERLINK("http://x"),user\n'
+        "alice@example.com,user\nmia@example.com,boss\nnoor@example.com,user\nKim@Example.com,admin\n",
+        encoding="utf-8",
+    )
+    importing = ImportUsersDialog(runner, services, actor, parent=editor)
+    importing.load(str(people))
+    wait_for(lambda: not importing.busy)
+    save(importing, out, "import-users", theme)
+    importing.close()
     editor.model.discard()
     editor.close()
 

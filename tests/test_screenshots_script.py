@@ -25,6 +25,7 @@ def test_render_screenshots_produces_every_png(tmp_path: Path) -> None:
         "change-email",
         "delete-account",
         "about",
+        "import-users",
         "database-unavailable",
     ):
         for theme in ("light", "dark"):

@@ -271,6 +271,7 @@ class ImportUsersDialog(FormDialog):
         self.set_busy(False)
         self._preview = preview
         self.model.set_rows(preview.rows)
+        self._fit_columns()
         total, bad = len(preview.rows), preview.rows_with_problems
         if preview.file_problems:
             self.show_error(" ".join(preview.file_problems))
@@ -289,6 +290,13 @@ class ImportUsersDialog(FormDialog):
             self.table.selectRow(first)
             self.table.scrollTo(self.model.index(first, 0))
         (self.confirm_button if preview.ok else self.table if total else self.choose_button).setFocus()
+
+    def _fit_columns(self) -> None:
+        """Line, email and role as wide as the rows in view need (the current cell's focus frame too), the
+        problems take the rest."""
+        for column in (COL_LINE, COL_EMAIL, COL_ROLE):
+            self.table.resizeColumnToContents(column)
+            self.table.setColumnWidth(column, self.table.columnWidth(column) + 12)
 
     def _show_summary(self, text: str) -> None:
         show_message(self.summary_label, text, assertive=False)
