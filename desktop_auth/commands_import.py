@@ -33,7 +33,7 @@ def import_users(args: argparse.Namespace, services: Services, out: TextIO, err:
     if not preview.ok:
         for line in preview.problem_lines():
             print(line, file=err or sys.stderr)
-        raise ImportRefusedError(preview.problem_count)
+        raise ImportRefusedError(preview.rows_with_problems, whole_file=bool(preview.file_problems))
     result = services.user_import.import_users(actor, preview)
     try:
         temporary_passwords.write_csv(passwords_out, result.passwords)

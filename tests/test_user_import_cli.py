@@ -121,3 +121,23 @@ def test_a_missing_file_or_an_unwritable_folder_is_one_line(
     )
     assert "not writable" in capsys.readouterr().err
     assert _users(cli_url) == []
+
+
+def test_a_file_that_is_not_utf8_is_refused_whole(
+    cli_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "latin1.csv"
+    source.write_bytes("email\nzoë@example.com\n".encode("latin-1"))
+    capsys.readouterr()
+    out_file = tmp_path / "p.csv"
+    assert (
+        main(["--database-url", cli_url, "users", "import", str(source), "--passwords-out", str(out_file)])
+        == 1
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "line 2: the file is not UTF-8 text (byte 0xEB); save it as UTF-8",
+        "desktop-auth: error: The file cannot be imported as it is; nothing was imported. Fix it and try again.",
+    ]
+    assert not out_file.exists()
+    assert _users(cli_url) == []

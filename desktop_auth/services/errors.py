@@ -207,8 +207,13 @@ class LastAdminSelfDeleteError(ServiceError):
 class ImportRefusedError(ServiceError):
     """A CSV import whose preview has problems (``services.user_import``); nothing was written."""
 
-    def __init__(self, rows_with_problems: int) -> None:
+    def __init__(self, rows_with_problems: int, whole_file: bool = False) -> None:
         self.rows_with_problems = rows_with_problems
+        if whole_file:
+            super().__init__(
+                "The file cannot be imported as it is; nothing was imported. Fix it and try again."
+            )
+            return
         super().__init__(
             f"{rows_with_problems:,} row{'s' if rows_with_problems != 1 else ''} of the file "
             f"{'have' if rows_with_problems != 1 else 'has'} problems; nothing was imported. Fix them and try again."
@@ -260,3 +265,17 @@ class TwoFactorEnrollmentRequiredError(ServiceError):
 class SignInExpiredError(ServiceError):
     def __init__(self) -> None:
         super().__init__("That took too long: sign in again.")
+
+
+class AuthenticatorCodeRequiredError(InvalidInputError):
+    """Forgot password on an account with two-factor sign-in: the recovery code was right, and a current
+    authenticator code must come with it (one factor never stands in for two)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "authenticator_code",
+            [
+                "This account uses two-factor sign-in: type the current code from its authenticator app "
+                "too. If you lost it, ask an administrator."
+            ],
+        )

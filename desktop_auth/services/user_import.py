@@ -393,7 +393,7 @@ class UserImportService:
         chunks (nothing written).
         """
         if not preview.ok:
-            raise ImportRefusedError(preview.problem_count)
+            raise ImportRefusedError(preview.rows_with_problems, whole_file=bool(preview.file_problems))
         rows = preview.rows
         if not rows:
             raise InvalidInputError("file", ["The file has no rows to import."])
