@@ -294,3 +294,36 @@ def test_f1_in_both_dialogs_opens_the_recovery_codes_section(
         assert window is not None
     finally:
         app_help.set_opener(None)
+
+
+def test_forgot_password_on_an_account_with_two_factor_asks_for_the_authenticator_too(
+    qtbot: QtBot, services: Services, start_app
+) -> None:
+    from desktop_auth.security import totp
+
+    services.accounts.create_first_admin("root@example.com", STRONG_PASSWORD)
+    ada = services.accounts.register("ada@example.com", STRONG_PASSWORD)
+    enrollment = services.two_factor.start_enrollment(ada.id)
+
+    def current_code(steps_ahead: int = 0) -> str:
+        return totp.code_for(enrollment.secret, totp.step_at(services.context.clock()) + steps_ahead)
+
+    services.two_factor.enable(ada.id, STRONG_PASSWORD, enrollment.secret, current_code(-1))
+    codes = services.recovery.generate(ada.id, STRONG_PASSWORD).codes
+    controller = start_app(services)
+    login = login_ready(qtbot, controller)
+    type_into(qtbot, login, "emailEdit", "ada@example.com")
+    click(qtbot, login, "forgotPasswordButton")
+    reset = _dialog(qtbot, login, "resetPasswordDialog")
+    authenticator = child(reset, QLineEdit, "authenticatorCodeEdit")
+    assert authenticator.accessibleName() == "Authenticator code"
+    type_into(qtbot, reset, "recoveryCodeEdit", codes[0])
+    type_into(qtbot, reset, "passwordEdit", NEW_PASSWORD)
+    type_into(qtbot, reset, "confirmPasswordEdit", NEW_PASSWORD)
+    click(qtbot, reset, "resetWithCodeButton")
+    assert "two-factor sign-in" in _message(qtbot, reset, "authenticatorCodeEditError")
+    assert services.recovery.codes_left(ada.id) == CODES_PER_BATCH  # nothing spent
+    type_into(qtbot, reset, "authenticatorCodeEdit", current_code())
+    click(qtbot, reset, "resetWithCodeButton")
+    qtbot.waitUntil(lambda: _gone(reset), timeout=10_000)
+    assert services.recovery.codes_left(ada.id) == CODES_PER_BATCH - 1

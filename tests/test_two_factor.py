@@ -23,9 +23,12 @@ from desktop_auth.errors import ConfigError, InvalidInputError
 from desktop_auth.models import AuditEvent, User
 from desktop_auth.security import totp
 from desktop_auth.services import Services
+from desktop_auth.services.audit_words import describe_event
 from desktop_auth.services.errors import (
     AccountLockedError,
+    AuthenticatorCodeRequiredError,
     InvalidCredentialsError,
+    InvalidRecoveryCodeError,
     PermissionDeniedError,
     SecondFactorRequiredError,
     SignInExpiredError,
@@ -425,3 +428,57 @@ def test_administrators_set_up_a_factor_when_the_organisation_requires_it(
     services.admin.list_users(bob_admin, UserQuery(), 0, 10)  # set up: allowed again
     (carol,) = register_accounts(services, "carol@example.com")
     assert services.accounts.authenticate("carol@example.com", STRONG_PASSWORD).id == carol  # not an admin
+
+
+# -- recovery codes and two factors --------------------------------------------------------------------
+
+
+def test_a_recovery_code_stands_in_for_the_authenticator_once(
+    services: Services, admin: Actor, clock: FakeClock
+) -> None:
+    user_id, _secret = _enrolled(services, clock)
+    codes = services.recovery.generate(user_id, STRONG_PASSWORD).codes
+    with pytest.raises(SecondFactorRequiredError) as asked:
+        services.accounts.authenticate("ada@example.com", STRONG_PASSWORD)
+    signed_in = services.accounts.complete_sign_in(asked.value.challenge, codes[0].upper())
+    assert signed_in.id == user_id
+    assert services.recovery.codes_left(user_id) == len(codes) - 1
+    (event,) = [e for e in services.admin.audit_log(admin, limit=50) if e.action == "recovery_sign_in"]
+    assert (
+        describe_event(event, str) == "Signed in with a recovery code instead of the authenticator (9 left)"
+    )
+    with pytest.raises(SecondFactorRequiredError) as asked:
+        services.accounts.authenticate("ada@example.com", STRONG_PASSWORD)
+    with pytest.raises(InvalidInputError) as spent:
+        services.accounts.complete_sign_in(asked.value.challenge, codes[0])
+    assert spent.value.field == "totp_code"
+    assert "recovery code works once" in str(spent.value)
+
+
+def test_forgot_password_needs_the_authenticator_too_when_it_is_on(
+    services: Services, clock: FakeClock
+) -> None:
+    user_id, secret = _enrolled(services, clock)
+    codes = services.recovery.generate(user_id, STRONG_PASSWORD).codes
+    new_password = "marble-harbor-cactus-42-willow"
+    with pytest.raises(InvalidRecoveryCodeError):  # a wrong recovery code: the answer says nothing of 2FA
+        services.recovery.reset_with_code("ada@example.com", "aaaa-bbbb-cccc-dddd", new_password)
+    with pytest.raises(AuthenticatorCodeRequiredError):  # one factor never stands in for two
+        services.recovery.reset_with_code("ada@example.com", codes[0], new_password)
+    with pytest.raises(AuthenticatorCodeRequiredError):
+        services.recovery.reset_with_code("ada@example.com", codes[0], new_password, "abcdef")
+    assert services.recovery.codes_left(user_id) == len(codes)  # nothing spent on the way
+    code = _code(services, secret, clock)
+    services.recovery.reset_with_code("ada@example.com", codes[0], new_password, code)
+    assert services.recovery.codes_left(user_id) == len(codes) - 1
+    with pytest.raises(SecondFactorRequiredError) as asked:
+        services.accounts.authenticate("ada@example.com", new_password)
+    with pytest.raises(InvalidInputError):  # the authenticator code the reset used is spent too
+        services.accounts.complete_sign_in(asked.value.challenge, code)
+
+
+def test_without_two_factor_forgot_password_ignores_an_authenticator_code(services: Services) -> None:
+    (user_id,) = register_accounts(services, "ada@example.com")
+    codes = services.recovery.generate(user_id, STRONG_PASSWORD).codes
+    services.recovery.reset_with_code("ada@example.com", codes[0], "marble-harbor-cactus-42-willow")
+    assert services.accounts.authenticate("ada@example.com", "marble-harbor-cactus-42-willow").id == user_id

@@ -13,6 +13,7 @@ from desktop_auth.db.errors import DatabaseBusyError, DatabaseConnectionLostErro
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.identity import lookalike_range, may_look_alike, normalize_email, sign_in_key, skeleton_key
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, Role, User
+from desktop_auth.security import totp
 from desktop_auth.services import audit, throttle
 from desktop_auth.services.app_settings import read_shared_settings
 from desktop_auth.services.attempts import Attempts, FailureNote
@@ -46,10 +47,13 @@ from desktop_auth.services.records import (
     UserRecord,
     temporary_password_expiry,
 )
+from desktop_auth.services.recovery import RecoveryService
 from desktop_auth.services.sql import is_missing_parent
-from desktop_auth.services.two_factor import TwoFactorService
+from desktop_auth.services.two_factor import WRONG_CODE, TwoFactorService
 
 log = logging.getLogger(__name__)
+
+WRONG_SECOND_STEP = f"{WRONG_CODE} A recovery code works once too."
 
 PURGE_INTERVAL = timedelta(minutes=10)
 
@@ -186,6 +190,7 @@ class AccountService:
         self._next_purge_at: datetime | None = None
         self._two_factor = TwoFactorService(context)
         self._attempts = Attempts(context)
+        self._recovery = RecoveryService(context)
 
     # -- first run -----------------------------------------------------------------------------------
 
@@ -273,11 +278,22 @@ class AccountService:
     # -- the second step, for accounts with an authenticator (services/two_factor.py) ------------------
 
     def complete_sign_in(self, challenge: SignInChallenge, code: str) -> SignedInUser:
-        """Finish a sign-in that raised SecondFactorRequiredError with the authenticator's ``code``. A
-        wrong or reused code counts toward the address's lockout (the password's attempt stays counted
-        until the code is right, so knowing the password buys no extra guesses)."""
+        """Finish a sign-in that raised SecondFactorRequiredError with the authenticator's ``code``, or one
+        of the person's unused recovery codes instead (then spent). A wrong or reused code counts toward
+        the address's lockout (the password's attempt stays counted until the code is right, so knowing
+        the password buys no extra guesses)."""
         self._refuse_stale(challenge, enroll=False)
-        self._two_factor.verify_code(challenge.user_id, code)
+        if totp.normalize_code(code) is None:  # not six digits: a recovery code standing in for the app
+            self._attempts.check(
+                challenge.email,
+                lambda: self._recovery.spend_at_sign_in(challenge.user_id, code),
+                lambda: InvalidInputError("totp_code", [WRONG_SECOND_STEP]),
+                FailureNote(
+                    Actor(challenge.user_id, challenge.email), "two_factor_failed", "wrong recovery code"
+                ),
+            )
+        else:
+            self._two_factor.verify_code(challenge.user_id, code)
         return self._finish(challenge)
 
     def enroll_at_sign_in(self, challenge: SignInChallenge, secret: str, code: str) -> SignedInUser:

@@ -89,6 +89,9 @@ def describe_event(event: AuditRecord, show_time: TimeFormat) -> str:
             if event.target and event.target != new:
                 return f"Deleted {account}{had}, was {event.target}"
             return f"Deleted {account}{had}"
+        case "recovery_sign_in":
+            left = f" ({new} left)" if new is not None else ""
+            return f"Signed in with a recovery code instead of the authenticator{left}"
         case "two_factor_enable":
             return "Two-factor sign-in turned on"
         case "two_factor_enable_failed":

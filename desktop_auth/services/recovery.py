@@ -28,18 +28,20 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.identity import normalize_email, sign_in_key
 from desktop_auth.models import RecoveryCode, User
+from desktop_auth.security import totp
 from desktop_auth.services import audit, throttle
 from desktop_auth.services.app_settings import read_shared_settings
 from desktop_auth.services.context import ServiceContext, require_admin, require_admin_to_change, retried
 from desktop_auth.services.errors import (
     AccountInactiveError,
     AccountLockedError,
+    AuthenticatorCodeRequiredError,
     InvalidRecoveryCodeError,
     NotFoundError,
     PasswordChangeRequiredError,
@@ -92,7 +94,21 @@ def code_digest(salt: str, normalized: str) -> str:
 
 # -- statements -----------------------------------------------------------------------------------------
 _ACCOUNT = select(User.id, User.active).where(User.email == bindparam("key"))
-_ACCOUNT_LOCKED = select(User.id, User.active).where(User.id == bindparam("owner")).with_for_update()
+_ACCOUNT_LOCKED = (
+    select(User.id, User.active, User.totp_secret, User.totp_last_step)
+    .where(User.id == bindparam("owner"))
+    .with_for_update()
+)
+_LockedAccount = Row[int, bool, str | None, int | None]
+# The account's authenticator step moves on only forward: a code is good once (services/two_factor.py).
+_SPEND_STEP = (
+    update(User)
+    .where(
+        User.id == bindparam("owner"),
+        User.totp_last_step.is_(None) | (User.totp_last_step < bindparam("step")),
+    )
+    .values(totp_last_step=bindparam("step"))
+)
 _SALT = select(RecoveryCode.salt).where(RecoveryCode.user_id == bindparam("owner")).limit(1)
 _UNUSED = (RecoveryCode.user_id == bindparam("owner"), RecoveryCode.used_at.is_(None))
 _FIND_UNUSED = select(RecoveryCode.id).where(*_UNUSED, RecoveryCode.digest == bindparam("typed_digest"))
@@ -107,6 +123,7 @@ _LEFT = select(func.count(RecoveryCode.id)).where(*_UNUSED)
 class RecoveryService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
+        self._box = totp.SecretBox(context.settings.totp_key)
 
     # -- making codes --------------------------------------------------------------------------------
 
@@ -229,12 +246,17 @@ class RecoveryService:
 
     # -- forgot password -----------------------------------------------------------------------------
 
-    def reset_with_code(self, email: str, code: str, new_password: str) -> RecoveryReset:
+    def reset_with_code(
+        self, email: str, code: str, new_password: str, authenticator_code: str = ""
+    ) -> RecoveryReset:
         """Set a new password with an unused recovery code, which is then spent.
 
         The new password must meet the policy (checked first: it says nothing about any account). Every
         attempt counts against the address's sign-in lockout; a locked address gets AccountLockedError.
         Everything else that fails gets InvalidRecoveryCodeError, after the same work (module docstring).
+        One factor never stands in for two: an account with two-factor sign-in also needs a current
+        ``authenticator_code``; only a valid recovery code learns that (AuthenticatorCodeRequiredError,
+        counted like a wrong code, nothing spent).
         """
         context = self._context
         key = sign_in_key(email)
@@ -248,30 +270,37 @@ class RecoveryService:
             context.hasher.burn_time(new_password)
             raise AccountLockedError(until, context.clock())
         new_hash = context.hasher.hash(new_password)  # slow: outside any transaction, whatever follows
-        reset = self._redeem(key, typed, new_hash)
+        try:
+            reset = self._redeem(key, typed, new_hash, authenticator_code)
+        except AuthenticatorCodeRequiredError:
+            self._fail(key)
+            raise
         if reset is None:
             self._fail(key)
             raise InvalidRecoveryCodeError()
         return reset
 
     @retried
-    def _redeem(self, key: str, typed: str, new_hash: str) -> RecoveryReset | None:
+    def _redeem(self, key: str, typed: str, new_hash: str, authenticator_code: str) -> RecoveryReset | None:
         """Spend the code and store the new password, in one transaction; None (nothing changed) when the
         address has no active account or the code is not one of its unused codes."""
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
             connection = session.connection()
-            account = connection.execute(_ACCOUNT, {"key": key}).one_or_none()
-            if account is not None and account.active:
+            found = connection.execute(_ACCOUNT, {"key": key}).one_or_none()
+            account = None
+            if found is not None and found.active:
                 # The account's row lock serializes every use of its codes; the UPDATE below reads the latest
                 # committed codes (a plain read could see this transaction's older snapshot on MariaDB).
-                account = connection.execute(_ACCOUNT_LOCKED, {"owner": account.id}).one_or_none()
+                account = connection.execute(_ACCOUNT_LOCKED, {"owner": found.id}).one_or_none()
             user_id = account.id if account is not None and account.active else 0
             salt = connection.execute(_SALT, {"owner": user_id}).scalar() or _NO_SALT
             digest = code_digest(salt, typed)
             if user_id == 0:  # the same questions, none of them able to match or to take a lock
                 connection.execute(_FIND_UNUSED, {"owner": 0, "typed_digest": digest}).all()
                 return None
+            if account is not None and account.totp_secret is not None:
+                self._spend_authenticator_step(connection, account, digest, authenticator_code, now)
             spent = connection.execute(
                 _SPEND, {"owner": user_id, "typed_digest": digest, "spent_at": now}
             ).rowcount
@@ -298,6 +327,53 @@ class RecoveryService:
             )
             log.info("Account %s reset its password with a recovery code", user_id)
             return RecoveryReset(user.email, left, now)
+
+    def _spend_authenticator_step(
+        self, connection: Connection, account: _LockedAccount, digest: str, typed: str, now: datetime
+    ) -> None:
+        """For an account with two-factor sign-in, whose recovery code ``digest`` names an unused one: the
+        authenticator's current code must come too, and is spent (raises, nothing written, otherwise)."""
+        if connection.execute(_FIND_UNUSED, {"owner": account.id, "typed_digest": digest}).first() is None:
+            return  # a wrong recovery code: the caller's answer says nothing of a second factor
+        secret = self._box.open(account.totp_secret or "")
+        step = totp.matching_step(secret, typed, now, account.totp_last_step)
+        if step is None or connection.execute(_SPEND_STEP, {"owner": account.id, "step": step}).rowcount != 1:
+            raise AuthenticatorCodeRequiredError()
+
+    def spend_at_sign_in(self, user_id: int, code: str) -> bool:
+        """At the code step of a sign-in (the password was right), a recovery code standing in for the
+        authenticator: True when it was one of the account's unused codes, now spent. Audited; the caller
+        counts the attempt (``services/attempts.py``)."""
+        return self._spend_for_sign_in(user_id, normalize_code(code))
+
+    @retried
+    def _spend_for_sign_in(self, user_id: int, typed: str) -> bool:
+        now = self._context.clock()
+        with self._context.database.transaction(write=True) as session:
+            connection = session.connection()
+            account = connection.execute(_ACCOUNT_LOCKED, {"owner": user_id}).one_or_none()
+            if account is None or not account.active:
+                return False
+            salt = connection.execute(_SALT, {"owner": user_id}).scalar() or _NO_SALT
+            spent = connection.execute(
+                _SPEND, {"owner": user_id, "typed_digest": code_digest(salt, typed), "spent_at": now}
+            ).rowcount
+            if spent != 1:
+                return False
+            left = int(connection.execute(_LEFT, {"owner": user_id}).scalar_one())
+            email = connection.execute(select(User.email).where(User.id == user_id)).scalar_one()
+            throttle.reset(session, [email])
+            audit.record(
+                session,
+                now,
+                Actor(user_id, email),
+                "recovery_sign_in",
+                email,
+                user_id,
+                new_value=str(left),
+                detail=f"signed in with a recovery code instead of the authenticator ({left} left)",
+            )
+            return True
 
     # -- the lockout shared with sign-in ------------------------------------------------------------------
 

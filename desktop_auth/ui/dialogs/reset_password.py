@@ -1,5 +1,5 @@
-"""Forgot password (objectName ``resetPasswordDialog``): the email address, one unused recovery code and a
-new password (with its strength meter and confirmation). ``RecoveryService.reset_with_code`` runs on the
+"""Forgot password (objectName ``resetPasswordDialog``): the email address, one unused recovery code (and
+the authenticator's current code, for an account with two-factor sign-in) and a new password (with its strength meter and confirmation). ``RecoveryService.reset_with_code`` runs on the
 worker; the code is then spent. Every refusal but the policy's and a lockout reads the same, whatever the
 reason (the service says why: no account enumeration); ``reset`` carries the result on success.
 """
@@ -49,6 +49,18 @@ class ResetPasswordDialog(FormDialog):
         self.code_edit.setPlaceholderText("xxxx-xxxx-xxxx-xxxx")
         self.code_edit.setMaxLength(CODE_FIELD_MAX_LENGTH)
         self.code_error = self.add_field("Recovery &code:", self.code_edit, service_field="recovery_code")
+        # Asked of everyone, needed only with two-factor sign-in: the form says nothing about the account.
+        self.authenticator_edit = QLineEdit()
+        self.authenticator_edit.setObjectName("authenticatorCodeEdit")
+        self.authenticator_edit.setAccessibleName("Authenticator code")
+        self.authenticator_edit.setPlaceholderText("Only if you use two-factor sign-in")
+        self.authenticator_edit.setMaxLength(CODE_FIELD_MAX_LENGTH)
+        self.authenticator_error = self.add_field(
+            "&Authenticator code:",
+            self.authenticator_edit,
+            service_field="authenticator_code",
+            required=False,
+        )
         new = self.add_new_password(
             runner,
             self._policy,
@@ -69,12 +81,17 @@ class ResetPasswordDialog(FormDialog):
             button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
         )
         self.setTabOrder(self.email_edit, self.code_edit)
-        self.setTabOrder(self.code_edit, self.password_edit)
+        self.setTabOrder(self.code_edit, self.authenticator_edit)
+        self.setTabOrder(self.authenticator_edit, self.password_edit)
         self.setTabOrder(self.password_edit, self.confirm_edit)
         self.setTabOrder(self.confirm_edit, show)
         self.setTabOrder(show, self.submit_button)
         self.setTabOrder(self.submit_button, self.cancel_button)
-        for edit, error in ((self.email_edit, self.email_error), (self.code_edit, self.code_error)):
+        for edit, error in (
+            (self.email_edit, self.email_error),
+            (self.code_edit, self.code_error),
+            (self.authenticator_edit, self.authenticator_error),
+        ):
             edit.textChanged.connect(lambda _t, error=error: error.clear_message())
         self.email_edit.setText(email)
         (self.code_edit if email else self.email_edit).setFocus()
@@ -86,7 +103,11 @@ class ResetPasswordDialog(FormDialog):
         if self.busy:
             return
         self.clear_errors()
-        email, code = self.email_edit.text(), self.code_edit.text()
+        email, code, authenticator = (
+            self.email_edit.text(),
+            self.code_edit.text(),
+            self.authenticator_edit.text(),
+        )
         password, confirm = self.password_edit.text(), self.confirm_edit.text()
         checks = (
             (not email.strip(), self.email_error, self.email_edit, "Enter your email address."),
@@ -107,7 +128,10 @@ class ResetPasswordDialog(FormDialog):
         recovery = self._services.recovery
         self.set_busy(True, "Checking the code…")
         self._runner.run(
-            lambda: recovery.reset_with_code(email, code, password), self._done, self._failed, owner=self
+            lambda: recovery.reset_with_code(email, code, password, authenticator),
+            self._done,
+            self._failed,
+            owner=self,
         )
 
     def _failed(self, error: BaseException) -> None:
@@ -120,7 +144,7 @@ class ResetPasswordDialog(FormDialog):
     def _done(self, result: RecoveryReset) -> None:
         self.set_busy(False)
         self.result_reset = result
-        for edit in (self.code_edit, self.password_edit, self.confirm_edit):
+        for edit in (self.code_edit, self.authenticator_edit, self.password_edit, self.confirm_edit):
             edit.clear()
         self.reset.emit(result)
         self.accept()
