@@ -54,7 +54,13 @@ from sqlalchemy.orm import Session
 
 from desktop_auth.constants import EMAIL_MAX_LENGTH, ROLE_NAME_MAX_LENGTH, USER_ROLE
 from desktop_auth.errors import InvalidInputError
-from desktop_auth.identity import lookalike_range, may_look_alike, normalize_email, skeleton_key
+from desktop_auth.identity import (
+    SKELETON_DIGEST_LENGTH,
+    lookalike_range,
+    may_look_alike,
+    normalize_email,
+    skeleton_key,
+)
 from desktop_auth.models import Role, User
 from desktop_auth.services import audit
 from desktop_auth.services.app_settings import read_shared_settings
@@ -233,17 +239,19 @@ def _read_row(line: int, record: list[str], columns: list[str], roles: set[str])
         row.problems.append(f"expected {len(columns)} cells ({','.join(columns)}), found {len(record)}")
     email_problems = _cell_problems("address", email_cell)
     row.problems.extend(email_problems)
-    if not email_problems:
+    if not email_cell.strip():
+        row.problems.append("no address")
+    elif not email_problems:
         try:
             row.address = normalize_email(email_cell)
         except InvalidInputError as error:
-            reason = " ".join(error.problems) if email_cell.strip() else "no address"
-            row.problems.append(f"invalid address: {reason}" if email_cell.strip() else reason)
+            row.problems.append(f"invalid address: {' '.join(error.problems)}")
         else:
             row.key = skeleton_key(row.address)
-    role_problems = _cell_problems("role", role_cell) if len(role_cell) <= ROLE_NAME_MAX_LENGTH else []
     if len(role_cell) > ROLE_NAME_MAX_LENGTH:
         role_problems = [f"the role is {len(role_cell):,} characters long (at most {ROLE_NAME_MAX_LENGTH})"]
+    else:
+        role_problems = _cell_problems("role", role_cell)
     row.problems.extend(role_problems)
     if not role_problems and row.role not in roles:
         row.problems.append(f"unknown role {shown(row.role)!r}")
@@ -257,7 +265,7 @@ def _check_within_file(rows: Sequence[_Parsed]) -> None:
     for row in rows:
         if row.address:
             by_address.setdefault(row.address, []).append(row)
-            by_digest.setdefault(row.key[:64], []).append(row)
+            by_digest.setdefault(row.key[:SKELETON_DIGEST_LENGTH], []).append(row)
     for group in by_address.values():
         if len(group) > 1:
             for row in group:
@@ -300,7 +308,14 @@ def _taken(session: Session, addresses: Sequence[str], locking: bool = False) ->
             alike_query = alike_query.with_for_update(read=True)
         existing = session.execute(alike_query).all()
         for address, (low, _high) in ranges.items():
-            alike = next((email for email, key in existing if key[:64] == low and email != address), None)
+            alike = next(
+                (
+                    email
+                    for email, key in existing
+                    if key[:SKELETON_DIGEST_LENGTH] == low and email != address
+                ),
+                None,
+            )
             if alike is not None:
                 found[address] = f"looks too much like the existing account {alike}"
     return found
