@@ -36,7 +36,7 @@ from desktop_auth.identity import normalize_email, sign_in_key
 from desktop_auth.models import RecoveryCode, User
 from desktop_auth.security import totp
 from desktop_auth.services import audit, throttle
-from desktop_auth.services.app_settings import read_shared_settings
+from desktop_auth.services.attempts import Attempts
 from desktop_auth.services.context import ServiceContext, require_admin, require_admin_to_change, retried
 from desktop_auth.services.errors import (
     AccountInactiveError,
@@ -124,6 +124,7 @@ class RecoveryService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
         self._box = totp.SecretBox(context.settings.totp_key)
+        self._attempts = Attempts(context)
 
     # -- making codes --------------------------------------------------------------------------------
 
@@ -133,15 +134,12 @@ class RecoveryService:
         context = self._context
         current_password = current_password[: context.policy.max_length + 1]
         email, stored_hash = self._own_account(user_id)
-        until = self._reserve(email)
-        if until is not None:
-            context.hasher.burn_time(current_password)
-            raise AccountLockedError(until, context.clock())
-        if not context.hasher.verify(stored_hash, current_password):
-            until = self._fail(email)
-            if until is not None:
-                raise AccountLockedError(until, context.clock())
-            raise InvalidInputError("current_password", ["The current password is incorrect."])
+        self._attempts.check(
+            email,
+            lambda: context.hasher.verify(stored_hash, current_password),
+            lambda: InvalidInputError("current_password", ["The current password is incorrect."]),
+            burn=lambda: context.hasher.burn_time(current_password),
+        )
         return self._replace_batch(Actor(user_id, email), user_id, stored_hash, forget=email)
 
     def issue_for(self, actor: Actor, email: str) -> RecoveryCodes:
@@ -265,7 +263,7 @@ class RecoveryService:
         if key is None:  # no one's address: refused like any other, after the same hash
             context.hasher.hash(new_password)
             raise InvalidRecoveryCodeError()
-        until = self._reserve(key)
+        until = self._attempts.reserve(key)
         if until is not None:
             context.hasher.burn_time(new_password)
             raise AccountLockedError(until, context.clock())
@@ -273,10 +271,10 @@ class RecoveryService:
         try:
             reset = self._redeem(key, typed, new_hash, authenticator_code)
         except AuthenticatorCodeRequiredError:
-            self._fail(key)
+            self._attempts.fail(key)
             raise
         if reset is None:
-            self._fail(key)
+            self._attempts.fail(key)
             raise InvalidRecoveryCodeError()
         return reset
 
@@ -374,20 +372,6 @@ class RecoveryService:
                 detail=f"signed in with a recovery code instead of the authenticator ({left} left)",
             )
             return True
-
-    # -- the lockout shared with sign-in ------------------------------------------------------------------
-
-    @retried
-    def _reserve(self, key: str) -> datetime | None:
-        with self._context.database.transaction(write=True) as session:
-            rules = read_shared_settings(session, self._context.settings, seed=True)
-            return throttle.reserve_attempt(session, rules, key, self._context.clock())
-
-    @retried
-    def _fail(self, key: str) -> datetime | None:
-        with self._context.database.transaction(write=True) as session:
-            rules = read_shared_settings(session, self._context.settings, seed=True)
-            return throttle.confirm_failure(session, rules, key, self._context.clock())
 
 
 def codes_text(issued: RecoveryCodes) -> str:
