@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QAccessibleEvent
-from PySide6.QtWidgets import QLabel, QPushButton, QTableView
+from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QTableView
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.services import Services
@@ -116,6 +116,13 @@ def test_hostile_file_shows_its_problems_then_a_clean_file_imports(
     assert table.currentIndex().row() == 0, "the first row with a problem is selected"
     assert "<U+200B>" in model.index(4, 1).data(), "the invisible character is shown"
     assert _user_count(services, admin) == before, "nothing written"
+    only = child(dialog, QCheckBox, "onlyProblemsCheck")
+    assert only.isEnabled()
+    only.click()
+    assert model.rowCount() == 5
+    assert [model.index(row, 0).data() for row in range(5)] == ["⚠ 2", "⚠ 3", "⚠ 4", "⚠ 5", "⚠ 6"]
+    only.click()
+    assert model.rowCount() == 6
     confirm.click()  # disabled: does nothing
     assert _user_count(services, admin) == before
 
@@ -123,6 +130,7 @@ def test_hostile_file_shows_its_problems_then_a_clean_file_imports(
     click(qtbot, dialog, "chooseImportFileButton")
     qtbot.waitUntil(lambda: not dialog.busy and model.rowCount() == 2, timeout=15_000)
     assert summary.text() == "No problems: 2 rows ready to import."
+    assert not child(dialog, QCheckBox, "onlyProblemsCheck").isEnabled()
     assert confirm.isEnabled()
     click(qtbot, dialog, "importConfirmButton")
     notice = child(dialog, QLabel, "noticeLabel")

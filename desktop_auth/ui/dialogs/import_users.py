@@ -4,13 +4,13 @@
 Stages: choose a file (``chooseImportFileButton``; a file dialog the caller may replace, for tests), a
 preview checked on the worker (``UserImportService.preview``) that lists every row with its problems in
 ``importPreviewTable`` (rows with problems highlighted and marked, the count said and announced: "3 of 120
-rows have problems"), then ``importConfirmButton``, enabled only when no row has a problem: it asks where to
-save the passwords file, imports all the rows in one transaction and writes each new account's temporary
-password to that file (readable only by its owner) on the worker, and shows the result; when the file
-cannot be written, the passwords stay in memory until ``savePasswordsButton`` saves them elsewhere or the
-dialog closes (the message says to reset them then). While the
-preview or the import runs, Cancel (or Escape) stops it: the work ends at its next check and nothing is
-written.
+rows have problems"; ``onlyProblemsCheck`` hides the others), then ``importConfirmButton``, enabled only
+when no row has a problem: it asks where to save the passwords file, imports all the rows in one
+transaction and writes each new account's temporary password to that file (readable only by its owner) on
+the worker, and shows the result. When the file cannot be written, the passwords stay in memory until
+``savePasswordsButton`` saves them elsewhere or the dialog closes (the message says to reset them then).
+While the preview or the import runs, Cancel (or Escape) stops it: the work ends at its next check and
+nothing is written.
 """
 
 from __future__ import annotations
@@ -19,10 +19,19 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
@@ -131,6 +140,24 @@ class ImportPreviewModel(QAbstractTableModel):
         return None
 
 
+class ProblemRowsFilter(QSortFilterProxyModel):
+    """Every row, or (``only_problems``) only the rows with problems: in a file of thousands, the few to fix."""
+
+    def __init__(self, source: ImportPreviewModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._source = source
+        self._only_problems = False
+        self.setSourceModel(source)
+
+    def set_only_problems(self, only: bool) -> None:
+        self.beginFilterChange()
+        self._only_problems = only
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        return not self._only_problems or bool(self._source.row(source_row).problems)
+
+
 class ImportUsersDialog(FormDialog):
     """Choose a CSV file, see every row with its problems, then import them all (or none)."""
 
@@ -189,7 +216,8 @@ class ImportUsersDialog(FormDialog):
         table = QTableView()
         table.setObjectName("importPreviewTable")
         table.setAccessibleName("Rows of the file")
-        table.setModel(self.model)
+        self.rows = ProblemRowsFilter(self.model, self)
+        table.setModel(self.rows)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -206,11 +234,20 @@ class ImportUsersDialog(FormDialog):
         box = QWidget()
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(label)
+        self.only_problems_check = QCheckBox("&Only rows with problems")
+        self.only_problems_check.setObjectName("onlyProblemsCheck")
+        self.only_problems_check.setAccessibleName("Show only the rows with problems")
+        self.only_problems_check.setEnabled(False)
+        self.only_problems_check.toggled.connect(self.rows.set_only_problems)
+        heading = QHBoxLayout()
+        heading.addWidget(label)
+        heading.addStretch(1)
+        heading.addWidget(self.only_problems_check)
+        column.addLayout(heading)
         column.addWidget(table, 1)
         column.addWidget(self.summary_label)
         self.form.addRow(box)
-        self._inputs.append(table)
+        self._inputs.extend((self.only_problems_check, table))
         self._give_the_table_the_height()
 
         self.confirm_button = self.add_button(
@@ -287,8 +324,9 @@ class ImportUsersDialog(FormDialog):
             (number for number, row in enumerate(preview.rows) if row.problems), 0 if total else None
         )
         if first is not None:
-            self.table.selectRow(first)
-            self.table.scrollTo(self.model.index(first, 0))
+            shown_row = self.rows.mapFromSource(self.model.index(first, 0)).row()
+            self.table.selectRow(shown_row)
+            self.table.scrollTo(self.rows.index(shown_row, 0))
         (self.confirm_button if preview.ok else self.table if total else self.choose_button).setFocus()
 
     def _fit_columns(self) -> None:
@@ -302,6 +340,9 @@ class ImportUsersDialog(FormDialog):
         show_message(self.summary_label, text, assertive=False)
 
     def _update_confirm(self) -> None:
+        self.only_problems_check.setEnabled(
+            not self.busy and self._preview is not None and self._preview.rows_with_problems > 0
+        )
         self.confirm_button.setEnabled(
             not self.busy and not self._done and self._preview is not None and self._preview.ok
         )
