@@ -21,6 +21,16 @@ from desktop_auth.errors import DesktopAuthError
 log = logging.getLogger(__name__)
 
 PROG = "desktop-auth"
+#: The shared settings by their command-line names (``settings set NAME VALUE``; commands_two_factor.py).
+SETTING_NAMES = (
+    "allow-self-registration",
+    "require-2fa-for-admins",
+    "lockout-threshold",
+    "lockout-base-seconds",
+    "lockout-max-seconds",
+    "idle-timeout-minutes",
+    "temporary-password-hours",
+)
 
 
 class _VersionAction(argparse.Action):
@@ -134,6 +144,32 @@ def build_parser() -> argparse.ArgumentParser:
         "recovery-codes",
         help="print a new batch of recovery codes for the account (the earlier ones stop working)",
     ).add_argument("email")
+    reset_two_factor = users.add_parser(
+        "reset-2fa",
+        help="remove the account's two-factor sign-in (a lost phone): the password alone signs in until it "
+        "is set up again (asks first on a terminal)",
+    )
+    reset_two_factor.add_argument("email")
+    reset_two_factor.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    settings = commands.add_parser(
+        "settings", help="the shared settings every client of the database follows"
+    ).add_subparsers(dest="action", required=True)
+    settings.add_parser("show", help="print each shared setting and its value")
+    set_setting = settings.add_parser(
+        "set", help="change a shared setting, e.g. 'settings set require-2fa-for-admins on'"
+    )
+    set_setting.add_argument("name", choices=SETTING_NAMES, metavar="NAME", help=", ".join(SETTING_NAMES))
+    set_setting.add_argument("value", metavar="VALUE", help="on or off, or a whole number")
+
+    two_factor = commands.add_parser("2fa", help="two-factor sign-in").add_subparsers(
+        dest="action", required=True
+    )
+    two_factor.add_parser(
+        "new-key",
+        help="print a new key for DESKTOP_AUTH_TOTP_KEY (two-factor secrets encrypted at rest); needs no "
+        "database",
+    )
 
     roles = commands.add_parser("roles", help="manage roles").add_subparsers(dest="action", required=True)
     roles.add_parser("list", help="list roles with how many accounts hold each")

@@ -1,4 +1,5 @@
-"""What each operator command does (``desktop-auth db|users|roles ...``); ``desktop_auth.cli`` parses.
+"""What each operator command does (``desktop-auth db|users|roles|settings|2fa ...``); ``desktop_auth.cli``
+parses.
 
 Every refusal is a ``DesktopAuthError`` whose message ``desktop_auth.cli`` prints as one line (exit 1);
 dates are written in UTC with their offset (``desktop_auth.services.timestamps``).
@@ -20,7 +21,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.exc import DatabaseError
 
-from desktop_auth import commands_lifecycle
+from desktop_auth import commands_lifecycle, commands_two_factor
 from desktop_auth.config import Settings, load_settings
 from desktop_auth.db.engine import Database
 from desktop_auth.db.schema import REVISIONS, UPGRADE_COMMAND, schema_status
@@ -55,6 +56,8 @@ def _printable(text: str, limit: int = 200) -> str:
 
 
 def run_command(args: argparse.Namespace, out: TextIO) -> int:
+    if args.group == "2fa":  # needs no database nor configuration (it makes the key the configuration lacks)
+        return commands_two_factor.new_key(out)
     settings = load_settings(database_url=args.database_url, database_url_file=args.database_url_file)
     configure_logging(settings.effective_log_dir)
     return _run(args, settings, out)
@@ -94,6 +97,7 @@ def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             "users": _users_command,
             "roles": _roles_command,
             "audit": commands_lifecycle.audit_command,
+            "settings": commands_two_factor.settings_command,
         }[args.group]
         return handler(args, services, out)
     except DatabaseError as error:
@@ -227,6 +231,8 @@ def _users_command(args: argparse.Namespace, services: Services, out: TextIO) ->
     elif action == "unlock":
         count = services.admin.unlock(actor, [args.email])
         print(f"{normalize_email(args.email)}: {'unlocked' if count else 'was not locked'}.", file=out)
+    elif action == "reset-2fa":
+        commands_two_factor.reset_two_factor(args, services, out)
     elif action == "import":
         from desktop_auth.commands_import import import_users
 
@@ -294,6 +300,7 @@ def _print_users(users: list[UserRecord], as_json: bool, out: TextIO) -> None:
         "MUST CHANGE",
         "TEMPORARY EXPIRES",
         "CODES LEFT",
+        "2FA",
     )
     table = [
         (
@@ -307,6 +314,7 @@ def _print_users(users: list[UserRecord], as_json: bool, out: TextIO) -> None:
             "yes" if u.must_change_password else "no",
             _fmt(u.temporary_password_expires_at),
             str(u.recovery_codes_left),
+            "on" if u.two_factor else "off",
         )
         for u in users
     ]

@@ -429,7 +429,7 @@ def test_users_list_shows_dates_in_utc_with_their_offset(
     assert run(cli_url, "users", "list") == 0
     row = capsys.readouterr().out.splitlines()[1]
     # ... then must change password, temporary password expiry, recovery codes left
-    assert re.fullmatch(f"root@example.com +admin +yes +- +- +0 +{UTC_TEXT} +no +- +0", row), row
+    assert re.fullmatch(f"root@example.com +admin +yes +- +- +0 +{UTC_TEXT} +no +- +0 +off", row), row
     assert run(cli_url, "users", "list", "--json") == 0
     (listed,) = json.loads(capsys.readouterr().out)
     assert re.fullmatch(UTC_TEXT, listed["created_at"]), listed

@@ -41,11 +41,11 @@ def test_cli_users_list_shows_the_lifecycle(
 
     assert run(cli_url, "users", "list") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert re.search(r"  MUST CHANGE +TEMPORARY EXPIRES +CODES LEFT$", lines[0]), lines[0]
+    assert re.search(r"  MUST CHANGE +TEMPORARY EXPIRES +CODES LEFT +2FA$", lines[0]), lines[0]
     pat_line = next(line for line in lines if line.startswith("pat@example.com"))
-    assert re.search(rf"  yes +{re.escape(expires)} +3$", pat_line), pat_line
+    assert re.search(rf"  yes +{re.escape(expires)} +3 +off$", pat_line), pat_line
     root_line = next(line for line in lines if line.startswith("root@example.com"))
-    assert root_line.split()[-3:] == ["no", "-", "0"]
+    assert root_line.split()[-4:] == ["no", "-", "0", "off"]
 
     assert run(cli_url, "users", "list", "--json") == 0
     listed = {row["email"]: row for row in json.loads(capsys.readouterr().out)}

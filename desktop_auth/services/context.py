@@ -196,4 +196,5 @@ def to_record(user: User, locked_until: datetime | None = None) -> UserRecord:
         updated_at=user.update_date,
         version=user.version,
         password_changed_at=user.password_changed_at,
+        two_factor=user.totp_secret is not None,
     )

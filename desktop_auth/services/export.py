@@ -35,6 +35,7 @@ USER_HEADER = [
     "must_change_password",
     "temporary_password_expires",
     "recovery_codes_left",
+    "two_factor",  # on or off; the secret itself is never exported
 ]
 AUDIT_HEADER = ["when", "actor", "action", "target", "old_value", "new_value", "detail"]
 
@@ -94,6 +95,7 @@ class ExportService:
                             u.must_change_password,
                             u.temporary_password_expires_at,
                             u.recovery_codes_left,
+                            u.two_factor,
                         )
                     ]
                 )

@@ -65,6 +65,8 @@ class UserRecord:
     temporary_password_expired: bool = False
     #: Recovery codes not used yet (administrators see how many, never the codes).
     recovery_codes_left: int = 0
+    #: Whether the account has two-factor sign-in on (never the secret itself).
+    two_factor: bool = False
 
     @property
     def is_admin(self) -> bool:

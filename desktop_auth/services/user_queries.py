@@ -37,7 +37,7 @@ TEMPORARY_HOURS_KEY = "temporary_password_hours"  # the shared setting (services
 
 def user_columns() -> AnySelect:
     """A UserRecord's columns, in ``record_from_row``'s order: each user with its role and any lockout, its
-    unused recovery codes counted, and the shared lifetime of temporary passwords (read in the same
+    unused recovery codes counted, whether it has two-factor sign-in, and the shared lifetime of temporary passwords (read in the same
     statement, so every row's expiry follows one value; one uncorrelated subquery, evaluated once).
 
     The codes are counted per row by a correlated subquery on ``ix_recovery_code_user_id_digest`` (which
@@ -65,6 +65,8 @@ def user_columns() -> AnySelect:
         User.password_changed_at,
         codes_left.label("recovery_codes_left"),
         temporary_hours.label("temporary_password_hours"),
+        # Whether there is a second factor, never the secret: the value does not leave the database.
+        User.totp_secret.is_not(None).label("two_factor"),
     ).select_from(
         User.__table__.join(Role.__table__, User.role_id == Role.id).outerjoin(
             LoginThrottle.__table__, LoginThrottle.email == User.email
@@ -103,6 +105,7 @@ def record_from_row(row: Any, now: datetime) -> UserRecord:
         password_changed,
         codes_left,
         hours_text,
+        two_factor,
     ) = row
     # As services.app_settings reads it: a value not stored (or not a number) is the default.
     hours = int(hours_text) if hours_text and hours_text.isdigit() else DEFAULT_TEMPORARY_PASSWORD_HOURS
@@ -123,6 +126,7 @@ def record_from_row(row: Any, now: datetime) -> UserRecord:
         temporary_password_expires_at=expires,
         temporary_password_expired=expires is not None and expires <= now,
         recovery_codes_left=int(codes_left or 0),
+        two_factor=bool(two_factor),  # MariaDB answers 0 or 1
     )
 
 

@@ -22,7 +22,8 @@ from desktop_auth.ui.shell.words import count
     COL_MUST_CHANGE,
     COL_TEMPORARY_EXPIRES,
     COL_RECOVERY_CODES,
-) = range(11)
+    COL_TWO_FACTOR,
+) = range(12)
 HEADERS = (
     "Email",
     "Role",
@@ -35,6 +36,7 @@ HEADERS = (
     "Must change password",
     "Temporary password expires",
     "Recovery codes",
+    "2FA",
 )
 #: What the header shows: the lifecycle columns' long names on two lines, so the columns can be as narrow as
 #: their values (their full names are the accessible ones, HEADERS).
@@ -47,8 +49,10 @@ HEADER_LINES = tuple(
     for name in HEADERS
 )
 EXPIRED_TEXT = "expired"
+TWO_FACTOR_ON, TWO_FACTOR_OFF = "on", "off"
 # Sortable columns. Not the temporary password's expiry (computed from a shared setting) nor the recovery
-# codes (a count per user): sorting by either would compute it for every user before the first page.
+# codes (a count per user): sorting by either would compute it for every user before the first page. Nor
+# two-factor: no index holds user.totp_secret, so sorting by it would read and sort the whole user table.
 SORT_KEYS = {
     COL_EMAIL: SortKey.EMAIL,
     COL_ROLE: SortKey.ROLE,
@@ -92,6 +96,7 @@ def cells(record: UserRecord) -> tuple[Any, ...]:
         "yes" if record.must_change_password else "no",
         _expiry(record),
         record.recovery_codes_left,
+        TWO_FACTOR_ON if record.two_factor else TWO_FACTOR_OFF,
     )
 
 
@@ -110,4 +115,6 @@ def spoken(record: UserRecord, column: int) -> str | None:
     if column == COL_RECOVERY_CODES:
         left = record.recovery_codes_left
         return "no recovery codes left" if left == 0 else f"{count(left, 'recovery code')} left"
+    if column == COL_TWO_FACTOR:
+        return "two-factor on" if record.two_factor else "two-factor off"
     return None

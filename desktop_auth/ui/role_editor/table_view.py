@@ -23,6 +23,7 @@ from desktop_auth.ui.role_editor.columns import (
     COL_RECOVERY_CODES,
     COL_ROLE,
     COL_TEMPORARY_EXPIRES,
+    COL_TWO_FACTOR,
     COL_UPDATED,
     SORT_KEYS,
 )
@@ -44,9 +45,10 @@ COLUMN_WIDTHS = {
     COL_MUST_CHANGE: 64,
     COL_TEMPORARY_EXPIRES: 150,
     COL_RECOVERY_CODES: 64,
+    COL_TWO_FACTOR: 48,
 }
 SORT_ARROW_ROOM = 16  # the header's sort indicator beside a heading
-LIFECYCLE_COLUMNS = (COL_MUST_CHANGE, COL_TEMPORARY_EXPIRES, COL_RECOVERY_CODES)
+LIFECYCLE_COLUMNS = (COL_MUST_CHANGE, COL_TEMPORARY_EXPIRES, COL_RECOVERY_CODES, COL_TWO_FACTOR)
 EMAIL_MIN_WIDTH = 150  # the stretching email column never gets narrower than this
 FOCUS_FRAME_WIDTH = 2  # the current cell's frame: an outer ring this wide, and a 1 px inner one
 FIRST_ROWS_WAIT_MS = 100  # under this, a wait reads as instant; past it, show the table loading
@@ -125,7 +127,7 @@ class UserTableView(QTableView):
         # the editor's first layout (its tab page at the page's size hint, before the real size) showed a
         # scroll bar in the first frame and hid it in the next, painting the whole window twice.
         #: The width that shows every column. The lifecycle columns (must change, temporary password expiry,
-        #: recovery codes) are left out of the minimum, so the editor still fits a 1366-pixel screen; a
+        #: recovery codes, 2FA) are left out of the minimum, so the editor still fits a 1366-pixel screen; a
         #: window opened wide enough (RoleEditor) shows them all, and a narrower one scrolls to them.
         scroll_bar = self.verticalScrollBar().sizeHint().width()
         self.full_width = sum(widths.values()) + EMAIL_MIN_WIDTH + scroll_bar + 2 * self.frameWidth()
