@@ -65,8 +65,10 @@ class TwoFactorService:
         return self._factor(user_id).sealed_secret is not None
 
     def start_enrollment(self, user_id: int) -> TwoFactorEnrollment:
-        """A new secret and its ``otpauth://`` URI for the QR code; nothing is stored until ``enable``."""
-        factor = self._factor(user_id)
+        """A new secret and its ``otpauth://`` URI for the QR code; nothing is stored until ``enable``
+        (also for an account that must change its password: an administrator at sign-in, see
+        ``enable_proven``)."""
+        factor = self._factor(user_id, signing_in=True)
         if factor.sealed_secret is not None:
             raise TwoFactorStateError("Two-factor sign-in is already on for this account.")
         secret = totp.new_secret()
@@ -82,15 +84,15 @@ class TwoFactorService:
     def enable_proven(self, user_id: int, checked_hash: str | None, secret: str, code: str) -> None:
         """``enable`` within a sign-in whose password was just checked (``checked_hash``, what it matched):
         an administrator setting up the factor the organisation requires before going on."""
-        factor = self._factor_to_enable(user_id, secret)
+        factor = self._factor_to_enable(user_id, secret, signing_in=True)
         if factor.password_hash != checked_hash:
             raise TwoFactorStateError("Your password was changed meanwhile; sign in again.")
         self._enable(user_id, factor, secret, code)
 
-    def _factor_to_enable(self, user_id: int, secret: str) -> _Factor:
+    def _factor_to_enable(self, user_id: int, secret: str, signing_in: bool = False) -> _Factor:
         if not _BASE32_SECRET.fullmatch(secret):
             raise InvalidInputError("totp_secret", ["That is not a secret this app made; start again."])
-        factor = self._factor(user_id)
+        factor = self._factor(user_id, signing_in)
         if factor.sealed_secret is not None:
             raise TwoFactorStateError("Two-factor sign-in is already on for this account.")
         return factor
@@ -130,7 +132,7 @@ class TwoFactorService:
         """The second step of a sign-in whose password was right: ``code`` must be the app's current
         code and not one used before. A wrong or reused code counts toward the address's lockout
         (AccountLockedError once locked; InvalidInputError('totp_code') before that)."""
-        factor = self._factor(user_id)
+        factor = self._factor(user_id, signing_in=True)
         if factor.sealed_secret is None:
             raise TwoFactorStateError("Two-factor sign-in is not on for this account.")
         secret = self._box.open(factor.sealed_secret)
@@ -209,12 +211,14 @@ class TwoFactorService:
         )
 
     @retried
-    def _factor(self, user_id: int) -> _Factor:
+    def _factor(self, user_id: int, signing_in: bool = False) -> _Factor:
+        """The account's factor. ``signing_in``: a step of a sign-in, which a temporary password does not
+        stop (the sign-in ends in Change password, as without two-factor); anything else it stops."""
         with self._context.database.transaction() as session:
             user = session.get(User, user_id)
             if user is None or not user.active:
                 raise AccountInactiveError()
-            if user.must_change_password:
+            if user.must_change_password and not signing_in:
                 raise PasswordChangeRequiredError()
             return _Factor(user.email, user.password_hash, user.totp_secret, user.totp_last_step)
 

@@ -39,6 +39,7 @@ from desktop_auth.ui.shell.widgets import AppWindow, button, order_children_as_l
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import SessionState, SignedInUser
+    from desktop_auth.ui.dialogs.two_factor_setup import Enabled
 
 _ACTIVITY_EVENTS = frozenset(
     {
@@ -114,6 +115,7 @@ class AccountWindow(AppWindow, QMainWindow):
         self._password_changed_at = user.password_changed_at
         self._ended = False
         self._deleted = False
+        self.recovery_codes_dialog: QWidget | None = None  # the codes made on turning on two-factor sign-in
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -137,6 +139,7 @@ class AccountWindow(AppWindow, QMainWindow):
         self.last_sign_in_value = self._value(
             details, "Last sign-in:", "lastSignInValue", format_time(user.previous_login_at)
         )
+        self.two_factor_value = self._value(details, "Two-factor sign-in:", "twoFactorValue", "…")
         layout.addLayout(details)
 
         self.notice_label = styled_label("", "error", "errorLabel")  # its name is its text: no accessibleName
@@ -172,6 +175,10 @@ class AccountWindow(AppWindow, QMainWindow):
             lambda: self._after_check(lambda: open_recovery_codes(self, runner, services, user.id))
         )
         actions.addWidget(self.recovery_codes_button)
+        self.two_factor_on: bool | None = None  # not known yet
+        self.two_factor_button = button("&Two-factor sign-in…", "twoFactorButton", "Two-factor sign-in")
+        self.two_factor_button.clicked.connect(lambda: self._after_check(self._open_two_factor))
+        actions.addWidget(self.two_factor_button)
         # (further actions on the account go here, before the stretch)
         actions.addStretch(1)
         actions.addWidget(self.delete_account_button)
@@ -214,6 +221,7 @@ class AccountWindow(AppWindow, QMainWindow):
         self.check_timer.setInterval(check_interval_ms)
         self.check_timer.timeout.connect(lambda: self.check_session())
         self.check_timer.start()
+        self._ask_two_factor()
 
     def _shortcut(self, push: QPushButton, keys: str) -> None:
         action = QAction(push.accessibleName(), self)
@@ -287,6 +295,76 @@ class AccountWindow(AppWindow, QMainWindow):
         if dialog.result_record is not None:
             self._password_changed_at = dialog.result_record.password_changed_at
             self.statusBar().showMessage("Your password was changed.", 10_000)
+
+    # -- two-factor sign-in (dialogs/two_factor_setup.py) ---------------------------------------------
+
+    def _ask_two_factor(self, then: Callable[[], None] | None = None) -> None:
+        services, user_id = self._services, self.user.id
+
+        def known(on: bool) -> None:
+            self._show_two_factor(on)
+            if then is not None:
+                then()
+
+        def failed(error: BaseException) -> None:
+            if then is not None:  # asked for: say why nothing opens (at start the value just stays unknown)
+                show_message(self.notice_label, describe(error))
+
+        self._runner.run(lambda: services.two_factor.has_factor(user_id), known, failed, owner=self)
+
+    def _show_two_factor(self, on: bool) -> None:
+        self.two_factor_on = on
+        self.two_factor_value.setText("On" if on else "Off")
+        state = "on" if on else "off"
+        self.two_factor_button.setAccessibleName(f"Two-factor sign-in ({state})")
+        self.two_factor_button.setToolTip(
+            "Two-factor sign-in is on: turn it off" if on else "Two-factor sign-in is off: turn it on"
+        )
+
+    def _open_two_factor(self) -> None:
+        """Ask the database first (an administrator may have reset it meanwhile), then on or off."""
+        self._ask_two_factor(then=self._open_two_factor_dialog)
+
+    def _open_two_factor_dialog(self) -> None:
+        from desktop_auth.ui.dialogs.two_factor_setup import TwoFactorOffDialog, TwoFactorSetupDialog
+
+        dialog: TwoFactorOffDialog | TwoFactorSetupDialog
+        if self.two_factor_on:
+            dialog = TwoFactorOffDialog(self._runner, self._services, self.user.id, parent=self)
+            dialog.accepted.connect(self._two_factor_turned_off)
+        else:
+            dialog = TwoFactorSetupDialog(self._runner, self._services, user_id=self.user.id, parent=self)
+            dialog.enabled.connect(self._two_factor_turned_on)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        install_help(dialog, "two-factor-sign-in")
+        dialog.locked_out.connect(self.end_session)
+        dialog.open()
+
+    def _two_factor_turned_off(self) -> None:
+        self._show_two_factor(False)
+        self.statusBar().showMessage(
+            "Two-factor sign-in is off: signing in asks for your password only.", 10_000
+        )
+
+    def _two_factor_turned_on(self, result: Enabled) -> None:
+        from desktop_auth.ui.dialogs.recovery_codes import RecoveryCodesDialog
+        from desktop_auth.ui.shell.words import count
+
+        self._show_two_factor(True)
+        said = "Two-factor sign-in is on: signing in now asks for a code from your authenticator app."
+        if result.codes_left:
+            said += f" You have {count(result.codes_left, 'recovery code')}."
+        elif result.codes_problem:
+            said += f" No recovery codes were made: {result.codes_problem}"
+        self.statusBar().showMessage(said, 15_000)
+        if result.issued is not None:  # none left: the new ones, shown once
+            codes = RecoveryCodesDialog(
+                self._runner, self._services, self.user.id, result.issued, parent=self
+            )
+            codes.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            codes.locked_out.connect(self.end_session)
+            self.recovery_codes_dialog = codes
+            codes.open()
 
     def _open_change_email(self) -> None:
         dialog = ChangeEmailDialog(self._runner, self._services, self.user.id, self.user.email, parent=self)

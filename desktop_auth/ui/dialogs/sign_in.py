@@ -18,7 +18,11 @@ import shiboken6
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
-from desktop_auth.services.errors import AccountLockedError
+from desktop_auth.services.errors import (
+    AccountLockedError,
+    SecondFactorRequiredError,
+    TwoFactorEnrollmentRequiredError,
+)
 from desktop_auth.ui.dialogs.fields import email_edit, password_edit
 from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell import settings_store
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
 
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import RecoveryReset, SignedInUser
+    from desktop_auth.ui.dialogs.totp_code import TotpCodeDialog
+    from desktop_auth.ui.dialogs.two_factor_setup import TwoFactorSetupDialog
 
 
 WAIT_OVER = "The wait is over: you can sign in again."
@@ -49,6 +55,9 @@ class TypedSoFar(NamedTuple):  # not a dataclass: this module is on the start-up
 class LoginDialog(FormDialog):
     signed_in = Signal(object)  # SignedInUser
     create_account_requested = Signal(str)  # the email typed so far
+    #: The password was right and a second step follows: its dialog (``totpDialog`` or, when the
+    #: organisation requires it, ``twoFactorSetupDialog``), open over this one.
+    second_step_opened = Signal(object)
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__("loginDialog", "Sign in", "Sign in to your desktop-auth account.", parent)
@@ -72,6 +81,7 @@ class LoginDialog(FormDialog):
         )
         self.forgot_password_button.clicked.connect(self.open_reset)
         self.reset_dialog: QWidget | None = None  # "Forgot password", while it is open
+        self.second_step_dialog: QWidget | None = None  # the code step, while it is open
         self.sign_in_button = self.add_button(
             button("&Sign in", "signInButton", "Sign in"), QDialogButtonBox.ButtonRole.AcceptRole
         )
@@ -293,6 +303,9 @@ class LoginDialog(FormDialog):
 
     def _failed(self, error: BaseException) -> None:
         self.set_busy(False)
+        if isinstance(error, (SecondFactorRequiredError, TwoFactorEnrollmentRequiredError)):
+            self._open_second_step(error)
+            return
         self.show_error(describe(error))
         if isinstance(error, AccountLockedError):
             self._show_lockout(error.seconds_left)
@@ -300,3 +313,41 @@ class LoginDialog(FormDialog):
         else:
             self.password_edit.selectAll()
             self.password_edit.setFocus()
+
+    # -- the second step: an authenticator's code, or setting one up (two-factor sign-in) --------------
+
+    def _open_second_step(self, step: SecondFactorRequiredError | TwoFactorEnrollmentRequiredError) -> None:
+        """The password was right: the code step (``dialogs/totp_code.py``) or, for an administrator the
+        organisation requires it of, setting up the authenticator (``dialogs/two_factor_setup.py``),
+        window-modal over this form. Cancel comes back here with the password cleared."""
+        services = self._services
+        assert services is not None
+        from PySide6.QtCore import Qt
+
+        dialog: TotpCodeDialog | TwoFactorSetupDialog
+        if isinstance(step, SecondFactorRequiredError):
+            from desktop_auth.ui.dialogs.totp_code import TotpCodeDialog
+
+            dialog = TotpCodeDialog(self._runner, services, step.challenge, parent=self)
+        else:
+            from desktop_auth.ui.dialogs.two_factor_setup import TwoFactorSetupDialog
+
+            dialog = TwoFactorSetupDialog(self._runner, services, challenge=step.challenge, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.signed_in.connect(self._succeeded)
+        dialog.rejected.connect(self._second_step_cancelled)
+        dialog.abandoned.connect(self._second_step_abandoned)
+        dialog.destroyed.connect(lambda: setattr(self, "second_step_dialog", None))
+        self.second_step_dialog = dialog
+        self.second_step_opened.emit(dialog)
+        dialog.open()
+
+    def _second_step_cancelled(self) -> None:
+        self.second_step_dialog = None
+        self.password_edit.clear()
+        self.password_edit.setFocus()
+
+    def _second_step_abandoned(self, error: BaseException) -> None:
+        """The sign-in cannot go on (locked, too slow, changed meanwhile): say why, as for a password."""
+        self.password_edit.clear()
+        self._failed(error)

@@ -26,7 +26,7 @@ from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.tasks import TaskRunner
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QWidget
+    from PySide6.QtWidgets import QDialog, QWidget
 
     from desktop_auth.config import Settings
     from desktop_auth.services.facade import Services
@@ -106,6 +106,7 @@ class AppController(QObject):
         self.login.rejected.connect(lambda: self.finished.emit(0))
         self.login.signed_in.connect(self._signed_in)
         self.login.create_account_requested.connect(self._show_register)
+        self.login.second_step_opened.connect(self._second_step)
         self.window: AccountWindow | None = None
         self.role_editor: RoleEditor | None = None
         self.current: object = None
@@ -214,6 +215,13 @@ class AppController(QObject):
         self._front(self.login)
         self.login.show()
         self.login.focus_first_empty()
+
+    def _second_step(self, dialog: QDialog) -> None:
+        """The code step of a sign-in (or setting up the authenticator it requires), over the sign-in
+        dialog: in front until it closes; a sign-in it completes arrives through the sign-in dialog."""
+        install_help(dialog, "two-factor-sign-in")
+        dialog.rejected.connect(lambda: self._front(self.login) if self.login.isVisible() else None)
+        self._front(dialog)
 
     # -- the signed-in session -----------------------------------------------------------------------
 
