@@ -203,6 +203,36 @@ def render(out: Path, theme: str, workdir: Path) -> None:
     editor.model.discard()
     editor.close()
 
+    # Two-factor sign-in, last: the administrator's factor would show in the role editor's 2FA column.
+    from datetime import UTC, datetime
+
+    from desktop_auth.security import totp
+    from desktop_auth.services.errors import SecondFactorRequiredError
+    from desktop_auth.ui.dialogs.totp_code import TotpCodeDialog
+    from desktop_auth.ui.dialogs.two_factor_setup import TwoFactorSetupDialog
+
+    enroll = TwoFactorSetupDialog(runner, services, user_id=admin.id)
+    wait_for(lambda: enroll.uri is not None and not enroll.busy)
+    enroll.current_edit.setText(PASSWORD)  # type: ignore[union-attr]
+    enroll.code_edit.setText("492 81")
+    enroll.submit()  # five digits: said under the code
+    save(enroll, out, "two-factor-setup", theme)
+    enroll.close()
+    enrollment = services.two_factor.start_enrollment(admin.id)
+    now = totp.step_at(datetime.now(UTC))
+    services.two_factor.enable(admin.id, PASSWORD, enrollment.secret, totp.code_for(enrollment.secret, now))
+    try:
+        services.accounts.authenticate(admin.email, PASSWORD)
+        raise AssertionError("the code step was expected")
+    except SecondFactorRequiredError as asked:
+        challenge = asked.challenge
+    step = TotpCodeDialog(runner, services, challenge)
+    step.code_edit.setText(totp.code_for(enrollment.secret, now))  # used to enroll: a code works once
+    step.submit()
+    wait_for(lambda: not step.busy)
+    save(step, out, "two-factor-code", theme)
+    step.close()
+
     error = StartupErrorDialog(
         DatabaseUnavailableError(
             "The database is unavailable (mysql+pymysql://app:***@db.example.com/accounts): "

@@ -26,6 +26,8 @@ def test_render_screenshots_produces_every_png(tmp_path: Path) -> None:
         "delete-account",
         "about",
         "import-users",
+        "two-factor-setup",
+        "two-factor-code",
         "database-unavailable",
     ):
         for theme in ("light", "dark"):
