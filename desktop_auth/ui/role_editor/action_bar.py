@@ -1,5 +1,5 @@
 """The row under the user table: what to do with the selected users (set a role, activate, deactivate,
-unlock, reset passwords, delete), and the actions on the list itself: Create user, Export CSV."""
+unlock, reset passwords, reset one user's two-factor sign-in, delete), and the actions on the list itself: Create user, Export CSV."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ class ActionBar(QWidget):
     set_active = Signal(bool)
     unlock = Signal()
     reset_passwords = Signal()
+    reset_two_factor = Signal()
     export = Signal()
     create_user = Signal()
     delete_users = Signal()
@@ -30,6 +31,15 @@ class ActionBar(QWidget):
         self.reset_button = button(
             "Reset &password…", "resetPasswordButton", "Reset the password of the selected users"
         )
+        # One user at a time, and only one with a factor (enable_two_factor_reset): Alt+2, every letter of
+        # "Reset two-factor" being taken in the Users tab.
+        self.reset_two_factor_button = button(
+            "Reset &2FA…", "resetTwoFactorButton", "Reset the two-factor sign-in of the selected user"
+        )
+        self.reset_two_factor_button.setToolTip(
+            "Remove the selected user's two-factor sign-in (one user at a time, with two-factor on)"
+        )
+        self.reset_two_factor_button.setEnabled(False)
         self.delete_button = button("Dele&te…", "deleteUsersButton", "Delete the selected users")
         self.create_button = button("&Create user…", "createUserButton", "Create a user")
         self.export_button = button("E&xport CSV…", "exportUsersButton", "Export the users to CSV")
@@ -43,8 +53,10 @@ class ActionBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Selected users:"))
-        for widget in (self.bulk_role, self.set_role_button, *self._for_selected):
+        for widget in (self.bulk_role, self.set_role_button, *self._for_selected[:-1]):
             layout.addWidget(widget)
+        layout.addWidget(self.reset_two_factor_button)
+        layout.addWidget(self.delete_button)
         layout.addStretch(1)
         # The actions on the list as a whole, after the stretch (Import users joins them here).
         layout.addWidget(self.create_button)
@@ -55,6 +67,7 @@ class ActionBar(QWidget):
         self.deactivate_button.clicked.connect(lambda: self.set_active.emit(False))
         self.unlock_button.clicked.connect(lambda: self.unlock.emit())
         self.reset_button.clicked.connect(lambda: self.reset_passwords.emit())
+        self.reset_two_factor_button.clicked.connect(lambda: self.reset_two_factor.emit())
         self.export_button.clicked.connect(lambda: self.export.emit())
         self.create_button.clicked.connect(lambda: self.create_user.emit())
         self.delete_button.clicked.connect(lambda: self.delete_users.emit())
@@ -78,3 +91,7 @@ class ActionBar(QWidget):
         self.create_button.setEnabled(roles_loaded)
         for widget in self._for_selected:
             widget.setEnabled(selected)
+
+    def enable_two_factor_reset(self, allowed: bool) -> None:
+        """Resetting two-factor sign-in needs one selected user, loaded, who has it on."""
+        self.reset_two_factor_button.setEnabled(allowed)

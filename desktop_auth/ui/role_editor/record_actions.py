@@ -1,6 +1,7 @@
 """The Users tab's actions on the selected users other than a change of role or active state
 (``bulk_flow``): unlock (sent as a query when the rows are not held), reset passwords (which needs each
-selected user's record: rows not held by the table model are fetched on a worker first), delete (the
+selected user's record: rows not held by the table model are fetched on a worker first), reset one
+loaded user's two-factor sign-in (after a confirmation), delete (the
 selection sent as a query: the database says which accounts and how many, the dialog confirms), and the
 actions on the list: create a user, export the list.
 """
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 from desktop_auth.services.records import DeletionTargets, UserRecord
 from desktop_auth.ui.dialogs.create_user import CreateUserDialog
 from desktop_auth.ui.dialogs.delete_users import DeleteUsersDialog
+from desktop_auth.ui.dialogs.reset_two_factor import ResetTwoFactorDialog
 from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
 from desktop_auth.ui.role_editor.core.selection import fetch_selected
 from desktop_auth.ui.shell import words
@@ -88,6 +90,24 @@ class RecordActions:
 
     def _passwords_reset(self, count: int) -> None:
         self._tab.message.emit(f"Reset the passwords of {words.count(count, 'account')}.", 8000)
+        self._tab.model.reload()
+
+    def reset_two_factor_selected(self) -> None:
+        """Confirm, then remove the one selected user's two-factor sign-in (the button is enabled only for
+        one loaded user who has it)."""
+        tab = self._tab
+        record = tab.selected_with_two_factor()
+        if record is None:
+            return
+        tab.show_error("")
+        dialog = ResetTwoFactorDialog(tab.runner, tab.services, tab.actor, record.email, parent=tab)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.reset_done.connect(self._two_factor_reset)
+        dialog.selection_stale.connect(tab.model.reload)
+        dialog.open()
+
+    def _two_factor_reset(self, email: str) -> None:
+        self._tab.message.emit(f"Reset the two-factor sign-in of {email}.", 8000)
         self._tab.model.reload()
 
     # -- creating and deleting accounts --------------------------------------------------------------

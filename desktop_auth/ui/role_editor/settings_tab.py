@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from desktop_auth.errors import InvalidInputError
+from desktop_auth.ui.dialogs.fields import FieldError
 from desktop_auth.ui.role_editor.lazy_tab import LazyTab
 from desktop_auth.ui.shell.announce import show_message
 from desktop_auth.ui.shell.messages import describe
@@ -36,9 +38,28 @@ class SettingsTab(LazyTab):
         self.temporary_hours.setToolTip(
             "How long a temporary password from a reset works; it must be changed at the next sign-in"
         )
+        self.require_two_factor = QCheckBox("&Require two-factor sign-in for administrators")
+        self.require_two_factor.setObjectName("requireTwoFactorCheck")
+        self.require_two_factor.setAccessibleName("Require two-factor sign-in for administrators")
+        self.require_two_factor.setToolTip(
+            "Administrators then sign in with a code from an authenticator app too; one without it is taken "
+            "to set it up right after the password. Set up your own first (Account window)."
+        )
+        # Inline under the box: the services refuse to turn it on for an administrator without a factor.
+        self.require_two_factor_error = FieldError(
+            self.require_two_factor, "requireTwoFactorError", required=False
+        )
+        two_factor = QWidget()
+        two_factor_column = QVBoxLayout(two_factor)
+        two_factor_column.setContentsMargins(0, 0, 0, 0)
+        two_factor_column.setSpacing(3)
+        two_factor_column.addWidget(self.require_two_factor)
+        two_factor_column.addWidget(self.require_two_factor_error)
+        self.require_two_factor.toggled.connect(lambda _on: self.require_two_factor_error.clear_message())
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow("Self-registration:", self.self_registration)
+        form.addRow("Two-factor sign-in:", two_factor)
         for text, spin in (
             ("Failed sign-ins before a &lockout:", self.threshold),
             ("&First lockout:", self.base),
@@ -91,6 +112,7 @@ class SettingsTab(LazyTab):
         self.maximum.setValue(shared.lockout_max_seconds)
         self.idle.setValue(shared.idle_timeout_minutes)
         self.temporary_hours.setValue(shared.temporary_password_hours)
+        self.require_two_factor.setChecked(shared.require_two_factor_for_admins)
 
     def save(self) -> None:
         changes = {
@@ -100,9 +122,11 @@ class SettingsTab(LazyTab):
             "lockout_max_seconds": self.maximum.value(),
             "idle_timeout_minutes": self.idle.value(),
             "temporary_password_hours": self.temporary_hours.value(),
+            "require_two_factor_for_admins": self.require_two_factor.isChecked(),
         }
         app_settings, actor = self._services.app_settings, self._actor
         self.error_label.hide()
+        self.require_two_factor_error.clear_message()
         self._runner.run(lambda: app_settings.update(actor, **changes), self._saved, self._failed, owner=self)
 
     def _saved(self, shared: SharedSettings) -> None:
@@ -111,4 +135,9 @@ class SettingsTab(LazyTab):
 
     def _failed(self, error: BaseException) -> None:
         self.saved_label.setText("")
+        if isinstance(error, InvalidInputError) and error.field == "require_two_factor_for_admins":
+            # Nothing was saved; the refusal is said under the box it is about, and the focus goes there.
+            self.require_two_factor_error.show_message(" ".join(error.problems), announce_it=True)
+            self.require_two_factor.setFocus()
+            return
         show_message(self.error_label, describe(error))

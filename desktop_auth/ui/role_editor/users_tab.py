@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_auth.services.errors import StaleEditError
-from desktop_auth.services.records import BulkChangeStatus
+from desktop_auth.services.errors import NotFoundError, StaleEditError
+from desktop_auth.services.records import BulkChangeStatus, RoleRecord, UserRecord
 from desktop_auth.ui.dialogs.import_users import add_import_button
 from desktop_auth.ui.role_editor.action_bar import ActionBar
 from desktop_auth.ui.role_editor.bulk_flow import BulkFlow, outcome_text
@@ -45,6 +45,7 @@ STATUS_SETTLE_MS = 600  # the status is announced once it stops changing this lo
 class UsersTab(QWidget):
     message = Signal(str, int)  # something to say in the status bar, and for how many ms
     refresh_requested = Signal()
+    roles_outdated = Signal()  # saving named a role that is gone: the role list is read again
 
     def __init__(self, runner: TaskRunner, services: Services, actor: Actor) -> None:
         super().__init__()
@@ -54,6 +55,8 @@ class UsersTab(QWidget):
         self._actor = actor
         self._saving = False
         self._staging = False
+        self._refusal = ""  # a refused save, said again with what following a rename did
+        self._role_ids: dict[str, int] = {}  # the last role list's ids, by name: renames are noticed by id
         admin = services.admin
         self.model = UserTableModel(
             runner,
@@ -122,6 +125,7 @@ class UsersTab(QWidget):
         self.action_bar.set_active.connect(lambda active: self._bulk(active=active))
         self.action_bar.unlock.connect(self.record_actions.unlock_selected)
         self.action_bar.reset_passwords.connect(self.record_actions.reset_selected)
+        self.action_bar.reset_two_factor.connect(self.record_actions.reset_two_factor_selected)
         self.action_bar.export.connect(self.record_actions.export)
         self.action_bar.create_user.connect(self.record_actions.create_user)
         self.action_bar.delete_users.connect(self.record_actions.delete_selected)
@@ -159,6 +163,7 @@ class UsersTab(QWidget):
         self.save_button.setEnabled(bool(pending) and idle)
         self.revert_button.setEnabled(bool(pending) and idle)
         self.action_bar.enable(bool(selected) and idle, self.roles_loaded)
+        self.action_bar.enable_two_factor_reset(idle and self.selected_with_two_factor() is not None)
 
     def _announce_status(self) -> None:
         text = self.status_label.text()
@@ -172,12 +177,53 @@ class UsersTab(QWidget):
 
     # -- roles and filters ---------------------------------------------------------------------------
 
-    def show_roles(self, names: list[str]) -> None:
-        """The role list arrived: offer it in the role column's editor and the two role combo boxes."""
+    def show_roles(self, roles: list[RoleRecord]) -> None:
+        """The role list arrived: offer it in the role column's editor and the two role combo boxes, and
+        let unsaved edits follow any role renamed (or removed) since the last list."""
+        names = [role.name for role in roles]
+        known, self._role_ids = self._role_ids, {role.name: role.id for role in roles}
+        by_id = {role.id: role.name for role in roles}
+        changed = {name: by_id.get(role_id) for name, role_id in known.items() if by_id.get(role_id) != name}
+        if changed:
+            self._follow_roles(changed)
+        self._refusal = ""
         self.delegate.roles = names
         self.filter_bar.show_roles(names)
         self.action_bar.show_roles(names)
         self.update_status()  # "Set role" waits for the list of roles
+
+    def _follow_roles(self, changed: dict[str, str | None]) -> None:
+        """Unsaved edits name roles by name: after a rename they name the new one (saving the old name
+        would be refused: no role has it), an edit to a removed role is dropped, and a staged bulk change
+        for such a role is dropped (the database holds its role by name), each said and announced."""
+        pending = self.model.pending
+        following = pending.follow_roles(changed)
+        said: list[str] = []
+        if following.followed:
+            renames = ", ".join(f"{old} → {new}" for old, new in changed.items() if new is not None)
+            said.append(
+                f"{words.count(following.followed, 'unsaved role change')} now "
+                f"{'names' if following.followed == 1 else 'name'} the renamed role ({renames})."
+            )
+        if following.dropped:
+            gone = ", ".join(old for old, new in changed.items() if new is None)
+            said.append(
+                f"Dropped {words.count(following.dropped, 'unsaved role change')}: the role is gone ({gone})."
+            )
+        if following.stale_bulk_role is not None and pending.bulk is not None:
+            new = changed.get(following.stale_bulk_role)
+            what = f"was renamed to {new}" if new else "was removed"
+            said.append(
+                f"Dropped the unsaved change for {words.count(pending.bulk.total, 'selected user')}: its role "
+                f"{following.stale_bulk_role} {what}. Select them and set the role again."
+            )
+            self.bulk_flow.discard(pending.bulk.change_id)
+            pending.bulk = None
+        self.model.show_pending()
+        if said:
+            refusal, self._refusal = self._refusal, ""
+            self.show_error(" ".join([refusal, *said] if refusal else said))
+        self.update_status()
 
     @property
     def roles_loaded(self) -> bool:
@@ -194,6 +240,15 @@ class UsersTab(QWidget):
             for position in range(ranges.count())
         )
         return Selection.of_rows(self.model.query, self.model.rowCount(), runs)
+
+    def selected_with_two_factor(self) -> UserRecord | None:
+        """The one selected user, when loaded and with two-factor sign-in on (what an administrator may
+        reset); else None."""
+        selection = self.selection()
+        if selection.count != 1:
+            return None
+        records = self.model.cache.records_in(selection)
+        return records[0] if records and records[0].two_factor else None
 
     def select_rows(self, rows: list[int]) -> None:
         """Select these rows (used by keyboard shortcuts and tests)."""
@@ -275,6 +330,11 @@ class UsersTab(QWidget):
         self.busy_bar.hide()
         if self.model.pending.bulk is not None:
             self.unfinished_bar.check()  # a change stopped half-way is offered to resume, not kept as unsaved
+        if isinstance(error, NotFoundError):
+            # Most likely a role renamed elsewhere after an edit named it: with the new list, the edits
+            # follow the rename (show_roles) and can be saved again.
+            self._refusal = describe(error)
+            self.roles_outdated.emit()
         if isinstance(error, StaleEditError):
             # Nothing was saved. The conflicting rows lose their edits and show the other admin's values;
             # every other pending edit stays, for review.

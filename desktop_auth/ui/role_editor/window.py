@@ -81,6 +81,7 @@ class RoleEditor(AppWindow, QMainWindow):
         close.triggered.connect(self.close)  # closing asks about unsaved changes
         self.addAction(close)
         self.users_tab.refresh_requested.connect(self.refresh)
+        self.users_tab.roles_outdated.connect(self._load_roles)
         self.users_tab.message.connect(self.statusBar().showMessage)
         # Fetched once the window is built, on the next turn of the event loop: a worker started earlier only
         # takes turns with the building at the interpreter lock, which lengthens this pause without getting
@@ -106,7 +107,7 @@ class RoleEditor(AppWindow, QMainWindow):
 
     def _load_roles(self) -> None:
         def loaded(roles: list[RoleRecord]) -> None:
-            self.users_tab.show_roles([role.name for role in roles])
+            self.users_tab.show_roles(roles)
             self.roles_tab.show_roles(roles)
 
         def failed(error: BaseException) -> None:

@@ -3,8 +3,9 @@ made on, and at most one bulk change (a query's worth of users, staged in the da
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from desktop_auth.constants import ADMIN_ROLE
 from desktop_auth.services.records import BulkSelection, UserEdit, UserRecord, describe_change
@@ -83,6 +84,15 @@ class PendingBulk:
         return f"{describe_change(self.role, self.active)} for {users}"
 
 
+class RoleFollowing(NamedTuple):
+    """What ``PendingEdits.follow_roles`` did: edits now naming a renamed role, edits to a removed role
+    dropped, and the role of a staged bulk change that no longer has that name (None: none)."""
+
+    followed: int
+    dropped: int
+    stale_bulk_role: str | None
+
+
 class PendingEdits:
     """The unsaved edits, one per user id; they outlive reloads and leave with ``discard``.
 
@@ -153,6 +163,31 @@ class PendingEdits:
                 self._edits.pop(record.id, None)
             else:
                 self._edits[record.id] = edit
+
+    def follow_roles(self, renamed: Mapping[str, str | None]) -> RoleFollowing:
+        """Roles were renamed (old name -> new name) or removed (old name -> None) since these edits were
+        made: each edit names the role by its new name, an edit to a removed role is dropped (its other
+        change stays), and a bulk change naming a renamed or removed role is reported (its role is stored
+        in the database by name: the caller drops it)."""
+        followed: set[int] = set()
+        dropped: set[int] = set()
+        for user_id, edit in list(self._edits.items()):
+            if edit.original_role in renamed:
+                edit.original_role = renamed[edit.original_role] or edit.original_role
+            if edit.role is not None and edit.role in renamed:
+                new = renamed[edit.role]
+                if new is None:
+                    dropped.add(user_id)
+                else:
+                    followed.add(user_id)
+                edit.role = new
+            if edit.role == edit.original_role:
+                edit.role = None  # renamed to what they hold already: no change left
+            if edit.empty:
+                del self._edits[user_id]
+        bulk_role = self.bulk.role if self.bulk is not None else None
+        stale_bulk = bulk_role if bulk_role is not None and bulk_role in renamed else None
+        return RoleFollowing(len(followed), len(dropped), stale_bulk)
 
     def discard(self, user_ids: Iterable[int] | None = None) -> None:
         """Forget the edits of these users (None: all)."""
