@@ -16,9 +16,10 @@ from typing import Final, TextIO
 
 from desktop_auth.commands_lifecycle import NotConfirmedError
 from desktop_auth.commands_lifecycle import _confirm as confirm  # the lifecycle commands' question
+from desktop_auth.constants import ADMIN_ROLE
 from desktop_auth.errors import DesktopAuthError
 from desktop_auth.services import Services
-from desktop_auth.services.records import Actor, SharedSettings
+from desktop_auth.services.records import Actor, SharedSettings, UserQuery
 
 _SHORTER: Final = {"require_two_factor_for_admins": "require-2fa-for-admins"}  # as the issue names it
 #: The shared settings (``SharedSettings``' fields) by their command-line names, in ``settings show``'s
@@ -60,11 +61,28 @@ def settings_command(args: argparse.Namespace, services: Services, out: TextIO) 
     if args.action == "set":
         field = SETTING_NAMES[args.name]  # argparse offers only these names
         value = _value(args.name, field, args.value)
+        before = services.app_settings.get()
         shown = _print_settings(services.app_settings.update(Actor.operator(), **{field: value}), None)
         print(f"{args.name} is now {shown[args.name]}.", file=out)
+        if field == "require_two_factor_for_admins" and value and not before.require_two_factor_for_admins:
+            _say_who_must_enroll(services)
     else:
         _print_settings(services.app_settings.get(), out)
     return 0
+
+
+def _say_who_must_enroll(services: Services) -> None:
+    """On stderr: the active administrators without an authenticator, who must set one up at their next
+    sign-in and can do nothing administrative until then."""
+    admins = services.admin.list_users(Actor.operator(), UserQuery(role=ADMIN_ROLE), 0, 1000)
+    without = [user.email for user in admins if user.active and not user.two_factor]
+    if without:
+        named = ", ".join(without[:5]) + (f" and {len(without) - 5} more" if len(without) > 5 else "")
+        print(
+            f"desktop-auth: {len(without)} administrator{'s have' if len(without) != 1 else ' has'} no "
+            f"two-factor sign-in yet ({named}): each sets it up at the next sign-in.",
+            file=sys.stderr,
+        )
 
 
 def _value(name: str, field: str, typed: str) -> bool | int:

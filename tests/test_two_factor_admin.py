@@ -212,7 +212,14 @@ def test_settings_show_and_set(
 
     # An operator may require it although no administrator has a factor yet (they set one up at sign-in).
     assert run(cli_url, "settings", "set", "require-2fa-for-admins", "on") == 0
-    assert capsys.readouterr().out == "require-2fa-for-admins is now on.\n"
+    said = capsys.readouterr()
+    assert said.out == "require-2fa-for-admins is now on.\n"
+    assert said.err == (
+        "desktop-auth: 1 administrator has no two-factor sign-in yet (root@example.com): each sets it up at "
+        "the next sign-in.\n"
+    )
+    assert run(cli_url, "settings", "set", "require-2fa-for-admins", "on") == 0  # on already: not said again
+    assert capsys.readouterr().err == ""
     assert run(cli_url, "settings", "show") == 0
     assert "require-2fa-for-admins    on" in capsys.readouterr().out
     assert run(cli_url, "settings", "set", "lockout-threshold", "7") == 0
@@ -292,3 +299,38 @@ def test_a_secret_written_to_the_database_directly_is_never_listed(
     out = capsys.readouterr().out
     assert "SECRETSECRET" not in out
     assert {row["email"]: row["two_factor"] for row in json.loads(out)}["ada@example.com"] is True
+
+
+# -- unsaved role edits and renamed roles (the role editor's core, no Qt) ------------------------------------
+
+
+def test_pending_edits_follow_a_renamed_role_and_drop_a_removed_one() -> None:
+    from desktop_auth.services.records import BulkSelection
+    from desktop_auth.ui.role_editor.core.pending_edits import PendingBulk, PendingEdits
+    from tests.user_records import user_record
+
+    pending = PendingEdits()
+    ann, bob, dee = (user_record(n) for n in range(3))
+    pending.stage([ann], role="auditor")
+    pending.stage([bob], role="temp", active=False)
+    pending.stage([user_record(4, role="auditor")], role="user")  # holds the role that is renamed
+    pending.bulk = PendingBulk(1, BulkSelection(UserQuery()), total=3, role="auditor")
+
+    following = pending.follow_roles({"auditor": "reviewer", "temp": None})
+    assert following == (1, 1, None)
+    edits = {edit.user_id: (edit.role, edit.active) for edit in pending.edits()}
+    assert edits == {
+        ann.id: ("reviewer", None),
+        bob.id: (None, False),
+        5: ("user", None),
+    }
+    assert pending.get(5) is not None
+    assert pending.get(5).original_role == "reviewer"  # what they hold, by its new name
+    assert pending.bulk.role == "reviewer"  # the database renamed the staged change with the role
+    pending.stage([user_record(4, role="reviewer")], role="reviewer")  # back to what they hold: unmarked
+    assert pending.get(5) is None
+    assert pending.get(dee.id) is None
+
+    pending.bulk.role = "gone"
+    assert pending.follow_roles({"gone": None}).stale_bulk_role == "gone"
+    assert pending.follow_roles({}) == (0, 0, None)

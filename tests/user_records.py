@@ -9,8 +9,9 @@ from desktop_auth.services.records import UserRecord
 CREATED = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 
 
-def user_record(n: int, role: str = "user", version: int = 1) -> UserRecord:
-    """User number ``n``: id n + 1, user{n:04d}@example.com, n sign-ins."""
+def user_record(n: int, role: str = "user", version: int = 1, two_factor: bool = False) -> UserRecord:
+    """User number ``n``: id n + 1, user{n:04d}@example.com, n sign-ins (``two_factor``: with an
+    authenticator)."""
     return UserRecord(
         id=n + 1,
         email=f"user{n:04d}@example.com",
@@ -23,4 +24,5 @@ def user_record(n: int, role: str = "user", version: int = 1) -> UserRecord:
         created_at=CREATED,
         updated_at=CREATED,
         version=version,
+        two_factor=two_factor,
     )

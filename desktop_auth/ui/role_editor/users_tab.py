@@ -194,8 +194,9 @@ class UsersTab(QWidget):
 
     def _follow_roles(self, changed: dict[str, str | None]) -> None:
         """Unsaved edits name roles by name: after a rename they name the new one (saving the old name
-        would be refused: no role has it), an edit to a removed role is dropped, and a staged bulk change
-        for such a role is dropped (the database holds its role by name), each said and announced."""
+        would be refused: no role has it), and an edit to a removed role is dropped, as is a staged bulk
+        change giving it (applying it would fail); each said and announced. A staged bulk change follows a
+        rename by itself (the database renames it with the role)."""
         pending = self.model.pending
         following = pending.follow_roles(changed)
         said: list[str] = []
@@ -211,11 +212,9 @@ class UsersTab(QWidget):
                 f"Dropped {words.count(following.dropped, 'unsaved role change')}: the role is gone ({gone})."
             )
         if following.stale_bulk_role is not None and pending.bulk is not None:
-            new = changed.get(following.stale_bulk_role)
-            what = f"was renamed to {new}" if new else "was removed"
             said.append(
                 f"Dropped the unsaved change for {words.count(pending.bulk.total, 'selected user')}: its role "
-                f"{following.stale_bulk_role} {what}. Select them and set the role again."
+                f"{following.stale_bulk_role} is gone."
             )
             self.bulk_flow.discard(pending.bulk.change_id)
             pending.bulk = None

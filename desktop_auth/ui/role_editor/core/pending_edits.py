@@ -86,7 +86,7 @@ class PendingBulk:
 
 class RoleFollowing(NamedTuple):
     """What ``PendingEdits.follow_roles`` did: edits now naming a renamed role, edits to a removed role
-    dropped, and the role of a staged bulk change that no longer has that name (None: none)."""
+    dropped, and the removed role a staged bulk change gives (None: none)."""
 
     followed: int
     dropped: int
@@ -167,8 +167,9 @@ class PendingEdits:
     def follow_roles(self, renamed: Mapping[str, str | None]) -> RoleFollowing:
         """Roles were renamed (old name -> new name) or removed (old name -> None) since these edits were
         made: each edit names the role by its new name, an edit to a removed role is dropped (its other
-        change stays), and a bulk change naming a renamed or removed role is reported (its role is stored
-        in the database by name: the caller drops it)."""
+        change stays). A staged bulk change follows a rename (the database renamed it with the role:
+        services/roles.py), and one giving a removed role is reported (applying it would fail: the caller
+        drops it)."""
         followed: set[int] = set()
         dropped: set[int] = set()
         for user_id, edit in list(self._edits.items()):
@@ -185,8 +186,13 @@ class PendingEdits:
                 edit.role = None  # renamed to what they hold already: no change left
             if edit.empty:
                 del self._edits[user_id]
-        bulk_role = self.bulk.role if self.bulk is not None else None
-        stale_bulk = bulk_role if bulk_role is not None and bulk_role in renamed else None
+        stale_bulk = None
+        if self.bulk is not None and self.bulk.role is not None and self.bulk.role in renamed:
+            new_role = renamed[self.bulk.role]
+            if new_role is None:
+                stale_bulk = self.bulk.role
+            else:
+                self.bulk.role = new_role
         return RoleFollowing(len(followed), len(dropped), stale_bulk)
 
     def discard(self, user_ids: Iterable[int] | None = None) -> None:
