@@ -190,6 +190,8 @@ def test_users_list_and_reset_2fa(
         ("ada@example.com", "ada@example.com has no two-factor sign-in to reset; nothing was changed."),
         ("nobody@example.com", "No account has the email address nobody@example.com."),
         ("ada\u200b@example.com", None),  # an invisible character: not ada's address
+        ("\u0430da@example.com", None),  # a Cyrillic 'а': a look-alike, not ada's address
+        ("a" * 100_000 + "@example.com", None),  # huge: one short line all the same
     ):
         assert run(cli_url, "users", "reset-2fa", email, "--yes") == 1
         err = capsys.readouterr().err
@@ -197,6 +199,7 @@ def test_users_list_and_reset_2fa(
         assert err.startswith("desktop-auth: error: ")
         if said is not None:
             assert err == f"desktop-auth: error: {said}\n"
+        assert len(err) < 300, err[:300]
 
 
 def test_settings_show_and_set(
