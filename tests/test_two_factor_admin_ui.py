@@ -293,3 +293,27 @@ def test_a_rename_elsewhere_is_noticed_when_saving_and_the_edit_follows_it(
         lambda: services.admin.get_user(admin, "ann@example.com").role == "reviewer", timeout=10_000
     )
     assert services.admin.get_user(admin, "bob@example.com").role == "user"
+
+
+def test_the_reset_dialog_names_its_controls(qtbot: QtBot, services: Services, admin: Actor) -> None:
+    from PySide6.QtWidgets import QAbstractButton
+
+    from desktop_auth.ui.shell.tasks import TaskRunner
+
+    dialog = ResetTwoFactorDialog(TaskRunner(), services, admin, "ada@example.com")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.accessibleName() == "Reset two-factor sign-in"
+    for control in dialog.findChildren(QAbstractButton):
+        assert control.accessibleName(), control.objectName()
+    for label in dialog.findChildren(QLabel):
+        if label.pixmap().isNull():
+            assert not label.accessibleName(), label.objectName()  # a text label is named by its text
+    notice = child(dialog, QLabel, "noticeLabel")
+    assert notice.isVisible()
+    assert "password alone signs in" in notice.text()
+    assert (
+        child(dialog, QPushButton, "resetTwoFactorConfirmButton").hasFocus()
+        or dialog.focusWidget() is not None
+    )
