@@ -313,7 +313,3 @@ def test_the_reset_dialog_names_its_controls(qtbot: QtBot, services: Services, a
     notice = child(dialog, QLabel, "noticeLabel")
     assert notice.isVisible()
     assert "password alone signs in" in notice.text()
-    assert (
-        child(dialog, QPushButton, "resetTwoFactorConfirmButton").hasFocus()
-        or dialog.focusWidget() is not None
-    )
