@@ -274,25 +274,33 @@ def test_a_rename_elsewhere_is_noticed_when_saving_and_the_edit_follows_it(
 ) -> None:
     services.roles.add_role(admin, "auditor")
     services.roles.add_role(admin, "temp")
-    register_accounts(services, "ann@example.com", "bob@example.com")
+    services.roles.add_role(admin, "again")
+    register_accounts(services, "ann@example.com", "bob@example.com", "cy@example.com")
     editor: RoleEditor = open_editor(admin)
     _stage_role(editor, "ann@example.com", "auditor")
     _stage_role(editor, "bob@example.com", "temp")
+    _stage_role(editor, "cy@example.com", "again")
     services.roles.rename_role(admin, "auditor", "reviewer")  # another administrator
     services.roles.remove_role(admin, "temp")
+    services.roles.remove_role(admin, "again")
+    services.roles.add_role(admin, "again")  # a new role by the same name: cy's edit still saves
     click(qtbot, editor.users_tab, "saveButton")
     error = child(editor.users_tab, QLabel, "errorLabel")
     qtbot.waitUntil(lambda: "renamed role" in error.text(), timeout=10_000)
     assert error.text().startswith("There is no role named ")
     assert "now names the renamed role (auditor → reviewer)" in error.text()
     assert "Dropped 1 unsaved role change: the role is gone (temp)." in error.text()
-    assert [(edit.role, edit.active) for edit in editor.model.edits()] == [("reviewer", None)]
+    assert sorted((edit.role, edit.active) for edit in editor.model.edits()) == [
+        ("again", None),
+        ("reviewer", None),
+    ]
     assert services.admin.get_user(admin, "ann@example.com").role == "user"  # nothing was saved
     click(qtbot, editor.users_tab, "saveButton")
     qtbot.waitUntil(
         lambda: services.admin.get_user(admin, "ann@example.com").role == "reviewer", timeout=10_000
     )
     assert services.admin.get_user(admin, "bob@example.com").role == "user"
+    assert services.admin.get_user(admin, "cy@example.com").role == "again"
 
 
 def test_the_reset_dialog_names_its_controls(qtbot: QtBot, services: Services, admin: Actor) -> None:
@@ -313,3 +321,27 @@ def test_the_reset_dialog_names_its_controls(qtbot: QtBot, services: Services, a
     notice = child(dialog, QLabel, "noticeLabel")
     assert notice.isVisible()
     assert "password alone signs in" in notice.text()
+
+
+def test_a_removed_role_whose_id_a_new_role_got_is_not_taken_for_a_rename(
+    qtbot: QtBot, services: Services, admin: Actor, open_editor
+) -> None:
+    """SQLite gives a removed role's id (the highest) to the next new role: without a rename in the history,
+    the edit to the removed role is dropped, never moved to the newcomer."""
+    services.roles.add_role(admin, "zz")
+    register_accounts(services, "bob@example.com")
+    editor: RoleEditor = open_editor(admin)
+    _stage_role(editor, "bob@example.com", "zz")
+    old_id = next(role.id for role in services.roles.list_roles() if role.name == "zz")
+    services.roles.remove_role(admin, "zz")  # another administrator
+    zeta = services.roles.add_role(admin, "zeta")
+    if services.context.database.dialect_name == "sqlite":
+        assert zeta.id == old_id  # the case this test is about
+    click(qtbot, editor.users_tab, "saveButton")
+    error = child(editor.users_tab, QLabel, "errorLabel")
+    qtbot.waitUntil(lambda: "Dropped" in error.text(), timeout=10_000)
+    assert (
+        error.text() == "There is no role named 'zz'. Dropped 1 unsaved role change: the role is gone (zz)."
+    )
+    assert editor.model.edits() == []
+    assert services.admin.get_user(admin, "bob@example.com").role == "user"

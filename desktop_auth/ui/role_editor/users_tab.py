@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_auth.services.errors import NotFoundError, StaleEditError
-from desktop_auth.services.records import BulkChangeStatus, RoleRecord, UserRecord
+from desktop_auth.services.records import AuditRecord, BulkChangeStatus, RoleRecord, UserRecord
 from desktop_auth.ui.dialogs.import_users import add_import_button
 from desktop_auth.ui.role_editor.action_bar import ActionBar
 from desktop_auth.ui.role_editor.bulk_flow import BulkFlow, outcome_text
@@ -182,15 +182,51 @@ class UsersTab(QWidget):
         let unsaved edits follow any role renamed (or removed) since the last list."""
         names = [role.name for role in roles]
         known, self._role_ids = self._role_ids, {role.name: role.id for role in roles}
-        by_id = {role.id: role.name for role in roles}
-        changed = {name: by_id.get(role_id) for name, role_id in known.items() if by_id.get(role_id) != name}
-        if changed:
-            self._follow_roles(changed)
-        self._refusal = ""
+        self._notice_renames(known, {role.id: role.name for role in roles})
         self.delegate.roles = names
         self.filter_bar.show_roles(names)
         self.action_bar.show_roles(names)
         self.update_status()  # "Set role" waits for the list of roles
+
+    def _notice_renames(self, known: dict[str, int], now: dict[int, str]) -> None:
+        """Names of the last list that are gone now: renamed, or removed. A role that kept its id under a
+        name new to the list looks renamed, but an id can be reused (SQLite hands a removed role's id to
+        the next new one), so the history must say so (a chain of ``role_rename`` events from the old name
+        to the new); anything else counts as removed. A name still listed (removed and added again, say)
+        still saves: it is left alone."""
+        gone = {name: now.get(role_id) for name, role_id in known.items() if name not in self._role_ids}
+        candidates = {old: new for old, new in gone.items() if new is not None and new not in known}
+        removed: dict[str, str | None] = {old: None for old in gone if old not in candidates}
+        if not candidates:
+            if removed:
+                self._follow_roles(removed)
+            self._refusal = ""
+            return
+        admin, actor = self._services.admin, self._actor
+
+        def confirmed(events: list[AuditRecord]) -> None:
+            hops = {
+                e.old_value: e.new_value
+                for e in reversed(events)  # oldest first: a later rename of a name wins
+                if e.action == "role_rename" and e.old_value and e.new_value
+            }
+            changed = dict(removed)
+            for old, new in candidates.items():
+                name, seen = old, set()
+                while name in hops and name not in seen:
+                    seen.add(name)
+                    name = hops[name]
+                changed[old] = new if name == new else None
+            self._follow_roles(changed)
+            self._refusal = ""
+
+        def failed(error: BaseException) -> None:  # unsure: none of them is followed
+            self._follow_roles({**removed, **dict.fromkeys(candidates)})
+            self._refusal = ""
+
+        self._runner.run(
+            lambda: admin.audit_log(actor, "role_rename", limit=1000), confirmed, failed, owner=self
+        )
 
     def _follow_roles(self, changed: dict[str, str | None]) -> None:
         """Unsaved edits name roles by name: after a rename they name the new one (saving the old name
