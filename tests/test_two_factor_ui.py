@@ -28,6 +28,10 @@ from desktop_auth.ui.dialogs.two_factor_setup import TwoFactorSetupDialog, group
 from desktop_auth.ui.shell import qr
 from desktop_auth.ui.shell.tasks import TaskRunner
 from tests.conftest import IN_CI, STRONG_PASSWORD, FakeClock, register_accounts
+from tests.test_accessibility import Announcement
+from tests.test_accessibility import announced as announced  # the fixture
+from tests.test_layout import _clipped
+from tests.test_layout import themed as themed  # the fixture: light and dark
 from tests.ui_helpers import child, click, front, login_ready, press_enter, sign_in, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
 
@@ -486,3 +490,106 @@ def test_the_code_step_and_enrollment_at_sign_in_allow_a_temporary_password(
     assert signed_in.is_admin
     with pytest.raises(PasswordChangeRequiredError):  # outside a sign-in it still stops everything
         services.two_factor.has_factor(bob)
+
+
+# -- screen readers, and odd input -----------------------------------------------------------------------
+
+
+def _code_step(services: Services, email: str = ADA) -> TotpCodeDialog:
+    from desktop_auth.services.errors import SecondFactorRequiredError
+
+    with pytest.raises(SecondFactorRequiredError) as asked:
+        services.accounts.authenticate(email, STRONG_PASSWORD)
+    return TotpCodeDialog(TaskRunner(), services, asked.value.challenge)
+
+
+def test_a_wrong_code_is_announced_and_the_field_says_it_is_invalid(
+    qtbot: QtBot, services: Services, clock: FakeClock, announced: list[Announcement]
+) -> None:
+    _user_id, secret = _enrolled(services, clock)
+    dialog = _code_step(services)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    edit = child(dialog, QLineEdit, "totpCodeEdit")
+    assert edit.accessibleName() == "Authenticator code"
+    assert edit.accessibleDescription() == "Required. 6 digits, or a recovery code"
+    dialog.submit()  # empty
+    assert announced[-1].text == "Enter the code your authenticator app shows, or a recovery code."
+    edit.setText(_wrong(_code(secret, clock)))
+    dialog.submit()
+    qtbot.waitUntil(lambda: "not right" in announced[-1].text, timeout=10_000)
+    assert announced[-1].assertive
+    assert edit.accessibleDescription().startswith("Invalid entry: That code is not right.")
+
+
+def test_full_width_digits_and_invisible_characters_are_a_code_and_a_huge_paste_is_not(
+    qtbot: QtBot, services: Services, clock: FakeClock
+) -> None:
+    _user_id, secret = _enrolled(services, clock)
+    dialog = _code_step(services)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    edit = child(dialog, QLineEdit, "totpCodeEdit")
+    edit.insert("7" * 10_000_000)  # a 10 MB paste: the field keeps what a code could be, with room
+    assert len(edit.text()) == 64
+    dialog.submit()
+    qtbot.waitUntil(lambda: _error_text(dialog, "totpCodeEdit") != "", timeout=10_000)
+    _idle(qtbot, dialog)
+    assert dialog.isVisible()
+    code = _code(secret, clock)
+    full_width = "".join(chr(ord(digit) + 0xFEE0) for digit in code)  # "１２３４５６"
+    edit.clear()
+    edit.insert(f"{full_width[:3]}\u200b\u2060 {full_width[3:]}")
+    with qtbot.waitSignal(dialog.signed_in, timeout=10_000) as signed:
+        dialog.submit()
+    assert signed.args[0].email == ADA
+
+
+def test_the_secret_is_read_only_and_the_qr_code_says_what_it_is(qtbot: QtBot, services: Services) -> None:
+    (user_id,) = register_accounts(services, ADA)
+    dialog = TwoFactorSetupDialog(TaskRunner(), services, user_id=user_id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.uri is not None and not dialog.busy, timeout=10_000)
+    secret = child(dialog, QLineEdit, "totpSecretEdit")
+    assert secret.isReadOnly()
+    assert secret.accessibleName() == "Secret key"
+    qtbot.keyClicks(secret, "x")
+    assert secret.text() == grouped(parse_qs(urlsplit(dialog.uri or "").query)["secret"][0])
+    label = child(dialog, QLabel, "qrCodeLabel")
+    assert label.accessibleName() == "QR code for your authenticator app"
+    assert "secret key" in label.accessibleDescription()
+    dialog.set_busy(True)  # while working, the secret stays read-only afterwards too
+    dialog.set_busy(False)
+    assert secret.isReadOnly()
+    dialog.reject()
+    assert secret.text() == ""  # closing forgets the secret
+
+
+def test_the_two_factor_dialogs_show_their_messages_whole_in_both_themes(
+    qtbot: QtBot, services: Services, clock: FakeClock, themed: None
+) -> None:
+    """A long error under the code grows the dialog instead of being cut off; the titles are one line."""
+    from desktop_auth.ui.dialogs.two_factor_setup import TwoFactorOffDialog
+
+    user_id, secret = _enrolled(services, clock)
+    (bob,) = register_accounts(services, "bob@example.com")
+    runner = TaskRunner()
+    setup = TwoFactorSetupDialog(runner, services, user_id=bob)
+    for dialog in (setup, TwoFactorOffDialog(runner, services, user_id), _code_step(services)):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        its_secret = secret
+        if dialog is setup:
+            qtbot.waitUntil(lambda: setup.uri is not None and not setup.busy, timeout=10_000)
+            its_secret = parse_qs(urlsplit(setup.uri or "").query)["secret"][0]
+        if dialog.findChild(QLineEdit, "currentPasswordEdit") is not None:
+            type_into(qtbot, dialog, "currentPasswordEdit", STRONG_PASSWORD)
+        _submit_code(qtbot, dialog, _wrong(_code(its_secret, clock)))
+        qtbot.waitUntil(lambda d=dialog: _error_text(d, "totpCodeEdit") != "", timeout=10_000)
+        _idle(qtbot, dialog)
+        assert not _clipped(dialog), f"{dialog.objectName()}: {_clipped(dialog)}"
+        title = child(dialog, QLabel, "titleLabel")
+        assert title.width() >= title.fontMetrics().horizontalAdvance(title.text()), dialog.objectName()
+        dialog.hide()
