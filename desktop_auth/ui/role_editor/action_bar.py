@@ -53,10 +53,17 @@ class ActionBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Selected users:"))
-        for widget in (self.bulk_role, self.set_role_button, *self._for_selected[:-1]):
+        for widget in (
+            self.bulk_role,
+            self.set_role_button,
+            self.activate_button,
+            self.deactivate_button,
+            self.unlock_button,
+            self.reset_button,
+            self.reset_two_factor_button,
+            self.delete_button,
+        ):
             layout.addWidget(widget)
-        layout.addWidget(self.reset_two_factor_button)
-        layout.addWidget(self.delete_button)
         layout.addStretch(1)
         # The actions on the list as a whole, after the stretch (Import users joins them here).
         layout.addWidget(self.create_button)
