@@ -593,3 +593,30 @@ def test_the_two_factor_dialogs_show_their_messages_whole_in_both_themes(
         title = child(dialog, QLabel, "titleLabel")
         assert title.width() >= title.fontMetrics().horizontalAdvance(title.text()), dialog.objectName()
         dialog.hide()
+
+
+def test_moved_to_a_screen_with_another_scale_the_qr_code_is_drawn_again_for_it(
+    qtbot: QtBot, services: Services, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    (user_id,) = register_accounts(services, ADA)
+    dialog = TwoFactorSetupDialog(TaskRunner(), services, user_id=user_id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.uri is not None and not dialog.busy, timeout=10_000)
+    before = dialog.qr_picture
+    assert before is not None
+    assert before.devicePixelRatio() == 1.0
+    dialog.devicePixelRatioF = lambda: 2.0  # type: ignore[method-assign]  # as on a 200 % screen
+    QCoreApplication.sendEvent(dialog, QEvent(QEvent.Type.DevicePixelRatioChange))
+    qtbot.waitUntil(
+        lambda: dialog.qr_picture is not None and dialog.qr_picture.devicePixelRatio() == 2.0, timeout=10_000
+    )
+    after = dialog.qr_picture
+    assert after is not None
+    assert after.width() >= 2 * before.width() - 2 * 45  # twice the device pixels (whole ones per module)
+    assert abs(after.deviceIndependentSize().width() - before.width()) <= 45  # about the same size on screen
+    path = tmp_path / "scaled.png"
+    assert after.save(str(path), "PNG")
+    assert _decoded(path) == dialog.uri

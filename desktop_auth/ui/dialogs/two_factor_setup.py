@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QPixmap
 from PySide6.QtWidgets import QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from desktop_auth.ui.dialogs.fields import password_edit
@@ -91,6 +91,7 @@ class TwoFactorSetupDialog(FormDialog):
         self._user_id = challenge.user_id if challenge is not None else user_id
         self._secret: str | None = None
         self.uri: str | None = None  # the enrollment's otpauth:// URI, once made (for tests)
+        self.qr_picture: QPixmap | None = None
 
         self.qr_label = QLabel()
         self.qr_label.setObjectName("qrCodeLabel")
@@ -178,7 +179,7 @@ class TwoFactorSetupDialog(FormDialog):
     def _prepared(self, made: _Prepared, ratio: float) -> None:
         self.set_busy(False)
         self._secret, self.uri = made.secret, made.uri
-        self.qr_label.setPixmap(qr.pixmap(made.png, ratio))
+        self._show_qr(qr.pixmap(made.png, ratio))
         self.secret_edit.setText(grouped(made.secret))
         self.secret_edit.setCursorPosition(0)
         self.copy_button.setEnabled(True)
@@ -191,6 +192,24 @@ class TwoFactorSetupDialog(FormDialog):
             return
         self.show_failure(error)
         self.enable_button.setEnabled(False)  # nothing to turn on
+
+    def event(self, event: QEvent) -> bool:
+        """Moved to a screen with another scale: the QR code is drawn again for it (on the worker), so
+        that its modules stay whole pixels there too."""
+        if event.type() == QEvent.Type.DevicePixelRatioChange and self.uri is not None:
+            self._redraw(self.uri, max(1.0, self.devicePixelRatioF()))
+        return super().event(event)
+
+    def _redraw(self, uri: str, ratio: float) -> None:
+        def drawn(data: bytes) -> None:
+            if self.uri == uri:  # not closed meanwhile
+                self._show_qr(qr.pixmap(data, ratio))
+
+        self._runner.run(lambda: qr.png(uri, ratio), drawn, lambda _error: None, owner=self, key="qr")
+
+    def _show_qr(self, picture: QPixmap) -> None:
+        self.qr_picture = picture  # as drawn (the label hands back its own copy at the screen's scale)
+        self.qr_label.setPixmap(picture)
 
     def copy_secret(self) -> None:
         if self._secret is not None:
@@ -277,9 +296,10 @@ class TwoFactorSetupDialog(FormDialog):
         self.code_edit.clear()
 
     def done(self, result: int) -> None:
-        self._secret = None
+        self._secret = self.uri = None
         self.secret_edit.clear()
         self.qr_label.clear()
+        self.qr_picture = None
         if self.current_edit is not None:
             self.current_edit.clear()
         super().done(result)
