@@ -620,3 +620,30 @@ def test_moved_to_a_screen_with_another_scale_the_qr_code_is_drawn_again_for_it(
     path = tmp_path / "scaled.png"
     assert after.save(str(path), "PNG")
     assert _decoded(path) == dialog.uri
+
+
+def test_screen_readers_meet_the_setup_in_the_order_shown(qtbot: QtBot, services: Services) -> None:
+    """The QR code, then the secret and Copy, the password, the code; then the buttons."""
+    from PySide6.QtGui import QAccessible
+
+    (user_id,) = register_accounts(services, ADA)
+    dialog = TwoFactorSetupDialog(TaskRunner(), services, user_id=user_id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.uri is not None and not dialog.busy, timeout=10_000)
+    interface = QAccessible.queryAccessibleInterface(dialog)
+    assert interface is not None
+    children = [interface.child(i) for i in range(interface.childCount())]
+    names = [str(node.text(QAccessible.Text.Name)) for node in children]
+    expected = [
+        "QR code for your authenticator app",
+        "Secret key:",
+        "Current password:",
+        "Code from the app:",
+    ]
+    positions = [names.index(name) for name in expected]
+    assert positions == sorted(positions), names
+    buttons = next(i for i, node in enumerate(children) if node.object() is dialog.buttons)
+    assert positions[-1] < buttons, names
+    secret_row = child(dialog, QLineEdit, "totpSecretEdit").parentWidget()
+    assert names.index("Secret key:") < next(i for i, c in enumerate(children) if c.object() is secret_row)
