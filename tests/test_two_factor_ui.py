@@ -98,7 +98,12 @@ def _zbarimg() -> str:
 
 def _decoded(path: Path) -> str:
     done = subprocess.run(
-        [_zbarimg(), "--raw", "-q", str(path)], capture_output=True, text=True, check=False, timeout=30
+        # QR codes only: zbar's linear decoders now and then read a stray "symbol" in the QR's modules.
+        [_zbarimg(), "--raw", "-q", "-Sdisable", "-Sqrcode.enable", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
     assert done.returncode == 0, f"zbarimg found no code in {path.name}: {done.stderr}"
     return done.stdout.rstrip("\n")
