@@ -35,7 +35,13 @@ from desktop_auth.services.errors import (
     TwoFactorEnrollmentRequiredError,
     TwoFactorStateError,
 )
-from desktop_auth.services.records import SIGN_IN_STEP_SECONDS, Actor, UserEdit, UserQuery
+from desktop_auth.services.records import (
+    ENROLL_STEP_SECONDS,
+    SIGN_IN_STEP_SECONDS,
+    Actor,
+    UserEdit,
+    UserQuery,
+)
 from tests.conftest import IN_CI, STRONG_PASSWORD, FakeClock, make_settings, register_accounts
 
 # RFC 6238 appendix B: the SHA-1 seed is the ASCII string "12345678901234567890".
@@ -482,3 +488,49 @@ def test_without_two_factor_forgot_password_ignores_an_authenticator_code(servic
     codes = services.recovery.generate(user_id, STRONG_PASSWORD).codes
     services.recovery.reset_with_code("ada@example.com", codes[0], "marble-harbor-cactus-42-willow")
     assert services.accounts.authenticate("ada@example.com", "marble-harbor-cactus-42-willow").id == user_id
+
+
+def test_an_administrator_cannot_turn_off_a_factor_the_organisation_requires(
+    services: Services, admin: Actor, clock: FakeClock
+) -> None:
+    admin_id = admin.user_id or 0
+    enrollment = services.two_factor.start_enrollment(admin_id)
+    services.two_factor.enable(
+        admin_id, STRONG_PASSWORD, enrollment.secret, _code(services, enrollment.secret, clock)
+    )
+    services.app_settings.update(admin, require_two_factor_for_admins=True)
+    clock.advance(seconds=totp.STEP_SECONDS)
+    with pytest.raises(TwoFactorStateError, match="cannot be turned off"):
+        services.two_factor.disable(admin_id, STRONG_PASSWORD, _code(services, enrollment.secret, clock))
+    assert services.two_factor.has_factor(admin_id)
+    user_id, secret = _enrolled(services, clock)  # not an administrator: free to turn it off
+    services.two_factor.disable(user_id, STRONG_PASSWORD, _code(services, secret, clock))
+
+
+def test_setting_an_app_up_at_sign_in_may_take_longer_than_typing_a_code(
+    services: Services, admin: Actor, clock: FakeClock
+) -> None:
+    admin_id = admin.user_id or 0
+    enrollment = services.two_factor.start_enrollment(admin_id)
+    services.two_factor.enable(
+        admin_id, STRONG_PASSWORD, enrollment.secret, _code(services, enrollment.secret, clock)
+    )
+    services.app_settings.update(admin, require_two_factor_for_admins=True)
+    (bob,) = register_accounts(services, "bob@example.com")
+    services.admin.apply_edits(admin, [UserEdit(bob, None, role="admin")])
+    with pytest.raises(TwoFactorEnrollmentRequiredError) as asked:
+        services.accounts.authenticate("bob@example.com", STRONG_PASSWORD)
+    clock.advance(seconds=SIGN_IN_STEP_SECONDS + 60)  # too long for a code, not for setting an app up
+    bobs = services.two_factor.start_enrollment(bob)
+    services.accounts.enroll_at_sign_in(
+        asked.value.challenge, bobs.secret, _code(services, bobs.secret, clock)
+    )
+    services.two_factor.reset(admin, "bob@example.com")
+    with pytest.raises(TwoFactorEnrollmentRequiredError) as asked:
+        services.accounts.authenticate("bob@example.com", STRONG_PASSWORD)
+    clock.advance(seconds=ENROLL_STEP_SECONDS + 1)
+    bobs = services.two_factor.start_enrollment(bob)
+    with pytest.raises(SignInExpiredError):
+        services.accounts.enroll_at_sign_in(
+            asked.value.challenge, bobs.secret, _code(services, bobs.secret, clock)
+        )

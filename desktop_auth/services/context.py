@@ -170,14 +170,15 @@ def require_admin(session: Session, actor: Actor) -> None:
     if admin.must_change_password:
         # A session on a temporary password may only replace it (the GUI asks first; this makes it so).
         raise PasswordChangeRequiredError()
-    if not admin.has_factor and _two_factor_required_of_admins(session):
+    if not admin.has_factor and two_factor_required_of_admins(session):
         # Required after this administrator signed in: nothing more until they set it up.
         raise PermissionDeniedError(
             "Administrators must now use two-factor sign-in: set it up in your account window first."
         )
 
 
-def _two_factor_required_of_admins(session: Session) -> bool:
+def two_factor_required_of_admins(session: Session) -> bool:
+    """The shared setting, read in the caller's transaction (absent: not required)."""
     key = "require_two_factor_for_admins"  # services/app_settings.py; absent: not required
     return session.scalar(select(AppSetting.value).where(AppSetting.key == key)) == "1"
 

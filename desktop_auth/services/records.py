@@ -412,7 +412,7 @@ class SignInChallenge:
     """A sign-in whose password was right and which needs one more step: the authenticator code
     (``enroll`` False) or, for an administrator the organisation requires it of, setting one up first
     (``enroll`` True). Only ``AccountService.complete_sign_in``/``enroll_at_sign_in`` turn it into a
-    ``SignedInUser``; it expires (``SIGN_IN_STEP_SECONDS``)."""
+    ``SignedInUser``; it expires (``SIGN_IN_STEP_SECONDS``, ``ENROLL_STEP_SECONDS`` to set an app up)."""
 
     user_id: int
     email: str
@@ -422,9 +422,12 @@ class SignInChallenge:
     new_hash: str | None = field(repr=False)
 
     def expired(self, now: datetime) -> bool:
-        return now - self.issued_at > timedelta(seconds=SIGN_IN_STEP_SECONDS)
+        limit = ENROLL_STEP_SECONDS if self.enroll else SIGN_IN_STEP_SECONDS
+        return now - self.issued_at > timedelta(seconds=limit)
 
 
 #: How long the second step of a sign-in may take before it must start again (the code changes every
 #: 30 seconds; five minutes leaves room to find the phone, or to set up an app).
 SIGN_IN_STEP_SECONDS = 300
+#: Setting an app up (installing it, scanning the code) takes longer than typing a code.
+ENROLL_STEP_SECONDS = 900

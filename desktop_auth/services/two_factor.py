@@ -29,6 +29,7 @@ from desktop_auth.services.context import (
     claim_admin_targets,
     require_admin_to_change,
     retried,
+    two_factor_required_of_admins,
 )
 from desktop_auth.services.errors import (
     AccountInactiveError,
@@ -108,6 +109,7 @@ class TwoFactorService:
         factor = self._factor(user_id)
         if factor.sealed_secret is None:
             raise TwoFactorStateError("Two-factor sign-in is not on for this account.")
+        self._refuse_if_required(user_id)
         secret = self._box.open(factor.sealed_secret)
         problems: list[InvalidInputError] = []
 
@@ -196,6 +198,13 @@ class TwoFactorService:
 
     # -- helpers ----------------------------------------------------------------------------------------
 
+    @retried
+    def _refuse_if_required(self, user_id: int) -> None:
+        with self._context.database.transaction() as session:
+            user = session.get(User, user_id)
+            if user is not None:
+                _refuse_while_required(session, user)
+
     def _bounded(self, password: str) -> str:
         return password[: self._context.policy.max_length + 1]  # longer cannot match: keep it cheap
 
@@ -237,12 +246,23 @@ class TwoFactorService:
                 raise TwoFactorStateError(
                     "Your account was changed elsewhere meanwhile (password or two-factor); try again."
                 )
+            if sealed is None and action == "two_factor_disable":
+                _refuse_while_required(session, user)  # required meanwhile: checked again under the lock
             user.totp_secret = sealed
             user.totp_last_step = step
             user.update_date = now
             session.flush()  # the version column moves on with the row (stale edits elsewhere notice)
             throttle.reset(session, [factor.email])
             audit.record(session, now, Actor(user_id, factor.email), action, factor.email, user_id)
+
+
+def _refuse_while_required(session: Session, user: User) -> None:
+    """An active administrator keeps the factor the organisation requires of administrators."""
+    if user.active and user.role.name == ADMIN_ROLE and two_factor_required_of_admins(session):
+        raise TwoFactorStateError(
+            "This organisation requires two-factor sign-in of administrators: it cannot be turned off. "
+            "To move it to a new phone, turn it on again after an administrator resets it."
+        )
 
 
 def _locked(session: Session, where: ColumnElement[bool]) -> User | None:
