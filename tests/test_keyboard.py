@@ -288,7 +288,6 @@ def _dialogs(services: Services, admin: Actor) -> list[QWidget]:
     from desktop_auth.ui.dialogs.register import RegisterDialog
     from desktop_auth.ui.dialogs.reset_password import ResetPasswordDialog
     from desktop_auth.ui.dialogs.reset_two_factor import ResetTwoFactorDialog
-    from desktop_auth.ui.dialogs.reset_two_factor import ResetTwoFactorDialog
     from desktop_auth.ui.dialogs.sign_in import LoginDialog
     from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
     from desktop_auth.ui.dialogs.totp_code import TotpCodeDialog
@@ -314,7 +313,6 @@ def _dialogs(services: Services, admin: Actor) -> list[QWidget]:
         ResetPasswordDialog(runner, services),
         RecoveryCodesDialog(runner, services, ada.id),
         RecoveryCodesDialog(runner, services, ada.id, services.recovery.issue_for(admin, ada.email)),
-        ResetTwoFactorDialog(runner, services, admin, ada.email),
         ResetTwoFactorDialog(runner, services, admin, ada.email),
         TwoFactorSetupDialog(runner, services, user_id=ada.id),
         TwoFactorSetupDialog(runner, services, challenge=_challenge(ada.id, ada.email, enroll=True)),
