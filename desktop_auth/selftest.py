@@ -59,6 +59,7 @@ def run(out: TextIO = sys.stdout) -> int:
     from desktop_auth.config import load_settings
     from desktop_auth.ui.account_window import AccountWindow
     from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
+    from desktop_auth.ui.dialogs.recovery_codes import RecoveryCodesDialog
     from desktop_auth.ui.dialogs.register import RegisterDialog
     from desktop_auth.ui.dialogs.sign_in import LoginDialog
     from desktop_auth.ui.role_editor.columns import COL_EMAIL, COL_ROLE
@@ -114,6 +115,12 @@ def run(out: TextIO = sys.stdout) -> int:
                 dialog.password_edit.setText(USER_PASSWORD)
                 dialog.confirm_edit.setText(USER_PASSWORD)
                 dialog.submit()
+                # The new account's recovery codes are shown over the form: kept (copied), then closed.
+                wait_for(lambda: dialog.codes_dialog is not None, what="the recovery codes")
+                codes = dialog.codes_dialog
+                assert isinstance(codes, RecoveryCodesDialog)
+                codes.copy()
+                codes.accept()
                 current("loginDialog", LoginDialog)
                 assert controller.login.email_edit.text() == USER_EMAIL
 
