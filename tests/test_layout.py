@@ -23,6 +23,7 @@ from desktop_auth.ui.shell import theme
 from desktop_auth.ui.shell.dates import local_time
 from tests.conftest import STRONG_PASSWORD
 from tests.ui_helpers import child, type_into
+from tests.ui_helpers import start_app as start_app  # the fixture
 
 pytestmark = pytest.mark.usefixtures("isolated_qsettings")
 
@@ -168,3 +169,20 @@ def test_after_a_weak_password_the_forms_grow_and_say_it_once(
         assert title.height() < 2 * metrics.lineSpacing(), f"{name}: the title wraps"
         assert title.width() >= metrics.horizontalAdvance(title.text()), f"{name}: the title is cut"
         dialog.hide()
+
+
+def test_the_account_windows_buttons_keep_their_words_however_small_the_window(
+    qtbot: QtBot, services: Services, admin: Actor, start_app
+) -> None:
+    """A remembered or dragged size never squeezes a button below its text: the layout's minimum holds."""
+    from PySide6.QtWidgets import QPushButton
+
+    from tests.ui_helpers import sign_in
+
+    controller = start_app(services)
+    window = sign_in(qtbot, controller, "root@example.com", STRONG_PASSWORD)
+    window.resize(200, 120)
+    qtbot.waitUntil(lambda: window.width() >= window.minimumSizeHint().width())
+    for button in window.findChildren(QPushButton):
+        if button.isVisible():
+            assert button.width() >= button.minimumSizeHint().width(), button.objectName()

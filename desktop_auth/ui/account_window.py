@@ -195,7 +195,8 @@ class AccountWindow(AppWindow, QMainWindow):
         # What the status bar says is announced too (e.g. "Your password was changed.").
         self.statusBar().messageChanged.connect(lambda text: announce(self.statusBar(), text))
         self.statusBar().showMessage(f"Signed in as {user.email}")
-        self.setMinimumSize(460, 280)
+        # No fixed minimum: the layout's own (every button's whole text) is the window's, so a narrow
+        # remembered geometry cannot squeeze the buttons and clip their words.
         self._apply_role(user.role)
 
         self.change_password_button.clicked.connect(lambda: self._after_check(self._open_change_password))
