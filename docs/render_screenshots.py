@@ -195,6 +195,31 @@ def render(out: Path, theme: str, workdir: Path) -> None:
         "alice@example.com,user\nmia@example.com,boss\nnoor@example.com,user\nKim@Example.com,admin\n",
         encoding="utf-8",
     )
+    from desktop_auth.services.records import DeletionTargets
+    from desktop_auth.ui.dialogs.create_user import CreateUserDialog
+    from desktop_auth.ui.dialogs.delete_users import DeleteUsersDialog
+
+    create = CreateUserDialog(runner, services, actor, ["admin", "auditor", "user"], parent=editor)
+    create.show()
+    create.email_edit.setText(f"new.hire.{theme}@example.com")
+    create.submit()
+    wait_for(lambda: not create.busy)
+    runner.wait()
+    wait(100)
+    save(create, out, "create-user", theme)
+    create.close()
+    doomed = [services.admin.get_user(actor, f"{name}@example.com") for name in ("ivan", "judy")]
+    delete_many = DeleteUsersDialog(
+        runner,
+        services,
+        actor,
+        DeletionTargets(tuple(user.id for user in doomed), tuple(user.email for user in doomed)),
+        parent=editor,
+    )
+    delete_many.show()
+    wait(50)
+    save(delete_many, out, "delete-users", theme)
+    delete_many.close()
     importing = ImportUsersDialog(runner, services, actor, parent=editor)
     importing.load(str(people))
     wait_for(lambda: not importing.busy)

@@ -19,7 +19,7 @@ from desktop_auth.ui.dialogs.fields import email_edit
 from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell.announce import announce
 from desktop_auth.ui.shell.dates import local_time
-from desktop_auth.ui.shell.widgets import button
+from desktop_auth.ui.shell.widgets import button, grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
@@ -127,6 +127,7 @@ class CreateUserDialog(FormDialog):
         self.close_button.setDefault(True)
         for widget in (label, edit, self.copy_button, self.close_button):
             widget.show()  # shown now, so the focus can land on the password at once
+        grow_to_fit(self.subtitle_label)  # the longer message and the new row: the dialog grows to show them
         edit.setFocus()
         edit.selectAll()
         announce(self.subtitle_label, f"User created: {record.email}. The temporary password is shown once.")
