@@ -7,7 +7,7 @@
   lookup, not a password-hash run per code. A new batch replaces the earlier one; a spent code keeps its
   row with ``used_at`` set. Deleting the account deletes its codes.
 
-Plain DDL: the same on SQLite, MariaDB and a Galera cluster (InnoDB, a primary key on the new table).
+Plain DDL (``role`` is altered in place, never rebuilt): the same on SQLite, MariaDB and a Galera cluster (InnoDB, a primary key on the new table).
 
 Revision ID: 0006
 Revises: 0005
@@ -37,8 +37,7 @@ DIGEST_LENGTH = 64  # hex HMAC-SHA-256
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("role") as batch:
-        batch.add_column(sa.Column("description", sa.String(ROLE_DESCRIPTION_MAX_LENGTH), nullable=True))
+    op.add_column("role", sa.Column("description", sa.String(ROLE_DESCRIPTION_MAX_LENGTH), nullable=True))
     op.create_table(
         "recovery_code",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -58,5 +57,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("recovery_code")  # with its index (MariaDB keeps the index while the foreign key needs it)
-    with op.batch_alter_table("role") as batch:
-        batch.drop_column("description")
+    # Plain DROP COLUMN (SQLite 3.35+): rebuilding ``role`` on SQLite would drop a table ``user`` refers to.
+    op.drop_column("role", "description")
