@@ -152,7 +152,15 @@ def database(
             migrated_databases[backend] = db
     db = migrated_databases[backend]
     with db.transaction(write=True) as session:
-        for model in (RecoveryCode, BulkChangeMember, BulkChange, AuditEvent, LoginThrottle, AppSetting, User):
+        for model in (
+            RecoveryCode,
+            BulkChangeMember,
+            BulkChange,
+            AuditEvent,
+            LoginThrottle,
+            AppSetting,
+            User,
+        ):
             session.execute(delete(model))
         session.execute(delete(Role).where(Role.name.not_in(PROTECTED_ROLES)))
         session.execute(update(Role).values(description=None))
