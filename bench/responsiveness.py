@@ -21,6 +21,7 @@ from common import PASSWORD, Report, backends, parser, scratch_database
 from seed_users import seed
 
 if TYPE_CHECKING:
+    from desktop_auth.services.records import RecoveryCodes
     from desktop_auth.ui.shell.controller import AppController
 
 TARGET_MS = 50
@@ -169,6 +170,7 @@ def _two_factor(controller: AppController, meter: GapMeter) -> dict[str, int]:
     codes = window.recovery_codes_dialog
     assert isinstance(codes, RecoveryCodesDialog)
     codes.kept = True
+    issued = codes.issued  # closing forgets them
     codes.close()
     window.end_session("")
     login = controller.login
@@ -190,9 +192,118 @@ def _two_factor(controller: AppController, meter: GapMeter) -> dict[str, int]:
             and controller.window.isVisible()
         ),
     )
+    gaps.update(_two_factor_recovery_and_administration(controller, meter, issued))
+    return gaps
+
+
+def _two_factor_recovery_and_administration(
+    controller: AppController, meter: GapMeter, issued: RecoveryCodes | None
+) -> dict[str, int]:
+    """A recovery code at the code step; the administrator resets another administrator's factor in the
+    role editor; with two-factor required of administrators, that one sets it up at sign-in."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from desktop_auth.security import totp
+    from desktop_auth.services.records import Actor, UserEdit, UserQuery
+    from desktop_auth.ui.dialogs.reset_two_factor import ResetTwoFactorDialog
+    from desktop_auth.ui.dialogs.totp_code import TotpCodeDialog
+    from desktop_auth.ui.dialogs.two_factor_setup import TwoFactorSetupDialog
+    from desktop_auth.ui.shell.waiting import wait_for
+
+    gaps: dict[str, int] = {}
+    services = controller.services
+    assert services is not None
+    assert issued is not None
+    window = controller.window
+    assert window is not None
+    window.end_session("")
+    login = controller.login
+    wait_for(login.isVisible, what="the sign-in dialog")
+    login.email_edit.setText("root@example.com")
+    login.password_edit.setText(PASSWORD)
+    login.submit()
+    wait_for(lambda: isinstance(login.second_step_dialog, TotpCodeDialog), what="the code step")
+    step = login.second_step_dialog
+    assert isinstance(step, TotpCodeDialog)
+    step.code_edit.setText(issued.codes[0])
+    gaps["sign-in: a recovery code instead"] = meter.during(
+        step.submit,
+        lambda: (
+            controller.window is not None
+            and controller.window is not window
+            and controller.window.isVisible()
+        ),
+    )
+    window = controller.window
+    assert window is not None
+
+    # A second administrator with a factor, whose factor the first one resets in the role editor.
+    root = Actor(window.user.id, window.user.email)
+    other = services.accounts.register("second.admin@example.com", PASSWORD)
+    services.admin.apply_edits(root, [UserEdit(other.id, None, role="admin")])
+    enrollment = services.two_factor.start_enrollment(other.id)
+    services.two_factor.enable(
+        other.id, PASSWORD, enrollment.secret, totp.code_for(enrollment.secret, _now_step() - 1)
+    )
+    window.role_editor_button.click()
+    wait_for(lambda: controller.role_editor is not None, what="the role editor")
+    editor = controller.role_editor
+    assert editor is not None
+    model = editor.model
+    model.set_query(UserQuery("second.admin", prefix=True))
+    wait_for(lambda: model.total == 1 and not model.loading, what="the filtered table")
+    editor.users_tab.select_rows([0])
+    wait_for(lambda: editor.users_tab.action_bar.reset_two_factor_button.isEnabled(), what="Reset 2FA")
+    editor.users_tab.action_bar.reset_two_factor_button.click()
+    wait_for(lambda: editor.findChild(ResetTwoFactorDialog) is not None, what="the reset confirmation")
+    confirm = editor.findChild(ResetTwoFactorDialog)
+    assert confirm is not None
+    reset: list[str] = []
+    confirm.reset_done.connect(reset.append)
+    gaps["an administrator resets someone's two-factor sign-in"] = meter.during(
+        confirm.submit, lambda: bool(reset)
+    )
+    editor.close_without_asking()
+
+    # Required of administrators now: the second one sets an app up right after the password.
+    services.app_settings.update(root, require_two_factor_for_admins=True)
+    window.end_session("")
+    wait_for(login.isVisible, what="the sign-in dialog")
+    login.email_edit.setText("second.admin@example.com")
+    login.password_edit.setText(PASSWORD)
+    gaps["sign-in: password to the required setup (QR code)"] = meter.during(
+        login.submit,
+        lambda: (
+            isinstance(login.second_step_dialog, TwoFactorSetupDialog)
+            and login.second_step_dialog.isVisible()
+            and login.second_step_dialog.uri is not None
+            and not login.second_step_dialog.busy
+        ),
+    )
+    setup = login.second_step_dialog
+    assert isinstance(setup, TwoFactorSetupDialog)
+    assert setup.uri is not None
+    secret = parse_qs(urlsplit(setup.uri).query)["secret"][0]
+    setup.code_edit.setText(totp.code_for(secret, _now_step()))
+    gaps["sign-in: setting it up as required"] = meter.during(
+        setup.submit,
+        lambda: (
+            controller.window is not None
+            and controller.window is not window
+            and controller.window.isVisible()
+        ),
+    )
     assert controller.window is not None
     controller.window.close()
     return gaps
+
+
+def _now_step() -> int:
+    from datetime import UTC, datetime
+
+    from desktop_auth.security import totp
+
+    return totp.step_at(datetime.now(UTC))
 
 
 def main(argv: list[str]) -> int:
