@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.ui.dialogs.fields import email_edit, password_edit
-from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
@@ -22,9 +21,8 @@ if TYPE_CHECKING:
     from desktop_auth.services.records import UserRecord
 
 
-class ChangeEmailDialog(FormDialog):
+class ChangeEmailDialog(OwnAccountDialog):
     #: Too many wrong current passwords locked the account: the session must end (carries the message).
-    locked_out = Signal(str)
 
     def __init__(
         self, runner: TaskRunner, services: Services, user_id: int, email: str, parent: QWidget | None = None
@@ -90,13 +88,7 @@ class ChangeEmailDialog(FormDialog):
         )
 
     def show_failure(self, error: BaseException) -> None:
-        from desktop_auth.services.errors import AccountLockedError
-
-        if isinstance(error, AccountLockedError):
-            self.set_busy(False)
-            self.current_edit.clear()
-            self.close()
-            self.locked_out.emit(str(error))
+        if self.end_if_locked_out(error, self.current_edit):
             return
         if getattr(error, "field", None) == "current_password":
             self.current_edit.clear()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.ui.dialogs.fields import confirmation_problem, password_edit
-from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
 
@@ -18,9 +17,8 @@ if TYPE_CHECKING:
     from desktop_auth.services.records import UserRecord
 
 
-class ChangePasswordDialog(FormDialog):
+class ChangePasswordDialog(OwnAccountDialog):
     #: Too many wrong current passwords locked the account: the session must end (carries the message).
-    locked_out = Signal(str)
 
     def __init__(
         self,
@@ -106,14 +104,7 @@ class ChangePasswordDialog(FormDialog):
         )
 
     def show_failure(self, error: BaseException) -> None:
-        from desktop_auth.services.errors import AccountLockedError
-
-        if isinstance(error, AccountLockedError):
-            self.set_busy(False)
-            for edit in (self.current_edit, self.password_edit, self.confirm_edit):
-                edit.clear()
-            self.close()  # first: a forced dialog's "rejected" signs out too, and the reason must come last
-            self.locked_out.emit(str(error))
+        if self.end_if_locked_out(error, self.current_edit, self.password_edit, self.confirm_edit):
             return
         super().show_failure(error)
 

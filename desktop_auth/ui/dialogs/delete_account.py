@@ -12,7 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.ui.dialogs.fields import password_edit
-from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
@@ -21,10 +21,9 @@ if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
 
 
-class DeleteAccountDialog(FormDialog):
+class DeleteAccountDialog(OwnAccountDialog):
     deleted = Signal(str)  # the address the account had
     #: Too many wrong current passwords locked the account: the session must end (carries the message).
-    locked_out = Signal(str)
 
     def __init__(
         self, runner: TaskRunner, services: Services, user_id: int, email: str, parent: QWidget | None = None
@@ -81,13 +80,8 @@ class DeleteAccountDialog(FormDialog):
         )
 
     def show_failure(self, error: BaseException) -> None:
-        from desktop_auth.services.errors import AccountLockedError
-
         self.current_edit.clear()
-        if isinstance(error, AccountLockedError):
-            self.set_busy(False)
-            self.close()
-            self.locked_out.emit(str(error))
+        if self.end_if_locked_out(error):
             return
         super().show_failure(error)
 

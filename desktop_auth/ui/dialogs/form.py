@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -329,3 +329,24 @@ class FormDialog(AppWindow, QDialog):
     def reject(self) -> None:
         if not self.busy:
             super().reject()
+
+
+class OwnAccountDialog(FormDialog):
+    """A dialog in which the signed-in person types their current password (or a code): a lockout it meets
+    ends the session, as a lockout at the sign-in form would (the window signs out, saying why)."""
+
+    locked_out = Signal(str)
+
+    def end_if_locked_out(self, error: BaseException, *typed: QLineEdit) -> bool:
+        """True (and the session ending) when ``error`` is a lockout: what was typed is cleared, the
+        dialog closes, then ``locked_out`` says why (last: a forced dialog's "rejected" signs out too)."""
+        from desktop_auth.services.errors import AccountLockedError
+
+        if not isinstance(error, AccountLockedError):
+            return False
+        self.set_busy(False)
+        for edit in typed:
+            edit.clear()
+        self.close()
+        self.locked_out.emit(str(error))
+        return True

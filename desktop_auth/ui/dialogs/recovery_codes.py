@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialogButtonBox,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_auth.ui.dialogs.fields import password_edit
-from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.widgets import button, grow_to_fit
@@ -39,9 +38,8 @@ if TYPE_CHECKING:
 REPLACES = "New codes replace your earlier ones: those stop working at once."
 
 
-class RecoveryCodesDialog(FormDialog):
+class RecoveryCodesDialog(OwnAccountDialog):
     #: Too many wrong current passwords locked the account: the session must end (carries the message).
-    locked_out = Signal(str)
 
     def __init__(
         self,
@@ -105,15 +103,8 @@ class RecoveryCodesDialog(FormDialog):
         self._runner.run(lambda: recovery.generate(user_id, current), self._made, self._failed, owner=self)
 
     def _failed(self, error: BaseException) -> None:
-        from desktop_auth.services.errors import AccountLockedError
-
-        if isinstance(error, AccountLockedError):
-            self.set_busy(False)
-            self.current_edit.clear()
-            self.close()
-            self.locked_out.emit(str(error))
-            return
-        self.show_failure(error)
+        if not self.end_if_locked_out(error, self.current_edit):
+            self.show_failure(error)
 
     def _made(self, issued: RecoveryCodes) -> None:
         self.set_busy(False)

@@ -22,7 +22,7 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication, QPixmap
 from PySide6.QtWidgets import QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from desktop_auth.ui.dialogs.fields import password_edit
-from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.dialogs.totp_code import code_edit, code_problem, ends_the_sign_in
 from desktop_auth.ui.shell import qr
 from desktop_auth.ui.shell.announce import announce
@@ -56,7 +56,7 @@ class Enabled(NamedTuple):
     codes_problem: str
 
 
-class TwoFactorSetupDialog(FormDialog):
+class TwoFactorSetupDialog(OwnAccountDialog):
     #: Turned on from the account window (carries ``Enabled``).
     enabled = Signal(object)
     #: Required at sign-in: set up and signed in (carries the SignedInUser).
@@ -64,7 +64,6 @@ class TwoFactorSetupDialog(FormDialog):
     #: Required at sign-in: the sign-in cannot go on (expired, locked, changed meanwhile; carries the error).
     abandoned = Signal(object)
     #: From the account window: too many wrong passwords locked the account (carries the message).
-    locked_out = Signal(str)
 
     def __init__(
         self,
@@ -264,9 +263,7 @@ class TwoFactorSetupDialog(FormDialog):
             return
         if isinstance(error, AccountLockedError):
             self._forget()
-            self.set_busy(False)
-            self.close()  # first: the session ends after the dialog closes, as in change_password.py
-            self.locked_out.emit(str(error))
+        if self.end_if_locked_out(error):
             return
         self.show_failure(error)
         if self.code_edit.hasFocus():
@@ -319,11 +316,10 @@ def _recovery_codes_after(services: Services, user_id: int, current_password: st
         return Enabled(0, None, error.message)
 
 
-class TwoFactorOffDialog(FormDialog):
+class TwoFactorOffDialog(OwnAccountDialog):
     """Turning two-factor sign-in off: the current password and a current code (one counted attempt)."""
 
     #: Too many wrong passwords or codes locked the account (carries the message).
-    locked_out = Signal(str)
 
     def __init__(
         self, runner: TaskRunner, services: Services, user_id: int, parent: QWidget | None = None
@@ -380,14 +376,7 @@ class TwoFactorOffDialog(FormDialog):
         )
 
     def _failed(self, error: BaseException) -> None:
-        from desktop_auth.services.errors import AccountLockedError
-
-        if isinstance(error, AccountLockedError):
-            self.set_busy(False)
-            self.current_edit.clear()
-            self.code_edit.clear()
-            self.close()
-            self.locked_out.emit(str(error))
+        if self.end_if_locked_out(error, self.current_edit, self.code_edit):
             return
         self.show_failure(error)
         if self.code_edit.hasFocus():
