@@ -134,7 +134,7 @@ class RoleService:
             # later one on one server, and on a Galera cluster the removal and the assignment conflict in
             # certification (the assignment's write set names the role it points at).
             require_admin_to_change(session, actor)
-            role = role_by_name(session, name)
+            role = _exactly(role_by_name(session, name), name)
             holders = int(session.scalar(select(func.count(User.id)).where(User.role_id == role.id)) or 0)
             if holders:
                 raise RoleInUseError(name, holders)
@@ -156,7 +156,7 @@ class RoleService:
             raise InvalidInputError("role", [f"The role is already named {new!r}."])
         with self._context.database.transaction(write=True) as session:
             require_admin_to_change(session, actor)
-            role = role_by_name(session, old)
+            role = _exactly(role_by_name(session, old), old)
             if session.scalar(select(Role.id).where(Role.name == new)) is not None:
                 raise RoleExistsError(new)
             try:
@@ -219,3 +219,11 @@ class RoleService:
                 )
             holders = int(session.scalar(select(func.count(User.id)).where(User.role_id == role.id)) or 0)
             return RoleRecord(role.id, name, holders, name in PROTECTED_ROLES, description)
+
+
+def _exactly(role: Role, name: str) -> Role:
+    """``role`` when its name is ``name`` character for character: MariaDB compares names without case or
+    accents, so "ádmin" finds the row of the protected "admin" (which a rename or removal must not touch)."""
+    if role.name != name:
+        raise NotFoundError(f"There is no role named {name!r}.")
+    return role

@@ -1,0 +1,155 @@
+"""An attacker's pass over the account lifecycle (#17) and two-factor sign-in (#18) on the service layer:
+second factors that must not be skipped, lockouts that must not be shed, protected roles that must stay
+protected, and hostile input refused with a clear error and nothing written; on SQLite and MariaDB."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from desktop_auth.errors import DesktopAuthError
+from desktop_auth.models import AuditEvent, RecoveryCode, Role, User
+from desktop_auth.security import totp
+from desktop_auth.services import Services
+from desktop_auth.services.errors import (
+    AccountInactiveError,
+    InvalidRecoveryCodeError,
+    NotFoundError,
+    RoleProtectedError,
+    SecondFactorRequiredError,
+    SignInExpiredError,
+)
+from desktop_auth.services.records import Actor, SignInChallenge
+from tests.conftest import STRONG_PASSWORD, FakeClock, register_accounts
+
+
+def _code(secret: str, clock: FakeClock) -> str:
+    return totp.code_for(secret, totp.step_at(clock.now))
+
+
+def _enrolled(services: Services, clock: FakeClock, email: str = "ada@example.com") -> tuple[int, str]:
+    (user_id,) = register_accounts(services, email)
+    enrollment = services.two_factor.start_enrollment(user_id)
+    services.two_factor.enable(user_id, STRONG_PASSWORD, enrollment.secret, _code(enrollment.secret, clock))
+    clock.advance(seconds=totp.STEP_SECONDS)
+    return user_id, enrollment.secret
+
+
+def _challenge(services: Services, email: str = "ada@example.com") -> SignInChallenge:
+    with pytest.raises(SecondFactorRequiredError) as raised:
+        services.accounts.authenticate(email, STRONG_PASSWORD)
+    return raised.value.challenge
+
+
+def _counts(services: Services) -> tuple[int, int, int, int]:
+    with services.context.database.transaction() as session:
+        return (
+            int(session.scalar(select(func.count(User.id))) or 0),
+            int(session.scalar(select(func.count(AuditEvent.id))) or 0),
+            int(session.scalar(select(func.count(RecoveryCode.id))) or 0),
+            int(session.scalar(select(func.count(Role.id))) or 0),
+        )
+
+
+# -- protected roles ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["ádmin", "ADMÍN", "admın"])
+def test_a_look_alike_spelling_cannot_rename_the_admin_role(
+    services: Services, admin: Actor, spelling: str
+) -> None:
+    """MariaDB compares role names without case or accents: "ádmin" finds the row of "admin"."""
+    with pytest.raises((RoleProtectedError, NotFoundError)):
+        services.roles.rename_role(admin, spelling, "boss")
+    assert "admin" in {role.name for role in services.roles.list_roles()}
+
+
+def test_a_look_alike_spelling_cannot_remove_the_user_role(services: Services, admin: Actor) -> None:
+    with pytest.raises((RoleProtectedError, NotFoundError)):
+        services.roles.remove_role(admin, "usér")
+    assert "user" in {role.name for role in services.roles.list_roles()}
+
+
+# -- the second step of a sign-in ---------------------------------------------------------------------
+
+
+def test_a_challenge_gets_in_once(services: Services, clock: FakeClock) -> None:
+    """A sign-in's code step, once done, cannot be done again with the same challenge and a later code."""
+    _user_id, secret = _enrolled(services, clock)
+    challenge = _challenge(services)
+    services.accounts.complete_sign_in(challenge, _code(secret, clock))
+    clock.advance(seconds=totp.STEP_SECONDS)
+    with pytest.raises(SignInExpiredError):
+        services.accounts.complete_sign_in(challenge, _code(secret, clock))
+
+
+def test_a_deactivated_account_cannot_finish_with_a_recovery_code(
+    services: Services, admin: Actor, clock: FakeClock
+) -> None:
+    user_id, _secret = _enrolled(services, clock)
+    codes = services.recovery.generate(user_id, STRONG_PASSWORD).codes
+    challenge = _challenge(services)
+    services.admin.set_active(admin, "ada@example.com", False)
+    with pytest.raises((AccountInactiveError, DesktopAuthError)):
+        services.accounts.complete_sign_in(challenge, codes[0])
+    assert services.recovery.codes_left(user_id) == len(codes)
+
+
+def test_recovery_codes_die_with_their_account_even_when_sqlite_reuses_its_id(
+    services: Services, admin: Actor
+) -> None:
+    (user_id,) = register_accounts(services, "ada@example.com")
+    codes = services.recovery.generate(user_id, STRONG_PASSWORD).codes
+    services.lifecycle.delete_users(admin, [user_id])
+    (again,) = register_accounts(services, "ada@example.com")
+    with pytest.raises(InvalidRecoveryCodeError):
+        services.recovery.reset_with_code("ada@example.com", codes[0], "An0ther-Str0ng-Passw0rd!")
+    assert services.recovery.codes_left(again) == 0
+
+
+# -- hostile input ------------------------------------------------------------------------------------
+
+HOSTILE = [
+    pytest.param("a" * 10_000_000 + "@example.com", id="10MB"),
+    pytest.param("ada\x00@example.com", id="NUL"),
+    pytest.param("ada\ud800@example.com", id="lone-surrogate"),
+    pytest.param("\u202eada@example.com", id="RTL-override"),
+    pytest.param("ada\u200b@example.com", id="zero-width"),
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_input_is_refused_cleanly_and_writes_nothing(
+    services: Services, admin: Actor, clock: FakeClock, hostile: str
+) -> None:
+    user_id, _secret = _enrolled(services, clock)
+    before = _counts(services)
+    calls: list[Callable[[], object]] = [
+        lambda: services.own_account.change_email(user_id, STRONG_PASSWORD, hostile),
+        lambda: services.own_account.rename(admin, "ada@example.com", hostile),
+        lambda: services.own_account.rename(admin, hostile, "bob@example.com"),
+        lambda: services.lifecycle.create_user(admin, hostile),
+        lambda: services.lifecycle.create_user(admin, "new@example.com", hostile),
+        lambda: services.lifecycle.targets_by_email(admin, [hostile]),
+        lambda: services.lifecycle.erase_address(admin, hostile),
+        lambda: services.recovery.issue_for(admin, hostile),
+        lambda: services.recovery.reset_with_code(hostile, "abcd-efgh-jkmn-pqrs", "An0ther-Str0ng-Passw0rd!"),
+        lambda: services.recovery.reset_with_code("ada@example.com", hostile, "An0ther-Str0ng-Passw0rd!"),
+        lambda: services.recovery.reset_with_code("ada@example.com", "abcd-efgh-jkmn-pqrs", hostile),
+        lambda: services.two_factor.reset(admin, hostile),
+        lambda: services.two_factor.disable(user_id, hostile, hostile),
+        lambda: services.recovery.generate(user_id, hostile),
+        lambda: services.own_account.delete_account(user_id, hostile),
+        lambda: services.roles.rename_role(admin, hostile, "boss"),
+        lambda: services.roles.rename_role(admin, "user", hostile),
+        lambda: services.roles.describe_role(admin, hostile, "x"),
+    ]
+    if "\u202e" not in hostile and "\u200b" not in hostile:  # a description may hold a zero-width joiner,
+        calls.append(lambda: services.roles.describe_role(admin, "user", hostile))  # and is trimmed
+    for index, call in enumerate(calls):
+        with pytest.raises(DesktopAuthError):
+            call()
+        assert _counts(services)[0] == before[0], index
+        assert _counts(services)[2:] == before[2:], index
