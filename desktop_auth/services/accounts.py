@@ -317,6 +317,7 @@ class AccountService:
             challenge.new_hash,
             factor_for_admins=False,
             second_step_done=True,
+            login_count=challenge.login_count,
         )
 
     def _bounded(self, password: str) -> str:
@@ -381,6 +382,7 @@ class AccountService:
         new_hash: str | None,
         factor_for_admins: bool,
         second_step_done: bool = False,
+        login_count: int | None = None,
     ) -> SignedInUser:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
@@ -391,13 +393,15 @@ class AccountService:
                 raise InvalidCredentialsError()
             if not user.active:
                 raise AccountInactiveError()
+            if login_count is not None and user.login_count != login_count:
+                raise SignInExpiredError()  # the challenge got in already (or another sign-in came between)
             self._refuse_expired_temporary_password(
                 session, user.must_change_password, user.password_changed_at
             )
             if not second_step_done and (user.has_factor or (factor_for_admins and user.role == ADMIN_ROLE)):
                 # Nothing is recorded yet, and the attempt stays counted until the second step succeeds.
                 challenge = SignInChallenge(
-                    user.id, user.email, not user.has_factor, now, checked_hash, new_hash
+                    user.id, user.email, not user.has_factor, now, checked_hash, new_hash, user.login_count
                 )
                 if user.has_factor:
                     raise SecondFactorRequiredError(challenge)
