@@ -17,6 +17,8 @@ from desktop_auth.services.errors import (
     AccountInactiveError,
     InvalidRecoveryCodeError,
     NotFoundError,
+    PasswordChangeRequiredError,
+    PermissionDeniedError,
     RoleProtectedError,
     SecondFactorRequiredError,
     SignInExpiredError,
@@ -153,3 +155,92 @@ def test_hostile_input_is_refused_cleanly_and_writes_nothing(
             call()
         assert _counts(services)[0] == before[0], index
         assert _counts(services)[2:] == before[2:], index
+
+
+# -- authorization --------------------------------------------------------------------------------------
+
+
+def _second_admin(services: Services, admin: Actor, email: str = "boss@example.com") -> Actor:
+    (user_id,) = register_accounts(services, email)
+    services.admin.set_role(admin, email, "admin")
+    return Actor(user_id, email)
+
+
+def _not_an_admin(services: Services, admin: Actor) -> Actor:
+    (user_id,) = register_accounts(services, "mallory@example.com")
+    return Actor(user_id, "mallory@example.com")
+
+
+def _deactivated_admin(services: Services, admin: Actor) -> Actor:
+    other = _second_admin(services, admin)
+    services.admin.set_active(admin, other.label, False)
+    return other
+
+
+def _admin_on_a_temporary_password(services: Services, admin: Actor) -> Actor:
+    other = _second_admin(services, admin)
+    assert other.user_id is not None
+    services.admin.reset_password(admin, [other.user_id])
+    return other
+
+
+def _admin_without_the_required_factor(services: Services, admin: Actor) -> Actor:
+    other = _second_admin(services, admin)
+    services.app_settings.update(admin, require_two_factor_for_admins=True)
+    return other
+
+
+@pytest.mark.parametrize(
+    "make_actor",
+    [_not_an_admin, _deactivated_admin, _admin_on_a_temporary_password, _admin_without_the_required_factor],
+)
+def test_every_administrators_call_refuses_who_may_not_administer(
+    services: Services, admin: Actor, clock: FakeClock, make_actor: Callable[[Services, Actor], Actor]
+) -> None:
+    victim, _secret = _enrolled(services, clock, "victim@example.com")
+    services.recovery.generate(victim, STRONG_PASSWORD)
+    services.roles.add_role(admin, "staff")
+    if make_actor is _admin_without_the_required_factor:
+        enrollment = services.two_factor.start_enrollment(admin.user_id or 0)
+        services.two_factor.enable(
+            admin.user_id or 0, STRONG_PASSWORD, enrollment.secret, _code(enrollment.secret, clock)
+        )
+    actor = make_actor(services, admin)
+    before = _counts(services)
+    csv = b"email\nnew@example.com\n"
+    calls: list[Callable[[], object]] = [
+        lambda: services.lifecycle.create_user(actor, "new@example.com"),
+        lambda: services.lifecycle.targets_by_email(actor, ["victim@example.com"]),
+        lambda: services.lifecycle.delete_users(actor, [victim]),
+        lambda: services.lifecycle.erase_address(actor, "gone@example.com"),
+        lambda: services.recovery.issue_for(actor, "victim@example.com"),
+        lambda: services.recovery.unused_counts(actor, [victim]),
+        lambda: services.two_factor.reset(actor, "victim@example.com"),
+        lambda: services.own_account.rename(actor, "victim@example.com", "renamed@example.com"),
+        lambda: services.roles.rename_role(actor, "staff", "people"),
+        lambda: services.roles.describe_role(actor, "user", "everyone"),
+        lambda: services.user_import.preview(actor, csv),
+    ]
+    for index, call in enumerate(calls):
+        with pytest.raises((PermissionDeniedError, PasswordChangeRequiredError)):
+            call()
+        assert _counts(services) == before, index
+    assert services.two_factor.has_factor(victim)
+
+
+# -- erasing an address ---------------------------------------------------------------------------------
+
+
+def test_erasing_an_address_labels_it_with_its_own_deleted_account(services: Services, admin: Actor) -> None:
+    """MariaDB compares audit text without accents: ada@ and adá@ are two people, each with its own label."""
+    first, _spacer = register_accounts(services, "ada@example.com", "spacer@example.com")
+    services.lifecycle.delete_users(admin, [first])  # (the spacer keeps SQLite from reusing the id)
+    (second,) = register_accounts(services, "adá@example.com")
+    services.lifecycle.delete_users(admin, [second])
+    services.lifecycle.erase_address(admin, "ada@example.com")
+    with services.context.database.transaction() as session:
+        targets = set(session.scalars(select(AuditEvent.target)))
+    assert "ada@example.com" not in targets
+    assert f"deleted account #{first}" in targets
+    assert f"deleted account #{second}" not in targets
+    assert "adá@example.com" in targets

@@ -261,14 +261,14 @@ class LifecycleService:
                 raise InvalidInputError(
                     "email", [f"An account still has the address {address}: delete the account first."]
                 )
-            label = session.scalar(
-                select(AuditEvent.new_value)
+            # The audit's text columns compare without case or accents on MariaDB: SQL finds candidates,
+            # Python decides exactly (so ada@ and Ádá@ stay two people, each with its own label).
+            deletions = session.execute(
+                select(AuditEvent.target, AuditEvent.new_value)
                 .where(AuditEvent.action.in_(DELETE_ACTIONS), AuditEvent.target == address)
                 .order_by(AuditEvent.id.desc())
-                .limit(1)
             )
-            # The audit's text columns compare without case or accents on MariaDB: LIKE finds candidates,
-            # Python decides exactly (so ada@ and Ádá@ stay two people).
+            label = next((value for target, value in deletions if target == address), None)
             label = label if label is not None and label.startswith("deleted ") else ERASED_LABEL
             changed = self._erase_in_audit(session, address, label)
             self._erase_in_bulk_changes(session, address, label)
