@@ -4,12 +4,13 @@ protected, and hostile input refused with a clear error and nothing written; on 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
 
-from desktop_auth.errors import DesktopAuthError
+from desktop_auth.errors import DesktopAuthError, InvalidInputError
 from desktop_auth.models import AuditEvent, RecoveryCode, Role, User
 from desktop_auth.security import totp
 from desktop_auth.services import Services
@@ -22,8 +23,9 @@ from desktop_auth.services.errors import (
     RoleProtectedError,
     SecondFactorRequiredError,
     SignInExpiredError,
+    TwoFactorStateError,
 )
-from desktop_auth.services.records import Actor, SignInChallenge
+from desktop_auth.services.records import Actor, SignInChallenge, UserEdit
 from tests.conftest import STRONG_PASSWORD, FakeClock, register_accounts
 
 
@@ -127,6 +129,8 @@ def test_hostile_input_is_refused_cleanly_and_writes_nothing(
     services: Services, admin: Actor, clock: FakeClock, hostile: str
 ) -> None:
     user_id, _secret = _enrolled(services, clock)
+    challenge = _challenge(services)
+    secret = services.two_factor.start_enrollment(admin.user_id or 0).secret
     before = _counts(services)
     calls: list[Callable[[], object]] = [
         lambda: services.own_account.change_email(user_id, STRONG_PASSWORD, hostile),
@@ -147,6 +151,11 @@ def test_hostile_input_is_refused_cleanly_and_writes_nothing(
         lambda: services.roles.rename_role(admin, hostile, "boss"),
         lambda: services.roles.rename_role(admin, "user", hostile),
         lambda: services.roles.describe_role(admin, hostile, "x"),
+        lambda: services.accounts.complete_sign_in(challenge, hostile),
+        lambda: services.two_factor.enable(admin.user_id or 0, STRONG_PASSWORD, hostile, "123456"),
+        lambda: services.two_factor.enable(admin.user_id or 0, STRONG_PASSWORD, secret, hostile),
+        lambda: services.two_factor.enable(admin.user_id or 0, hostile, secret, "123456"),
+        lambda: services.own_account.change_email(user_id, hostile, "new@example.com"),
     ]
     if "\u202e" not in hostile and "\u200b" not in hostile:  # a description may hold a zero-width joiner,
         calls.append(lambda: services.roles.describe_role(admin, "user", hostile))  # and is trimmed
@@ -155,6 +164,10 @@ def test_hostile_input_is_refused_cleanly_and_writes_nothing(
             call()
         assert _counts(services)[0] == before[0], index
         assert _counts(services)[2:] == before[2:], index
+    for data in (hostile, "email\n" + hostile + "\n"):  # a preview lists the problems: nothing to import
+        preview = services.user_import.preview(admin, data.encode("utf-8", "surrogatepass"))
+        assert not preview.ok
+        assert preview.problem_lines()
 
 
 # -- authorization --------------------------------------------------------------------------------------
@@ -244,3 +257,46 @@ def test_erasing_an_address_labels_it_with_its_own_deleted_account(services: Ser
     assert f"deleted account #{first}" in targets
     assert f"deleted account #{second}" not in targets
     assert "adá@example.com" in targets
+
+
+# -- identities that must not be confused ---------------------------------------------------------------
+
+
+def test_a_challenge_for_one_account_does_not_take_anothers_code(
+    services: Services, clock: FakeClock
+) -> None:
+    _ada, ada_secret = _enrolled(services, clock, "ada@example.com")
+    _bob, bob_secret = _enrolled(services, clock, "bob@example.com")
+    challenge = _challenge(services, "ada@example.com")
+    code = _code(bob_secret, clock)
+    if code == _code(ada_secret, clock):  # one in a million: the same code for both this step
+        clock.advance(seconds=totp.STEP_SECONDS)
+        challenge = _challenge(services, "ada@example.com")
+        code = _code(bob_secret, clock)
+    with pytest.raises(InvalidInputError):
+        services.accounts.complete_sign_in(challenge, code)
+    enroll = dataclasses.replace(challenge, enroll=True)
+    with pytest.raises(TwoFactorStateError):  # a code step's challenge is no setup's, nor the other way
+        services.accounts.enroll_at_sign_in(enroll, totp.new_secret(), _code(ada_secret, clock))
+    with pytest.raises(TwoFactorStateError):
+        services.accounts.complete_sign_in(
+            dataclasses.replace(challenge, enroll=True), _code(ada_secret, clock)
+        )
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.xfail(
+    strict=True,
+    reason="SQLite gives a deleted account's id (the largest) to the next account, with the same version 1; "
+    "an edit made on the deleted account then passes the stale check (left for a design decision: report)",
+)
+def test_an_edit_of_a_deleted_account_does_not_land_on_a_newcomer_with_its_id(
+    services: Services, admin: Actor
+) -> None:
+    (deleted,) = register_accounts(services, "ada@example.com")
+    seen = services.accounts.get_account(deleted).version  # an administrator's pending edit: make ada admin
+    services.lifecycle.delete_users(admin, [deleted])  # another administrator deletes ada meanwhile
+    (newcomer,) = register_accounts(services, "mallory@example.com")  # and someone registers
+    with pytest.raises(DesktopAuthError):
+        services.admin.apply_edits(admin, [UserEdit(deleted, seen, role="admin")])
+    assert services.accounts.get_account(newcomer).role == "user"
