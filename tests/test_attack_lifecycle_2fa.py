@@ -16,6 +16,7 @@ from desktop_auth.security import totp
 from desktop_auth.services import Services
 from desktop_auth.services.errors import (
     AccountInactiveError,
+    AccountLockedError,
     InvalidRecoveryCodeError,
     NotFoundError,
     PasswordChangeRequiredError,
@@ -300,3 +301,45 @@ def test_an_edit_of_a_deleted_account_does_not_land_on_a_newcomer_with_its_id(
     with pytest.raises(DesktopAuthError):
         services.admin.apply_edits(admin, [UserEdit(deleted, seen, role="admin")])
     assert services.accounts.get_account(newcomer).role == "user"
+
+
+# -- every new way of typing a secret counts toward the lockout ---------------------------------------
+
+GUESSES = ["change_email", "delete_account", "recovery_codes", "disable", "code_step", "forgot_password"]
+
+
+@pytest.mark.parametrize("path", GUESSES)
+def test_guessing_through_any_new_door_locks_the_address(
+    make_services: Callable[..., Services], admin: Actor, clock: FakeClock, path: str
+) -> None:
+    services = make_services(lockout_threshold=3)
+    user_id, secret = _enrolled(services, clock)
+    codes = services.recovery.generate(user_id, STRONG_PASSWORD).codes
+    new_password = "marble-harbor-cactus-42-willow"
+    wrong_code = str((int(_code(secret, clock)) + 1) % 1_000_000).zfill(6)
+    guesses: dict[str, Callable[[], object]] = {
+        "change_email": lambda: services.own_account.change_email(user_id, "wrong", "new@example.com"),
+        "delete_account": lambda: services.own_account.delete_account(user_id, "wrong"),
+        "recovery_codes": lambda: services.recovery.generate(user_id, "wrong"),
+        "disable": lambda: services.two_factor.disable(user_id, STRONG_PASSWORD, wrong_code),
+        "code_step": lambda: services.accounts.complete_sign_in(challenge, "aaaa-bbbb-cccc-dddd"),
+        "forgot_password": lambda: services.recovery.reset_with_code(
+            "ada@example.com", codes[0], new_password, wrong_code
+        ),
+    }
+    if path == "code_step":
+        challenge = _challenge(services)
+    locked = False
+    for _attempt in range(4):  # (like the sign-in form, "forgot password" says "locked" from the next try)
+        try:
+            guesses[path]()
+        except AccountLockedError:
+            locked = True
+            break
+        except DesktopAuthError:
+            continue
+    assert locked
+    with pytest.raises(AccountLockedError):  # the right password is refused at the sign-in form too
+        services.accounts.authenticate("ada@example.com", STRONG_PASSWORD)
+    assert services.recovery.codes_left(user_id) == len(codes)
+    assert services.two_factor.has_factor(user_id)
