@@ -17,6 +17,7 @@ from desktop_auth.services import Services
 from desktop_auth.services.errors import (
     AccountInactiveError,
     AccountLockedError,
+    InvalidCredentialsError,
     InvalidRecoveryCodeError,
     NotFoundError,
     PasswordChangeRequiredError,
@@ -343,3 +344,19 @@ def test_guessing_through_any_new_door_locks_the_address(
         services.accounts.authenticate("ada@example.com", STRONG_PASSWORD)
     assert services.recovery.codes_left(user_id) == len(codes)
     assert services.two_factor.has_factor(user_id)
+
+
+def test_a_stale_challenge_spends_no_recovery_code(services: Services, clock: FakeClock) -> None:
+    """Used once already, or its password changed since: refused before a recovery code is spent."""
+    user_id, secret = _enrolled(services, clock)
+    codes = services.recovery.generate(user_id, STRONG_PASSWORD).codes
+    used = _challenge(services)
+    services.accounts.complete_sign_in(used, _code(secret, clock))
+    with pytest.raises(SignInExpiredError):
+        services.accounts.complete_sign_in(used, codes[0])
+    assert services.recovery.codes_left(user_id) == len(codes)
+    changed = _challenge(services)
+    services.accounts.change_password(user_id, STRONG_PASSWORD, "marble-harbor-cactus-42-willow")
+    with pytest.raises(InvalidCredentialsError):
+        services.accounts.complete_sign_in(changed, codes[1])
+    assert services.recovery.codes_left(user_id) == len(codes)

@@ -366,7 +366,8 @@ def test_a_right_password_asks_for_the_code_and_records_nothing_until_it_comes(
         services.accounts.complete_sign_in(challenge, _wrong(_code(services, secret, clock)))
     signed_in = services.accounts.complete_sign_in(challenge, _code(services, secret, clock))
     assert (signed_in.id, signed_in.login_count) == (user_id, 1)
-    with pytest.raises(InvalidInputError):  # the same code again, with the same challenge
+    # the same code again, with the same challenge: the challenge got in once already
+    with pytest.raises(SignInExpiredError):
         services.accounts.complete_sign_in(challenge, _code(services, secret, clock))
 
 

@@ -283,6 +283,7 @@ class AccountService:
         the address's lockout (the password's attempt stays counted until the code is right, so knowing
         the password buys no extra guesses)."""
         self._refuse_stale(challenge, enroll=False)
+        self._refuse_spent(challenge)  # before a code is spent on it; checked again under the row lock
         if totp.normalize_code(code) is None:  # not six digits: a recovery code standing in for the app
             self._attempts.check(
                 challenge.email,
@@ -307,6 +308,19 @@ class AccountService:
         if challenge.enroll != enroll:
             raise TwoFactorStateError("This sign-in needs the other second step; sign in again.")
         if challenge.expired(self._context.clock()):
+            raise SignInExpiredError()
+
+    @retried
+    def _refuse_spent(self, challenge: SignInChallenge) -> None:
+        """A challenge that got in already, or whose password was changed since, is refused before the
+        code step spends anything (an authenticator step, a recovery code) or forgets the failures."""
+        with self._context.database.transaction() as session:
+            row = session.execute(
+                select(User.password_hash, User.login_count).where(User.id == challenge.user_id)
+            ).one_or_none()
+        if row is None or row.password_hash != challenge.checked_hash:
+            raise InvalidCredentialsError()
+        if challenge.login_count is not None and row.login_count != challenge.login_count:
             raise SignInExpiredError()
 
     def _finish(self, challenge: SignInChallenge) -> SignedInUser:
