@@ -5,7 +5,9 @@ protected, and hostile input refused with a clear error and nothing written; on 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -360,3 +362,27 @@ def test_a_stale_challenge_spends_no_recovery_code(services: Services, clock: Fa
     with pytest.raises(InvalidCredentialsError):
         services.accounts.complete_sign_in(changed, codes[1])
     assert services.recovery.codes_left(user_id) == len(codes)
+
+
+def test_one_challenge_sent_by_two_clients_with_two_good_codes_gets_in_once(
+    services: Services, clock: FakeClock
+) -> None:
+    """The current code and the next one (one step of skew) are both good once: not twice for one sign-in."""
+    _user_id, secret = _enrolled(services, clock)
+    challenge = _challenge(services)
+    step = totp.step_at(clock.now)
+    codes = [totp.code_for(secret, step), totp.code_for(secret, step + 1)]
+    barrier = threading.Barrier(2)
+
+    def finish(code: str) -> str:
+        barrier.wait()
+        try:
+            services.accounts.complete_sign_in(challenge, code)
+        except DesktopAuthError as error:
+            return type(error).__name__
+        return "signed in"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(finish, codes))
+    assert outcomes.count("signed in") == 1, outcomes
+    assert services.accounts.get_account(challenge.user_id).login_count == 1
