@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
@@ -329,6 +330,21 @@ class FormDialog(AppWindow, QDialog):
     def reject(self) -> None:
         if not self.busy:
             super().reject()
+
+    def give_the_form_the_height(self) -> None:
+        """The form takes the room the window grows by (a dialog built around a table), instead of keeping
+        its natural height above a stretch."""
+        outer = self.layout()
+        if not isinstance(outer, QBoxLayout):
+            return
+        for position in range(outer.count()):
+            item = outer.itemAt(position)
+            if item is None:
+                continue
+            if item.layout() is self.form:
+                outer.setStretch(position, 1)
+            elif item.spacerItem() is not None:
+                outer.setStretch(position, 0)
 
 
 class OwnAccountDialog(FormDialog):

@@ -248,7 +248,7 @@ class ImportUsersDialog(FormDialog):
         column.addWidget(self.summary_label)
         self.form.addRow(box)
         self._inputs.extend((self.only_problems_check, table))
-        self._give_the_table_the_height()
+        self.give_the_form_the_height()
 
         self.confirm_button = self.add_button(
             button("&Import", "importConfirmButton", "Import every row"),
@@ -263,19 +263,6 @@ class ImportUsersDialog(FormDialog):
         self.choose_button.clicked.connect(self.choose)
         self.confirm_button.clicked.connect(self.submit)
         self.resize(760, 560)
-
-    def _give_the_table_the_height(self) -> None:
-        outer = self.layout()
-        if not isinstance(outer, QVBoxLayout):
-            return
-        for position in range(outer.count()):
-            item = outer.itemAt(position)
-            if item is None:
-                continue
-            if item.layout() is self.form:
-                outer.setStretch(position, 1)
-            elif item.spacerItem() is not None:
-                outer.setStretch(position, 0)
 
     # -- the preview ---------------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QBoxLayout,
     QDialogButtonBox,
     QFileDialog,
     QLabel,
@@ -158,7 +157,7 @@ class TemporaryPasswordDialog(FormDialog):
         self.form.addRow(box)
         self._inputs.append(table)
         self.table = table
-        self._give_the_table_the_height()
+        self.give_the_form_the_height()
 
         self.copy_all_button = self.add_button(
             button("Copy &all", "copyAllButton", "Copy all passwords"), QDialogButtonBox.ButtonRole.ActionRole
@@ -187,20 +186,6 @@ class TemporaryPasswordDialog(FormDialog):
         # focus: show the new controls now, so the focus lands on the table however busy the machine is.
         box.show()
         table.setFocus()
-
-    def _give_the_table_the_height(self) -> None:
-        # FormDialog keeps its form at its natural height above a stretch; here the table takes the room.
-        outer = self.layout()
-        if not isinstance(outer, QBoxLayout):
-            return
-        for position in range(outer.count()):
-            item = outer.itemAt(position)
-            if item is None:
-                continue
-            if item.layout() is self.form:
-                outer.setStretch(position, 1)
-            elif item.spacerItem() is not None:
-                outer.setStretch(position, 0)
 
     def _update_buttons(self) -> None:
         if self.table is not None and not self.busy:
