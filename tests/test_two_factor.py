@@ -535,3 +535,30 @@ def test_setting_an_app_up_at_sign_in_may_take_longer_than_typing_a_code(
         services.accounts.enroll_at_sign_in(
             asked.value.challenge, bobs.secret, _code(services, bobs.secret, clock)
         )
+
+
+def _due(services: Services, user_id: int) -> bool:
+    state = services.accounts.check_session(
+        user_id, services.accounts.get_account(user_id).password_changed_at
+    )
+    assert state.valid
+    return state.two_factor_due
+
+
+def test_a_session_learns_that_two_factor_became_due(
+    services: Services, admin: Actor, clock: FakeClock
+) -> None:
+    admin_id = admin.user_id or 0
+    (bob,) = register_accounts(services, "bob@example.com")
+    services.admin.apply_edits(admin, [UserEdit(bob, None, role="admin")])
+    assert not _due(services, bob)
+    services.app_settings.update(Actor.operator("ops"), require_two_factor_for_admins=True)
+    assert _due(services, bob)
+    enrollment = services.two_factor.start_enrollment(bob)
+    services.two_factor.enable(
+        bob, STRONG_PASSWORD, enrollment.secret, _code(services, enrollment.secret, clock)
+    )
+    assert not _due(services, bob)
+    (carol,) = register_accounts(services, "carol@example.com")
+    assert not _due(services, carol)  # not an administrator
+    assert _due(services, admin_id)

@@ -23,6 +23,7 @@ from desktop_auth.services.context import (
     retried,
     role_by_name,
     to_record,
+    two_factor_required_of_admins,
 )
 from desktop_auth.services.errors import (
     AccountInactiveError,
@@ -467,7 +468,12 @@ class AccountService:
                 )
             except TemporaryPasswordExpiredError as expired:
                 return SessionState(False, reason=str(expired))
-            return SessionState(True, role=user.role.name)
+            due = (
+                user.role.name == ADMIN_ROLE
+                and user.totp_secret is None
+                and two_factor_required_of_admins(session)
+            )
+            return SessionState(True, role=user.role.name, two_factor_due=due)
 
     def change_password(self, user_id: int, current_password: str, new_password: str) -> UserRecord:
         """Change one's own password; the current one must be given. Wrong current passwords count against

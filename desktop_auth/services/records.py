@@ -80,6 +80,9 @@ class SessionState:
     valid: bool
     role: str | None = None
     reason: str | None = None
+    #: An administrator without an authenticator while the organisation requires one (set since this
+    #: session began): every administrative action is refused until they set it up.
+    two_factor_due: bool = False
 
     @property
     def is_admin(self) -> bool:

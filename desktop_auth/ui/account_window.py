@@ -91,6 +91,12 @@ class _ActivityWatcher(QObject):
         return False
 
 
+TWO_FACTOR_DUE = (
+    "Administrators must now use two-factor sign-in: set it up with Two-factor sign-in… (Alt+T) to go on "
+    "administering."
+)
+
+
 class AccountWindow(AppWindow, QMainWindow):
     signed_out = Signal(str)  # why ("" when the person chose to sign out)
     role_editor_requested = Signal()
@@ -269,6 +275,7 @@ class AccountWindow(AppWindow, QMainWindow):
                 self.end_session(state.reason or "Your session ended.")
                 return
             self._apply_role(state.role or "")
+            self._say_two_factor_due(state.two_factor_due)
             if then is not None:
                 then()
 
@@ -278,6 +285,14 @@ class AccountWindow(AppWindow, QMainWindow):
         self._runner.run(
             lambda: services.accounts.check_session(user_id, changed_at), checked, failed, owner=self
         )
+
+    def _say_two_factor_due(self, due: bool) -> None:
+        """Two-factor sign-in became required of administrators during this session: say what to do (the
+        services refuse every administrative action meanwhile)."""
+        if due and self.notice_label.text() != TWO_FACTOR_DUE:
+            show_message(self.notice_label, TWO_FACTOR_DUE)
+        elif not due and self.notice_label.text() == TWO_FACTOR_DUE:
+            show_message(self.notice_label, "")
 
     def _after_check(self, action: Callable[[], None]) -> None:
         self.check_session(then=action)
