@@ -12,6 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from desktop_auth.config import load_settings
 from desktop_auth.db.engine import make_engine, parse_database_url
+from desktop_auth.db.migrate import foreign_keys_off
 from desktop_auth.models import Base
 
 config = context.config
@@ -54,7 +55,7 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(load_settings(database_url=_settings_url()), poolclass=NullPool)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, foreign_keys_off(connection):
             _run_with(connection)
     finally:
         engine.dispose()

@@ -86,7 +86,9 @@ class User(Base):
         Index("ix_user_role_id_email", "role_id", "email"),
         Index("ix_user_create_date", "create_date"),
         Index("ix_user_last_login_at", "last_login_at"),
-        MYSQL_TABLE_ARGS,
+        # SQLite: a deleted account's id is never given to a new one (a stale edit of it, checked by id and
+        # version, must not land on a newcomer); InnoDB's counter never goes back anyway.
+        {**MYSQL_TABLE_ARGS, "sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -289,11 +289,6 @@ def test_a_challenge_for_one_account_does_not_take_anothers_code(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLite gives a deleted account's id (the largest) to the next account, with the same version 1; "
-    "an edit made on the deleted account then passes the stale check (left for a design decision: report)",
-)
 def test_an_edit_of_a_deleted_account_does_not_land_on_a_newcomer_with_its_id(
     services: Services, admin: Actor
 ) -> None:

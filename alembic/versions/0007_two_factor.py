@@ -13,7 +13,10 @@
 - ``ix_recovery_code_user_id_used_at``: the users table counts each row's unused recovery codes; with this
   index the count never reads the code rows themselves.
 
-Plain ``ADD COLUMN`` of nullable columns (no table rebuild: on SQLite a rebuild of ``user`` would run the
+- On SQLite, ``user`` is rebuilt with AUTOINCREMENT: a deleted account's id is never given to a new one
+  (the one rebuild here, with foreign keys off while migrating; the downgrade keeps it).
+
+Otherwise plain ``ADD COLUMN`` of nullable columns (no table rebuild: on SQLite a rebuild of ``user`` would run the
 foreign keys' ON DELETE actions of the tables that reference it).
 
 Revision ID: 0007
@@ -39,6 +42,15 @@ def upgrade() -> None:
     op.add_column("user", sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
     op.create_index("ix_audit_event_actor_id", "audit_event", ["actor_id"])
     op.create_index("ix_recovery_code_user_id_used_at", "recovery_code", ["user_id", "used_at"])
+    if op.get_bind().dialect.name == "sqlite":
+        # Account ids are never given again (AUTOINCREMENT): SQLite otherwise hands a deleted account's id
+        # (the highest) to the next one, whose version also starts at 1, so an edit or a staged bulk change
+        # of the deleted account, checked by id and version, would land on the newcomer. A rebuild, which
+        # desktop_auth.db.migrate runs with foreign keys off (see foreign_keys_off there).
+        with op.batch_alter_table(
+            "user", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ) as batch:
+            batch.alter_column("id", existing_type=sa.Integer(), autoincrement=True)
 
 
 def downgrade() -> None:
