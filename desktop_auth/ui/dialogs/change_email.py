@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
-from desktop_auth.ui.dialogs.fields import email_edit, password_edit
+from desktop_auth.ui.dialogs.fields import email_edit
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.tasks import TaskRunner
@@ -41,12 +41,7 @@ class ChangeEmailDialog(OwnAccountDialog):
         self.email_edit = email_edit("newEmailEdit")
         self.email_edit.setAccessibleName("New email address")
         self.email_error = self.add_field("New &email:", self.email_edit, service_field="email")
-        self.current_edit = password_edit("currentPasswordEdit", "Current password")
-        show = self.show_passwords_checkbox(self.current_edit)
-        self.current_error = self.add_field(
-            "C&urrent password:", self.current_edit, show, service_field="current_password"
-        )
-        self._inputs.append(show)
+        self.current_edit, self.current_error, show = self.add_current_password_with_show()
 
         self.submit_button = self.add_button(
             button("&Change email", "changeEmailConfirmButton", "Change email address"),

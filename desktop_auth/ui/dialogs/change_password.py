@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
-from desktop_auth.ui.dialogs.fields import confirmation_problem, password_edit
+from desktop_auth.ui.dialogs.fields import confirmation_problem
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
@@ -41,10 +41,7 @@ class ChangePasswordDialog(OwnAccountDialog):
         self._email = email
         self.result_record: UserRecord | None = None
 
-        self.current_edit = password_edit("currentPasswordEdit", "Current password")
-        self.current_error = self.add_field(
-            "C&urrent password:", self.current_edit, service_field="current_password"
-        )
+        self.current_edit, self.current_error = self.add_current_password()
         new = self.add_new_password(
             runner,
             self._policy,

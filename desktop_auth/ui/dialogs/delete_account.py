@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
-from desktop_auth.ui.dialogs.fields import password_edit
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.tasks import TaskRunner
@@ -39,12 +38,7 @@ class DeleteAccountDialog(OwnAccountDialog):
         self._services = services
         self._user_id = user_id
 
-        self.current_edit = password_edit("currentPasswordEdit", "Current password")
-        show = self.show_passwords_checkbox(self.current_edit)
-        self.current_error = self.add_field(
-            "C&urrent password:", self.current_edit, show, service_field="current_password"
-        )
-        self._inputs.append(show)
+        self.current_edit, self.current_error, show = self.add_current_password_with_show()
         self.submit_button = self.add_button(
             button("&Delete my account", "deleteAccountConfirmButton", "Delete my account"),
             QDialogButtonBox.ButtonRole.AcceptRole,

@@ -353,6 +353,19 @@ class OwnAccountDialog(FormDialog):
 
     locked_out = Signal(str)
 
+    def add_current_password(self) -> tuple[QLineEdit, FieldError]:
+        """The labelled ``currentPasswordEdit`` and its inline error."""
+        edit = password_edit("currentPasswordEdit", "Current password")
+        return edit, self.add_field("C&urrent password:", edit, service_field="current_password")
+
+    def add_current_password_with_show(self) -> tuple[QLineEdit, FieldError, QCheckBox]:
+        """``add_current_password`` with a "Show password" check box beside the field."""
+        edit = password_edit("currentPasswordEdit", "Current password")
+        show = self.show_passwords_checkbox(edit)
+        error = self.add_field("C&urrent password:", edit, show, service_field="current_password")
+        self._inputs.append(show)
+        return edit, error, show
+
     def end_if_locked_out(self, error: BaseException, *typed: QLineEdit) -> bool:
         """True (and the session ending) when ``error`` is a lockout: what was typed is cleared, the
         dialog closes, then ``locked_out`` says why (last: a forced dialog's "rejected" signs out too)."""

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_auth.ui.dialogs.fields import password_edit
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.messages import describe
@@ -65,10 +64,7 @@ class RecoveryCodesDialog(OwnAccountDialog):
             self._show_codes(issued)
             return
         self.show_notice(REPLACES)
-        self.current_edit = password_edit("currentPasswordEdit", "Current password")
-        self.current_error = self.add_field(
-            "C&urrent password:", self.current_edit, service_field="current_password"
-        )
+        self.current_edit, self.current_error = self.add_current_password()
         self.make_button = self.add_button(
             button("&Make new codes", "makeCodesButton", "Make new recovery codes"),
             QDialogButtonBox.ButtonRole.AcceptRole,

@@ -21,7 +21,6 @@ from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QPixmap
 from PySide6.QtWidgets import QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from desktop_auth.ui.dialogs.fields import password_edit
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.dialogs.totp_code import code_edit, code_problem, ends_the_sign_in
 from desktop_auth.ui.shell import qr
@@ -128,10 +127,7 @@ class TwoFactorSetupDialog(OwnAccountDialog):
 
         self.current_edit: QLineEdit | None = None
         if not self.required:
-            self.current_edit = password_edit("currentPasswordEdit", "Current password")
-            self.current_error = self.add_field(
-                "C&urrent password:", self.current_edit, service_field="current_password"
-            )
+            self.current_edit, self.current_error = self.add_current_password()
             self.current_edit.textChanged.connect(lambda _t: self.current_error.clear_message())
         self.code_edit = code_edit()
         self.code_error = self.add_field("&Code from the app:", self.code_edit, service_field="totp_code")
@@ -332,10 +328,7 @@ class TwoFactorOffDialog(OwnAccountDialog):
             parent,
         )
         self._runner, self._services, self._user_id = runner, services, user_id
-        self.current_edit = password_edit("currentPasswordEdit", "Current password")
-        self.current_error = self.add_field(
-            "C&urrent password:", self.current_edit, service_field="current_password"
-        )
+        self.current_edit, self.current_error = self.add_current_password()
         self.code_edit = code_edit()
         self.code_error = self.add_field("&Code from the app:", self.code_edit, service_field="totp_code")
         self.current_edit.textChanged.connect(lambda _t: self.current_error.clear_message())
