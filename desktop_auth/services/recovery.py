@@ -97,11 +97,11 @@ def code_digest(salt: str, normalized: str) -> str:
 # -- statements -----------------------------------------------------------------------------------------
 _ACCOUNT = select(User.id, User.active).where(User.email == bindparam("key"))
 _ACCOUNT_LOCKED = (
-    select(User.id, User.active, User.totp_secret, User.totp_last_step)
+    select(User.id, User.active, User.totp_secret, User.totp_last_step, User.email)
     .where(User.id == bindparam("owner"))
     .with_for_update()
 )
-_LockedAccount = Row[int, bool, str | None, int | None]
+_LockedAccount = Row[int, bool, str | None, int | None, str]
 # The account's authenticator step moves on only forward: a code is good once (services/two_factor.py).
 _SPEND_STEP = (
     update(User)
@@ -361,7 +361,7 @@ class RecoveryService:
             if spent != 1:
                 return False
             left = int(connection.execute(_LEFT, {"owner": user_id}).scalar_one())
-            email = connection.execute(select(User.email).where(User.id == user_id)).scalar_one()
+            email = account.email
             throttle.reset(session, [email])
             audit.record(
                 session,
