@@ -325,7 +325,7 @@ def _challenge(user_id: int, email: str, enroll: bool) -> SignInChallenge:
     """A sign-in's second step, as the services hand it over after a right password (two-factor dialogs)."""
     from datetime import UTC, datetime
 
-    return SignInChallenge(user_id, email, enroll, datetime.now(UTC), None, None)
+    return SignInChallenge(user_id, email, enroll, datetime.now(UTC), None, None, 0)
 
 
 def test_every_mnemonic_works_and_none_clashes_in_the_dialogs(

@@ -321,7 +321,7 @@ class AccountService:
             ).one_or_none()
         if row is None or row.password_hash != challenge.checked_hash:
             raise InvalidCredentialsError()
-        if challenge.login_count is not None and row.login_count != challenge.login_count:
+        if row.login_count != challenge.login_count:
             raise SignInExpiredError()
 
     def _finish(self, challenge: SignInChallenge) -> SignedInUser:

@@ -425,7 +425,7 @@ class SignInChallenge:
     new_hash: str | None = field(repr=False)
     #: The account's sign-in count when the password was checked: a challenge gets in once (a later
     #: sign-in, this one's included, moves it on and makes the challenge stale).
-    login_count: int | None = field(default=None, repr=False)
+    login_count: int = field(repr=False)
 
     def expired(self, now: datetime) -> bool:
         limit = ENROLL_STEP_SECONDS if self.enroll else SIGN_IN_STEP_SECONDS
