@@ -368,11 +368,6 @@ class ImportPreview:
         return sum(1 for row in self.rows if row.problems)
 
     @property
-    def problem_count(self) -> int:
-        """Rows with problems, plus one for a problem of the whole file."""
-        return self.rows_with_problems + (1 if self.file_problems else 0)
-
-    @property
     def ok(self) -> bool:
         return bool(self.rows) and not self.file_problems and self.rows_with_problems == 0
 
