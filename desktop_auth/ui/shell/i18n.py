@@ -1,0 +1,232 @@
+"""The person's language: which one, its catalogs installed, and our words, numbers and times in it.
+
+Every word the GUI shows goes through Qt's catalogs: ``self.tr("…")`` in a QObject's methods, ``translate(
+"Context", "…")`` elsewhere, ``translate_n(context, singular, plural, n)`` for a sentence about a count, and
+``render(message)`` for the services' words (``desktop_auth.messages``). ``tools/translations.py`` extracts
+them into ``desktop_auth/translations/*.ts`` and compiles the ``.qm`` files loaded here, next to Qt's own
+``qtbase_*.qm`` (standard buttons and dialogs).
+
+The language is ``DESKTOP_AUTH_LANGUAGE`` when set, else the one chosen in the account window (remembered per
+computer), else the system's first preferred language we speak, else English.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QDateTime,
+    QLibraryInfo,
+    QLocale,
+    QSettings,
+    Qt,
+    QTimeZone,
+    QTranslator,
+)
+from PySide6.QtGui import QGuiApplication
+
+from desktop_auth.errors import DesktopAuthError, InvalidInputError
+from desktop_auth.messages import Message, Param
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_ENV = "DESKTOP_AUTH_LANGUAGE"
+LANGUAGE_KEY = "language"
+ENGLISH = "en"
+#: The languages we ship, each named in itself (a person looking for theirs reads it in their own script).
+LANGUAGES = {"en": "English", "de": "Deutsch", "ar": "العربية"}
+CATALOG_DIR = Path(__file__).resolve().parents[2] / "translations"
+#: First-strong isolate … pop: an email, a role name or a number keeps its own direction inside a sentence
+#: of the other direction ("ada@example.com" is never reordered inside Arabic text).
+FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
+
+
+class _State:
+    language = ENGLISH
+    locale = QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
+    translators: list[QTranslator] = []  # noqa: RUF012 - one list for the process: what install() put in
+
+
+def supported(code: str | None) -> str | None:
+    """``code`` ("de", "de_AT", "ar-EG", "EN") as one of ours, or None."""
+    if not code:
+        return None
+    base = code.replace("-", "_").split("_")[0].strip().lower()
+    return base if base in LANGUAGES else None
+
+
+def saved_language() -> str | None:
+    value = QSettings().value(LANGUAGE_KEY, "")
+    return supported(value) if isinstance(value, str) else None
+
+
+def save_language(language: str) -> None:
+    QSettings().setValue(LANGUAGE_KEY, language)
+
+
+def system_language() -> str:
+    """The system's first preferred language that we speak (English when none is)."""
+    for name in QLocale.system().uiLanguages():
+        language = supported(name)
+        if language is not None:
+            return language
+    return ENGLISH
+
+
+def chosen_language() -> str:
+    """``DESKTOP_AUTH_LANGUAGE``, else the account window's choice on this computer, else the system's."""
+    wanted = os.environ.get(LANGUAGE_ENV, "").strip()
+    if wanted:
+        language = supported(wanted)
+        if language is not None:
+            return language
+        log.warning(
+            "%s=%r is not a language we speak (%s): ignored", LANGUAGE_ENV, wanted, ", ".join(LANGUAGES)
+        )
+    return saved_language() or system_language()
+
+
+def current_language() -> str:
+    return _State.language
+
+
+def locale() -> QLocale:
+    return _State.locale
+
+
+def is_right_to_left() -> bool:
+    return _State.locale.textDirection() == Qt.LayoutDirection.RightToLeft
+
+
+def _locale_for(language: str) -> QLocale:
+    # The system's own conventions when it speaks this language (en_GB keeps its day-month order), else the
+    # language's usual ones.
+    system = QLocale.system()
+    if supported(system.name()) == language:
+        return system
+    return QLocale(language)
+
+
+def _load(translator: QTranslator, name: str, directory: str | Path) -> bool:
+    return translator.load(name, str(directory))
+
+
+def install(app: QCoreApplication, language: str) -> None:
+    """Speak ``language`` from now on: our catalog and Qt's, number and date formats, layout direction."""
+    for translator in _State.translators:
+        app.removeTranslator(translator)
+    _State.translators = []
+    _State.language = language
+    _State.locale = _locale_for(language)
+    QLocale.setDefault(_State.locale)
+    if language != ENGLISH:
+        qt_catalogs = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        for name, directory in (
+            (f"qtbase_{language}", qt_catalogs),
+            (f"desktop_auth_{language}", CATALOG_DIR),
+        ):
+            translator = QTranslator(app)
+            if _load(translator, name, directory):
+                app.installTranslator(translator)
+                _State.translators.append(translator)
+            else:
+                log.warning("No %s catalog in %s", name, directory)
+    if isinstance(app, QGuiApplication):
+        app.setLayoutDirection(_State.locale.textDirection())
+
+
+# -- our words --------------------------------------------------------------------------------------------
+
+
+def translate(context: str, source: str) -> str:
+    """``source`` in the current language (pyside6-lupdate extracts calls by this name: literals only)."""
+    return QCoreApplication.translate(context, source)
+
+
+def translate_n(context: str, singular: str, plural: str, n: int) -> str:
+    """The sentence about ``n`` things in the current language's form for ``n``, with ``{n}`` filled in
+    (the English plural is the catalog's comment: translators see both forms)."""
+    if _State.language == ENGLISH:
+        text = singular if n == 1 else plural
+    else:
+        text = QCoreApplication.translate(context, singular, plural, n)
+    return text.replace("{n}", number(n))
+
+
+def render(message: Message) -> str:
+    """A service's words (``desktop_auth.messages.Message``) in the current language."""
+    if not message.context:  # verbatim: not ours to translate
+        template = message.source
+    elif message.plural is not None and message.n is not None:
+        if _State.language == ENGLISH:
+            template = message.source if message.n == 1 else message.plural
+        else:
+            template = QCoreApplication.translate(message.context, message.source, message.plural, message.n)
+    else:
+        template = QCoreApplication.translate(message.context, message.source)
+    values = {name: shown(value) for name, value in message.all_params().items()}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        # A translation that names a parameter the message lacks: the English is better than nothing.
+        log.error("Translation of %r in %s does not fit its parameters", message.source, message.context)
+        return message.source.format(**values)
+
+
+def describe_error(error: DesktopAuthError) -> str:
+    """An expected error's message in the current language (every problem of refused input)."""
+    if isinstance(error, InvalidInputError):
+        return " ".join(render(problem) for problem in error.problem_texts)
+    return render(error.text)
+
+
+# -- numbers, times, and text of either direction -------------------------------------------------------
+
+
+def number(value: int | float) -> str:
+    """``value`` as the current language writes it (grouped thousands, its own digits)."""
+    return _State.locale.toString(value)
+
+
+def date_time(moment: datetime | None, *, seconds: bool = False) -> str:
+    """A moment in local time, as the current language writes it, with the zone so "18:30" is never
+    ambiguous; an empty string for no moment. Naive moments are UTC (that is how they are stored)."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone()
+    shown_moment = QDateTime.fromSecsSinceEpoch(int(local.timestamp()), QTimeZone.systemTimeZone())
+    date_format = _State.locale.dateFormat(QLocale.FormatType.ShortFormat)
+    if "yyyy" not in date_format:  # a short date's two-digit year reads as a day or month ("12/2/26")
+        date_format = date_format.replace("yy", "yyyy")
+    date = _State.locale.toString(shown_moment.date(), date_format)
+    time_format = _State.locale.timeFormat(QLocale.FormatType.ShortFormat)
+    if seconds and "s" not in time_format:
+        time_format = time_format.replace("mm", "mm:ss")
+    clock = _State.locale.toString(shown_moment.time(), time_format)
+    zone = local.tzname() or local.strftime("%z")
+    return f"{date} {clock} {zone}"
+
+
+def isolate(text: str) -> str:
+    """``text`` kept in its own direction inside a sentence: in a right-to-left language an email or a role
+    name would otherwise be reordered by the sentence around it. Nothing changes in left-to-right ones."""
+    if not is_right_to_left():
+        return text
+    return f"{FIRST_STRONG_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}"
+
+
+def shown(value: Param) -> str:
+    """A message parameter as the GUI shows it: numbers and times per language, text isolated."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return number(value)
+    if isinstance(value, str):
+        return isolate(value)
+    return date_time(value)
