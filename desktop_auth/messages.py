@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, TypeAlias
 if TYPE_CHECKING:  # the GUI imports the errors (and so this) at start-up: keep datetime out of that path
     from datetime import datetime
 
-#: Parameter values a message may carry: text, numbers (formatted per language) and times (shown local).
-Param: TypeAlias = "str | int | float | datetime"
+#: Parameter values a message may carry: text, numbers (formatted per language), times (shown local) and
+#: other messages (a reason inside a sentence, a setting's name: rendered in the same language).
+Param: TypeAlias = "str | int | float | datetime | Message"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ def english_value(value: Param) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,g}"
+    if isinstance(value, Message):
+        return value.english()
     return value.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 

@@ -222,11 +222,14 @@ def isolate(text: str) -> str:
 
 
 def shown(value: Param) -> str:
-    """A message parameter as the GUI shows it: numbers and times per language, text isolated."""
+    """A message parameter as the GUI shows it: numbers and times per language, text isolated, a message
+    rendered."""
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float):
         return number(value)
     if isinstance(value, str):
         return isolate(value)
+    if isinstance(value, Message):
+        return render(value)
     return date_time(value)
