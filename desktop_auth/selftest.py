@@ -12,7 +12,10 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QCoreApplication
 
 W = TypeVar("W")
 
@@ -48,6 +51,21 @@ class SelfTest:
             file=self.out,
             flush=True,
         )
+
+
+def catalogs_load(app: QCoreApplication) -> None:
+    """Each shipped language finds our catalog and Qt's (the bundle must carry both), then back to English."""
+    from desktop_auth.ui.shell import i18n
+
+    try:
+        for language, cancel in (("de", "Abbrechen"), ("ar", "إلغاء")):
+            i18n.install(app, language)
+            ours = i18n.translate("LoginDialog", "Sign in")
+            assert ours != "Sign in", f"{language}: our catalog did not load"
+            qt_cancel = i18n.translate("QPlatformTheme", "Cancel")
+            assert qt_cancel != "Cancel", f"{language}: Qt's catalog did not load ({cancel!r} expected)"
+    finally:
+        i18n.install(app, i18n.chosen_language())
 
 
 def run(out: TextIO = sys.stdout) -> int:
@@ -173,6 +191,7 @@ def run(out: TextIO = sys.stdout) -> int:
             test.check(
                 "MySQL 8 sign-in can encrypt the password (cryptography loads)", mysql8_password_crypto
             )
+            test.check("speaks German and Arabic (our catalogs and Qt's load)", lambda: catalogs_load(app))
         except Exception:
             print("FAILED:", file=out)
             traceback.print_exc(file=out)

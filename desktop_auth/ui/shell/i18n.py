@@ -77,9 +77,10 @@ def system_language() -> str:
     return ENGLISH
 
 
-def chosen_language() -> str:
-    """``DESKTOP_AUTH_LANGUAGE``, else the account window's choice on this computer, else the system's."""
-    wanted = os.environ.get(LANGUAGE_ENV, "").strip()
+def chosen_language(wanted: str | None = None) -> str:
+    """``wanted`` (``DESKTOP_AUTH_LANGUAGE`` from the environment or a ``.env`` file; the environment when not
+    given), else the account window's choice on this computer, else the system's."""
+    wanted = (os.environ.get(LANGUAGE_ENV, "") if wanted is None else wanted).strip()
     if wanted:
         language = supported(wanted)
         if language is not None:
@@ -111,12 +112,19 @@ def _locale_for(language: str) -> QLocale:
     return QLocale(language)
 
 
-def _load(translator: QTranslator, name: str, directory: str | Path) -> bool:
-    return translator.load(name, str(directory))
+def _qt_catalog_dir() -> Path:
+    """Where Qt's own catalogs are: Qt's configured place, else PySide6's folder (the bundle keeps them there)."""
+    configured = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))
+    if configured.is_dir():
+        return configured
+    import PySide6
+
+    return Path(PySide6.__file__).parent / "Qt" / "translations"
 
 
-def install(app: QCoreApplication, language: str) -> None:
-    """Speak ``language`` from now on: our catalog and Qt's, number and date formats, layout direction."""
+def install(app: QCoreApplication, language: str, catalog: Path | None = None) -> None:
+    """Speak ``language`` from now on: our catalog and Qt's, number and date formats, layout direction.
+    ``catalog`` replaces our compiled catalog (the tests' pseudo-translation)."""
     for translator in _State.translators:
         app.removeTranslator(translator)
     _State.translators = []
@@ -124,13 +132,11 @@ def install(app: QCoreApplication, language: str) -> None:
     _State.locale = _locale_for(language)
     QLocale.setDefault(_State.locale)
     if language != ENGLISH:
-        qt_catalogs = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-        for name, directory in (
-            (f"qtbase_{language}", qt_catalogs),
-            (f"desktop_auth_{language}", CATALOG_DIR),
-        ):
+        qt_catalogs = _qt_catalog_dir()
+        ours = (catalog.stem, catalog.parent) if catalog else (f"desktop_auth_{language}", CATALOG_DIR)
+        for name, directory in ((f"qtbase_{language}", qt_catalogs), ours):
             translator = QTranslator(app)
-            if _load(translator, name, directory):
+            if translator.load(name, str(directory)):
                 app.installTranslator(translator)
                 _State.translators.append(translator)
             else:
