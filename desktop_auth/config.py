@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from desktop_auth import paths
 from desktop_auth.errors import ConfigError
 from desktop_auth.hash_methods import method_strength
+from desktop_auth.messages import message
 
 DEFAULT_HASH_METHOD = "scrypt:131072:8:1"
 EMBEDDED_DB_FILENAME = "desktop_auth.sqlite3"
@@ -71,18 +72,27 @@ class Settings:
     def __post_init__(self) -> None:
         if self.totp_key is not None and not _is_fernet_key(self.totp_key):
             raise ConfigError(
-                "DESKTOP_AUTH_TOTP_KEY is not a key: it must be 32 random bytes in url-safe base64 "
-                "(44 characters), as `desktop-auth 2fa new-key` prints"
+                message(
+                    "Config",
+                    "DESKTOP_AUTH_TOTP_KEY is not a key: it must be 32 random bytes in url-safe base64 "
+                    "(44 characters), as `desktop-auth 2fa new-key` prints",
+                )
             )
         if not _HASH_METHOD_RE.match(self.hash_method):
             raise ConfigError(
-                f"DESKTOP_AUTH_HASH_METHOD {self.hash_method!r} is not a werkzeug method "
-                "(expected e.g. 'scrypt:131072:8:1' or 'pbkdf2:sha256:600000')"
+                message(
+                    "Config",
+                    "DESKTOP_AUTH_HASH_METHOD '{method}' is not a werkzeug method "
+                    "(expected e.g. 'scrypt:131072:8:1' or 'pbkdf2:sha256:600000')",
+                ).format(method=self.hash_method)
             )
         if method_strength(self.hash_method) < 1.0 and not self.allow_weak_hash_for_tests:
             raise ConfigError(
-                f"DESKTOP_AUTH_HASH_METHOD {self.hash_method!r} is weaker than the minimum this app accepts "
-                "(scrypt:131072:8:1, or pbkdf2:sha256:600000 which is as strong); choose a stronger method"
+                message(
+                    "Config",
+                    "DESKTOP_AUTH_HASH_METHOD '{method}' is weaker than the minimum this app accepts "
+                    "(scrypt:131072:8:1, or pbkdf2:sha256:600000 which is as strong); choose a stronger method",
+                ).format(method=self.hash_method)
             )
         checks = {
             "DESKTOP_AUTH_PASSWORD_MIN_LENGTH": (self.password_min_length, 1),
@@ -97,7 +107,11 @@ class Settings:
         }
         for name, (value, minimum) in checks.items():
             if value < minimum:
-                raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+                raise ConfigError(
+                    message("Config", "{name} must be at least {minimum}, got {value}").format(
+                        name=name, minimum=str(minimum), value=str(value)
+                    )
+                )
         longest = {
             "DESKTOP_AUTH_LOCKOUT_BASE_SECONDS": (self.lockout_base_seconds, LONGEST_LOCKOUT_SECONDS),
             "DESKTOP_AUTH_LOCKOUT_MAX_SECONDS": (self.lockout_max_seconds, LONGEST_LOCKOUT_SECONDS),
@@ -108,12 +122,18 @@ class Settings:
         }
         for name, (value, maximum) in longest.items():
             if value > maximum:
-                raise ConfigError(f"{name} must be at most {maximum}, got {value}")
+                raise ConfigError(
+                    message("Config", "{name} must be at most {maximum}, got {value}").format(
+                        name=name, maximum=str(maximum), value=str(value)
+                    )
+                )
         if self.hash_method.startswith("scrypt:"):
             n = int(self.hash_method.split(":")[1])
             if n < 2 or n & (n - 1):
                 raise ConfigError(
-                    f"DESKTOP_AUTH_HASH_METHOD {self.hash_method!r}: scrypt's N must be a power of two"
+                    message(
+                        "Config", "DESKTOP_AUTH_HASH_METHOD '{method}': scrypt's N must be a power of two"
+                    ).format(method=self.hash_method)
                 )
 
     @property
@@ -186,15 +206,29 @@ def read_url_file(path: str | Path, source: str) -> str:
         with path.open(encoding="utf-8") as handle:
             url = handle.readline().strip()
     except FileNotFoundError:
-        raise ConfigError(f"{source} names {str(path)!r}, which does not exist") from None
+        raise ConfigError(
+            message("Config", "{source} names '{path}', which does not exist").format(
+                source=source, path=str(path)
+            )
+        ) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{source} names {str(path)!r}, which is not UTF-8 text") from None
+        raise ConfigError(
+            message("Config", "{source} names '{path}', which is not UTF-8 text").format(
+                source=source, path=str(path)
+            )
+        ) from None
     except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise ConfigError(f"{source} names {str(path)!r}, which cannot be read ({reason})") from None
+        raise ConfigError(
+            message("Config", "{source} names '{path}', which cannot be read ({reason})").format(
+                source=source, path=str(path), reason=error.strerror or type(error).__name__
+            )
+        ) from None
     if not url:
         raise ConfigError(
-            f"{source} names {str(path)!r}, whose first line is empty; it should hold the database URL"
+            message(
+                "Config",
+                "{source} names '{path}', whose first line is empty; it should hold the database URL",
+            ).format(source=source, path=str(path))
         )
     return url
 
@@ -232,8 +266,11 @@ def load_settings(
             try:
                 kwargs[field_name] = parse(raw)
             except ValueError:
-                expected = "1 or 0" if parse is _parse_flag else "a whole number"
-                raise ConfigError(f"{env_name} must be {expected}, got {raw!r}") from None
+                if parse is _parse_flag:
+                    text = message("Config", "{name} must be 1 or 0, got '{value}'")
+                else:
+                    text = message("Config", "{name} must be a whole number, got '{value}'")
+                raise ConfigError(text.format(name=env_name, value=raw)) from None
     url = _database_url(values, database_url, database_url_file)
     kwargs["embedded"] = not url
     kwargs["database_url"] = url or embedded_database_url()

@@ -79,7 +79,7 @@ def test_a_driver_message_holding_the_password_is_masked() -> None:
             error = exc.OperationalError(
                 "SELECT 1", {}, Exception(f"(1045, 'denied for ops using {echoed}')")
             )
-            message = _unavailable_message(engine, error)
+            message = str(_unavailable_message(engine, error))
             assert_hidden(message)
             assert "denied for ops" in message
         engine.dispose()

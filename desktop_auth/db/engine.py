@@ -35,6 +35,7 @@ from desktop_auth.db.urls import (
     url_secrets,
 )
 from desktop_auth.logs import hide_in_logs
+from desktop_auth.messages import Message, message
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,9 @@ def make_engine(settings: Settings, **engine_options: Any) -> Engine:
         engine = create_engine(url, **options)
     except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
         raise DatabaseUrlError(
-            f"DATABASE_URL {mask_url(url)!r} cannot be used: {scrub(str(error), url_secrets(url))}"
+            message("DatabaseErrors", "DATABASE_URL '{url}' cannot be used: {detail}").format(
+                url=mask_url(url), detail=scrub(str(error), url_secrets(url))
+            )
         ) from None
     event.listen(engine, "reset", _reset_on_return)
     if engine.dialect.name == "sqlite":
@@ -200,7 +203,9 @@ def translate_errors(engine: Engine) -> Iterator[None]:
         yield
     except exc.OperationalError as error:
         if _is_contention(engine, error):
-            raise DatabaseBusyError("The database is busy with another client; please try again.") from error
+            raise DatabaseBusyError(
+                message("DatabaseErrors", "The database is busy with another client; please try again.")
+            ) from error
         if _tls_problem(engine, error):  # a refused certificate does not come right by retrying
             raise DatabaseUnavailableError(_unavailable_message(engine, error)) from error
         if is_connection_lost(engine, error):
@@ -214,9 +219,12 @@ def translate_errors(engine: Engine) -> Iterator[None]:
         if "cryptography" not in str(error):
             raise
         raise DatabaseUnavailableError(
-            f"The database is unavailable ({mask_url(engine.url)}): the server signs in with "
-            "caching_sha2_password or sha256_password, which needs the 'cryptography' package; reinstall "
-            "desktop-auth (it depends on PyMySQL[rsa])"
+            message(
+                "DatabaseErrors",
+                "The database is unavailable ({location}): the server signs in with caching_sha2_password or "
+                "sha256_password, which needs the 'cryptography' package; reinstall desktop-auth (it depends on "
+                "PyMySQL[rsa])",
+            ).format(location=mask_url(engine.url))
         ) from error
 
 
@@ -250,42 +258,63 @@ def _is_contention(engine: Engine, error: exc.DBAPIError) -> bool:
 
 # MySQL 8's "Connections using insecure transport are prohibited while --require_secure_transport=ON".
 _MYSQL_INSECURE_TRANSPORT = 3159
-_TLS_URL_HINT = "add ssl_ca=/path/to/ca.pem&ssl_verify_cert=true&ssl_verify_identity=true to DATABASE_URL"
 
 
-def _tls_problem(engine: Engine, error: exc.DBAPIError) -> str | None:
-    """What went wrong with TLS, as a person can act on it; None when ``error`` is not about TLS."""
+def _tls_problem(engine: Engine, error: exc.DBAPIError) -> Message | None:
+    """What went wrong with TLS, as a person can act on it (the whole "unavailable" message, with
+    ``{location}`` still to fill in); None when ``error`` is not about TLS."""
     if engine.dialect.name == "sqlite" or error.orig is None or not error.orig.args:
         return None
     code, text = error.orig.args[0], str(error.orig.args[-1])
     verify = re.search(r"certificate verify failed: (.+?)(?: \(_ssl\.c:\d+\))?\)*$", text)
     if verify:
-        reason = f"certificate verify failed: {verify.group(1).rstrip('.')}"
+        reason = verify.group(1).rstrip(".")
         if "mismatch" in reason:
-            hint = "connect to a host name or address that the server's certificate lists"
-        else:
-            hint = "check that ssl_ca names the CA that signed the server's certificate"
-        return f"the server's TLS certificate was refused ({reason}): {hint}"
+            return message(
+                "DatabaseErrors",
+                "The database is unavailable ({location}): the server's TLS certificate was refused "
+                "(certificate verify failed: {reason}): connect to a host name or address that the server's "
+                "certificate lists",
+            ).format(reason=reason)
+        return message(
+            "DatabaseErrors",
+            "The database is unavailable ({location}): the server's TLS certificate was refused (certificate "
+            "verify failed: {reason}): check that ssl_ca names the CA that signed the server's certificate",
+        ).format(reason=reason)
     if code == _MYSQL_INSECURE_TRANSPORT or "insecure transport" in text:
-        return f"the server requires TLS (require_secure_transport): {_TLS_URL_HINT}"
+        return message(
+            "DatabaseErrors",
+            "The database is unavailable ({location}): the server requires TLS (require_secure_transport): add "
+            "ssl_ca=/path/to/ca.pem&ssl_verify_cert=true&ssl_verify_identity=true to DATABASE_URL",
+        )
     if code == 2026 or "[SSL" in text:  # CR_SSL_CONNECTION_ERROR, or the TLS handshake itself
-        return f"TLS could not be set up with the server ({re.sub(r' ?[(]_ssl[.]c:[0-9]+[)]', '', text)})"
+        return message(
+            "DatabaseErrors",
+            "The database is unavailable ({location}): TLS could not be set up with the server ({detail})",
+        ).format(detail=re.sub(r" ?[(]_ssl[.]c:[0-9]+[)]", "", text))
     if code == 1045 and url_flag(engine.url, "ssl_disabled"):
         # MariaDB refuses a plain connection under require_secure_transport as "Access denied".
-        return (
-            f"{text}; this connection was not encrypted (ssl_disabled=true), which a server that requires "
-            f"TLS (require_secure_transport) refuses: remove ssl_disabled and {_TLS_URL_HINT}"
-        )
+        return message(
+            "DatabaseErrors",
+            "The database is unavailable ({location}): {detail}; this connection was not encrypted "
+            "(ssl_disabled=true), which a server that requires TLS (require_secure_transport) refuses: remove "
+            "ssl_disabled and add ssl_ca=/path/to/ca.pem&ssl_verify_cert=true&ssl_verify_identity=true to "
+            "DATABASE_URL",
+        ).format(detail=text)
     return None
 
 
-def _unavailable_message(engine: Engine, error: exc.DBAPIError) -> str:
-    detail = _tls_problem(engine, error) or (
-        str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
+def _unavailable_message(engine: Engine, error: exc.DBAPIError) -> Message:
+    """The database cannot be reached: where (the URL without its secrets) and why (the driver's own words,
+    a parameter, without anything secret the driver may echo)."""
+    secrets = url_secrets(engine.url)
+    text = _tls_problem(engine, error) or message(
+        "DatabaseErrors", "The database is unavailable ({location}): {detail}"
+    ).format(
+        detail=str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
     )
-    detail = scrub(detail, url_secrets(engine.url))  # a driver may echo what it was given
-    location = mask_url(engine.url)
-    return f"The database is unavailable ({location}): {detail}"
+    scrubbed = {name: scrub(value, secrets) for name, value in text.params if isinstance(value, str)}
+    return text.format(**scrubbed, location=mask_url(engine.url))
 
 
 class Database:
@@ -356,8 +385,11 @@ class Database:
         (safe to run again) if it did not, CommitOutcomeUnknownError if nobody can tell."""
         log.warning("Connection lost during COMMIT; checking whether it was applied")
         unknown = CommitOutcomeUnknownError(
-            "The connection to the database was lost while saving, and the database could not be reached "
-            "to find out whether the change was saved. Look before trying again."
+            message(
+                "DatabaseErrors",
+                "The connection to the database was lost while saving, and the database could not be reached "
+                "to find out whether the change was saved. Look before trying again.",
+            )
         )
         deadline = time.monotonic() + self.settings.db_failover_seconds
         while True:

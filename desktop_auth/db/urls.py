@@ -23,12 +23,12 @@ from urllib.parse import quote, quote_plus, unquote_plus
 from sqlalchemy.engine import URL, make_url
 
 from desktop_auth.db.errors import DatabaseUrlError
+from desktop_auth.messages import Message, message
 
 MASK = "***"
 MYSQL_BACKENDS = ("mysql", "mariadb")
 _SECRET_KEY = re.compile(r"pass|pwd|secret|token|auth", re.IGNORECASE)
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-_EXAMPLES = "expected e.g. 'mysql+pymysql://user:password@host/dbname' or 'sqlite:///path/to/file.sqlite3'"
 
 #: The TLS options of a MySQL URL (the README documents them).
 TLS_OPTIONS = (
@@ -133,18 +133,22 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
-def malformed_message(raw: str) -> str:
+def malformed_message(raw: str) -> Message:
     """Why ``raw`` was refused, showing no more of it than its scheme."""
     scheme = _SCHEME.match(raw)
-    shown = (
-        f"it starts {scheme.group(0)!r}; the rest is not shown, as it may hold a password"
-        if scheme
-        else "it does not start with a scheme such as mysql+pymysql:// or sqlite:///; it is not shown, "
-        "as it may hold a password"
-    )
-    return (
-        f"DATABASE_URL is malformed ({shown}): {_EXAMPLES}, with special characters in the password "
-        "percent-encoded ('@' as %40)"
+    if scheme:
+        return message(
+            "DatabaseErrors",
+            "DATABASE_URL is malformed (it starts '{scheme}'; the rest is not shown, as it may hold a password): "
+            "expected e.g. 'mysql+pymysql://user:password@host/dbname' or 'sqlite:///path/to/file.sqlite3', "
+            "with special characters in the password percent-encoded ('@' as %40)",
+        ).format(scheme=scheme.group(0))
+    return message(
+        "DatabaseErrors",
+        "DATABASE_URL is malformed (it does not start with a scheme such as mysql+pymysql:// or sqlite:///; it "
+        "is not shown, as it may hold a password): expected e.g. 'mysql+pymysql://user:password@host/dbname' "
+        "or 'sqlite:///path/to/file.sqlite3', with special characters in the password percent-encoded ('@' as "
+        "%40)",
     )
 
 
@@ -156,7 +160,10 @@ def parse_database_url(raw: str) -> URL:
         raise DatabaseUrlError(malformed_message(raw)) from None
     if url.host and "@" in url.host:  # 'user:p@ss@host': SQLAlchemy takes 'ss@host' for the host
         raise DatabaseUrlError(
-            f"DATABASE_URL has an unencoded '@' in its user name or password: write it as %40 ({mask_url(raw)!r})"
+            message(
+                "DatabaseErrors",
+                "DATABASE_URL has an unencoded '@' in its user name or password: write it as %40 ('{url}')",
+            ).format(url=mask_url(raw))
         )
     backend = url.get_backend_name()
     if backend in MYSQL_BACKENDS:
@@ -165,22 +172,32 @@ def parse_database_url(raw: str) -> URL:
             url = url.set(drivername=f"{backend}+pymysql")
         elif url.get_driver_name() != "pymysql":
             raise DatabaseUrlError(
-                f"DATABASE_URL asks for the driver {url.get_driver_name()!r}, but desktop-auth ships PyMySQL: "
-                f"use {backend}+pymysql:// in {mask_url(raw)!r}"
+                message(
+                    "DatabaseErrors",
+                    "DATABASE_URL asks for the driver '{driver}', but desktop-auth ships PyMySQL: use "
+                    "{backend}+pymysql:// in '{url}'",
+                ).format(driver=url.get_driver_name(), backend=backend, url=mask_url(raw))
             )
         if not url.database:
-            raise DatabaseUrlError(f"DATABASE_URL names no database: {mask_url(raw)!r}")
+            raise DatabaseUrlError(
+                message("DatabaseErrors", "DATABASE_URL names no database: '{url}'").format(url=mask_url(raw))
+            )
         _check_mysql_options(url.query)
     elif backend == "sqlite":
         if url.username or url.password or url.host:
             raise DatabaseUrlError(
-                f"DATABASE_URL {mask_url(raw)!r} gives SQLite a user, password or host; a SQLite URL names a "
-                "file only: 'sqlite:///path/to/file.sqlite3'"
+                message(
+                    "DatabaseErrors",
+                    "DATABASE_URL '{url}' gives SQLite a user, password or host; a SQLite URL names a file only: "
+                    "'sqlite:///path/to/file.sqlite3'",
+                ).format(url=mask_url(raw))
             )
     else:
         raise DatabaseUrlError(
-            f"DATABASE_URL uses an unsupported database {backend!r}: {mask_url(raw)!r} "
-            "(use mysql+pymysql:// or sqlite://)"
+            message(
+                "DatabaseErrors",
+                "DATABASE_URL uses an unsupported database '{backend}': '{url}' (use mysql+pymysql:// or sqlite://)",
+            ).format(backend=backend, url=mask_url(raw))
         )
     return url
 
@@ -208,35 +225,72 @@ def _check_mysql_options(query: Mapping[str, str | Sequence[str]]) -> None:
     for name, value in query.items():
         shown = "***" if _SECRET_KEY.search(name) else repr(value)
         if name in _NOT_IN_URL:
-            hint = " (for TLS use ssl_ca=/path/to/ca.pem)" if name == "ssl" else ""
-            raise DatabaseUrlError(f"DATABASE_URL option {name!r} cannot be given in the URL{hint}")
-        if name not in known:
-            hint = f"; TLS options are {', '.join(TLS_OPTIONS)}" if name.startswith(("ssl", "tls")) else ""
+            if name == "ssl":
+                raise DatabaseUrlError(
+                    message(
+                        "DatabaseErrors",
+                        "DATABASE_URL option '{name}' cannot be given in the URL (for TLS use ssl_ca=/path/to/ca.pem)",
+                    ).format(name=name)
+                )
             raise DatabaseUrlError(
-                f"DATABASE_URL has an option the MySQL driver does not know: {name!r}{hint}"
+                message("DatabaseErrors", "DATABASE_URL option '{name}' cannot be given in the URL").format(
+                    name=name
+                )
+            )
+        if name not in known:
+            if name.startswith(("ssl", "tls")):
+                raise DatabaseUrlError(
+                    message(
+                        "DatabaseErrors",
+                        "DATABASE_URL has an option the MySQL driver does not know: '{name}'; TLS options are "
+                        "{options}",
+                    ).format(name=name, options=", ".join(TLS_OPTIONS))
+                )
+            raise DatabaseUrlError(
+                message(
+                    "DatabaseErrors", "DATABASE_URL has an option the MySQL driver does not know: '{name}'"
+                ).format(name=name)
             )
         if not isinstance(value, str):
-            raise DatabaseUrlError(f"DATABASE_URL gives the option {name!r} more than once")
-        if name in _WHOLE_NUMBERS and not (value.isdigit() and int(value) >= _WHOLE_NUMBERS[name]):
-            least = _WHOLE_NUMBERS[name]
             raise DatabaseUrlError(
-                f"DATABASE_URL option {name} must be a whole number of at least {least}, not {shown}"
+                message("DatabaseErrors", "DATABASE_URL gives the option '{name}' more than once").format(
+                    name=name
+                )
+            )
+        if name in _WHOLE_NUMBERS and not (value.isdigit() and int(value) >= _WHOLE_NUMBERS[name]):
+            raise DatabaseUrlError(
+                message(
+                    "DatabaseErrors",
+                    "DATABASE_URL option {name} must be a whole number of at least {least}, not {value}",
+                ).format(name=name, least=_WHOLE_NUMBERS[name], value=shown)
             )
         if name in _FLAGS and value.strip().lower() not in _TRUE | _FALSE:
-            raise DatabaseUrlError(f"DATABASE_URL option {name} must be true or false, not {shown}")
+            raise DatabaseUrlError(
+                message(
+                    "DatabaseErrors", "DATABASE_URL option {name} must be true or false, not {value}"
+                ).format(name=name, value=shown)
+            )
     if _flag(query, "ssl_disabled"):
         others = [name for name in TLS_OPTIONS if name in query and name != "ssl_disabled"]
         if others:
             raise DatabaseUrlError(
-                f"DATABASE_URL sets ssl_disabled=true together with {', '.join(others)}: choose one"
+                message(
+                    "DatabaseErrors",
+                    "DATABASE_URL sets ssl_disabled=true together with {options}: choose one",
+                ).format(options=", ".join(others))
             )
     if _flag(query, "ssl_verify_identity") and not _flag(query, "ssl_verify_cert", default=True):
         raise DatabaseUrlError(
-            "DATABASE_URL sets ssl_verify_identity=true but ssl_verify_cert=false: a host name is only "
-            "checked in a verified certificate"
+            message(
+                "DatabaseErrors",
+                "DATABASE_URL sets ssl_verify_identity=true but ssl_verify_cert=false: a host name is only "
+                "checked in a verified certificate",
+            )
         )
     if ("ssl_key" in query or "ssl_key_password" in query) and "ssl_cert" not in query:
-        raise DatabaseUrlError("DATABASE_URL gives ssl_key without ssl_cert (the client certificate)")
+        raise DatabaseUrlError(
+            message("DatabaseErrors", "DATABASE_URL gives ssl_key without ssl_cert (the client certificate)")
+        )
 
 
 def tls_connect_args(url: URL) -> dict[str, Any]:
@@ -289,7 +343,11 @@ def _tls_context(url: URL) -> ssl.SSLContext:
         load("ssl_ca", lambda: context.load_verify_locations(cafile=ca))
     if capath:
         if not Path(capath).is_dir():
-            raise DatabaseUrlError(f"DATABASE_URL option ssl_capath: {capath!r} is not a folder")
+            raise DatabaseUrlError(
+                message("DatabaseErrors", "DATABASE_URL option ssl_capath: '{path}' is not a folder").format(
+                    path=scrub(capath, url_secrets(url))
+                )
+            )
         load("ssl_capath", lambda: context.load_verify_locations(capath=capath))
     if not (ca or capath) and verify_cert:
         context.load_default_certs()
@@ -308,16 +366,28 @@ def _tls_context(url: URL) -> ssl.SSLContext:
     return context
 
 
-def _file_problem(name: str, path: str | None, error: Exception, url: URL) -> str:
-    """Why the file (or cipher list) behind option ``name`` was refused, in a line."""
+def _file_problem(name: str, path: str | None, error: Exception, url: URL) -> Message:
+    """Why the file (or cipher list) behind option ``name`` was refused, in a line. The path and the
+    system's own words are parameters, shown as they are (without the URL's secrets)."""
+    secrets = url_secrets(url)
     if name == "ssl_cipher":
-        detail = f"{path!r} selects no cipher this system offers"
-    elif isinstance(error, ssl.SSLError):
+        return message(
+            "DatabaseErrors", "DATABASE_URL option {name}: '{path}' selects no cipher this system offers"
+        ).format(name=name, path=scrub(str(path), secrets))
+    if isinstance(error, ssl.SSLError):
         # '[X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found (_ssl.c:4149)' -> the words
         reason = re.sub(r"^\[[^\]]*\]\s*|\s*\(_ssl\.c:\d+\)$", "", str(error)) or str(error.reason)
-        detail = f"{path!r} is not a usable PEM file ({reason})"
-    elif isinstance(error, OSError):
-        detail = f"cannot read {path or error.filename!r} ({error.strerror or error})"
-    else:
-        detail = str(error)
-    return scrub(f"DATABASE_URL option {name}: {detail}", url_secrets(url))
+        return message(
+            "DatabaseErrors", "DATABASE_URL option {name}: '{path}' is not a usable PEM file ({reason})"
+        ).format(name=name, path=scrub(str(path), secrets), reason=scrub(reason, secrets))
+    if isinstance(error, OSError):
+        return message(
+            "DatabaseErrors", "DATABASE_URL option {name}: cannot read '{path}' ({reason})"
+        ).format(
+            name=name,
+            path=scrub(str(path or error.filename), secrets),
+            reason=scrub(str(error.strerror or error), secrets),
+        )
+    return message("DatabaseErrors", "DATABASE_URL option {name}: {detail}").format(
+        name=name, detail=scrub(str(error), secrets)
+    )
