@@ -46,6 +46,7 @@ supplies NFD; characters newer than it are left as they are, which only matters 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -54,6 +55,9 @@ from pathlib import Path
 
 from desktop_auth.constants import EMAIL_MAX_LENGTH
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.messages import Message, message, message_n
+
+log = logging.getLogger(__name__)
 
 SKELETON_DIGEST_LENGTH = 64  # SHA-256, hex
 SKELETON_KEY_LENGTH = SKELETON_DIGEST_LENGTH + 1 + EMAIL_MAX_LENGTH
@@ -101,19 +105,227 @@ def normalize_email(raw: str) -> str:
 
     text = raw.strip()
     if not text:
-        raise InvalidInputError("email", ["Enter an email address."])
+        raise InvalidInputError("email", [message("Identity", "Enter an email address.")])
     if len(text) > EMAIL_MAX_LENGTH:
-        raise InvalidInputError("email", [f"An email address has at most {EMAIL_MAX_LENGTH} characters."])
+        raise InvalidInputError("email", [_too_long()])
     try:
         info = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
-        raise InvalidInputError("email", [str(error)]) from None
+        raise InvalidInputError("email", [email_problem(str(error))]) from None
     normalized = unicodedata.normalize("NFC", info.normalized.lower())
     if len(normalized) > EMAIL_MAX_LENGTH:
-        raise InvalidInputError("email", [f"An email address has at most {EMAIL_MAX_LENGTH} characters."])
+        raise InvalidInputError("email", [_too_long()])
     if SEPARATOR in normalized:  # email-validator refuses spaces; skeleton keys rely on it, so make sure
-        raise InvalidInputError("email", ["An email address cannot contain spaces."])
+        raise InvalidInputError("email", [message("Identity", "An email address cannot contain spaces.")])
     return normalized
+
+
+def _too_long() -> Message:
+    return message_n(
+        "Identity",
+        "An email address has at most {n} character.",
+        "An email address has at most {n} characters.",
+        EMAIL_MAX_LENGTH,
+    )
+
+
+# -- email-validator's refusals, in our words -----------------------------------------------------------
+#
+# email-validator (2.x) explains a refusal in English. The person reads our translatable sentences instead:
+# the library's fixed sentences are repeated word for word, so the English stays as it was; a sentence that
+# ends with a list of characters keeps the list as a parameter; the ones that quote the IDNA library's own
+# words get a sentence of ours without them. Anything else (a newer email-validator) becomes
+# ``_NOT_AN_ADDRESS``, and the library's text goes to the log.
+
+
+@cache
+def _fixed_problems() -> dict[str, Message]:
+    return {
+        "An email address must have an @-sign.": message("Identity", "An email address must have an @-sign."),
+        'The email address has the "full-width" at-sign (@) character instead of a regular at-sign.': message(
+            "Identity",
+            'The email address has the "full-width" at-sign (@) character instead of a regular at-sign.',
+        ),
+        'The email address has the "small commercial at" character instead of a regular at-sign.': message(
+            "Identity",
+            'The email address has the "small commercial at" character instead of a regular at-sign.',
+        ),
+        "There must be something before the @-sign.": message(
+            "Identity", "There must be something before the @-sign."
+        ),
+        "There must be something after the @-sign.": message(
+            "Identity", "There must be something after the @-sign."
+        ),
+        "An email address cannot have two periods in a row.": message(
+            "Identity", "An email address cannot have two periods in a row."
+        ),
+        "An email address cannot have a period and a hyphen next to each other.": message(
+            "Identity", "An email address cannot have a period and a hyphen next to each other."
+        ),
+        "An email address cannot start with a period.": message(
+            "Identity", "An email address cannot start with a period."
+        ),
+        "An email address cannot have a period immediately before the @-sign.": message(
+            "Identity", "An email address cannot have a period immediately before the @-sign."
+        ),
+        "An email address cannot have a period immediately after the @-sign.": message(
+            "Identity", "An email address cannot have a period immediately after the @-sign."
+        ),
+        "An email address cannot have a hyphen immediately after the @-sign.": message(
+            "Identity", "An email address cannot have a hyphen immediately after the @-sign."
+        ),
+        "An email address cannot end with a period.": message(
+            "Identity", "An email address cannot end with a period."
+        ),
+        "An email address cannot end with a hyphen.": message(
+            "Identity", "An email address cannot end with a hyphen."
+        ),
+        "An email address cannot have two letters followed by two dashes immediately after the @-sign or after "
+        "a period, except Punycode.": message(
+            "Identity",
+            "An email address cannot have two letters followed by two dashes immediately after the @-sign or "
+            "after a period, except Punycode.",
+        ),
+        "The part after the @-sign is not valid. It should have a period.": message(
+            "Identity", "The part after the @-sign is not valid. It should have a period."
+        ),
+        "The part after the @-sign is not valid. It is not within a valid top-level domain.": message(
+            "Identity", "The part after the @-sign is not valid. It is not within a valid top-level domain."
+        ),
+        "The part after the @-sign is a special-use or reserved name that cannot be used with email.": message(
+            "Identity",
+            "The part after the @-sign is a special-use or reserved name that cannot be used with email.",
+        ),
+        "A bracketed IP address after the @-sign is not allowed here.": message(
+            "Identity", "A bracketed IP address after the @-sign is not allowed here."
+        ),
+        "A display name and angle brackets around the email address are not permitted here.": message(
+            "Identity", "A display name and angle brackets around the email address are not permitted here."
+        ),
+        "Quoting the part before the @-sign is not allowed here.": message(
+            "Identity", "Quoting the part before the @-sign is not allowed here."
+        ),
+        "The email address contains an invalid character.": message(
+            "Identity", "The email address contains an invalid character."
+        ),
+        "The email address contains invalid characters before the @-sign.": message(
+            "Identity", "The email address contains invalid characters before the @-sign."
+        ),
+        "Internationalized characters before the @-sign are not supported.": message(
+            "Identity", "Internationalized characters before the @-sign are not supported."
+        ),
+        "The email address contains invalid characters after the @-sign after IDNA encoding.": message(
+            "Identity", "The email address contains invalid characters after the @-sign after IDNA encoding."
+        ),
+        "There can't be anything after the email address.": message(
+            "Identity", "There can't be anything after the email address."
+        ),
+        "An open angle bracket at the start of the email address has to be followed by a close angle bracket at "
+        "the end.": message(
+            "Identity",
+            "An open angle bracket at the start of the email address has to be followed by a close angle "
+            "bracket at the end.",
+        ),
+        "The email address is not valid ASCII.": message("Identity", "The email address is not valid ASCII."),
+    }
+
+
+def _listed(prefix: str) -> Message | None:
+    """The sentences that end with a list of characters: ``prefix`` -> the message, ``{characters}`` the list."""
+    return {
+        "The email address contains invalid characters before the @-sign: ": message(
+            "Identity", "The email address contains invalid characters before the @-sign: {characters}."
+        ),
+        "The email address contains invalid characters in quotes before the @-sign: ": message(
+            "Identity",
+            "The email address contains invalid characters in quotes before the @-sign: {characters}.",
+        ),
+        "Internationalized characters before the @-sign are not supported: ": message(
+            "Identity", "Internationalized characters before the @-sign are not supported: {characters}."
+        ),
+        "The email address contains unsafe characters: ": message(
+            "Identity", "The email address contains unsafe characters: {characters}."
+        ),
+        "The part after the @-sign contains invalid characters after Unicode normalization: ": message(
+            "Identity",
+            "The part after the @-sign contains invalid characters after Unicode normalization: {characters}.",
+        ),
+        "The part after the @-sign contains invalid characters in brackets: ": message(
+            "Identity", "The part after the @-sign contains invalid characters in brackets: {characters}."
+        ),
+        "The part after the @-sign contains invalid characters: ": message(
+            "Identity", "The part after the @-sign contains invalid characters: {characters}."
+        ),
+    }.get(prefix)
+
+
+_LISTED = re.compile(r"^(.*?: )(.+)\.$")
+_TOO_LONG = re.compile(
+    r"^The email address is too long(?P<where> before the @-sign| after the @-sign|) "
+    r"\((?P<n>\d+) (?P<unit>character|byte)s? too many(?P<idna> after IDNA encoding)?\)\.$"
+)
+_LABEL_TOO_LONG = re.compile(
+    r"^After the @-sign, periods cannot be separated by so many characters \((?P<n>\d+) characters? too many\)\.$"
+)
+_NOT_AN_ADDRESS_DETAIL = re.compile(
+    r"^The (part after the @-sign|address in brackets after the @-sign|IPv6 address in brackets after the "
+    r"@-sign) (is|contains|became) "
+)
+
+
+def _too_long_problem(where: str, n: int, in_bytes: bool) -> Message:
+    if in_bytes:
+        return message_n(
+            "Identity",
+            "The email address is too long after the @-sign ({n} byte too many after IDNA encoding).",
+            "The email address is too long after the @-sign ({n} bytes too many after IDNA encoding).",
+            n,
+        )
+    if where == " before the @-sign":
+        return message_n(
+            "Identity",
+            "The email address is too long before the @-sign ({n} character too many).",
+            "The email address is too long before the @-sign ({n} characters too many).",
+            n,
+        )
+    if where == " after the @-sign":
+        return message_n(
+            "Identity",
+            "The email address is too long after the @-sign ({n} character too many).",
+            "The email address is too long after the @-sign ({n} characters too many).",
+            n,
+        )
+    return message_n(
+        "Identity",
+        "The email address is too long ({n} character too many).",
+        "The email address is too long ({n} characters too many).",
+        n,
+    )
+
+
+def email_problem(text: str) -> Message:
+    """email-validator's refusal ``text`` as our translatable sentence (see above)."""
+    text = text.removeprefix("After Unicode normalization: ")
+    fixed = _fixed_problems().get(text)
+    if fixed is not None:
+        return fixed
+    if match := _TOO_LONG.match(text):
+        return _too_long_problem(match["where"], int(match["n"]), match["unit"] == "byte")
+    if match := _LABEL_TOO_LONG.match(text):
+        return message_n(
+            "Identity",
+            "After the @-sign, periods cannot be separated by so many characters ({n} character too many).",
+            "After the @-sign, periods cannot be separated by so many characters ({n} characters too many).",
+            int(match["n"]),
+        )
+    if (match := _LISTED.match(text)) and (listed := _listed(match[1])) is not None:
+        return listed.format(characters=match[2])
+    if text.startswith("The part after the @-sign contains invalid characters ("):
+        return message("Identity", "The part after the @-sign contains invalid characters.")
+    if _NOT_AN_ADDRESS_DETAIL.match(text):
+        return message("Identity", "The part after the @-sign is not a valid domain name or address.")
+    log.warning("email-validator refusal without a sentence of ours: %r", text)
+    return message("Identity", "This is not a valid email address.")
 
 
 def sign_in_key(raw: str) -> str | None:
