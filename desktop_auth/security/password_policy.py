@@ -17,6 +17,8 @@ from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.messages import Message, message, message_n
+from desktop_auth.security.strength_words import guessable, suggestion
 from desktop_auth.text import has_lone_surrogate
 
 # Characters that draw nothing: format characters (zero-width spaces, joiners, direction marks...), controls,
@@ -33,17 +35,21 @@ _ESTIMATOR_MAX_LENGTH = 100  # zxcvbn is quadratic; the head of a long password 
 
 @dataclass(frozen=True)
 class PasswordProblem:
+    """One reason a password is refused: a stable ``code``, and ``message`` for the person (translatable;
+    ``str(problem.message)`` is its English)."""
+
     code: str
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True)
 class StrengthReport:
-    """What the strength meter shows. ``score`` is 0..4; ``problems`` is empty when the policy is met."""
+    """What the strength meter shows. ``score`` is 0..4; ``problems`` is empty when the policy is met;
+    ``suggestions`` are zxcvbn's, translatable (``desktop_auth.security.strength_words``)."""
 
     score: int
     problems: tuple[PasswordProblem, ...] = ()
-    suggestions: tuple[str, ...] = field(default_factory=tuple)
+    suggestions: tuple[Message, ...] = field(default_factory=tuple)
 
     @property
     def acceptable(self) -> bool:
@@ -107,10 +113,14 @@ class PasswordPolicy:
         self.min_length = min_length
         self.max_length = max_length
 
-    def help_text(self) -> str:
-        return (
-            f"Use at least {self.min_length} characters. A few unrelated words make a password that is long, "
-            "strong and easy to remember. Any characters are allowed."
+    def help_text(self) -> Message:
+        return message_n(
+            "PasswordPolicy",
+            "Use at least {n} character. A few unrelated words make a password that is long, strong and easy "
+            "to remember. Any characters are allowed.",
+            "Use at least {n} characters. A few unrelated words make a password that is long, strong and easy "
+            "to remember. Any characters are allowed.",
+            self.min_length,
         )
 
     def evaluate(self, password: str, email: str | None = None) -> StrengthReport:
@@ -120,36 +130,59 @@ class PasswordPolicy:
         length = len(password)
         problems: list[PasswordProblem] = []
         if length == 0:
-            return StrengthReport(0, (PasswordProblem("required", "Enter a password."),))
-        if length > self.max_length:
-            problems.append(
-                PasswordProblem("too_long", f"Use at most {self.max_length} characters (this has {length}).")
+            return StrengthReport(
+                0, (PasswordProblem("required", message("PasswordPolicy", "Enter a password.")),)
             )
+        if length > self.max_length:
+            too_long = message_n(
+                "PasswordPolicy",
+                "Use at most {n} character (this has {length}).",
+                "Use at most {n} characters (this has {length}).",
+                self.max_length,
+            )
+            problems.append(PasswordProblem("too_long", too_long.format(length=length)))
             return StrengthReport(0, tuple(problems))
         if has_lone_surrogate(password):
-            problems.append(PasswordProblem("invalid_text", "Remove characters that are not valid text."))
+            problems.append(
+                PasswordProblem(
+                    "invalid_text", message("PasswordPolicy", "Remove characters that are not valid text.")
+                )
+            )
         if any(unicodedata.category(ch) == "Cc" for ch in password):
             problems.append(
-                PasswordProblem("control_character", "Remove control characters such as tabs or line breaks.")
+                PasswordProblem(
+                    "control_character",
+                    message("PasswordPolicy", "Remove control characters such as tabs or line breaks."),
+                )
             )
         if all(_is_invisible(ch) for ch in password):
             problems.append(
                 PasswordProblem(
                     "invisible",
-                    "Use visible characters: this password is only spaces or invisible characters.",
+                    message(
+                        "PasswordPolicy",
+                        "Use visible characters: this password is only spaces or invisible characters.",
+                    ),
                 )
             )
         visible = _visible_length(password)
         if visible < self.min_length:
             hidden = length - visible
-            problems.append(
-                PasswordProblem(
-                    "too_short",
-                    f"Use at least {self.min_length} characters (this has {visible}"
-                    + (f", not counting {hidden} invisible" if hidden else "")
-                    + ").",
-                )
-            )
+            if hidden:
+                too_short = message_n(
+                    "PasswordPolicy",
+                    "Use at least {n} character (this has {visible}, not counting {hidden} invisible).",
+                    "Use at least {n} characters (this has {visible}, not counting {hidden} invisible).",
+                    self.min_length,
+                ).format(visible=visible, hidden=hidden)
+            else:
+                too_short = message_n(
+                    "PasswordPolicy",
+                    "Use at least {n} character (this has {visible}).",
+                    "Use at least {n} characters (this has {visible}).",
+                    self.min_length,
+                ).format(visible=visible)
+            problems.append(PasswordProblem("too_short", too_short))
         result = zxcvbn(
             password[:_ESTIMATOR_MAX_LENGTH],
             user_inputs=_email_inputs(email),
@@ -157,16 +190,22 @@ class PasswordPolicy:
         )
         score = int(result["score"])
         feedback = result["feedback"]
-        suggestions = tuple(str(s) for s in feedback.get("suggestions", ()))
+        suggestions = tuple(suggestion(str(s)) for s in feedback.get("suggestions", ()))
         if password.casefold() in _common_passwords():
-            problems.append(PasswordProblem("common", "This is a commonly used password; choose another."))
+            problems.append(
+                PasswordProblem(
+                    "common", message("PasswordPolicy", "This is a commonly used password; choose another.")
+                )
+            )
         elif _is_derived_from_email(password, email):
             problems.append(
-                PasswordProblem("like_email", "Don't build your password from your email address.")
+                PasswordProblem(
+                    "like_email",
+                    message("PasswordPolicy", "Don't build your password from your email address."),
+                )
             )
         elif score < MIN_ACCEPTABLE_SCORE and length >= self.min_length:
-            warning = str(feedback.get("warning") or "This password is easy to guess.")
-            problems.append(PasswordProblem("guessable", warning.rstrip(".") + "; add another word or two."))
+            problems.append(PasswordProblem("guessable", guessable(str(feedback.get("warning") or ""))))
         if problems:
             score = min(score, 2)
         return StrengthReport(score, tuple(problems), suggestions)

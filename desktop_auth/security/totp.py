@@ -22,6 +22,7 @@ import pyotp
 from cryptography.fernet import Fernet, InvalidToken
 
 from desktop_auth.errors import DesktopAuthError
+from desktop_auth.messages import message
 
 ISSUER: Final = "desktop-auth"
 DIGITS: Final = 6
@@ -105,18 +106,24 @@ class SecretBox:
         if stored.startswith(_PLAIN):
             return stored[len(_PLAIN) :]
         if not stored.startswith(_FERNET):
-            raise SecretKeyError("A stored two-factor secret has an unknown format.")
+            raise SecretKeyError(message("TwoFactor", "A stored two-factor secret has an unknown format."))
         if self._fernet is None:
             raise SecretKeyError(
-                "Two-factor secrets in this database are encrypted: set DESKTOP_AUTH_TOTP_KEY to the "
-                "organisation's key on this computer."
+                message(
+                    "TwoFactor",
+                    "Two-factor secrets in this database are encrypted: set DESKTOP_AUTH_TOTP_KEY to the "
+                    "organisation's key on this computer.",
+                )
             )
         try:
             return self._fernet.decrypt(stored[len(_FERNET) :].encode("ascii")).decode("ascii")
         except InvalidToken as error:
             raise SecretKeyError(
-                "DESKTOP_AUTH_TOTP_KEY on this computer is not the key these two-factor secrets were "
-                "encrypted with."
+                message(
+                    "TwoFactor",
+                    "DESKTOP_AUTH_TOTP_KEY on this computer is not the key these two-factor secrets were "
+                    "encrypted with.",
+                )
             ) from error
 
 
