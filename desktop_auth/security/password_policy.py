@@ -134,13 +134,11 @@ class PasswordPolicy:
                 0, (PasswordProblem("required", message("PasswordPolicy", "Enter a password.")),)
             )
         if length > self.max_length:
-            too_long = message_n(
-                "PasswordPolicy",
-                "Use at most {n} character (this has {length}).",
-                "Use at most {n} characters (this has {length}).",
-                self.max_length,
-            )
-            problems.append(PasswordProblem("too_long", too_long.format(length=length)))
+            # The limit as the configuration spells it (the CLI's English has always said "at most 1024").
+            too_long = message(
+                "PasswordPolicy", "Use at most {maximum} characters (this has {length})."
+            ).format(maximum=str(self.max_length), length=str(length))
+            problems.append(PasswordProblem("too_long", too_long))
             return StrengthReport(0, tuple(problems))
         if has_lone_surrogate(password):
             problems.append(
