@@ -42,7 +42,7 @@ def zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 def test_the_account_window_and_the_table_write_moments_one_way(zone: str) -> None:
     from desktop_auth.services.records import UserRecord
-    from desktop_auth.ui.role_editor.columns import cells
+    from desktop_auth.ui.role_editor.table_model import shown_cells
 
     assert format_time(MOMENT) == local_time(MOMENT)
     assert format_time(None) == "This is your first sign-in"
@@ -59,7 +59,7 @@ def test_the_account_window_and_the_table_write_moments_one_way(zone: str) -> No
         updated_at=MOMENT,
         version=1,
     )
-    shown = cells(record)
+    shown = shown_cells(record)
     for column in (COL_LOCKED, COL_LAST_LOGIN, COL_CREATED, COL_UPDATED):
         assert shown[column] == local_time(MOMENT), HEADERS[column]
     assert local_time(MOMENT).split()[-1] not in ("", "UTC"), "the local zone is named"

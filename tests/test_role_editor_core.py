@@ -219,7 +219,7 @@ def test_edits_keep_the_version_each_user_was_seen_at() -> None:
     ]
     edit = pending.get(3)
     assert edit is not None
-    assert edit.summary() == "Unsaved: role user → staff, deactivate"
+    assert str(edit.summary()) == "Unsaved: role user → staff, deactivate"
 
 
 def test_a_change_back_to_the_saved_value_unmarks_it() -> None:
@@ -326,8 +326,8 @@ def test_a_bulk_change_marks_the_rows_the_database_says_are_in_it() -> None:
     marked = edits.for_record(record(1), in_bulk=True)  # the row's page said so, whatever its filter
     assert marked is not None
     assert (marked.role, marked.original_role) == ("admin", record(1).role)
-    assert marked.role_text() == "admin, unsaved, was user"
-    assert marked.spoken() == "Unsaved change: role from user to admin"
+    assert str(marked.role_text()) == "admin, unsaved, was user"
+    assert str(marked.spoken()) == "Unsaved change: role from user to admin"
     assert edits.for_record(record(2), in_bulk=False) is None  # not in it (left out, or never selected)
     assert edits.for_record(record(1)) is None  # not known to be in it: not marked
     already = edits.for_record(record(3, role="admin"), in_bulk=True)
@@ -343,11 +343,11 @@ def test_an_edit_of_one_user_wins_over_the_bulk_change() -> None:
     own = edits.for_record(record(3), in_bulk=True)
     assert own is not None
     assert (own.role, own.active) == ("admin", None)  # the bulk deactivation no longer applies to them
-    assert own.active_text(True) == "active"
+    assert str(own.active_text(True)) == "active"
     bulk = edits.for_record(record(4), in_bulk=True)
     assert bulk is not None
-    assert bulk.active_text(False) == "inactive, unsaved, was active"
-    assert bulk.spoken() == "Unsaved change: deactivate"
+    assert str(bulk.active_text(False)) == "inactive, unsaved, was active"
+    assert str(bulk.spoken()) == "Unsaved change: deactivate"
     assert len(edits) == 1 + 9
     edits.discard()
     assert edits.bulk is None

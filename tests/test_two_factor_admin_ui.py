@@ -103,7 +103,7 @@ def test_the_2fa_column_says_on_or_off_and_does_not_sort(
     enroll(services, ada, clock)
     editor: RoleEditor = open_editor(admin)
     model = editor.model
-    assert HEADERS[COL_TWO_FACTOR] == "2FA"
+    assert str(HEADERS[COL_TWO_FACTOR]) == "2FA"
     assert model.headerData(COL_TWO_FACTOR, Qt.Orientation.Horizontal) == "2FA"
     cells = {
         email: (

@@ -1,14 +1,13 @@
 """The user table's columns: their order, headings, the sort each stands for, and a user's saved values as
-the table shows them. No Qt: the table model, the view and the scripts that drive the table share it."""
+the table shows them. No Qt: the table model, the view and the scripts that drive the table share it; its
+words are ``desktop_auth.messages`` Messages, which the table model shows in the person's language."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from desktop_auth.messages import Message, message, message_n
 from desktop_auth.services.records import SortKey, UserRecord
-from desktop_auth.ui.shell.dates import local_time
-from desktop_auth.ui.shell.words import count
 
 (
     COL_EMAIL,
@@ -24,32 +23,33 @@ from desktop_auth.ui.shell.words import count
     COL_RECOVERY_CODES,
     COL_TWO_FACTOR,
 ) = range(12)
-HEADERS = (
-    "Email",
-    "Role",
-    "Active",
-    "Locked until",
-    "Last sign-in",
-    "Sign-ins",
-    "Created",
-    "Updated",
-    "Must change password",
-    "Temporary password expires",
-    "Recovery codes",
-    "2FA",
+# Messages, not text: the table model shows them in the person's language (i18n.render), once per language.
+HEADERS: tuple[Message, ...] = (
+    message("UserTable", "Email"),
+    message("UserTable", "Role"),
+    message("UserTable", "Active"),
+    message("UserTable", "Locked until"),
+    message("UserTable", "Last sign-in"),
+    message("UserTable", "Sign-ins"),
+    message("UserTable", "Created"),
+    message("UserTable", "Updated"),
+    message("UserTable", "Must change password"),
+    message("UserTable", "Temporary password expires"),
+    message("UserTable", "Recovery codes"),
+    message("UserTable", "2FA"),
 )
 #: What the header shows: the lifecycle columns' long names on two lines, so the columns can be as narrow as
 #: their values (their full names are the accessible ones, HEADERS).
-HEADER_LINES = tuple(
-    {
-        "Must change password": "Must change\npassword",
-        "Temporary password expires": "Temporary password\nexpires",
-        "Recovery codes": "Recovery\ncodes",
-    }.get(name, name)
-    for name in HEADERS
+HEADER_LINES: tuple[Message, ...] = (
+    *HEADERS[:COL_MUST_CHANGE],
+    message("UserTable", "Must change\npassword"),
+    message("UserTable", "Temporary password\nexpires"),
+    message("UserTable", "Recovery\ncodes"),
+    HEADERS[COL_TWO_FACTOR],
 )
-EXPIRED_TEXT = "expired"
-TWO_FACTOR_ON, TWO_FACTOR_OFF = "on", "off"
+YES, NO = message("UserTable", "yes"), message("UserTable", "no")
+EXPIRED = message("UserTable", "expired")
+TWO_FACTOR_ON, TWO_FACTOR_OFF = message("UserTable", "on"), message("UserTable", "off")
 # Sortable columns. Not the temporary password's expiry (computed from a shared setting) nor the recovery
 # codes (a count per user): sorting by either would compute it for every user before the first page. Nor
 # two-factor: no index holds user.totp_secret, so sorting by it would read and sort the whole user table.
@@ -66,55 +66,66 @@ SORT_KEYS = {
 }
 
 
-def _time(value: datetime | None) -> str:
-    # The GUI's one way of showing a moment (local time with its zone); local_time uses isoformat, not
-    # strftime: strftime imports the time module on every call, and under PySide's import hook that is a
-    # Python function call each time (6 us instead of 2, for every date on screen).
-    return local_time(value)
+#: A cell's saved value: text that is data (an address, a role), a count, a moment (the table model writes
+#: it in local time, as the person's language does), a word (a Message), or "" / None for nothing.
+Cell = str | int | datetime | Message | None
 
 
-def _expiry(record: UserRecord) -> str:
+def _expiry(record: UserRecord) -> datetime | Message | str:
     """When the temporary password expires; "expired" once it has (as the services' clock said when the
     record was read: the sign-in refusal follows the same clock)."""
     expires = record.temporary_password_expires_at
     if expires is None:
         return ""
-    return EXPIRED_TEXT if record.temporary_password_expired else local_time(expires)
+    return EXPIRED if record.temporary_password_expired else expires
 
 
-def cells(record: UserRecord) -> tuple[Any, ...]:
-    """The saved values of one user as the table shows them, column by column."""
+def _moment(value: datetime | None) -> datetime | str:
+    return "" if value is None else value
+
+
+def cells(record: UserRecord) -> tuple[Cell, ...]:
+    """The saved values of one user, column by column: moments and words as they are (the table model
+    writes them in the person's language, once per row)."""
     return (
         record.email,
         record.role,
         None,  # active: the check box says it
-        _time(record.locked_until),
-        _time(record.last_login_at),
+        _moment(record.locked_until),
+        _moment(record.last_login_at),
         record.login_count,
-        _time(record.created_at),
-        _time(record.updated_at),
-        "yes" if record.must_change_password else "no",
+        _moment(record.created_at),
+        _moment(record.updated_at),
+        YES if record.must_change_password else NO,
         _expiry(record),
         record.recovery_codes_left,
         TWO_FACTOR_ON if record.two_factor else TWO_FACTOR_OFF,
     )
 
 
-def spoken(record: UserRecord, column: int) -> str | None:
+def spoken(record: UserRecord, column: int) -> Message | None:
     """What a screen reader says for a lifecycle cell, whose short text needs its column to make sense
     ("yes", "3"); None for the other columns (their text says it)."""
     if column == COL_MUST_CHANGE:
-        return "must change password" if record.must_change_password else "need not change password"
+        if record.must_change_password:
+            return message("UserTable", "must change password")
+        return message("UserTable", "need not change password")
     if column == COL_TEMPORARY_EXPIRES:
         expires = record.temporary_password_expires_at
         if expires is None:
-            return "no temporary password"
+            return message("UserTable", "no temporary password")
         if record.temporary_password_expired:
-            return "temporary password expired"
-        return f"temporary password expires {local_time(expires)}"
+            return message("UserTable", "temporary password expired")
+        return message("UserTable", "temporary password expires {moment}").format(moment=expires)
     if column == COL_RECOVERY_CODES:
         left = record.recovery_codes_left
-        return "no recovery codes left" if left == 0 else f"{count(left, 'recovery code')} left"
+        if left == 0:
+            return message("UserTable", "no recovery codes left")
+        return message_n("UserTable", "{n} recovery code left", "{n} recovery codes left", left)
     if column == COL_TWO_FACTOR:
-        return "two-factor on" if record.two_factor else "two-factor off"
+        return (
+            message("UserTable", "two-factor on")
+            if record.two_factor
+            else message("UserTable", "two-factor off")
+        )
     return None

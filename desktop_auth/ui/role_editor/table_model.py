@@ -21,19 +21,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QDate,
+    QLocale,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     Qt,
+    QTime,
     QTimer,
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon
 
+from desktop_auth.messages import Message
 from desktop_auth.services.records import UserEdit, UserQuery, UserRecord
 from desktop_auth.ui.role_editor.columns import (
     COL_ACTIVE,
@@ -45,13 +50,15 @@ from desktop_auth.ui.role_editor.columns import (
     HEADER_LINES,
     HEADERS,
     SORT_KEYS,
+    Cell,
     cells,
     spoken,
 )
 from desktop_auth.ui.role_editor.core.page_cache import CountRequest, LoadedRow, PageCache, PageRequest
-from desktop_auth.ui.role_editor.core.pending_edits import PendingEdit, PendingEdits
+from desktop_auth.ui.role_editor.core.pending_edits import ACTIVE, INACTIVE, PendingEdit, PendingEdits
 from desktop_auth.ui.role_editor.core.selection import FetchPage
 from desktop_auth.ui.role_editor.marker import unsaved_marker
+from desktop_auth.ui.shell import i18n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 
@@ -61,8 +68,9 @@ if TYPE_CHECKING:
 USER_ID_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's user id (survives sorting proxies)
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 2  # the loaded UserRecord, or None
 PENDING_ROLE = Qt.ItemDataRole.UserRole + 3  # True when the cell has an unsaved change
-LOADING_TEXT = "…"
+LOADING_TEXT = "…"  # a sign, not a word: the same in every language
 PENDING_BACKGROUND = QColor(255, 196, 0, 70)
+MAX_DAYS_KEPT = 4096  # days written in the current language, remembered (then forgotten, and again)
 
 Index = QModelIndex | QPersistentModelIndex
 CountUsers = Callable[[UserQuery], int]
@@ -94,6 +102,86 @@ PENDING_ROLES = [
 ]
 
 
+class _Language:
+    """What the table writes in the person's language, worked out once per language: data() asks for the
+    same few words (headings, "yes", "on") thousands of times, and a catalog lookup each time would cost a
+    frame."""
+
+    language = ""
+    words: dict[Message, str] = {}  # noqa: RUF012 - one cache for the process, for the language below
+    locale = QLocale()
+    date_format = ""
+    time_format = ""
+    dates: dict[tuple[int, int, int], str] = {}  # noqa: RUF012 - days written so far (rows share days)
+    clocks: dict[tuple[int, int], str] = {}  # noqa: RUF012 - times of day written so far (at most 1,440)
+
+
+def _language() -> type[_Language]:
+    language = i18n.current_language()
+    if language != _Language.language:
+        locale = i18n.locale()
+        date_format = locale.dateFormat(QLocale.FormatType.ShortFormat)
+        if "yyyy" not in date_format:  # as i18n.date_time: a two-digit year reads as a day or month
+            date_format = date_format.replace("yy", "yyyy")
+        _Language.language, _Language.words, _Language.locale = language, {}, locale
+        _Language.dates, _Language.clocks = {}, {}
+        _Language.date_format = date_format
+        _Language.time_format = locale.timeFormat(QLocale.FormatType.ShortFormat)
+    return _Language
+
+
+def word(message: Message) -> str:
+    """``message`` in the current language; one without parameters (a heading, "yes") is remembered."""
+    if message.params or message.n is not None:
+        return i18n.render(message)
+    words = _language().words
+    text = words.get(message)
+    if text is None:
+        text = words[message] = i18n.render(message)
+    return text
+
+
+def moment_text(moment: datetime) -> str:
+    """What ``i18n.date_time`` writes (local time, the language's short date and time, the zone), at a third
+    of its cost: the formats are the language's, worked out once, and the local time is Python's."""
+    language = _language()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone()
+    day, minute = (local.year, local.month, local.day), (local.hour, local.minute)
+    date = language.dates.get(day)
+    if date is None:
+        if len(language.dates) >= MAX_DAYS_KEPT:
+            language.dates.clear()
+        date = language.dates[day] = language.locale.toString(QDate(*day), language.date_format)
+    clock = language.clocks.get(minute)
+    if clock is None:
+        clock = language.clocks[minute] = language.locale.toString(QTime(*minute), language.time_format)
+    return f"{date} {clock} {local.tzname() or local.strftime('%z')}"
+
+
+def widest_moments() -> list[str]:
+    """Moments as wide as ``moment_text`` writes them in the current language (the date columns are made
+    this wide): two-digit days, months and hours, morning and evening, and the zone as an offset (wider than
+    an abbreviation)."""
+    language = _language()
+    locale, date = language.locale, language.locale.toString(QDate(2000, 12, 28), language.date_format)
+    return [f"{date} {locale.toString(QTime(hour, 58), language.time_format)} +0000" for hour in (10, 22)]
+
+
+def shown_cells(record: UserRecord) -> tuple[Any, ...]:
+    """A user's cells as the table shows them: moments and words in the person's language."""
+    return tuple(_shown(value) for value in cells(record))
+
+
+def _shown(value: Cell) -> Any:
+    if isinstance(value, Message):
+        return word(value)
+    if isinstance(value, datetime):
+        return moment_text(value)
+    return value
+
+
 class UserTableModel(QAbstractTableModel):
     """``userTable``'s model: the core's rows, pending edits and loading, said in Qt's roles and signals."""
 
@@ -122,6 +210,7 @@ class UserTableModel(QAbstractTableModel):
         self._count_users = count_users
         self.cache = PageCache(self._fetch, page_size, max_pages)
         self.pending = PendingEdits()
+        self._cells_language = i18n.current_language()  # the language of the rows' shown cells
 
     # -- what the core holds, read through the model --------------------------------------------------
 
@@ -173,9 +262,9 @@ class UserTableModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return HEADER_LINES[section]
+            return word(HEADER_LINES[section])
         if role == Qt.ItemDataRole.AccessibleTextRole or role == Qt.ItemDataRole.ToolTipRole:
-            return HEADERS[section]  # on one line
+            return word(HEADERS[section])  # on one line
         return None
 
     # data() runs for every role of every visible cell on each repaint: one small method per role the
@@ -204,19 +293,21 @@ class UserTableModel(QAbstractTableModel):
         if row is None:
             return None
         if column >= COL_MUST_CHANGE:  # the lifecycle columns: "yes" or "3" alone would say little
-            return spoken(row.record, column)
+            said = spoken(row.record, column)
+            return None if said is None else word(said)
         if column != COL_ACTIVE and column != COL_ROLE:
             return None
         edit = self._pending_edit(row)
         if column == COL_ROLE:
-            return None if edit is None else edit.role_text()
+            role_text = None if edit is None else edit.role_text()
+            return None if role_text is None else word(role_text)
         active = self._active(row)
-        return edit.active_text(active) if edit is not None else ("active" if active else "inactive")
+        return word(edit.active_text(active) if edit is not None else (ACTIVE if active else INACTIVE))
 
     def _accessible_description(self, row: LoadedRow | None, _column: int) -> str | None:
         """Every cell of a row with unsaved changes describes them to assistive technology."""
         edit = self._pending_edit(row)
-        return edit.spoken() if edit is not None else None
+        return word(edit.spoken()) if edit is not None else None
 
     def _decoration(self, row: LoadedRow | None, column: int) -> QIcon | None:
         """The unsaved marker before a changed value."""
@@ -244,7 +335,7 @@ class UserTableModel(QAbstractTableModel):
 
     def _tooltip(self, row: LoadedRow | None, _column: int) -> str | None:
         edit = self._pending_edit(row)
-        return edit.summary() if edit is not None else None
+        return word(edit.summary()) if edit is not None else None
 
     def _user_id(self, row: LoadedRow | None, _column: int) -> int | None:
         return None if row is None else row.record.id
@@ -264,8 +355,12 @@ class UserTableModel(QAbstractTableModel):
             edit = self._pending_edit(row)
             if edit is not None and edit.role is not None:
                 return edit.role
+        language = i18n.current_language()
+        if language != self._cells_language:  # the language changed: every row is written anew
+            self._cells_language = language
+            self.cache.forget_cells()
         if row.cells is None:
-            row.cells = cells(row.record)
+            row.cells = shown_cells(row.record)
         return row.cells[column]
 
     def _active(self, row: LoadedRow) -> bool:

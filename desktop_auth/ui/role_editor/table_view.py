@@ -28,11 +28,10 @@ from desktop_auth.ui.role_editor.columns import (
     SORT_KEYS,
 )
 from desktop_auth.ui.role_editor.delegate import RoleDelegate
-from desktop_auth.ui.role_editor.table_model import UserTableModel
+from desktop_auth.ui.role_editor.table_model import UserTableModel, widest_moments
 from desktop_auth.ui.shell.theme import focus_ring_color
 
 DATE_COLUMNS = (COL_LOCKED, COL_LAST_LOGIN, COL_CREATED, COL_UPDATED, COL_TEMPORARY_EXPIRES)
-WIDEST_DATE = "0000-00-00 00:00 +0000"  # shell/dates.local_time: the zone is an abbreviation or an offset
 CELL_PADDING = 14  # a cell's margins and the room its text needs not to be elided
 COLUMN_WIDTHS = {
     COL_ROLE: 100,
@@ -87,7 +86,7 @@ class UserTableView(QTableView):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("userTable")
-        self.setAccessibleName("Users")
+        self.setAccessibleName(self.tr("Users"))
         self.setModel(model)
         # Indicator first: enabling sorting then asks the model once for the order it already has.
         self.horizontalHeader().setSortIndicator(sort_column, Qt.SortOrder.AscendingOrder)
@@ -106,9 +105,11 @@ class UserTableView(QTableView):
         self.verticalHeader().setDefaultSectionSize(24)
         header = self.horizontalHeader()
         # Fixed widths: sizing to contents would make the view read (and so fetch) thousands of rows. A date
-        # column fits the widest moment local_time writes, with its zone, in the table's font.
+        # column fits the widest moment the table writes in the person's language, with its zone, in the
+        # table's font.
         widths = dict(COLUMN_WIDTHS)
-        date_width = self.fontMetrics().horizontalAdvance(WIDEST_DATE) + CELL_PADDING
+        metrics = self.fontMetrics()
+        date_width = max(metrics.horizontalAdvance(text) for text in widest_moments()) + CELL_PADDING
         widths.update(dict.fromkeys(DATE_COLUMNS, date_width))
         # A lifecycle column is also as wide as the longest line of its (two-line) heading and the sort arrow.
         heading = header.fontMetrics()

@@ -123,6 +123,12 @@ class PageCache:
             self._pages.move_to_end(page_number)
         return page[offset] if offset < len(page) else None
 
+    def forget_cells(self) -> None:
+        """Drop the display text of every held row (the language changed: the table writes them anew)."""
+        for page in self._pages.values():
+            for row in page:
+                row.cells = None
+
     def is_loaded(self, row: int) -> bool:
         """Whether the row is held, without requesting it (for questions Qt asks of every row at once)."""
         page = self._pages.get(row // self.page_size) if 0 <= row < self.rows else None

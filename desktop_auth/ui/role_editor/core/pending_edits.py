@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from desktop_auth.constants import ADMIN_ROLE
-from desktop_auth.services.records import BulkSelection, UserEdit, UserRecord, describe_change
+from desktop_auth.messages import Message, message, message_n
+from desktop_auth.services.records import BulkSelection, UserEdit, UserRecord
+
+#: The active cell as a screen reader says it (a Message: the table model says it in the person's language).
+ACTIVE, INACTIVE = message("PendingEdits", "active"), message("PendingEdits", "inactive")
 
 
 @dataclass
@@ -27,35 +31,58 @@ class PendingEdit:
     def empty(self) -> bool:
         return self.role is None and self.active is None
 
-    def summary(self) -> str:
+    def summary(self) -> Message:
         """'Unsaved: role user → admin, deactivate'."""
-        parts = []
-        if self.role is not None:
-            parts.append(f"role {self.original_role} → {self.role}")
-        if self.active is not None:
-            parts.append("activate" if self.active else "deactivate")
-        return "Unsaved: " + ", ".join(parts)
+        old, new, active = self.original_role, self.role, self.active
+        if new is None:
+            if active is None:
+                return message("PendingEdits", "Unsaved: nothing")
+            if active:
+                return message("PendingEdits", "Unsaved: activate")
+            return message("PendingEdits", "Unsaved: deactivate")
+        if active is None:
+            summary = message("PendingEdits", "Unsaved: role {old} → {new}")
+        elif active:
+            summary = message("PendingEdits", "Unsaved: role {old} → {new}, activate")
+        else:
+            summary = message("PendingEdits", "Unsaved: role {old} → {new}, deactivate")
+        return summary.format(old=old, new=new)
 
-    def spoken(self) -> str:
+    def spoken(self) -> Message:
         """The summary for a screen reader, in words rather than arrows: 'Unsaved change: role from user to
         admin, deactivate'."""
-        parts = []
-        if self.role is not None:
-            parts.append(f"role from {self.original_role} to {self.role}")
-        if self.active is not None:
-            parts.append("activate" if self.active else "deactivate")
-        return "Unsaved change: " + ", ".join(parts)
+        old, new, active = self.original_role, self.role, self.active
+        if new is None:
+            if active is None:
+                return message("PendingEdits", "Unsaved change: nothing")
+            if active:
+                return message("PendingEdits", "Unsaved change: activate")
+            return message("PendingEdits", "Unsaved change: deactivate")
+        if active is None:
+            spoken = message("PendingEdits", "Unsaved change: role from {old} to {new}")
+        elif active:
+            spoken = message("PendingEdits", "Unsaved change: role from {old} to {new}, activate")
+        else:
+            spoken = message("PendingEdits", "Unsaved change: role from {old} to {new}, deactivate")
+        return spoken.format(old=old, new=new)
 
-    def role_text(self) -> str | None:
+    def role_text(self) -> Message | None:
         """A changed role cell as a screen reader says it: 'admin, unsaved, was user' (None: unchanged)."""
-        return None if self.role is None else f"{self.role}, unsaved, was {self.original_role}"
+        if self.role is None:
+            return None
+        return message("PendingEdits", "{role}, unsaved, was {old}").format(
+            role=self.role, old=self.original_role
+        )
 
-    def active_text(self, active: bool) -> str:
+    def active_text(self, active: bool) -> Message:
         """The active cell as a screen reader says it: 'inactive, unsaved, was active' when changed."""
-        now = "active" if active else "inactive"
         if self.active is None:
-            return now
-        return f"{now}, unsaved, was {'active' if self.original_active else 'inactive'}"
+            return ACTIVE if active else INACTIVE
+        if active == self.original_active:  # not a change (never staged so); said as it is
+            return ACTIVE if active else INACTIVE
+        if active:
+            return message("PendingEdits", "active, unsaved, was inactive")
+        return message("PendingEdits", "inactive, unsaved, was active")
 
 
 @dataclass
@@ -79,9 +106,44 @@ class PendingBulk:
         """Whether the change is for this user: ``in_change``, the database's answer for its row."""
         return in_change and record.id not in self.overridden
 
-    def summary(self) -> str:
-        users = f"{self.total:,} selected user{'s' if self.total != 1 else ''}"
-        return f"{describe_change(self.role, self.active)} for {users}"
+    def summary(self) -> Message:
+        """'role → admin, deactivate for 1,200 selected users'."""
+        return bulk_summary(self.role, self.active, self.total)
+
+
+def bulk_summary(role: str | None, active: bool | None, total: int) -> Message:
+    """A staged change to many users, with how many: 'role → admin for 1,200 selected users'."""
+    if role is None:
+        if active is None:
+            return message_n(
+                "BulkChange", "No change for {n} selected user", "No change for {n} selected users", total
+            )
+        if active:
+            return message_n(
+                "BulkChange", "activate for {n} selected user", "activate for {n} selected users", total
+            )
+        return message_n(
+            "BulkChange", "deactivate for {n} selected user", "deactivate for {n} selected users", total
+        )
+    if active is None:
+        summary = message_n(
+            "BulkChange", "role → {role} for {n} selected user", "role → {role} for {n} selected users", total
+        )
+    elif active:
+        summary = message_n(
+            "BulkChange",
+            "role → {role}, activate for {n} selected user",
+            "role → {role}, activate for {n} selected users",
+            total,
+        )
+    else:
+        summary = message_n(
+            "BulkChange",
+            "role → {role}, deactivate for {n} selected user",
+            "role → {role}, deactivate for {n} selected users",
+            total,
+        )
+    return summary.format(role=role)
 
 
 class RoleFollowing(NamedTuple):
