@@ -23,26 +23,40 @@ class ActionBar(QWidget):
         super().__init__()
         self.bulk_role = QComboBox()
         self.bulk_role.setObjectName("bulkRoleCombo")
-        self.bulk_role.setAccessibleName("Role for the selected users")
-        self.set_role_button = button("Set r&ole", "setRoleButton", "Set role of the selected users")
-        self.activate_button = button("&Activate", "activateButton", "Activate the selected users")
-        self.deactivate_button = button("&Deactivate", "deactivateButton", "Deactivate the selected users")
-        self.unlock_button = button("U&nlock", "unlockButton", "Unlock the selected users")
+        self.bulk_role.setAccessibleName(self.tr("Role for the selected users"))
+        self.set_role_button = button(
+            self.tr("Set r&ole"), "setRoleButton", self.tr("Set role of the selected users")
+        )
+        self.activate_button = button(
+            self.tr("&Activate"), "activateButton", self.tr("Activate the selected users")
+        )
+        self.deactivate_button = button(
+            self.tr("&Deactivate"), "deactivateButton", self.tr("Deactivate the selected users")
+        )
+        self.unlock_button = button(self.tr("U&nlock"), "unlockButton", self.tr("Unlock the selected users"))
         self.reset_button = button(
-            "Reset &password…", "resetPasswordButton", "Reset the password of the selected users"
+            self.tr("Reset &password…"),
+            "resetPasswordButton",
+            self.tr("Reset the password of the selected users"),
         )
         # One user at a time, and only one with a factor (enable_two_factor_reset): Alt+2, every letter of
         # "Reset two-factor" being taken in the Users tab.
         self.reset_two_factor_button = button(
-            "Reset &2FA…", "resetTwoFactorButton", "Reset the two-factor sign-in of the selected user"
+            self.tr("Reset &2FA…"),
+            "resetTwoFactorButton",
+            self.tr("Reset the two-factor sign-in of the selected user"),
         )
         self.reset_two_factor_button.setToolTip(
-            "Remove the selected user's two-factor sign-in (one user at a time, with two-factor on)"
+            self.tr("Remove the selected user's two-factor sign-in (one user at a time, with two-factor on)")
         )
         self.reset_two_factor_button.setEnabled(False)
-        self.delete_button = button("Dele&te…", "deleteUsersButton", "Delete the selected users")
-        self.create_button = button("&Create user…", "createUserButton", "Create a user")
-        self.export_button = button("E&xport CSV…", "exportUsersButton", "Export the users to CSV")
+        self.delete_button = button(
+            self.tr("Dele&te…"), "deleteUsersButton", self.tr("Delete the selected users")
+        )
+        self.create_button = button(self.tr("&Create user…"), "createUserButton", self.tr("Create a user"))
+        self.export_button = button(
+            self.tr("E&xport CSV…"), "exportUsersButton", self.tr("Export the users to CSV")
+        )
         self._for_selected = (
             self.activate_button,
             self.deactivate_button,
@@ -52,7 +66,7 @@ class ActionBar(QWidget):
         )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Selected users:"))
+        layout.addWidget(QLabel(self.tr("Selected users:")))
         for widget in (
             self.bulk_role,
             self.set_role_button,

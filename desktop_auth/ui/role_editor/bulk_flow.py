@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
+from desktop_auth.messages import message
 from desktop_auth.services.errors import NotFoundError, SelfDemotionError
 from desktop_auth.services.records import BulkChangeStatus, BulkSelection, BulkState, UserEdit
 from desktop_auth.ui.role_editor.core.pending_edits import PendingBulk, PendingEdits
 from desktop_auth.ui.role_editor.core.selection import Selection
+from desktop_auth.ui.shell.i18n import isolate, number, render, translate_n
 from desktop_auth.ui.shell.messages import describe
 
 if TYPE_CHECKING:
@@ -31,21 +33,33 @@ OnError = Callable[[Exception], None]
 
 def outcome_text(status: BulkChangeStatus) -> tuple[str, str]:
     """What to tell the person when a change ends: (done message, warning about conflicts or '')."""
-    users = f"{status.changed:,} user{'s' if status.changed != 1 else ''}"
     if status.state is BulkState.CANCELLED:
-        done = f"Stopped: changed {users} of {status.total:,}; the others are as they were."
+        done = translate_n(
+            "BulkFlow",
+            "Stopped: changed {n} user of {total}; the others are as they were.",
+            "Stopped: changed {n} users of {total}; the others are as they were.",
+            status.changed,
+        ).format(total=number(status.total))
     else:
-        done = f"Changed {users} ({status.describe_change()})."
+        done = translate_n(
+            "BulkFlow", "Changed {n} user ({change}).", "Changed {n} users ({change}).", status.changed
+        ).format(change=render(status.describe_change()))
     if not status.conflicts:
         return done, ""
-    names = ", ".join(status.conflict_emails)
+    names = ", ".join(isolate(email) for email in status.conflict_emails)
     more = status.conflicts - len(status.conflict_emails)
     if more > 0:
-        names += f" and {more:,} more"
-    return done, (
-        f"{status.conflicts:,} user{'s were' if status.conflicts != 1 else ' was'} left alone because "
-        f"someone else changed them after you selected them: {names}. Review them and try again."
-    )
+        names = translate_n("BulkFlow", "{emails} and {n} more", "{emails} and {n} more", more).format(
+            emails=names
+        )
+    return done, translate_n(
+        "BulkFlow",
+        "{n} user was left alone because someone else changed them after you selected them: {emails}. "
+        "Review them and try again.",
+        "{n} users were left alone because someone else changed them after you selected them: {emails}. "
+        "Review them and try again.",
+        status.conflicts,
+    ).format(emails=names)
 
 
 class BulkFlow(QObject):
@@ -91,7 +105,9 @@ class BulkFlow(QObject):
         waiting = pending.bulk
         if waiting is not None:
             if waiting.selection != request or waiting.overridden:
-                return f"Save or revert the unsaved change ({waiting.summary()}) before changing other users."
+                return self.tr(
+                    "Save or revert the unsaved change ({change}) before changing other users."
+                ).format(change=render(waiting.summary()))
             # The same users again: one change doing both (staged anew; the old one is forgotten).
             role = role if role is not None else waiting.role
             active = active if active is not None else waiting.active
@@ -104,7 +120,7 @@ class BulkFlow(QObject):
                 on_staged(None)
             else:
                 self.discard(status.id)
-                on_staged(NotFoundError("None of the selected users is there any more."))
+                on_staged(NotFoundError(message("BulkFlow", "None of the selected users is there any more.")))
 
         self.stage(request, role, active, staged, lambda error: on_staged(error))
         return None
@@ -166,14 +182,16 @@ class BulkFlow(QObject):
         person's own administrator role."""
         self._stop.clear()
         dialog = QProgressDialog(
-            f"Applying {status.describe_change()} to {status.total:,} users…",
-            "&Cancel",
+            translate_n(
+                "BulkFlow", "Applying {change} to {n} user…", "Applying {change} to {n} users…", status.total
+            ).format(change=render(status.describe_change())),
+            self.tr("&Cancel"),
             0,
             max(1, status.total),
             self._window,
         )
         dialog.setObjectName("bulkProgressDialog")
-        dialog.setWindowTitle("Saving changes")
+        dialog.setWindowTitle(self.tr("Saving changes"))
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(300)  # a change that takes a blink shows no dialog
         dialog.setAutoClose(False)
@@ -208,8 +226,10 @@ class BulkFlow(QObject):
     def _confirm_self_demotion(self) -> bool:
         answer = QMessageBox.question(
             self._window,
-            "Remove your own administrator role?",
-            "This change takes away your own administrator role. You will lose access to this window.",
+            self.tr("Remove your own administrator role?"),
+            self.tr(
+                "This change takes away your own administrator role. You will lose access to this window."
+            ),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
@@ -219,7 +239,7 @@ class BulkFlow(QObject):
     def _cancel(self) -> None:
         self._stop.set()
         if self._dialog is not None:
-            self._dialog.setLabelText("Stopping after the users being changed now…")
+            self._dialog.setLabelText(self.tr("Stopping after the users being changed now…"))
             self._dialog.setCancelButton(None)  # no second Cancel: it is stopping
 
     @Slot(int, int)

@@ -16,7 +16,7 @@ class RoleDelegate(QStyledItemDelegate):
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: Index) -> QWidget:
         combo = QComboBox(parent)
         combo.setObjectName("roleEditorCombo")
-        combo.setAccessibleName("Role")
+        combo.setAccessibleName(self.tr("Role"))
         current = index.data(Qt.ItemDataRole.EditRole)
         # Until the role list has arrived, offer at least the cell's own value rather than nothing.
         for name in self.roles or ([current] if isinstance(current, str) and current else []):

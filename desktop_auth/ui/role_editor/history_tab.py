@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QVBox
 from desktop_auth.services.audit_words import describe_event
 from desktop_auth.ui.role_editor.lazy_tab import LazyTab, read_only_table
 from desktop_auth.ui.shell.announce import show_message
-from desktop_auth.ui.shell.dates import local_time
+from desktop_auth.ui.shell.i18n import date_time, isolate, render, translate, translate_n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button, styled_label
@@ -26,7 +26,18 @@ HISTORY_PAGE = 500
 class HistoryTab(LazyTab):
     """The audit log, newest first, filterable, loaded a page at a time, exportable to CSV."""
 
-    HEADERS = ("When", "Who", "Account / item", "What happened", "Detail")
+    HEADERS = ("When", "Who", "Account / item", "What happened", "Detail")  # in English: headers() translates
+
+    @staticmethod
+    def headers() -> list[str]:
+        """The history table's headings in the current language (HEADERS, in English)."""
+        return [
+            translate("HistoryTab", "When"),
+            translate("HistoryTab", "Who"),
+            translate("HistoryTab", "Account / item"),
+            translate("HistoryTab", "What happened"),
+            translate("HistoryTab", "Detail"),
+        ]
 
     def __init__(self, runner: TaskRunner, services: Services, actor: Actor) -> None:
         super().__init__("historyTab")
@@ -36,17 +47,21 @@ class HistoryTab(LazyTab):
 
     def _build(self) -> None:
         self.model = QStandardItemModel(0, len(self.HEADERS), self)
-        self.model.setHorizontalHeaderLabels(list(self.HEADERS))
-        self.view = read_only_table("historyTable", "Audit history", self.model)
+        self.model.setHorizontalHeaderLabels(self.headers())
+        self.view = read_only_table("historyTable", self.tr("Audit history"), self.model)
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("historyFilterEdit")
-        self.filter_edit.setAccessibleName("Filter the history")
-        self.filter_edit.setPlaceholderText("Who, whom or what…")
+        self.filter_edit.setAccessibleName(self.tr("Filter the history"))
+        self.filter_edit.setPlaceholderText(self.tr("Who, whom or what…"))
         self.filter_edit.setClearButtonEnabled(True)
-        label = QLabel("Fil&ter:")
+        label = QLabel(self.tr("Fil&ter:"))
         label.setBuddy(self.filter_edit)
-        self.more_button = button("Load &older", "loadMoreHistoryButton", "Load older entries")
-        self.export_button = button("E&xport CSV…", "exportHistoryButton", "Export the history to CSV")
+        self.more_button = button(
+            self.tr("Load &older"), "loadMoreHistoryButton", self.tr("Load older entries")
+        )
+        self.export_button = button(
+            self.tr("E&xport CSV…"), "exportHistoryButton", self.tr("Export the history to CSV")
+        )
         self.error_label = styled_label("", "error", "historyErrorLabel")
         self.error_label.hide()
         self.status_label = styled_label("", "subtitle", "historyStatusLabel")
@@ -88,10 +103,10 @@ class HistoryTab(LazyTab):
         for event in events:
             self.model.appendRow(
                 [
-                    QStandardItem(local_time(event.created_at, seconds=True)),
+                    QStandardItem(date_time(event.created_at, seconds=True)),
                     QStandardItem(event.actor),
                     QStandardItem(event.target),
-                    QStandardItem(describe_event(event, local_time)),
+                    QStandardItem(render(describe_event(event))),
                     QStandardItem(event.detail or ""),
                 ]
             )
@@ -104,11 +119,20 @@ class HistoryTab(LazyTab):
 
     def _exported(self, path: str, count: int) -> None:
         self.error_label.hide()
-        self.status_label.setText(f"Exported {count:,} history rows to {path}")
+        self.status_label.setText(
+            translate_n(
+                "HistoryTab",
+                "Exported {n} history row to {path}",
+                "Exported {n} history rows to {path}",
+                count,
+            ).format(path=isolate(path))
+        )
         self.status_label.show()
 
     def _export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export history", "history.csv", "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, self.tr("Export history"), "history.csv", self.tr("CSV files") + " (*.csv)"
+        )
         if path:
             self.export(path)
 

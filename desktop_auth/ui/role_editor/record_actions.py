@@ -20,7 +20,7 @@ from desktop_auth.ui.dialogs.delete_users import DeleteUsersDialog
 from desktop_auth.ui.dialogs.reset_two_factor import ResetTwoFactorDialog
 from desktop_auth.ui.dialogs.temporary_password import TemporaryPasswordDialog
 from desktop_auth.ui.role_editor.core.selection import fetch_selected
-from desktop_auth.ui.shell import words
+from desktop_auth.ui.shell.i18n import isolate, translate, translate_n
 
 if TYPE_CHECKING:
     from desktop_auth.ui.role_editor.users_tab import UsersTab
@@ -71,7 +71,9 @@ class RecordActions:
         tab.runner.run(lambda: admin.unlock_selection(actor, request), self._unlocked, tab.failed, owner=tab)
 
     def _unlocked(self, count: int) -> None:
-        self._tab.message.emit(f"Unlocked {words.count(count, 'account')}.", 8000)
+        self._tab.message.emit(
+            translate_n("RecordActions", "Unlocked {n} account.", "Unlocked {n} accounts.", count), 8000
+        )
         self._tab.model.reload()
 
     def reset_selected(self) -> None:
@@ -89,7 +91,15 @@ class RecordActions:
         self.with_selected(reset)
 
     def _passwords_reset(self, count: int) -> None:
-        self._tab.message.emit(f"Reset the passwords of {words.count(count, 'account')}.", 8000)
+        self._tab.message.emit(
+            translate_n(
+                "RecordActions",
+                "Reset the passwords of {n} account.",
+                "Reset the passwords of {n} accounts.",
+                count,
+            ),
+            8000,
+        )
         self._tab.model.reload()
 
     def reset_two_factor_selected(self) -> None:
@@ -107,7 +117,12 @@ class RecordActions:
         dialog.open()
 
     def _two_factor_reset(self, email: str) -> None:
-        self._tab.message.emit(f"Reset the two-factor sign-in of {email}.", 8000)
+        self._tab.message.emit(
+            translate("RecordActions", "Reset the two-factor sign-in of {email}.").format(
+                email=isolate(email)
+            ),
+            8000,
+        )
         self._tab.model.reload()
 
     # -- creating and deleting accounts --------------------------------------------------------------
@@ -120,7 +135,9 @@ class RecordActions:
         dialog.open()
 
     def _created(self, record: UserRecord) -> None:
-        self._tab.message.emit(f"Created {record.email}.", 8000)
+        self._tab.message.emit(
+            translate("RecordActions", "Created {email}.").format(email=isolate(record.email)), 8000
+        )
         self._tab.model.reload()
 
     def delete_selected(self) -> None:
@@ -140,7 +157,7 @@ class RecordActions:
         tab = self._tab
         tab.busy_bar.hide()
         if not targets.count:
-            tab.show_error("The selected accounts no longer exist.")
+            tab.show_error(translate("RecordActions", "The selected accounts no longer exist."))
             tab.model.reload()
             return
         dialog = DeleteUsersDialog(tab.runner, tab.services, tab.actor, targets, parent=tab)
@@ -152,12 +169,21 @@ class RecordActions:
         tab = self._tab
         tab.model.discard(list(targets.user_ids))  # their unsaved edits went with them
         single = targets.single_email if count == 1 else None
-        tab.message.emit(f"Deleted {single or words.count(count, 'account')}.", 8000)
+        if single:
+            deleted = translate("RecordActions", "Deleted {email}.").format(email=isolate(single))
+        else:
+            deleted = translate_n("RecordActions", "Deleted {n} account.", "Deleted {n} accounts.", count)
+        tab.message.emit(deleted, 8000)
         tab.table.clearSelection()
         tab.model.reload()
 
     def export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self._tab, "Export users", "users.csv", "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self._tab,
+            translate("RecordActions", "Export users"),
+            "users.csv",
+            translate("RecordActions", "CSV files") + " (*.csv)",
+        )
         if path:
             self.export_users(path)
 
@@ -172,7 +198,12 @@ class RecordActions:
 
         def written(count: int) -> None:
             self._tab.busy_bar.hide()
-            self._tab.message.emit(f"Exported {count:,} users to {path}", 10_000)
+            self._tab.message.emit(
+                translate_n(
+                    "RecordActions", "Exported {n} user to {path}", "Exported {n} users to {path}", count
+                ).format(path=isolate(path)),
+                10_000,
+            )
 
         self._tab.busy_bar.show()
         self._tab.runner.run(write, written, self._tab.failed, owner=self._tab)

@@ -24,20 +24,31 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.messages import message
 from desktop_auth.ui.role_editor.lazy_tab import LazyTab, read_only_table
 from desktop_auth.ui.shell.announce import show_message
+from desktop_auth.ui.shell.i18n import isolate, number, translate, translate_n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button, styled_label
-from desktop_auth.ui.shell.words import count
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import Actor, RoleRecord
 
 COL_NAME, COL_DESCRIPTION, COL_USERS, COL_KIND = range(4)
-HEADERS = ("Role", "Description", "Users", "Kind")
+HEADERS = ("Role", "Description", "Users", "Kind")  # in English; headers() in the person's language
 NAME_ROLE = Qt.ItemDataRole.UserRole  # the role's name, on its row's first cell
+
+
+def headers() -> list[str]:
+    """The roles table's headings in the current language (HEADERS, in English)."""
+    return [
+        translate("RolesTab", "Role"),
+        translate("RolesTab", "Description"),
+        translate("RolesTab", "Users"),
+        translate("RolesTab", "Kind"),
+    ]
 
 
 class RolesTab(LazyTab):
@@ -52,8 +63,8 @@ class RolesTab(LazyTab):
 
     def _build(self) -> None:
         self.model = QStandardItemModel(0, len(HEADERS), self)
-        self.model.setHorizontalHeaderLabels(list(HEADERS))
-        self.view = read_only_table("rolesTable", "Roles", self.model)
+        self.model.setHorizontalHeaderLabels(headers())
+        self.view = read_only_table("rolesTable", self.tr("Roles"), self.model)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.view.horizontalHeader()
         header.setStretchLastSection(False)
@@ -61,12 +72,14 @@ class RolesTab(LazyTab):
         self.view.setColumnWidth(COL_NAME, 160)
         self.new_role_edit = QLineEdit()
         self.new_role_edit.setObjectName("newRoleEdit")
-        self.new_role_edit.setAccessibleName("New role name")
-        self.new_role_edit.setPlaceholderText("e.g. auditor")
-        label = QLabel("&New role:")
+        self.new_role_edit.setAccessibleName(self.tr("New role name"))
+        self.new_role_edit.setPlaceholderText(self.tr("e.g. auditor"))
+        label = QLabel(self.tr("&New role:"))
         label.setBuddy(self.new_role_edit)
-        self.add_button = button("&Add role", "addRoleButton", "Add role")
-        self.remove_button = button("&Remove selected role", "removeRoleButton", "Remove the selected role")
+        self.add_button = button(self.tr("&Add role"), "addRoleButton", self.tr("Add role"))
+        self.remove_button = button(
+            self.tr("&Remove selected role"), "removeRoleButton", self.tr("Remove the selected role")
+        )
         row = QHBoxLayout()
         row.addWidget(label)
         row.addWidget(self.new_role_edit, 1)
@@ -76,18 +89,22 @@ class RolesTab(LazyTab):
 
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("roleNameEdit")
-        self.name_edit.setAccessibleName("Name of the selected role")
-        name_label = QLabel("Na&me:")
+        self.name_edit.setAccessibleName(self.tr("Name of the selected role"))
+        name_label = QLabel(self.tr("Na&me:"))
         name_label.setBuddy(self.name_edit)
-        self.rename_button = button("Rename ro&le", "renameRoleButton", "Rename the selected role")
+        self.rename_button = button(
+            self.tr("Rename ro&le"), "renameRoleButton", self.tr("Rename the selected role")
+        )
         self.description_edit = QLineEdit()
         self.description_edit.setObjectName("roleDescriptionEdit")
-        self.description_edit.setAccessibleName("Description of the selected role")
-        self.description_edit.setPlaceholderText("What the role is for (optional)")
-        description_label = QLabel("Descr&iption:")
+        self.description_edit.setAccessibleName(self.tr("Description of the selected role"))
+        self.description_edit.setPlaceholderText(self.tr("What the role is for (optional)"))
+        description_label = QLabel(self.tr("Descr&iption:"))
         description_label.setBuddy(self.description_edit)
         self.describe_button = button(
-            "Save &description", "describeRoleButton", "Save the description of the selected role"
+            self.tr("Save &description"),
+            "describeRoleButton",
+            self.tr("Save the description of the selected role"),
         )
         selected = QGridLayout()
         selected.addWidget(name_label, 0, 0)
@@ -105,8 +122,10 @@ class RolesTab(LazyTab):
         layout = QVBoxLayout(self)
         layout.addWidget(
             styled_label(
-                "Roles with what they are for and their number of users. 'admin' and 'user' are built in: they "
-                "can be described but not renamed. A role can be removed only when nobody holds it.",
+                self.tr(
+                    "Roles with what they are for and their number of users. 'admin' and 'user' are built in: "
+                    "they can be described but not renamed. A role can be removed only when nobody holds it."
+                ),
                 "subtitle",
             )
         )
@@ -136,15 +155,18 @@ class RolesTab(LazyTab):
             items = [
                 QStandardItem(role.name),
                 QStandardItem(role.description or ""),
-                QStandardItem(f"{role.user_count:,}"),
-                QStandardItem("built in" if role.protected else "custom"),
+                QStandardItem(number(role.user_count)),
+                QStandardItem(self.tr("built in") if role.protected else self.tr("custom")),
             ]
             items[COL_NAME].setData(role.name, NAME_ROLE)
             items[COL_DESCRIPTION].setData(
-                role.description or "no description", Qt.ItemDataRole.AccessibleTextRole
+                role.description or self.tr("no description"), Qt.ItemDataRole.AccessibleTextRole
             )
             items[COL_DESCRIPTION].setToolTip(role.description or "")
-            items[COL_USERS].setData(count(role.user_count, "user"), Qt.ItemDataRole.AccessibleTextRole)
+            items[COL_USERS].setData(
+                translate_n("RolesTab", "{n} user", "{n} users", role.user_count),
+                Qt.ItemDataRole.AccessibleTextRole,
+            )
             items[COL_USERS].setData(
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                 Qt.ItemDataRole.TextAlignmentRole,
@@ -174,13 +196,13 @@ class RolesTab(LazyTab):
         self.name_edit.setReadOnly(not renamable)
         self.rename_button.setEnabled(renamable)
         if role is None:
-            hint = "Select a role in the table first."
+            hint = self.tr("Select a role in the table first.")
         else:
-            hint = "" if renamable else "A built-in role keeps its name."
+            hint = "" if renamable else self.tr("A built-in role keeps its name.")
         self.name_edit.setToolTip(hint)
         self.name_edit.setAccessibleDescription(hint)
         self.description_edit.setReadOnly(role is None)
-        self.description_edit.setToolTip("Select a role in the table first." if role is None else "")
+        self.description_edit.setToolTip(self.tr("Select a role in the table first.") if role is None else "")
         self.describe_button.setEnabled(role is not None)
 
     def _show_error(self, error: BaseException | None) -> None:
@@ -206,42 +228,49 @@ class RolesTab(LazyTab):
 
         def added(role: RoleRecord) -> str:
             self.new_role_edit.clear()
-            return f"Added role {role.name}."
+            return self.tr("Added role {role}.").format(role=isolate(role.name))
 
         self._run(lambda: roles.add_role(actor, name), added)
 
     def _remove(self) -> None:
         name = self.selected_name()
         if name is None:
-            self._show_error(InvalidInputError("role", ["Select a role to remove."]))
+            self._show_error(InvalidInputError("role", [message("RolesTab", "Select a role to remove.")]))
             return
         roles, actor = self._services.roles, self._actor
-        self._run(lambda: roles.remove_role(actor, name), lambda _none: f"Removed role {name}.")
+        self._run(
+            lambda: roles.remove_role(actor, name),
+            lambda _none: self.tr("Removed role {role}.").format(role=isolate(name)),
+        )
 
     def _rename(self) -> None:
         role = self._selected_role()
         if role is None or role.protected:
-            self._show_error(InvalidInputError("role", ["Select a custom role to rename."]))
+            self._show_error(
+                InvalidInputError("role", [message("RolesTab", "Select a custom role to rename.")])
+            )
             return
         old, new, roles, actor = role.name, self.name_edit.text(), self._services.roles, self._actor
 
         def renamed(record: RoleRecord) -> str:
             self._select_after = record.name
-            return f"Renamed role {old} to {record.name}."
+            return self.tr("Renamed role {old} to {new}.").format(old=isolate(old), new=isolate(record.name))
 
         self._run(lambda: roles.rename_role(actor, old, new), renamed)
 
     def _describe(self) -> None:
         role = self._selected_role()
         if role is None:
-            self._show_error(InvalidInputError("description", ["Select a role to describe."]))
+            self._show_error(
+                InvalidInputError("description", [message("RolesTab", "Select a role to describe.")])
+            )
             return
         name, text, roles, actor = role.name, self.description_edit.text(), self._services.roles, self._actor
 
         def described(record: RoleRecord) -> str:
             self._select_after = record.name
             if record.description is None:
-                return f"Cleared the description of role {record.name}."
-            return f"Saved the description of role {record.name}."
+                return self.tr("Cleared the description of role {role}.").format(role=isolate(record.name))
+            return self.tr("Saved the description of role {role}.").format(role=isolate(record.name))
 
         self._run(lambda: roles.describe_role(actor, name, text), described)

@@ -10,6 +10,7 @@ from desktop_auth.errors import InvalidInputError
 from desktop_auth.ui.dialogs.fields import FieldError
 from desktop_auth.ui.role_editor.lazy_tab import LazyTab
 from desktop_auth.ui.shell.announce import show_message
+from desktop_auth.ui.shell.i18n import describe_error
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button, styled_label
@@ -25,25 +26,41 @@ class SettingsTab(LazyTab):
         self._runner, self._services, self._actor = runner, services, actor
 
     def _build(self) -> None:
-        self.self_registration = QCheckBox("Allow people to create their own accounts")
+        self.self_registration = QCheckBox(self.tr("Allow people to create their own accounts"))
         self.self_registration.setObjectName("selfRegistrationCheck")
-        self.self_registration.setAccessibleName("Allow self-registration")
-        self.threshold = self._spin("lockoutThresholdSpin", "Failed sign-ins before a lockout", 1, 100, "")
-        self.base = self._spin("lockoutBaseSpin", "First lockout in seconds", 1, 86_400, " s")
-        self.maximum = self._spin("lockoutMaxSpin", "Longest lockout in seconds", 1, 7 * 86_400, " s")
-        self.idle = self._spin("idleTimeoutSpin", "Idle sign-out in minutes", 1, 24 * 60, " min")
+        self.self_registration.setAccessibleName(self.tr("Allow self-registration"))
+        self.threshold = self._spin(
+            "lockoutThresholdSpin", self.tr("Failed sign-ins before a lockout"), 1, 100, ""
+        )
+        self.base = self._spin(
+            "lockoutBaseSpin", self.tr("First lockout in seconds"), 1, 86_400, self.tr(" s")
+        )
+        self.maximum = self._spin(
+            "lockoutMaxSpin", self.tr("Longest lockout in seconds"), 1, 7 * 86_400, self.tr(" s")
+        )
+        self.idle = self._spin(
+            "idleTimeoutSpin", self.tr("Idle sign-out in minutes"), 1, 24 * 60, self.tr(" min")
+        )
         self.temporary_hours = self._spin(
-            "temporaryPasswordHoursSpin", "Temporary passwords expire after, in hours", 1, 30 * 24, " h"
+            "temporaryPasswordHoursSpin",
+            self.tr("Temporary passwords expire after, in hours"),
+            1,
+            30 * 24,
+            self.tr(" h"),
         )
         self.temporary_hours.setToolTip(
-            "How long a temporary password from a reset works; it must be changed at the next sign-in"
+            self.tr(
+                "How long a temporary password from a reset works; it must be changed at the next sign-in"
+            )
         )
-        self.require_two_factor = QCheckBox("&Require two-factor sign-in for administrators")
+        self.require_two_factor = QCheckBox(self.tr("&Require two-factor sign-in for administrators"))
         self.require_two_factor.setObjectName("requireTwoFactorCheck")
-        self.require_two_factor.setAccessibleName("Require two-factor sign-in for administrators")
+        self.require_two_factor.setAccessibleName(self.tr("Require two-factor sign-in for administrators"))
         self.require_two_factor.setToolTip(
-            "Administrators then sign in with a code from an authenticator app too; one without it is taken "
-            "to set it up right after the password. Set up your own first (Account window)."
+            self.tr(
+                "Administrators then sign in with a code from an authenticator app too; one without it is taken "
+                "to set it up right after the password. Set up your own first (Account window)."
+            )
         )
         # Inline under the box: the services refuse to turn it on for an administrator without a factor.
         self.require_two_factor_error = FieldError(
@@ -58,26 +75,28 @@ class SettingsTab(LazyTab):
         self.require_two_factor.toggled.connect(lambda _on: self.require_two_factor_error.clear_message())
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        form.addRow("Self-registration:", self.self_registration)
-        form.addRow("Two-factor sign-in:", two_factor)
+        form.addRow(self.tr("Self-registration:"), self.self_registration)
+        form.addRow(self.tr("Two-factor sign-in:"), two_factor)
         for text, spin in (
-            ("Failed sign-ins before a &lockout:", self.threshold),
-            ("&First lockout:", self.base),
-            ("Lo&ngest lockout:", self.maximum),
-            ("&Idle sign-out after:", self.idle),
-            ("&Temporary passwords expire after:", self.temporary_hours),
+            (self.tr("Failed sign-ins before a &lockout:"), self.threshold),
+            (self.tr("&First lockout:"), self.base),
+            (self.tr("Lo&ngest lockout:"), self.maximum),
+            (self.tr("&Idle sign-out after:"), self.idle),
+            (self.tr("&Temporary passwords expire after:"), self.temporary_hours),
         ):
             label = QLabel(text)
             label.setBuddy(spin)
             form.addRow(label, spin)
-        self.save_button = button("Sa&ve settings", "saveSettingsButton", "Save settings")
+        self.save_button = button(self.tr("Sa&ve settings"), "saveSettingsButton", self.tr("Save settings"))
         self.error_label = styled_label("", "error", "settingsErrorLabel")
         self.error_label.hide()
         self.saved_label = styled_label("", "subtitle", "settingsSavedLabel")
         layout = QVBoxLayout(self)
         layout.addWidget(
             styled_label(
-                "These settings are stored in the database: every client of this database follows them.",
+                self.tr(
+                    "These settings are stored in the database: every client of this database follows them."
+                ),
                 "subtitle",
             )
         )
@@ -131,13 +150,13 @@ class SettingsTab(LazyTab):
 
     def _saved(self, shared: SharedSettings) -> None:
         self.show_settings(shared)
-        self.saved_label.setText("Saved.")
+        self.saved_label.setText(self.tr("Saved."))
 
     def _failed(self, error: BaseException) -> None:
         self.saved_label.setText("")
         if isinstance(error, InvalidInputError) and error.field == "require_two_factor_for_admins":
             # Nothing was saved; the refusal is said under the box it is about, and the focus goes there.
-            self.require_two_factor_error.show_message(" ".join(error.problems), announce_it=True)
+            self.require_two_factor_error.show_message(describe_error(error), announce_it=True)
             self.require_two_factor.setFocus()
             return
         show_message(self.error_label, describe(error))

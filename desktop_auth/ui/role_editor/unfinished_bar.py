@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel
 
+from desktop_auth.messages import Message
 from desktop_auth.services.records import BulkChangeStatus, BulkState
+from desktop_auth.ui.shell.i18n import number, render, translate_n
 from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
@@ -32,8 +34,12 @@ class UnfinishedBar(QFrame):
         self.label = QLabel()
         self.label.setObjectName("unfinishedLabel")
         self.label.setWordWrap(True)
-        self.resume_button = button("Res&ume", "resumeButton", "Resume the unfinished change")
-        self.stop_button = button("S&top it", "stopChangeButton", "Stop the unfinished change where it is")
+        self.resume_button = button(
+            self.tr("Res&ume"), "resumeButton", self.tr("Resume the unfinished change")
+        )
+        self.stop_button = button(
+            self.tr("S&top it"), "stopChangeButton", self.tr("Stop the unfinished change where it is")
+        )
         layout = QHBoxLayout(self)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.resume_button)
@@ -54,15 +60,17 @@ class UnfinishedBar(QFrame):
     def show_change(self, change: BulkChangeStatus | None) -> None:
         self._change = change
         if change is not None:
-            why = (
-                f" It stopped: {change.message}"
-                if change.state is BulkState.FAILED and change.message
-                else ""
-            )
-            self.label.setText(
-                f"An unfinished change ({change.describe_change()}) has reached {change.done:,} of "
-                f"{change.total:,} users.{why}"
-            )
+            reached = translate_n(
+                "UnfinishedBar",
+                "An unfinished change ({change}) has reached {done} of {n} user.",
+                "An unfinished change ({change}) has reached {done} of {n} users.",
+                change.total,
+            ).format(change=render(change.describe_change()), done=number(change.done))
+            if change.state is BulkState.FAILED and change.message:
+                reached = self.tr("{reached} It stopped: {reason}").format(
+                    reached=reached, reason=_reason(change.message)
+                )
+            self.label.setText(reached)
         self.setVisible(change is not None)
 
     def _resume(self) -> None:
@@ -81,3 +89,9 @@ class UnfinishedBar(QFrame):
             self.check()
 
         self._runner.run(lambda: bulk.cancel(actor, change.id), stopped, self.failed.emit, owner=self)
+
+
+def _reason(reason: str | Message) -> str:
+    """Why the change stopped: the services' words (a Message) in the person's language; text stored with
+    the change (a database's refusal) as it is."""
+    return render(reason) if isinstance(reason, Message) else reason

@@ -29,8 +29,8 @@ from desktop_auth.ui.role_editor.record_actions import RecordActions
 from desktop_auth.ui.role_editor.table_model import UserTableModel
 from desktop_auth.ui.role_editor.table_view import UserTableView
 from desktop_auth.ui.role_editor.unfinished_bar import UnfinishedBar
-from desktop_auth.ui.shell import words
 from desktop_auth.ui.shell.announce import announce, show_message
+from desktop_auth.ui.shell.i18n import isolate, render, translate_n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import busy_indicator, button, styled_label
@@ -92,8 +92,10 @@ class UsersTab(QWidget):
         add_import_button(self)  # importUsersButton, after Export CSV…
         self.error_label = styled_label("", "error", "errorLabel")  # no accessibleName: its name is its text
         self.error_label.hide()
-        self.revert_button = button("&Revert", "revertButton", "Revert unsaved changes")
-        self.save_button = button("Sa&ve", "saveButton", "Save changes")  # Alt+S: the Users tab
+        self.revert_button = button(self.tr("&Revert"), "revertButton", self.tr("Revert unsaved changes"))
+        self.save_button = button(
+            self.tr("Sa&ve"), "saveButton", self.tr("Save changes")
+        )  # Alt+S: the Users tab
         self.save_button.setDefault(True)
         footer = QHBoxLayout()
         footer.addStretch(1)
@@ -116,7 +118,7 @@ class UsersTab(QWidget):
         self._status_settle.setSingleShot(True)
         self._status_settle.setInterval(STATUS_SETTLE_MS)
         self._status_settle.timeout.connect(self._announce_status)
-        self.busy_bar = busy_indicator("Loading")
+        self.busy_bar = busy_indicator(self.tr("Loading"))
         self.busy_bar.setMaximumWidth(120)
 
         self.filter_bar.changed.connect(lambda: self.model.set_query(self.filter_bar.query(self.model.query)))
@@ -145,17 +147,24 @@ class UsersTab(QWidget):
 
     def update_status(self) -> None:
         total, pending, selected = self.model.total, len(self.model.pending), self.selection().count
-        parts = ["Counting users…" if total is None else words.count(total, "user")]
+        if total is None:
+            parts = [self.tr("Counting users…")]
+        else:
+            parts = [translate_n("UsersTab", "{n} user", "{n} users", total)]
         if selected:
-            parts.append(f"{selected:,} selected")
+            parts.append(translate_n("UsersTab", "{n} selected", "{n} selected", selected))
         bulk = self.model.pending.bulk
         if self._staging:
-            parts.append("Choosing the selected users…")
+            parts.append(self.tr("Choosing the selected users…"))
         elif bulk is not None:
-            parts.append(f"unsaved: {bulk.summary()}")
+            parts.append(self.tr("unsaved: {change}").format(change=render(bulk.summary())))
         if self.model.pending.single_edits:
             singles = self.model.pending.single_edits
-            parts.append(f"{words.count(singles, 'unsaved change')} (marked)")
+            parts.append(
+                translate_n(
+                    "UsersTab", "{n} unsaved change (marked)", "{n} unsaved changes (marked)", singles
+                )
+            )
         self.status_label.setText(" · ".join(parts))
         if self.status_label.text() != self._status_spoken:
             self._status_settle.start()  # restarted by each change: a burst is spoken once, settled
@@ -237,20 +246,37 @@ class UsersTab(QWidget):
         following = pending.follow_roles(changed)
         said: list[str] = []
         if following.followed:
-            renames = ", ".join(f"{old} → {new}" for old, new in changed.items() if new is not None)
+            renames = ", ".join(
+                self.tr("{old} → {new}").format(old=isolate(old), new=isolate(new))
+                for old, new in changed.items()
+                if new is not None
+            )
             said.append(
-                f"{words.count(following.followed, 'unsaved role change')} now "
-                f"{'names' if following.followed == 1 else 'name'} the renamed role ({renames})."
+                translate_n(
+                    "UsersTab",
+                    "{n} unsaved role change now names the renamed role ({renames}).",
+                    "{n} unsaved role changes now name the renamed role ({renames}).",
+                    following.followed,
+                ).format(renames=renames)
             )
         if following.dropped:
-            gone = ", ".join(old for old, new in changed.items() if new is None)
+            gone = ", ".join(isolate(old) for old, new in changed.items() if new is None)
             said.append(
-                f"Dropped {words.count(following.dropped, 'unsaved role change')}: the role is gone ({gone})."
+                translate_n(
+                    "UsersTab",
+                    "Dropped {n} unsaved role change: the role is gone ({roles}).",
+                    "Dropped {n} unsaved role changes: the role is gone ({roles}).",
+                    following.dropped,
+                ).format(roles=gone)
             )
         if following.stale_bulk_role is not None and pending.bulk is not None:
             said.append(
-                f"Dropped the unsaved change for {words.count(pending.bulk.total, 'selected user')}: its role "
-                f"{following.stale_bulk_role} is gone."
+                translate_n(
+                    "UsersTab",
+                    "Dropped the unsaved change for {n} selected user: its role {role} is gone.",
+                    "Dropped the unsaved change for {n} selected users: its role {role} is gone.",
+                    pending.bulk.total,
+                ).format(role=isolate(following.stale_bulk_role))
             )
             self.bulk_flow.discard(pending.bulk.change_id)
             pending.bulk = None
@@ -329,8 +355,10 @@ class UsersTab(QWidget):
         if self.model.pending.takes_admin_from(self._actor.user_id):
             answer = QMessageBox.question(
                 self,
-                "Remove your own administrator role?",
-                "You are about to take away your own administrator role. You will lose access to this window.",
+                self.tr("Remove your own administrator role?"),
+                self.tr(
+                    "You are about to take away your own administrator role. You will lose access to this window."
+                ),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Cancel,
             )
@@ -356,7 +384,9 @@ class UsersTab(QWidget):
         self._saving = False
         self.busy_bar.hide()
         self.model.discard()
-        self.message.emit(f"Saved changes to {words.count(count, 'user')}.", 8000)
+        self.message.emit(
+            translate_n("UsersTab", "Saved changes to {n} user.", "Saved changes to {n} users.", count), 8000
+        )
         self.model.reload()
         self.update_status()
 

@@ -18,8 +18,9 @@ from desktop_auth.ui.role_editor.history_tab import HistoryTab
 from desktop_auth.ui.role_editor.roles_tab import RolesTab
 from desktop_auth.ui.role_editor.settings_tab import SettingsTab
 from desktop_auth.ui.role_editor.users_tab import UsersTab
-from desktop_auth.ui.shell import settings_store, words
+from desktop_auth.ui.shell import settings_store
 from desktop_auth.ui.shell.announce import announce
+from desktop_auth.ui.shell.i18n import translate_n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import AppWindow
@@ -37,8 +38,8 @@ class RoleEditor(AppWindow, QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("roleEditor")
-        self.setWindowTitle("Role editor — desktop-auth")
-        self.setAccessibleName("Role editor")
+        self.setWindowTitle(self.tr("Role editor — desktop-auth"))
+        self.setAccessibleName(self.tr("Role editor"))
         self._runner = runner
         self._services = services
         self._actor = actor
@@ -50,13 +51,13 @@ class RoleEditor(AppWindow, QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("roleEditorTabs")
         # Each tab's letter is unique in the window: no control on any page uses s, e, g or h.
-        self.tabs.addTab(self.users_tab, "U&sers")
+        self.tabs.addTab(self.users_tab, self.tr("U&sers"))
         self.roles_tab = RolesTab(runner, services, actor, on_change=self._load_roles)
-        self.tabs.addTab(self.roles_tab, "Rol&es")
+        self.tabs.addTab(self.roles_tab, self.tr("Rol&es"))
         self.settings_tab = SettingsTab(runner, services, actor)
-        self.tabs.addTab(self.settings_tab, "Settin&gs")
+        self.tabs.addTab(self.settings_tab, self.tr("Settin&gs"))
         self.history_tab = HistoryTab(runner, services, actor)
-        self.tabs.addTab(self.history_tab, "&History")
+        self.tabs.addTab(self.history_tab, self.tr("&History"))
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.setMinimumHeight(560)  # the width follows the layout: the user table fits all its columns
@@ -67,15 +68,15 @@ class RoleEditor(AppWindow, QMainWindow):
         self.resize(max(1180, min(self.minimumSizeHint().width() + beyond_minimum, available)), 660)
         self._build_status_bar()
 
-        refresh = QAction("Refresh", self)
+        refresh = QAction(self.tr("Refresh"), self)
         refresh.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
         refresh.triggered.connect(self.refresh)
         self.addAction(refresh)
-        save = QAction("Save", self)
+        save = QAction(self.tr("Save"), self)
         save.setShortcut(QKeySequence(QKeySequence.StandardKey.Save))
         save.triggered.connect(self.save)
         self.addAction(save)
-        close = QAction("Close", self)  # Ctrl+W (and the platform's Close); Escape: keyPressEvent
+        close = QAction(self.tr("Close"), self)  # Ctrl+W (and the platform's Close); Escape: keyPressEvent
         keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Close)
         close.setShortcuts(keys if QKeySequence("Ctrl+W") in keys else [QKeySequence("Ctrl+W"), *keys])
         close.triggered.connect(self.close)  # closing asks about unsaved changes
@@ -168,11 +169,15 @@ class RoleEditor(AppWindow, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.model.pending and not self._closing_confirmed:
-            unsaved = words.count(len(self.model.pending), "change")
             answer = QMessageBox.question(
                 self,
-                "Unsaved changes",
-                f"{unsaved} {'is' if len(self.model.pending) == 1 else 'are'} not saved. Save before closing?",
+                self.tr("Unsaved changes"),
+                translate_n(
+                    "RoleEditor",
+                    "{n} change is not saved. Save before closing?",
+                    "{n} changes are not saved. Save before closing?",
+                    len(self.model.pending),
+                ),
                 QMessageBox.StandardButton.Save
                 | QMessageBox.StandardButton.Discard
                 | QMessageBox.StandardButton.Cancel,
