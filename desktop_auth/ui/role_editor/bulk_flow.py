@@ -183,7 +183,7 @@ class BulkFlow(QObject):
         self._stop.clear()
         dialog = QProgressDialog(
             translate_n(
-                "BulkFlow", "Applying {change} to {n} user…", "Applying {change} to {n} users…", status.total
+                "BulkFlow", "Applying {change} to {n} users…", "Applying {change} to {n} users…", status.total
             ).format(change=render(status.describe_change())),
             self.tr("&Cancel"),
             0,

@@ -62,7 +62,7 @@ class UnfinishedBar(QFrame):
         if change is not None:
             reached = translate_n(
                 "UnfinishedBar",
-                "An unfinished change ({change}) has reached {done} of {n} user.",
+                "An unfinished change ({change}) has reached {done} of {n} users.",
                 "An unfinished change ({change}) has reached {done} of {n} users.",
                 change.total,
             ).format(change=render(change.describe_change()), done=number(change.done))
