@@ -65,11 +65,11 @@ def _show_unexpected(kind: type[BaseException], error: BaseException, trace: Tra
     """Last resort for exceptions escaping a Qt slot: log the traceback, tell the person, keep running."""
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from desktop_auth.ui.shell.messages import UNEXPECTED
+    from desktop_auth.ui.shell.messages import unexpected
 
     log.error("Unhandled exception", exc_info=(kind, error, trace))
     if QApplication.instance() is not None:
-        QMessageBox.warning(None, "desktop-auth", UNEXPECTED)
+        QMessageBox.warning(None, "desktop-auth", unexpected())
 
 
 def _report_ready_and_quit(app: QApplication) -> None:
@@ -107,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from desktop_auth.ui.shell import i18n
     from desktop_auth.ui.shell.controller import AppController
     from desktop_auth.ui.shell.tasks import end_process_at_exit
     from desktop_auth.ui.shell.theme import apply_theme, make_application
@@ -117,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("desktop-auth")
     app.setApplicationName("desktop-auth")
     app.setApplicationDisplayName("desktop-auth")
+    # The person's language before any window is built (QSettings, where it is remembered, needs the names).
+    i18n.install(app, i18n.chosen_language())
     apply_theme(app)
 
     def load_settings() -> Settings:

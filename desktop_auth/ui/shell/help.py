@@ -7,6 +7,8 @@ the same level) to an HTML page with Qt's own Markdown reader, writes it to the 
 it with ``QDesktopServices.openUrl``; a section that is not found opens the whole README. Nothing here is
 loaded before F1 is pressed but the shortcut itself.
 
+The README is English in every language; the action's name and the page's title are translated.
+
 ``set_opener`` replaces the opener (tests record the URL instead of launching a browser).
 """
 
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
+
+from desktop_auth.ui.shell.i18n import translate
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QUrl
@@ -48,7 +52,7 @@ def set_opener(opener: Callable[[QUrl], bool] | None) -> None:
 
 def install_help(widget: QWidget, section: str) -> QAction:
     """F1 in ``widget``'s window opens the README section whose GitHub anchor is ``section``."""
-    action = QAction("Help", widget)
+    action = QAction(translate("help", "Help"), widget)
     action.setObjectName("helpAction")
     # setShortcuts, not setShortcut: resolving setShortcut's overloads builds PySide's whole Qt enum
     # namespace (~15 ms), and the sign-in dialog gets its F1 on the start-up path (bench/startup.py).
@@ -110,7 +114,8 @@ def help_page(wanted: str, folder: Path) -> Path | None:
     title, text = found if found is not None else ("desktop-auth", markdown)
     document = QTextDocument()
     document.setMarkdown(text)
-    document.setMetaInformation(QTextDocument.MetaInformation.DocumentTitle, f"{title} — desktop-auth help")
+    page_title = translate("help", "{title} — desktop-auth help").format(title=title)
+    document.setMetaInformation(QTextDocument.MetaInformation.DocumentTitle, page_title)
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / f"{anchor(title) or 'readme'}.html"
     page.write_text(document.toHtml(), encoding="utf-8")

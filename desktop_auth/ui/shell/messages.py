@@ -1,19 +1,25 @@
-"""What a person is told when something fails."""
+"""What a person is told when something fails, in their language."""
 
 from __future__ import annotations
 
 import logging
 
 from desktop_auth.errors import DesktopAuthError
+from desktop_auth.ui.shell.i18n import describe_error, translate
 
 log = logging.getLogger(__name__)
 
-UNEXPECTED = "Something unexpected went wrong. The details are in the log file; please try again."
+
+def unexpected() -> str:
+    """What is said of an error nobody raised on purpose (its traceback is in the log)."""
+    return translate(
+        "messages", "Something unexpected went wrong. The details are in the log file; please try again."
+    )
 
 
 def describe(error: BaseException) -> str:
     """A short message for ``error``; anything not raised on purpose is logged with its traceback."""
     if isinstance(error, DesktopAuthError):
-        return error.message
+        return describe_error(error)
     log.error("Unexpected error", exc_info=(type(error), error, error.__traceback__))
-    return UNEXPECTED
+    return unexpected()
