@@ -18,7 +18,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
 
 from desktop_auth.ui.dialogs.form import FormDialog
-from desktop_auth.ui.shell import words
+from desktop_auth.ui.shell.i18n import isolate, translate_n
 from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
@@ -26,11 +26,17 @@ if TYPE_CHECKING:
     from desktop_auth.services.records import Actor, DeletionTargets
     from desktop_auth.ui.shell.tasks import TaskRunner
 
-_SEPARATORS = (",", " ", "\u00a0", "\u202f", "'", ".")  # thousands, as people type them
+# Thousands, as people type them (U+066C: the Arabic one).
+_SEPARATORS = (",", " ", "\u00a0", "\u202f", "'", ".", "\u066c")
 
 
 def _folded(text: str) -> str:
     return unicodedata.normalize("NFC", text.strip()).casefold()
+
+
+def _ascii_digits(text: str) -> str:
+    """Digits of any script (Arabic-Indic ones, say) as 0-9: a count may be typed as the language writes it."""
+    return "".join(str(unicodedata.digit(char)) if char.isdigit() else char for char in text)
 
 
 class DeleteUsersDialog(FormDialog):
@@ -48,44 +54,80 @@ class DeleteUsersDialog(FormDialog):
         self.targets = targets
         one = targets.single_email
         count = targets.count
-        title = "Delete account" if one else "Delete accounts"
-        question = f"Delete the account {one}?" if one else f"Delete {words.count(count, 'account')}?"
+        if one:
+            title = self.tr("Delete account")
+            question = self.tr("Delete the account {email}?").format(email=isolate(one))
+        else:
+            title = self.tr("Delete accounts")
+            question = translate_n("DeleteUsersDialog", "Delete {n} account?", "Delete {n} accounts?", count)
         super().__init__("deleteUsersDialog", title, question, parent)
         self._runner, self._services, self._actor = runner, services, actor
         self.answer = one if one is not None else str(count)
-        notice = [
-            "This cannot be undone. The history keeps what was done by and to "
-            f"{'it' if one else 'them'}, under the address, until an operator erases it."
-        ]
-        if not one:
-            named = ", ".join(targets.emails)
+        if one:
+            notice = [
+                self.tr(
+                    "This cannot be undone. The history keeps what was done by and to it, under the address, "
+                    "until an operator erases it."
+                )
+            ]
+        else:
+            notice = [
+                self.tr(
+                    "This cannot be undone. The history keeps what was done by and to them, under the "
+                    "address, until an operator erases it."
+                )
+            ]
+            named = ", ".join(isolate(email) for email in targets.emails)
             more = count - len(targets.emails)
-            notice.append(f"They include {named}{f' and {more:,} more' if more > 0 else ''}.")
+            notice.append(
+                translate_n(
+                    "DeleteUsersDialog",
+                    "They include {named} and {n} more.",
+                    "They include {named} and {n} more.",
+                    more,
+                ).format(named=named)
+                if more > 0
+                else self.tr("They include {named}.").format(named=named)
+            )
         if targets.admins:
             notice.append(
-                "It is an administrator."
+                self.tr("It is an administrator.")
                 if one
-                else f"{words.count(targets.admins, 'of them is an administrator', 'of them are administrators')}."
+                else translate_n(
+                    "DeleteUsersDialog",
+                    "{n} of them is an administrator.",
+                    "{n} of them are administrators.",
+                    targets.admins,
+                )
             )
         self.show_notice(" ".join(notice))
         self.confirm_edit = QLineEdit()
         self.confirm_edit.setObjectName("deleteConfirmEdit")
-        self.confirm_edit.setAccessibleName(f"Type {self.answer} to confirm")
-        what = "the address" if one else "the number of accounts"
-        shown = self.answer.replace("&", "&&")  # an address may hold an ampersand: not a mnemonic
-        self.confirm_error = self.add_field(f"&Type {what}, {shown}, to confirm:", self.confirm_edit)
+        self.confirm_edit.setAccessibleName(
+            self.tr("Type {answer} to confirm").format(answer=isolate(self.answer))
+        )
+        shown = isolate(self.answer.replace("&", "&&"))  # an address may hold an ampersand: not a mnemonic
+        self.confirm_error = self.add_field(
+            self.tr("&Type the address, {answer}, to confirm:").format(answer=shown)
+            if one
+            else self.tr("&Type the number of accounts, {answer}, to confirm:").format(answer=shown),
+            self.confirm_edit,
+        )
         self.delete_button = self.add_button(
             button(
-                "&Delete account" if one else "&Delete accounts",
+                self.tr("&Delete account") if one else self.tr("&Delete accounts"),
                 "deleteConfirmButton",
-                "Delete the account" if one else f"Delete {words.count(count, 'account')}",
+                self.tr("Delete the account")
+                if one
+                else translate_n("DeleteUsersDialog", "Delete {n} account", "Delete {n} accounts", count),
             ),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.delete_button.setDefault(True)
         self.delete_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
+            QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.confirm_edit.textChanged.connect(lambda _text: self.confirm_error.clear_message())
         self.confirm_edit.setFocus()
@@ -96,6 +138,7 @@ class DeleteUsersDialog(FormDialog):
         typed = _folded(self.confirm_edit.text())
         if self.targets.single_email is not None:
             return typed == _folded(self.answer)
+        typed = _ascii_digits(typed)
         for separator in _SEPARATORS:
             typed = typed.replace(separator, "")
         return typed == self.answer
@@ -105,12 +148,20 @@ class DeleteUsersDialog(FormDialog):
             return
         self.clear_errors()
         if not self.confirmed():
-            what = "the address" if self.targets.single_email else "the number of accounts"
-            self.confirm_error.show_message(f"Type {what}, {self.answer}, to confirm.", announce_it=True)
+            answer = isolate(self.answer)
+            self.confirm_error.show_message(
+                self.tr("Type the address, {answer}, to confirm.").format(answer=answer)
+                if self.targets.single_email
+                else self.tr("Type the number of accounts, {answer}, to confirm.").format(answer=answer),
+                announce_it=True,
+            )
             self.confirm_edit.setFocus()
             return
         lifecycle, actor, ids = self._services.lifecycle, self._actor, self.targets.user_ids
-        self.set_busy(True, f"Deleting {words.count(len(ids), 'account')}…")
+        self.set_busy(
+            True,
+            translate_n("DeleteUsersDialog", "Deleting {n} account…", "Deleting {n} accounts…", len(ids)),
+        )
         self._runner.run(lambda: lifecycle.delete_users(actor, ids), self._done, self._failed, owner=self)
 
     def _failed(self, error: BaseException) -> None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -47,9 +48,17 @@ from desktop_auth.services import temporary_passwords
 from desktop_auth.services.errors import ImportCancelledError
 from desktop_auth.services.user_import import MAX_IMPORT_ROWS
 from desktop_auth.ui.dialogs.form import FormDialog
-from desktop_auth.ui.shell import words
+from desktop_auth.ui.shell import i18n
 from desktop_auth.ui.shell.announce import announce, show_message
-from desktop_auth.ui.shell.dates import local_time
+from desktop_auth.ui.shell.i18n import (
+    date_time,
+    describe_error,
+    isolate,
+    number,
+    render,
+    translate,
+    translate_n,
+)
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.theme import is_dark
 from desktop_auth.ui.shell.widgets import button, styled_label
@@ -61,24 +70,55 @@ if TYPE_CHECKING:
     from desktop_auth.ui.shell.tasks import TaskRunner
 
 COL_LINE, COL_EMAIL, COL_ROLE, COL_PROBLEMS = range(4)
-HEADERS = ("Line", "Email", "Role", "Problems")
+COLUMN_COUNT = 4
 #: A row with problems: a red tint that keeps the theme's text readable (light: 12:1, dark: 10:1).
 PROBLEM_BACKGROUND = {"light": "#fee2e2", "dark": "#4c1d1d"}
-NO_PROBLEM = "OK"
 Index = QModelIndex | QPersistentModelIndex
 ChooseFile = Callable[[QWidget], str]
 
 
 def choose_csv_file(parent: QWidget) -> str:
-    path, _ = QFileDialog.getOpenFileName(parent, "Import users", "", "CSV files (*.csv);;All files (*)")
+    path, _ = QFileDialog.getOpenFileName(
+        parent,
+        translate("ImportUsersDialog", "Import users"),
+        "",
+        translate("ImportUsersDialog", "CSV files")
+        + " (*.csv);;"
+        + translate("ImportUsersDialog", "All files")
+        + " (*)",
+    )
     return path
 
 
 def choose_passwords_file(parent: QWidget) -> str:
     path, _ = QFileDialog.getSaveFileName(
-        parent, "Save the temporary passwords", "temporary-passwords.csv", "CSV files (*.csv)"
+        parent,
+        translate("ImportUsersDialog", "Save the temporary passwords"),
+        "temporary-passwords.csv",
+        translate("ImportUsersDialog", "CSV files") + " (*.csv)",
     )
     return path
+
+
+class _CellWords(NamedTuple):
+    ok: str
+    has_problems: str  # spoken for the line cell: "line {line}, has problems"
+    no_problems: str
+
+
+@cache
+def _cell_words(_language: str) -> _CellWords:
+    """The words the preview's cells repeat, translated once per language (``data`` runs for every cell
+    painted)."""
+    return _CellWords(
+        translate("ImportPreviewModel", "OK"),
+        translate("ImportPreviewModel", "line {line}, has problems"),
+        translate("ImportPreviewModel", "line {line}, no problems"),
+    )
+
+
+def _words() -> _CellWords:
+    return _cell_words(i18n.current_language())
 
 
 class ImportPreviewModel(QAbstractTableModel):
@@ -100,7 +140,7 @@ class ImportPreviewModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(HEADERS)
+        return 0 if parent.isValid() else COLUMN_COUNT
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -111,7 +151,7 @@ class ImportPreviewModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return self._spoken(row, index.column())
         if role == Qt.ItemDataRole.ToolTipRole and row.problems:
-            return "\n".join(row.problems)
+            return "\n".join(render(problem) for problem in row.problems)
         if role == Qt.ItemDataRole.BackgroundRole and row.problems:
             return QBrush(QColor(PROBLEM_BACKGROUND["dark" if is_dark() else "light"]))
         return None
@@ -124,19 +164,21 @@ class ImportPreviewModel(QAbstractTableModel):
             return row.email
         if column == COL_ROLE:
             return row.role
-        return "; ".join(row.problems) or NO_PROBLEM
+        return "; ".join(render(problem) for problem in row.problems) or _words().ok
 
     @staticmethod
     def _spoken(row: ImportRow, column: int) -> str:
         if column == COL_LINE:
-            return f"line {row.line}, {'has problems' if row.problems else 'no problems'}"
+            words = _words()
+            return (words.has_problems if row.problems else words.no_problems).format(line=row.line)
         return ImportPreviewModel._text(row, column)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
+            headers = (self.tr("Line"), self.tr("Email"), self.tr("Role"), self.tr("Problems"))
+            return headers[section]
         return None
 
 
@@ -175,8 +217,8 @@ class ImportUsersDialog(FormDialog):
     ) -> None:
         super().__init__(
             "importUsersDialog",
-            "Import users",
-            "Create many accounts at once from a CSV file; each gets its own temporary password.",
+            self.tr("Import users"),
+            self.tr("Create many accounts at once from a CSV file; each gets its own temporary password."),
             parent,
         )
         self._runner, self._services, self._actor = runner, services, actor
@@ -191,17 +233,19 @@ class ImportUsersDialog(FormDialog):
         self.save_button: QPushButton | None = None
         self.model = ImportPreviewModel(self)
         self.show_notice(
-            "The file is UTF-8 text whose first line names the columns: email,role (role may be left out; "
-            f"then the role is user). At most {MAX_IMPORT_ROWS:,} rows. Every row is checked first; "
-            "nothing is imported until no row has a problem, and then all of them are, or none."
+            self.tr(
+                "The file is UTF-8 text whose first line names the columns: email,role (role may be left out; "
+                "then the role is user). At most {rows} rows. Every row is checked first; nothing is imported "
+                "until no row has a problem, and then all of them are, or none."
+            ).format(rows=number(MAX_IMPORT_ROWS))
         )
         self._build()
 
     def _build(self) -> None:
         self.choose_button = button(
-            "&Choose file…", "chooseImportFileButton", "Choose the CSV file to import"
+            self.tr("&Choose file…"), "chooseImportFileButton", self.tr("Choose the CSV file to import")
         )
-        self.file_label = QLabel("No file chosen.")
+        self.file_label = QLabel(self.tr("No file chosen."))
         self.file_label.setObjectName("importFileLabel")
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         file_row = QWidget()
@@ -215,7 +259,7 @@ class ImportUsersDialog(FormDialog):
 
         table = QTableView()
         table.setObjectName("importPreviewTable")
-        table.setAccessibleName("Rows of the file")
+        table.setAccessibleName(self.tr("Rows of the file"))
         self.rows = ProblemRowsFilter(self.model, self)
         table.setModel(self.rows)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -227,16 +271,16 @@ class ImportUsersDialog(FormDialog):
         table.horizontalHeader().setStretchLastSection(True)
         table.setMinimumHeight(200)
         self.table = table
-        label = QLabel("&Rows:")
+        label = QLabel(self.tr("&Rows:"))
         label.setBuddy(table)
         self.summary_label = styled_label("", "subtitle", "importSummaryLabel")  # its name is its text
         self.summary_label.hide()
         box = QWidget()
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
-        self.only_problems_check = QCheckBox("&Only rows with problems")
+        self.only_problems_check = QCheckBox(self.tr("&Only rows with problems"))
         self.only_problems_check.setObjectName("onlyProblemsCheck")
-        self.only_problems_check.setAccessibleName("Show only the rows with problems")
+        self.only_problems_check.setAccessibleName(self.tr("Show only the rows with problems"))
         self.only_problems_check.setEnabled(False)
         self.only_problems_check.toggled.connect(self.rows.set_only_problems)
         heading = QHBoxLayout()
@@ -251,14 +295,14 @@ class ImportUsersDialog(FormDialog):
         self.give_the_form_the_height()
 
         self.confirm_button = self.add_button(
-            button("&Import", "importConfirmButton", "Import every row"),
+            button(self.tr("&Import"), "importConfirmButton", self.tr("Import every row")),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.confirm_button.setEnabled(False)
         # Cancel is not one of the inputs the busy state disables: it stops the work in progress.
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.setObjectName("cancelButton")
-        self.cancel_button.setAccessibleName("Cancel")
+        self.cancel_button.setAccessibleName(self.tr("Cancel"))
         self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
         self.choose_button.clicked.connect(self.choose)
         self.confirm_button.clicked.connect(self.submit)
@@ -286,7 +330,7 @@ class ImportUsersDialog(FormDialog):
         self._stop.clear()
         stop = self._stop.is_set
         service, actor = self._services.user_import, self._actor
-        self.set_busy(True, "Checking every row…")
+        self.set_busy(True, self.tr("Checking every row…"))
         self._runner.run(
             lambda: service.preview_file(actor, path, stop), self._previewed, self._failed, owner=self
         )
@@ -298,11 +342,24 @@ class ImportUsersDialog(FormDialog):
         self._fit_columns()
         total, bad = len(preview.rows), preview.rows_with_problems
         if preview.file_problems:
-            self.show_error(" ".join(preview.file_problems))
+            self.show_error(" ".join(render(problem) for problem in preview.file_problems))
         if preview.ok:
-            summary = f"No problems: {words.count(total, 'row')} ready to import."
+            summary = translate_n(
+                "ImportUsersDialog",
+                "No problems: {n} row ready to import.",
+                "No problems: {n} rows ready to import.",
+                total,
+            )
+        elif total == 1:
+            summary = self.tr("1 of 1 row has problems.")
         elif total:
-            summary = f"{bad:,} of {words.count(total, 'row')} {'has' if bad == 1 else 'have'} problems."
+            # The verb agrees with the rows that have problems; {total} is 2 or more.
+            summary = translate_n(
+                "ImportUsersDialog",
+                "{n} of {total} rows has problems.",
+                "{n} of {total} rows have problems.",
+                bad,
+            ).format(total=number(total))
         else:
             summary = ""
         self._show_summary(summary)
@@ -348,31 +405,40 @@ class ImportUsersDialog(FormDialog):
         stop = self._stop.is_set
         service, actor = self._services.user_import, self._actor
 
-        def work() -> tuple[UserImportResult, str | None]:
+        def work() -> tuple[UserImportResult, temporary_passwords.ExportFailedError | None]:
             result = service.import_users(actor, preview, stop)
             try:
                 temporary_passwords.write_csv(output, result.passwords)
             except temporary_passwords.ExportFailedError as error:
-                return result, str(error)
+                return result, error
             return result, None
 
-        self.set_busy(True, f"Importing {words.count(len(preview.rows), 'account')}…")
+        self.set_busy(
+            True,
+            translate_n(
+                "ImportUsersDialog", "Importing {n} account…", "Importing {n} accounts…", len(preview.rows)
+            ),
+        )
         self._runner.run(work, lambda outcome: self._imported(outcome, output), self._failed, owner=self)
 
-    def _imported(self, outcome: tuple[UserImportResult, str | None], output: str) -> None:
+    def _imported(
+        self, outcome: tuple[UserImportResult, temporary_passwords.ExportFailedError | None], output: str
+    ) -> None:
         result, write_problem = outcome
         self.set_busy(False)
         self._done = True
         self._update_confirm()
         self.confirm_button.hide()
         self.choose_button.setEnabled(False)
-        self.cancel_button.setText("C&lose")
-        self.cancel_button.setAccessibleName("Close")
-        self.show_notice(f"Imported {words.count(result.count, 'account')}.")
+        self.cancel_button.setText(self.tr("C&lose"))
+        self.cancel_button.setAccessibleName(self.tr("Close"))
+        self.show_notice(
+            translate_n("ImportUsersDialog", "Imported {n} account.", "Imported {n} accounts.", result.count)
+        )
         if write_problem is None:
             self._saved(result, output)
         else:
-            self._not_saved(result, write_problem)
+            self._not_saved(result, describe_error(write_problem))
         self.imported.emit(result.count)
 
     def _saved(self, result: UserImportResult, output: str) -> None:
@@ -381,9 +447,14 @@ class ImportUsersDialog(FormDialog):
             self.save_button.hide()
         self.show_error("")
         self.show_notice(
-            f"Imported {words.count(result.count, 'account')}. Their temporary passwords are in {output} "
-            "(readable only by you); each must be changed at the first sign-in and expires at "
-            f"{local_time(result.passwords.expires_at)}."
+            translate_n(
+                "ImportUsersDialog",
+                "Imported {n} account. Their temporary passwords are in {output} (readable only by you); each must "
+                "be changed at the first sign-in and expires at {expires}.",
+                "Imported {n} accounts. Their temporary passwords are in {output} (readable only by you); each "
+                "must be changed at the first sign-in and expires at {expires}.",
+                result.count,
+            ).format(output=isolate(output), expires=date_time(result.passwords.expires_at))
         )
         self.cancel_button.setFocus()
 
@@ -392,14 +463,20 @@ class ImportUsersDialog(FormDialog):
         self._unsaved = result
         if self.save_button is None:
             self.save_button = self.add_button(
-                button("&Save passwords…", "savePasswordsButton", "Save the temporary passwords to a file"),
+                button(
+                    self.tr("&Save passwords…"),
+                    "savePasswordsButton",
+                    self.tr("Save the temporary passwords to a file"),
+                ),
                 QDialogButtonBox.ButtonRole.ActionRole,
             )
             self.save_button.clicked.connect(self.save_passwords)
         self.save_button.show()
         self.show_error(
-            f"The passwords could not be saved: {problem} Choose another place with Save passwords. If you "
-            "close this window first, reset those accounts' passwords to give them new ones."
+            self.tr(
+                "The passwords could not be saved: {problem} Choose another place with Save passwords. If you "
+                "close this window first, reset those accounts' passwords to give them new ones."
+            ).format(problem=problem)
         )
         self.save_button.setFocus()
 
@@ -412,29 +489,29 @@ class ImportUsersDialog(FormDialog):
         if not output:
             return
 
-        def write() -> str | None:
+        def write() -> temporary_passwords.ExportFailedError | None:
             try:
                 temporary_passwords.write_csv(output, result.passwords)
             except temporary_passwords.ExportFailedError as error:
-                return str(error)
+                return error
             return None
 
-        def written(problem: str | None) -> None:
+        def written(problem: temporary_passwords.ExportFailedError | None) -> None:
             self.set_busy(False)
             self.choose_button.setEnabled(False)
             if problem is None:
                 self._saved(result, output)
             else:
-                self._not_saved(result, problem)
+                self._not_saved(result, describe_error(problem))
 
-        self.set_busy(True, "Saving the passwords…")
+        self.set_busy(True, self.tr("Saving the passwords…"))
         self._runner.run(write, written, self._failed, owner=self)
 
     def _failed(self, error: BaseException) -> None:
         self.set_busy(False)
         self._update_confirm()
         if isinstance(error, ImportCancelledError):
-            self.show_notice(str(error))
+            self.show_notice(describe_error(error))
             return
         self.show_error(describe(error))
 
@@ -449,8 +526,9 @@ class ImportUsersDialog(FormDialog):
         if self.busy:
             if not self._stop.is_set():
                 self._stop.set()
-                self.status_label.setText("Cancelling…")
-                announce(self.status_label, "Cancelling…")
+                cancelling = self.tr("Cancelling…")
+                self.status_label.setText(cancelling)
+                announce(self.status_label, cancelling)
             return
         super().reject()
 
@@ -461,7 +539,9 @@ def open_import_dialog(tab: UsersTab) -> ImportUsersDialog:
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
     def imported(count: int) -> None:
-        tab.message.emit(f"Imported {words.count(count, 'account')}.", 10_000)
+        tab.message.emit(
+            translate_n("ImportUsersDialog", "Imported {n} account.", "Imported {n} accounts.", count), 10_000
+        )
         tab.model.reload()
 
     dialog.imported.connect(imported)
@@ -471,7 +551,11 @@ def open_import_dialog(tab: UsersTab) -> ImportUsersDialog:
 
 def add_import_button(tab: UsersTab) -> QPushButton:
     """Put the Users tab's ``importUsersButton`` at the end of its action bar (beside Export CSV)."""
-    push = button("&Import CSV…", "importUsersButton", "Import users from a CSV file")
+    push = button(
+        translate("ImportUsersDialog", "&Import CSV…"),
+        "importUsersButton",
+        translate("ImportUsersDialog", "Import users from a CSV file"),
+    )
     push.clicked.connect(lambda: open_import_dialog(tab))
     layout = tab.action_bar.layout()
     if layout is not None:

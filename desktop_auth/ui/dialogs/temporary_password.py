@@ -30,7 +30,7 @@ from desktop_auth.services import temporary_passwords
 from desktop_auth.services.errors import StaleEditError
 from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.dialogs.temporary_password_table import PasswordTable, TemporaryPasswordModel
-from desktop_auth.ui.shell.dates import local_time
+from desktop_auth.ui.shell.i18n import date_time, isolate, number, translate_n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.widgets import button
 
@@ -58,8 +58,17 @@ class TemporaryPasswordDialog(FormDialog):
         parent: QWidget | None = None,
     ) -> None:
         count = len(versions)
-        whose = f"the password of {single_email}" if single_email else f"the passwords of {count:,} accounts"
-        super().__init__("temporaryPasswordDialog", "Reset password", f"Reset {whose}?", parent)
+        question = (
+            self.tr("Reset the password of {email}?").format(email=isolate(single_email))
+            if single_email
+            else translate_n(
+                "TemporaryPasswordDialog",
+                "Reset the passwords of {n} account?",
+                "Reset the passwords of {n} accounts?",
+                count,
+            )
+        )
+        super().__init__("temporaryPasswordDialog", self.tr("Reset password"), question, parent)
         self._runner, self._services, self._actor = runner, services, actor
         self._versions = dict(versions)
         self._result: TemporaryPasswords | None = None
@@ -70,15 +79,16 @@ class TemporaryPasswordDialog(FormDialog):
         self._explain(None)
         self.reset_button = self.add_button(
             button(
-                "&Reset passwords" if count != 1 else "&Reset password",
+                self.tr("&Reset passwords") if count != 1 else self.tr("&Reset password"),
                 "resetButton",
-                "Reset the passwords" if count != 1 else "Reset the password",
+                self.tr("Reset the passwords") if count != 1 else self.tr("Reset the password"),
             ),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.reset_button.setDefault(True)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
+            QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.reset_button.clicked.connect(self.submit)
         app_settings = services.app_settings
@@ -87,14 +97,24 @@ class TemporaryPasswordDialog(FormDialog):
     # -- asking --------------------------------------------------------------------------------------
 
     def _explain(self, hours: int | None) -> None:
-        lifetime = (
-            f"after {hours} hour{'s' if hours != 1 else ''}" if hours else "after the time set in Settings"
-        )
-        self.show_notice(
-            "Each account gets its own random temporary password, shown to you once, here, after the reset. "
-            "Current passwords stop working at once. The new ones must be changed at the next sign-in and "
-            f"expire {lifetime}."
-        )
+        if hours:
+            notice = translate_n(
+                "TemporaryPasswordDialog",
+                "Each account gets its own random temporary password, shown to you once, here, after the reset. "
+                "Current passwords stop working at once. The new ones must be changed at the next sign-in and "
+                "expire after {n} hour.",
+                "Each account gets its own random temporary password, shown to you once, here, after the reset. "
+                "Current passwords stop working at once. The new ones must be changed at the next sign-in and "
+                "expire after {n} hours.",
+                hours,
+            )
+        else:
+            notice = self.tr(
+                "Each account gets its own random temporary password, shown to you once, here, after the reset. "
+                "Current passwords stop working at once. The new ones must be changed at the next sign-in and "
+                "expire after the time set in Settings."
+            )
+        self.show_notice(notice)
 
     def _lifetime_known(self, shared: SharedSettings) -> None:
         if self._result is None:
@@ -109,7 +129,12 @@ class TemporaryPasswordDialog(FormDialog):
         self.clear_errors()
         admin, actor, versions = self._services.admin, self._actor, dict(self._versions)
         count = len(versions)
-        self.set_busy(True, f"Resetting {count:,} password{'s' if count != 1 else ''}…")
+        self.set_busy(
+            True,
+            translate_n(
+                "TemporaryPasswordDialog", "Resetting {n} password…", "Resetting {n} passwords…", count
+            ),
+        )
         self._runner.run(
             lambda: admin.reset_password(actor, list(versions), versions),
             self._done,
@@ -133,12 +158,15 @@ class TemporaryPasswordDialog(FormDialog):
         count = len(result.entries)
         self.reset_button.hide()
         self.cancel_button.hide()
-        self.title_label.setText("Temporary passwords")
-        self.setWindowTitle("Temporary passwords")
-        self.setAccessibleName("Temporary passwords")
+        title = self.tr("Temporary passwords")
+        self.title_label.setText(title)
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
         self.subtitle_label.setText(
-            f"Give each person their own password; they expire at {local_time(result.expires_at)}. "
-            "They are shown only now: copy or export them before you close this window."
+            self.tr(
+                "Give each person their own password; they expire at {expires}. They are shown only now: copy "
+                "or export them before you close this window."
+            ).format(expires=date_time(result.expires_at))
         )
         self.show_notice("")
         self.model.set_entries(result.entries)
@@ -147,7 +175,7 @@ class TemporaryPasswordDialog(FormDialog):
 
     def _build_result_controls(self) -> None:
         table = PasswordTable(self.model)
-        label = QLabel("&Passwords:")
+        label = QLabel(self.tr("&Passwords:"))
         label.setBuddy(table)
         box = QWidget()
         column = QVBoxLayout(box)
@@ -160,18 +188,19 @@ class TemporaryPasswordDialog(FormDialog):
         self.give_the_form_the_height()
 
         self.copy_all_button = self.add_button(
-            button("Copy &all", "copyAllButton", "Copy all passwords"), QDialogButtonBox.ButtonRole.ActionRole
+            button(self.tr("Copy &all"), "copyAllButton", self.tr("Copy all passwords")),
+            QDialogButtonBox.ButtonRole.ActionRole,
         )
         self.copy_button = self.add_button(
-            button("&Copy selected", "copyButton", "Copy the selected passwords"),
+            button(self.tr("&Copy selected"), "copyButton", self.tr("Copy the selected passwords")),
             QDialogButtonBox.ButtonRole.ActionRole,
         )
         self.export_button = self.add_button(
-            button("&Export…", "exportButton", "Export the passwords to a file"),
+            button(self.tr("&Export…"), "exportButton", self.tr("Export the passwords to a file")),
             QDialogButtonBox.ButtonRole.ActionRole,
         )
         self.close_button = self.add_button(
-            button("C&lose", "closeButton", "Close and forget the passwords"),
+            button(self.tr("C&lose"), "closeButton", self.tr("Close and forget the passwords")),
             QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.close_button.setDefault(True)
@@ -209,12 +238,17 @@ class TemporaryPasswordDialog(FormDialog):
             return
         QGuiApplication.clipboard().setText(self.model.as_text(rows))
         self._kept.update(rows)
-        self.status_label.setText(f"Copied {len(rows):,} password{'s' if len(rows) != 1 else ''}.")
+        self.status_label.setText(
+            translate_n("TemporaryPasswordDialog", "Copied {n} password.", "Copied {n} passwords.", len(rows))
+        )
         self.status_label.show()
 
     def _export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export temporary passwords", "temporary-passwords.csv", "CSV files (*.csv)"
+            self,
+            self.tr("Export temporary passwords"),
+            "temporary-passwords.csv",
+            self.tr("CSV files") + " (*.csv)",
         )
         if path:
             self.export(path)
@@ -225,7 +259,7 @@ class TemporaryPasswordDialog(FormDialog):
         if result is None or self.busy:
             return
         self.show_error("")
-        self.set_busy(True, "Exporting…")
+        self.set_busy(True, self.tr("Exporting…"))
         self._runner.run(
             lambda: temporary_passwords.write_csv(path, result),
             lambda count: self._exported(count, path),
@@ -236,7 +270,14 @@ class TemporaryPasswordDialog(FormDialog):
     def _exported(self, count: int, path: str) -> None:
         self.set_busy(False)
         self._kept.update(range(count))
-        self.status_label.setText(f"Exported {count:,} passwords to {path} (readable only by you).")
+        self.status_label.setText(
+            translate_n(
+                "TemporaryPasswordDialog",
+                "Exported {n} password to {path} (readable only by you).",
+                "Exported {n} passwords to {path} (readable only by you).",
+                count,
+            ).format(path=isolate(path))
+        )
         self.status_label.show()
 
     def _export_failed(self, error: BaseException) -> None:
@@ -273,17 +314,31 @@ class TemporaryPasswordDialog(FormDialog):
             self.question.raise_()
             return
         total, unkept = self.model.rowCount(), self.unkept
-        which = "None of the passwords were" if unkept == total else f"{unkept:,} of {total:,} passwords were"
+        if unkept == total:
+            text = self.tr(
+                "None of the passwords were copied or exported. They are not shown again: those accounts will "
+                "need another reset before anyone can sign in to them."
+            )
+        else:
+            # The noun agrees with the total (the count the catalog's forms follow); never 1 here.
+            text = translate_n(
+                "TemporaryPasswordDialog",
+                "{unkept} of {n} passwords were copied or exported. They are not shown again: those accounts "
+                "will need another reset before anyone can sign in to them.",
+                "{unkept} of {n} passwords were copied or exported. They are not shown again: those accounts "
+                "will need another reset before anyone can sign in to them.",
+                total,
+            ).format(unkept=number(unkept))
+        question = self.tr("Close without copying?")
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            "Close without copying?",
-            f"{which} copied or exported. They are not shown again: those accounts will need another "
-            "reset before anyone can sign in to them.",
+            question,
+            text,
             QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             self,
         )
         box.setObjectName("forgetPasswordsQuestion")
-        box.setAccessibleName("Close without copying?")
+        box.setAccessibleName(question)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setEscapeButton(QMessageBox.StandardButton.Cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

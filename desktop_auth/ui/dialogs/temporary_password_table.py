@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from desktop_auth.services.records import TemporaryPassword
 
 COL_EMAIL, COL_PASSWORD = range(2)
-HEADERS = ("Email", "Temporary password")
+COLUMN_COUNT = 2
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -39,7 +39,7 @@ class TemporaryPasswordModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._entries)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(HEADERS)
+        return 0 if parent.isValid() else COLUMN_COUNT
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -55,7 +55,7 @@ class TemporaryPasswordModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
+            return self.tr("Email") if section == COL_EMAIL else self.tr("Temporary password")
         return None
 
     def as_text(self, rows: Iterable[int]) -> str:
@@ -72,7 +72,7 @@ class PasswordTable(QTableView):
     def __init__(self, model: TemporaryPasswordModel) -> None:
         super().__init__()
         self.setObjectName("temporaryPasswordTable")
-        self.setAccessibleName("Temporary passwords")
+        self.setAccessibleName(self.tr("Temporary passwords"))
         self.setModel(model)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
