@@ -657,14 +657,14 @@ def test_screen_readers_meet_the_setup_in_the_order_shown(qtbot: QtBot, services
 def test_a_signed_in_administrator_is_told_when_two_factor_becomes_required(
     qtbot: QtBot, services: Services, admin: Actor, clock: FakeClock, start_app
 ) -> None:
-    from desktop_auth.ui.account_window import TWO_FACTOR_DUE
+    from desktop_auth.ui.account_window import two_factor_due
 
     controller = start_app(services)
     window = sign_in(qtbot, controller, "root@example.com", STRONG_PASSWORD)
     notice = child(window, QLabel, "errorLabel")
     services.app_settings.update(Actor.operator("ops"), require_two_factor_for_admins=True)
     window.check_session()  # as its timer does every 30 seconds, and before each action
-    qtbot.waitUntil(lambda: notice.isVisible() and notice.text() == TWO_FACTOR_DUE, timeout=10_000)
+    qtbot.waitUntil(lambda: notice.isVisible() and notice.text() == two_factor_due(), timeout=10_000)
     enrollment = services.two_factor.start_enrollment(admin.user_id or 0)
     services.two_factor.enable(
         admin.user_id or 0, STRONG_PASSWORD, enrollment.secret, _code(enrollment.secret, clock)

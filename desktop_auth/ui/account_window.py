@@ -1,5 +1,6 @@
 """The signed-in window (objectName ``accountWindow``): own account (change password, change email, delete
-the account), help and about, sign out, and the role editor for administrators.
+the account), the language of the app on this computer, help and about, sign out, and the role editor for
+administrators.
 
 It never keeps powers it lost: the session is re-checked against the database every ``check_interval_ms``
 (30 s) and before each action, and signs out after ``idle_timeout_ms`` without input.
@@ -7,14 +8,16 @@ It never keeps powers it lost: the session is re-checked against the database ev
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QWindow
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -27,10 +30,10 @@ from PySide6.QtWidgets import (
 from desktop_auth.ui.dialogs.change_email import ChangeEmailDialog
 from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
 from desktop_auth.ui.dialogs.delete_account import DeleteAccountDialog
-from desktop_auth.ui.shell import settings_store
+from desktop_auth.ui.shell import i18n, settings_store
 from desktop_auth.ui.shell.announce import announce, show_message
-from desktop_auth.ui.shell.dates import local_time
 from desktop_auth.ui.shell.help import install_help, open_help
+from desktop_auth.ui.shell.i18n import date_time, isolate, render, translate, translate_n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.theme import icon
@@ -57,7 +60,9 @@ HELP_SECTION = "your-account"  # README.md's "Your account"
 
 def format_time(moment: datetime | None) -> str:
     """A moment as the GUI shows every moment (local time with its zone); "This is your first sign-in" for none."""
-    return local_time(moment) if moment is not None else "This is your first sign-in"
+    return (
+        date_time(moment) if moment is not None else translate("AccountWindow", "This is your first sign-in")
+    )
 
 
 class _ActivityWatcher(QObject):
@@ -91,16 +96,20 @@ class _ActivityWatcher(QObject):
         return False
 
 
-TWO_FACTOR_DUE = (
-    "Administrators must now use two-factor sign-in: set it up with Two-factor sign-in… (Alt+T) to go on "
-    "administering."
-)
+def two_factor_due() -> str:
+    return translate(
+        "AccountWindow",
+        "Administrators must now use two-factor sign-in: set it up with Two-factor sign-in… (Alt+T) to go on "
+        "administering.",
+    )
 
 
 class AccountWindow(AppWindow, QMainWindow):
     signed_out = Signal(str)  # why ("" when the person chose to sign out)
     role_editor_requested = Signal()
     admin_lost = Signal()  # the account is no longer an administrator: close admin windows
+    #: The person chose a language (or the system's): carries the language the app should now speak.
+    language_changed = Signal(str)
 
     def __init__(
         self,
@@ -113,8 +122,8 @@ class AccountWindow(AppWindow, QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("accountWindow")
-        self.setWindowTitle(f"{user.email} — desktop-auth")
-        self.setAccessibleName("Your account")
+        self.setWindowTitle(self.tr("{email} — desktop-auth").format(email=isolate(user.email)))
+        self.setAccessibleName(self.tr("Your account"))
         self._runner = runner
         self._services = services
         self.user = user
@@ -130,22 +139,24 @@ class AccountWindow(AppWindow, QMainWindow):
         header = QHBoxLayout()
         avatar = QLabel()
         avatar.setPixmap(icon("user").pixmap(40, 40))
-        avatar.setAccessibleName("Account")
+        avatar.setAccessibleName(self.tr("Account"))
         header.addWidget(avatar, 0, Qt.AlignmentFlag.AlignTop)
         titles = QVBoxLayout()
-        titles.addWidget(styled_label("Your account", "title", "titleLabel"))
-        titles.addWidget(styled_label("You are signed in.", "subtitle", "subtitleLabel"))
+        titles.addWidget(styled_label(self.tr("Your account"), "title", "titleLabel"))
+        titles.addWidget(styled_label(self.tr("You are signed in."), "subtitle", "subtitleLabel"))
         header.addLayout(titles, 1)
         layout.addLayout(header)
 
         details = QFormLayout()
         details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        self.email_value = self._value(details, "Email:", "emailValue", user.email)
-        self.role_value = self._value(details, "Role:", "roleValue", user.role)
+        self.email_value = self._value(details, self.tr("Email:"), "emailValue", user.email)
+        self.role_value = self._value(details, self.tr("Role:"), "roleValue", user.role)
         self.last_sign_in_value = self._value(
-            details, "Last sign-in:", "lastSignInValue", format_time(user.previous_login_at)
+            details, self.tr("Last sign-in:"), "lastSignInValue", format_time(user.previous_login_at)
         )
-        self.two_factor_value = self._value(details, "Two-factor sign-in:", "twoFactorValue", "…")
+        self.two_factor_value = self._value(details, self.tr("Two-factor sign-in:"), "twoFactorValue", "…")
+        self.language_note: QLabel | None = None
+        self.language_combo = self._language_choice(details)
         layout.addLayout(details)
 
         self.notice_label = styled_label("", "error", "errorLabel")  # its name is its text: no accessibleName
@@ -155,15 +166,21 @@ class AccountWindow(AppWindow, QMainWindow):
 
         actions = QHBoxLayout()  # the account's own actions
         self.change_password_button = button(
-            "&Change password…", "changePasswordButton", "Change password", "key"
+            self.tr("&Change password…"), "changePasswordButton", self.tr("Change password"), "key"
         )
-        self.change_email_button = button("Change &email…", "changeEmailButton", "Change email address")
-        self.delete_account_button = button("&Delete account…", "deleteAccountButton", "Delete your account")
-        self.role_editor_button = button("&Role editor…", "roleEditorButton", "Open the role editor", "roles")
-        self.help_button = button("&Help", "helpButton", "Help")
-        self.help_button.setToolTip("Help for this window (F1)")
-        self.about_button = button("&About…", "aboutButton", "About desktop-auth")
-        self.sign_out_button = button("Sign &out", "signOutButton", "Sign out", "sign-out")
+        self.change_email_button = button(
+            self.tr("Change &email…"), "changeEmailButton", self.tr("Change email address")
+        )
+        self.delete_account_button = button(
+            self.tr("&Delete account…"), "deleteAccountButton", self.tr("Delete your account")
+        )
+        self.role_editor_button = button(
+            self.tr("&Role editor…"), "roleEditorButton", self.tr("Open the role editor"), "roles"
+        )
+        self.help_button = button(self.tr("&Help"), "helpButton", self.tr("Help"))
+        self.help_button.setToolTip(self.tr("Help for this window (F1)"))
+        self.about_button = button(self.tr("&About…"), "aboutButton", self.tr("About desktop-auth"))
+        self.sign_out_button = button(self.tr("Sign &out"), "signOutButton", self.tr("Sign out"), "sign-out")
         # The Ctrl shortcuts are actions of the window: a button's setShortcut would replace the shortcut of
         # its underlined letter (Alt+C, Alt+R, Alt+O), which then did nothing.
         for push, keys in (
@@ -176,13 +193,17 @@ class AccountWindow(AppWindow, QMainWindow):
         actions.addWidget(self.change_email_button)
         from desktop_auth.ui.dialogs.recovery_codes import open_recovery_codes
 
-        self.recovery_codes_button = button("Recover&y codes…", "recoveryCodesButton", "Recovery codes")
+        self.recovery_codes_button = button(
+            self.tr("Recover&y codes…"), "recoveryCodesButton", self.tr("Recovery codes")
+        )
         self.recovery_codes_button.clicked.connect(
             lambda: self._after_check(lambda: open_recovery_codes(self, runner, services, user.id))
         )
         actions.addWidget(self.recovery_codes_button)
         self.two_factor_on: bool | None = None  # not known yet
-        self.two_factor_button = button("&Two-factor sign-in…", "twoFactorButton", "Two-factor sign-in")
+        self.two_factor_button = button(
+            self.tr("&Two-factor sign-in…"), "twoFactorButton", self.tr("Two-factor sign-in")
+        )
         self.two_factor_button.clicked.connect(lambda: self._after_check(self._open_two_factor))
         actions.addWidget(self.two_factor_button)
         # (further actions on the account go here, before the stretch)
@@ -200,7 +221,7 @@ class AccountWindow(AppWindow, QMainWindow):
         order_children_as_laid_out(central)  # the accessibility tree in the order shown
         # What the status bar says is announced too (e.g. "Your password was changed.").
         self.statusBar().messageChanged.connect(lambda text: announce(self.statusBar(), text))
-        self.statusBar().showMessage(f"Signed in as {user.email}")
+        self.statusBar().showMessage(self.tr("Signed in as {email}").format(email=isolate(user.email)))
         # No fixed minimum: the layout's own (every button's whole text) is the window's, so a narrow
         # remembered geometry cannot squeeze the buttons and clip their words.
         self._apply_role(user.role)
@@ -219,7 +240,14 @@ class AccountWindow(AppWindow, QMainWindow):
         self.idle_timer.setInterval(idle_timeout_ms)
         minutes = max(1, round(idle_timeout_ms / 60_000))
         self.idle_timer.timeout.connect(
-            lambda: self.end_session(f"You were signed out after {minutes} minutes without activity.")
+            lambda: self.end_session(
+                translate_n(
+                    "AccountWindow",
+                    "You were signed out after {n} minute without activity.",
+                    "You were signed out after {n} minutes without activity.",
+                    minutes,
+                )
+            )
         )
         self._watcher = _ActivityWatcher(self.idle_timer.start, self)
         self.idle_timer.start()
@@ -235,9 +263,8 @@ class AccountWindow(AppWindow, QMainWindow):
         action.setShortcut(QKeySequence(keys))
         action.triggered.connect(lambda: push.click() if push.isVisible() and push.isEnabled() else None)
         self.addAction(action)
-        push.setToolTip(
-            f"{push.accessibleName()} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
-        )
+        keys_shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        push.setToolTip(self.tr("{action} ({keys})").format(action=push.accessibleName(), keys=keys_shown))
 
     @staticmethod
     def _value(form: QFormLayout, caption: str, name: str, text: str) -> QLabel:
@@ -249,6 +276,50 @@ class AccountWindow(AppWindow, QMainWindow):
         caption_label.setBuddy(label)
         form.addRow(caption_label, label)
         return label
+
+    # -- the language ----------------------------------------------------------------------------------
+
+    def _language_choice(self, form: QFormLayout) -> QComboBox:
+        """``languageCombo``: the system's language or one of ours, remembered on this computer. A note under
+        it says when ``DESKTOP_AUTH_LANGUAGE`` decides instead, for now."""
+        combo = QComboBox()
+        combo.setObjectName("languageCombo")
+        combo.setAccessibleName(self.tr("Language"))
+        combo.addItem(self.tr("System default"), "")
+        for code, name in i18n.LANGUAGES.items():  # each in its own language: its speakers find it
+            combo.addItem(name, code)
+        saved = i18n.saved_language()
+        combo.setCurrentIndex(max(0, combo.findData(saved)) if saved else 0)
+        caption = QLabel(self.tr("&Language:"))
+        caption.setBuddy(combo)
+        field = QWidget()
+        column = QVBoxLayout(field)
+        column.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(combo)
+        row.addStretch(1)
+        column.addLayout(row)
+        if i18n.supported(os.environ.get(i18n.LANGUAGE_ENV)) is not None:
+            self.language_note = styled_label(
+                self.tr(
+                    "The DESKTOP_AUTH_LANGUAGE environment variable decides the language for now: your choice "
+                    "applies once it is unset."
+                ),
+                "subtitle",
+                "languageNote",
+            )
+            column.addWidget(self.language_note)
+        form.addRow(caption, field)
+        combo.currentIndexChanged.connect(self._language_chosen)
+        return combo
+
+    def _language_chosen(self, index: int) -> None:
+        code = self.language_combo.itemData(index)
+        if isinstance(code, str) and code:
+            i18n.save_language(code)
+        else:  # the system's: no choice of this computer's any more
+            QSettings().remove(i18n.LANGUAGE_KEY)
+        self.language_changed.emit(i18n.chosen_language())
 
     def _apply_role(self, role: str) -> None:
         from desktop_auth.constants import ADMIN_ROLE
@@ -272,7 +343,7 @@ class AccountWindow(AppWindow, QMainWindow):
 
         def checked(state: SessionState) -> None:
             if not state.valid:
-                self.end_session(state.reason or "Your session ended.")
+                self.end_session(render(state.reason) if state.reason else self.tr("Your session ended."))
                 return
             self._apply_role(state.role or "")
             self._say_two_factor_due(state.two_factor_due)
@@ -289,9 +360,10 @@ class AccountWindow(AppWindow, QMainWindow):
     def _say_two_factor_due(self, due: bool) -> None:
         """Two-factor sign-in became required of administrators during this session: say what to do (the
         services refuse every administrative action meanwhile)."""
-        if due and self.notice_label.text() != TWO_FACTOR_DUE:
-            show_message(self.notice_label, TWO_FACTOR_DUE)
-        elif not due and self.notice_label.text() == TWO_FACTOR_DUE:
+        said = two_factor_due()
+        if due and self.notice_label.text() != said:
+            show_message(self.notice_label, said)
+        elif not due and self.notice_label.text() == said:
             show_message(self.notice_label, "")
 
     def _after_check(self, action: Callable[[], None]) -> None:
@@ -310,7 +382,7 @@ class AccountWindow(AppWindow, QMainWindow):
     def _password_changed(self, dialog: ChangePasswordDialog) -> None:
         if dialog.result_record is not None:
             self._password_changed_at = dialog.result_record.password_changed_at
-            self.statusBar().showMessage("Your password was changed.", 10_000)
+            self.statusBar().showMessage(self.tr("Your password was changed."), 10_000)
 
     # -- two-factor sign-in (dialogs/two_factor_setup.py) ---------------------------------------------
 
@@ -330,11 +402,14 @@ class AccountWindow(AppWindow, QMainWindow):
 
     def _show_two_factor(self, on: bool) -> None:
         self.two_factor_on = on
-        self.two_factor_value.setText("On" if on else "Off")
-        state = "on" if on else "off"
-        self.two_factor_button.setAccessibleName(f"Two-factor sign-in ({state})")
+        self.two_factor_value.setText(self.tr("On") if on else self.tr("Off"))
+        self.two_factor_button.setAccessibleName(
+            self.tr("Two-factor sign-in (on)") if on else self.tr("Two-factor sign-in (off)")
+        )
         self.two_factor_button.setToolTip(
-            "Two-factor sign-in is on: turn it off" if on else "Two-factor sign-in is off: turn it on"
+            self.tr("Two-factor sign-in is on: turn it off")
+            if on
+            else self.tr("Two-factor sign-in is off: turn it on")
         )
 
     def _open_two_factor(self) -> None:
@@ -359,19 +434,31 @@ class AccountWindow(AppWindow, QMainWindow):
     def _two_factor_turned_off(self) -> None:
         self._show_two_factor(False)
         self.statusBar().showMessage(
-            "Two-factor sign-in is off: signing in asks for your password only.", 10_000
+            self.tr("Two-factor sign-in is off: signing in asks for your password only."), 10_000
         )
 
     def _two_factor_turned_on(self, result: Enabled) -> None:
         from desktop_auth.ui.dialogs.recovery_codes import RecoveryCodesDialog
-        from desktop_auth.ui.shell.words import count
 
         self._show_two_factor(True)
-        said = "Two-factor sign-in is on: signing in now asks for a code from your authenticator app."
         if result.codes_left:
-            said += f" You have {count(result.codes_left, 'recovery code')}."
+            said = translate_n(
+                "AccountWindow",
+                "Two-factor sign-in is on: signing in now asks for a code from your authenticator app. You have "
+                "{n} recovery code.",
+                "Two-factor sign-in is on: signing in now asks for a code from your authenticator app. You have "
+                "{n} recovery codes.",
+                result.codes_left,
+            )
         elif result.codes_problem:
-            said += f" No recovery codes were made: {result.codes_problem}"
+            said = self.tr(
+                "Two-factor sign-in is on: signing in now asks for a code from your authenticator app. No "
+                "recovery codes were made: {problem}"
+            ).format(problem=result.codes_problem)
+        else:
+            said = self.tr(
+                "Two-factor sign-in is on: signing in now asks for a code from your authenticator app."
+            )
         self.statusBar().showMessage(said, 15_000)
         if result.issued is not None:  # none left: the new ones, shown once
             codes = RecoveryCodesDialog(
@@ -396,10 +483,12 @@ class AccountWindow(AppWindow, QMainWindow):
         old = self.user.email
         self.user = replace(self.user, email=record.email)
         self.email_value.setText(record.email)
-        self.setWindowTitle(f"{record.email} — desktop-auth")
+        self.setWindowTitle(self.tr("{email} — desktop-auth").format(email=isolate(record.email)))
         if settings_store.last_email() == old:  # this computer remembers the address it signs in with
             settings_store.remember_email(record.email)
-        self.statusBar().showMessage(f"Your email address is now {record.email}.", 10_000)
+        self.statusBar().showMessage(
+            self.tr("Your email address is now {email}.").format(email=isolate(record.email)), 10_000
+        )
 
     def _open_delete_account(self) -> None:
         dialog = DeleteAccountDialog(self._runner, self._services, self.user.id, self.user.email, parent=self)
@@ -412,7 +501,7 @@ class AccountWindow(AppWindow, QMainWindow):
         self._deleted = True
         if settings_store.last_email() == email:
             settings_store.remember_email("")
-        self.end_session(f"Your account {email} was deleted.")
+        self.end_session(self.tr("Your account {email} was deleted.").format(email=isolate(email)))
 
     @property
     def sign_in_email(self) -> str:
@@ -430,16 +519,31 @@ class AccountWindow(AppWindow, QMainWindow):
         if self.is_admin:
             self.role_editor_requested.emit()
 
+    @property
+    def session_user(self) -> SignedInUser:
+        """The signed-in user as this session knows it now (its address and password change included): what
+        a window opened for the same session (in another language) starts from."""
+        return replace(self.user, password_changed_at=self._password_changed_at)
+
     def end_session(self, reason: str) -> None:
         if not self._ended:
             self._finish(reason)
             self.close()
 
-    def _finish(self, reason: str) -> None:
+    def close_for_rebuild(self) -> None:
+        """Close without signing out: the same session goes on in a new window (another language)."""
+        if not self._ended:
+            self._stop()
+        self.close()
+
+    def _stop(self) -> None:
         self._ended = True
         self.idle_timer.stop()
         self.check_timer.stop()
         self._watcher.stop()
+
+    def _finish(self, reason: str) -> None:
+        self._stop()
         self.signed_out.emit(reason)
 
     # -- window state --------------------------------------------------------------------------------

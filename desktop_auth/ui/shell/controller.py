@@ -8,6 +8,9 @@ not made, and nothing pressed reaches the new form's default button).
 
 Quitting does not wait for the loading: it is abandoned (``shell/tasks.py``), except a schema upgrade of
 the embedded database, which is always finished first.
+
+A language chosen in the account window is installed at once, and the windows are built again in it: the
+sign-in dialog (hidden meanwhile) and the account window, for the same session at the same place.
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop_auth.ui.dialogs.sign_in import LoginDialog
+from desktop_auth.ui.shell import i18n
 from desktop_auth.ui.shell.help import install_help
+from desktop_auth.ui.shell.i18n import translate
 from desktop_auth.ui.shell.tasks import TaskRunner
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QRect
     from PySide6.QtWidgets import QDialog, QWidget
 
     from desktop_auth.config import Settings
@@ -101,16 +107,21 @@ class AppController(QObject):
         self._session_check_ms = session_check_ms
         self._idle_timeout_override = idle_timeout_ms
         self._idle_timeout_ms = idle_timeout_ms or 15 * 60_000
-        self.login = LoginDialog(self.runner)
-        install_help(self.login, "signing-in-and-registering")
-        self.login.rejected.connect(lambda: self.finished.emit(0))
-        self.login.signed_in.connect(self._signed_in)
-        self.login.create_account_requested.connect(self._show_register)
-        self.login.second_step_opened.connect(self._second_step)
+        self._registration_open = False
+        self.login = self._build_login()
         self.window: AccountWindow | None = None
         self.role_editor: RoleEditor | None = None
         self.current: object = None
         self._quitting = False
+
+    def _build_login(self) -> LoginDialog:
+        login = LoginDialog(self.runner)
+        install_help(login, "signing-in-and-registering")
+        login.rejected.connect(lambda: self.finished.emit(0))
+        login.signed_in.connect(self._signed_in)
+        login.create_account_requested.connect(self._show_register)
+        login.second_step_opened.connect(self._second_step)
+        return login
 
     # -- start-up ------------------------------------------------------------------------------------
 
@@ -143,6 +154,7 @@ class AppController(QObject):
         self._idle_timeout_ms = self._idle_timeout_override or state.idle_timeout_minutes * 60_000
         # Handed over first: a sign-in waiting for the database (Enter pressed) must not be made.
         typed = self.login.hand_over() if state.needs_first_admin else None
+        self._registration_open = state.registration_open
         self.login.set_services(state.services, state.registration_open)
         if typed is not None:
             self._show_setup(state.services, typed)
@@ -204,7 +216,9 @@ class AppController(QObject):
         _delete_on_close(dialog)
         install_help(dialog, "signing-in-and-registering")
         dialog.succeeded.connect(
-            lambda registered: self.login.prefill(str(registered), "Your account is ready. Sign in below.")
+            lambda registered: self.login.prefill(
+                str(registered), translate("AppController", "Your account is ready. Sign in below.")
+            )
         )
         dialog.finished.connect(lambda _result: self._back_to_login())
         self.login.hide()
@@ -250,7 +264,9 @@ class AppController(QObject):
         changed_at = record.password_changed_at if record is not None else user.password_changed_at
         return replace(user, must_change_password=False, password_changed_at=changed_at)
 
-    def _open_account(self, user: SignedInUser) -> None:
+    def _open_account(self, user: SignedInUser, geometry: QRect | None = None) -> AccountWindow:
+        """The account window for ``user``, shown on the next turn of the event loop; where it was last time,
+        or at ``geometry`` and at once (in place of the window it replaces, in another language)."""
         from desktop_auth.ui.account_window import AccountWindow
 
         assert self.services is not None
@@ -262,9 +278,13 @@ class AppController(QObject):
             check_interval_ms=self._session_check_ms,
         )
         _delete_on_close(window)
+        if geometry is not None:
+            window.setProperty("geometryRestored", "yes")  # not where it was last time: where it is
+            window.setGeometry(geometry)
         window.signed_out.connect(lambda reason: self._signed_out(window.sign_in_email, reason))
         window.role_editor_requested.connect(lambda: self._open_role_editor(window.user))
         window.admin_lost.connect(self._close_role_editor)
+        window.language_changed.connect(self._change_language)
         self.window = window
         if user.is_admin:
             # Import the role editor's modules on the worker now, so opening it later stalls nothing.
@@ -274,9 +294,14 @@ class AppController(QObject):
                 self._preload_failed,
                 abandon_at_exit=True,
             )
+        if geometry is not None:
+            # At once: the window it replaces closes next, and the app ends when its last window closes.
+            self._show_account(window)
+            return window
         # Show on the next turn of the event loop: building and first painting a window are each a
         # few tens of ms, and done back to back they would stall the loop past the 50 ms budget.
         QTimer.singleShot(0, lambda: self._show_account(window))
+        return window
 
     def _show_account(self, window: AccountWindow) -> None:
         if self.window is window:
@@ -327,6 +352,41 @@ class AppController(QObject):
         if self.role_editor is not None:
             self.role_editor.close_without_asking()
             self.role_editor = None
+
+    # -- the language --------------------------------------------------------------------------------
+
+    def _change_language(self, language: str) -> None:
+        """Speak ``language`` from now on: install it, then build the sign-in dialog and the account window
+        again in it (the session goes on: closing the old window does not sign out). An open role editor
+        closes as it does when its window is closed (asking about unsaved edits; kept open if the person
+        says so, in the language it was built in)."""
+        from PySide6.QtWidgets import QApplication
+
+        if language == i18n.current_language():
+            return
+        app = QApplication.instance()
+        assert app is not None
+        i18n.install(app, language)
+        if self.role_editor is not None:
+            self.role_editor.close()
+        self._rebuild_login()
+        old = self.window
+        if old is None or self.services is None:
+            return
+        window = self._open_account(old.session_user, old.geometry())
+        old.close_for_rebuild()
+        window.language_combo.setFocus()  # where the person was, in the new window
+
+    def _rebuild_login(self) -> None:
+        """A new sign-in dialog in the current language, in place of the hidden one (deleted)."""
+        old = self.login
+        if old.isVisible():  # only rebuilt while it is hidden (a session is open)
+            return
+        old.blockSignals(True)  # going away is not quitting (its rejected signal ends the app)
+        self.login = self._build_login()
+        if self.services is not None:
+            self.login.set_services(self.services, self._registration_open)
+        old.deleteLater()
 
     # -- helpers -------------------------------------------------------------------------------------
 
