@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from desktop_auth.config import LONGEST_IDLE_MINUTES, LONGEST_LOCKOUT_SECONDS, Settings
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.messages import Message, message
 from desktop_auth.models import AppSetting, User
 from desktop_auth.services import audit, guards
 from desktop_auth.services.context import ServiceContext, require_admin_to_change, retried
@@ -29,16 +30,25 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "idle_timeout_minutes": (1, LONGEST_IDLE_MINUTES),
     "temporary_password_hours": (1, 30 * 24),
 }
-_LABELS = {
-    "allow_self_registration": "Self-registration",
-    "lockout_threshold": "Failed sign-ins before a lockout",
-    "lockout_base_seconds": "First lockout (seconds)",
-    "lockout_max_seconds": "Longest lockout (seconds)",
-    "idle_timeout_minutes": "Idle sign-out (minutes)",
-    "temporary_password_hours": "Temporary passwords expire after (hours)",
-    "require_two_factor_for_admins": "Require two-factor sign-in for administrators",
-}
-_NAMES = frozenset(_LABELS)
+
+
+def setting_labels() -> dict[str, Message]:
+    """Each shared setting's name as a person reads it (the audit log stores its English as the target of a
+    change; the History tab shows it translated)."""
+    return {
+        "allow_self_registration": message("SharedSettings", "Self-registration"),
+        "lockout_threshold": message("SharedSettings", "Failed sign-ins before a lockout"),
+        "lockout_base_seconds": message("SharedSettings", "First lockout (seconds)"),
+        "lockout_max_seconds": message("SharedSettings", "Longest lockout (seconds)"),
+        "idle_timeout_minutes": message("SharedSettings", "Idle sign-out (minutes)"),
+        "temporary_password_hours": message("SharedSettings", "Temporary passwords expire after (hours)"),
+        "require_two_factor_for_admins": message(
+            "SharedSettings", "Require two-factor sign-in for administrators"
+        ),
+    }
+
+
+_NAMES = frozenset(f.name for f in fields(SharedSettings))
 
 
 def _encode(value: object) -> str:
@@ -95,10 +105,18 @@ def validate(candidate: SharedSettings) -> None:
     for name, (low, high) in _LIMITS.items():
         value = getattr(candidate, name)
         if not low <= value <= high:
-            raise InvalidInputError(name, [f"{_LABELS[name]} must be between {low} and {high}."])
+            raise InvalidInputError(
+                name,
+                [
+                    message("SharedSettings", "{setting} must be between {low} and {high}.").format(
+                        setting=setting_labels()[name], low=str(low), high=str(high)
+                    )
+                ],
+            )
     if candidate.lockout_max_seconds < candidate.lockout_base_seconds:
         raise InvalidInputError(
-            "lockout_max_seconds", ["The longest lockout cannot be shorter than the first one."]
+            "lockout_max_seconds",
+            [message("SharedSettings", "The longest lockout cannot be shorter than the first one.")],
         )
 
 
@@ -110,7 +128,12 @@ def _refuse_without_own_factor(session: Session, actor: Actor) -> None:
     if session.scalar(select(User.totp_secret).where(User.id == actor.user_id)) is None:
         raise InvalidInputError(
             "require_two_factor_for_admins",
-            ["Set up two-factor sign-in for your own account first (Account window, Two-factor sign-in)."],
+            [
+                message(
+                    "SharedSettings",
+                    "Set up two-factor sign-in for your own account first (Account window, Two-factor sign-in).",
+                )
+            ],
         )
 
 
@@ -138,7 +161,14 @@ class AppSettingsService:
         """Change shared settings (administrators only); every change is audited."""
         unknown = set(changes) - {f.name for f in fields(SharedSettings)}
         if unknown:
-            raise InvalidInputError("settings", [f"Unknown setting: {', '.join(sorted(unknown))}."])
+            raise InvalidInputError(
+                "settings",
+                [
+                    message("SharedSettings", "Unknown setting: {names}.").format(
+                        names=", ".join(sorted(unknown))
+                    )
+                ],
+            )
         with self._context.database.transaction(write=True) as session:
             require_admin_to_change(session, actor, SETTINGS_GUARD)  # checked as a whole: changes queue
             current = read_shared_settings(session, self._context.settings)
@@ -162,7 +192,7 @@ class AppSettingsService:
                         now,
                         actor,
                         "setting",
-                        _LABELS[name],
+                        str(setting_labels()[name]),
                         old_value=str(old_values[name]),
                         new_value=str(value),
                     )

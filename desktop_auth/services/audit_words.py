@@ -1,118 +1,252 @@
 """The audit log in words a person reads: "Role changed from user to admin", not ``role user admin``.
 
 The log stores what happened as machine values (action, old, new) so it can be searched and exported; this
-turns one entry into a sentence. Times inside a sentence (a lockout's end, a password's expiry) are shown
-with the caller's formatter: local time in the GUI, UTC in the CLI.
+turns one entry into a sentence, a translatable ``Message``: the GUI renders it in the person's language
+(times inside it, a lockout's end or a password's expiry, in local time), ``str()`` of it is the English
+(times in UTC).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 from datetime import UTC, datetime
 
-from desktop_auth.services.records import AuditRecord
+from desktop_auth.messages import Message, message, message_n, verbatim
+from desktop_auth.services.app_settings import setting_labels
+from desktop_auth.services.records import AuditRecord, change_from_words
 
-TimeFormat = Callable[[datetime], str]
+_EMAIL_CHANGE = "changed email from "
+_BULK_DONE = re.compile(r"changed ([\d,]+), left alone ([\d,]+)")
 
 
-def describe_event(event: AuditRecord, show_time: TimeFormat) -> str:
+def describe_event(event: AuditRecord) -> Message:
     """What happened, as a sentence (without who did it or to whom: the history shows those beside it)."""
     old, new = event.old_value, event.new_value
     match event.action:
         case "create":
-            return f"Account created with the role {new}" if new else "Account created"
+            if new:
+                return message("Audit", "Account created with the role {role}").format(role=new)
+            return message("Audit", "Account created")
         case "role":
-            return f"Role changed from {old} to {new}"
+            return message("Audit", "Role changed from {old} to {new}").format(old=str(old), new=str(new))
         case "activate":
-            return "Account activated"
+            return message("Audit", "Account activated")
         case "deactivate":
-            return "Account deactivated"
+            return message("Audit", "Account deactivated")
         case "password_change":
-            return "Password changed"
+            return message("Audit", "Password changed")
         case "password_change_failed":
-            return "Wrong current password typed while changing the password"
+            return message("Audit", "Wrong current password typed while changing the password")
         case "email_change":
-            # detail: "changed email from OLD to NEW" (services/own_account.py; an erase replaces either)
-            if event.detail and event.detail.startswith("changed email from "):
-                return event.detail[0].upper() + event.detail[1:]
-            return "Email address changed"
+            return _email_change(event.detail)
         case "email_change_failed":
-            return "Wrong current password typed while changing the email address"
+            return message("Audit", "Wrong current password typed while changing the email address")
         case "delete_own":
-            # new: "deleted own account #42"; the target is the address it had (as for "delete")
-            account = (new or "deleted own account").removeprefix("deleted ")
-            if event.target and event.target != new:
-                return f"Deleted {account}, was {event.target}"
-            return f"Deleted {account}"
+            return _delete_own(event.target, new)
         case "delete_own_failed":
-            return "Wrong current password typed while deleting the account"
+            return message("Audit", "Wrong current password typed while deleting the account")
         case "password_reset":
             expiry = _moment((new or "").rpartition("expires ")[2])  # "temporary, expires <ISO 8601>"
             if expiry is None:
-                return "Password reset to a temporary password"
-            return f"Password reset to a temporary password that expires {show_time(expiry)}"
+                return message("Audit", "Password reset to a temporary password")
+            return message("Audit", "Password reset to a temporary password that expires {moment}").format(
+                moment=expiry
+            )
         case "lockout":
             until = _moment(new)
-            return f"Sign-in locked until {show_time(until)}" if until else "Sign-in locked"
+            if until is None:
+                return message("Audit", "Sign-in locked")
+            return message("Audit", "Sign-in locked until {moment}").format(moment=until)
         case "unlock":
-            return "Unlocked" if old == "locked" else "Failed sign-in attempts forgotten"
+            if old == "locked":
+                return message("Audit", "Unlocked")
+            return message("Audit", "Failed sign-in attempts forgotten")
         case "setting":
-            return f"“{event.target}” changed from {_setting(old)} to {_setting(new)}"
+            label = setting_labels_by_english().get(event.target)
+            return message("Audit", "“{setting}” changed from {old} to {new}").format(
+                setting=label or event.target, old=_setting(old), new=_setting(new)
+            )
         case "role_add":
-            return "Role added"
+            return message("Audit", "Role added")
         case "role_remove":
-            return "Role removed"
+            return message("Audit", "Role removed")
         case "role_rename":
-            return f"Role renamed from {old} to {new}"
+            return message("Audit", "Role renamed from {old} to {new}").format(old=str(old), new=str(new))
         case "role_describe":
             if not new:
-                return "Role description cleared"
-            return f"Role description set to “{new}”"
+                return message("Audit", "Role description cleared")
+            return message("Audit", "Role description set to “{description}”").format(description=new)
         case "bulk_change":
-            return f"Change of many users started: {new}" if new else "Change of many users started"
+            if not new:
+                return message("Audit", "Change of many users started")
+            change = change_from_words(new) or verbatim(new)
+            return message("Audit", "Change of many users started: {change}").format(change=change)
         case "bulk_change_done":
-            return f"Change of many users finished: {new}" if new else "Change of many users finished"
+            return _bulk_done(new)
         case "bulk_change_cancelled":
-            return "Change of many users stopped"
+            return message("Audit", "Change of many users stopped")
         case "user_import":
-            return f"Imported {new} accounts from a CSV file" if new else "Imported accounts from a CSV file"
+            if not new:
+                return message("Audit", "Imported accounts from a CSV file")
+            if not new.isdigit():
+                return message("Audit", "Imported {count} accounts from a CSV file").format(count=new)
+            return message_n(
+                "Audit",
+                "Imported {n} account from a CSV file",
+                "Imported {n} accounts from a CSV file",
+                int(new),
+            )
         case "recovery_codes":
-            made = f"{new} new recovery codes made" if new else "New recovery codes made"
-            return f"{made}; the earlier ones no longer work" if event.detail else made
+            return _recovery_codes(new, replaced=bool(event.detail))
         case "recovery_reset":
-            left = f" ({new} left)" if new is not None else ""
-            return f"Reset own password with a recovery code{left}"
+            if new is None or not new.isdigit():
+                return message("Audit", "Reset own password with a recovery code")
+            return message_n(
+                "Audit",
+                "Reset own password with a recovery code ({n} left)",
+                "Reset own password with a recovery code ({n} left)",
+                int(new),
+            )
         case "delete":
-            # new: "deleted account #42"; the target is the address it had (until erased)
-            account = (new or "").removeprefix("deleted ") or "account"
-            had = f" with the role {old}" if old else ""
-            if event.target and event.target != new:
-                return f"Deleted {account}{had}, was {event.target}"
-            return f"Deleted {account}{had}"
+            return _delete(event.target, old, new)
         case "recovery_sign_in":
-            left = f" ({new} left)" if new is not None else ""
-            return f"Signed in with a recovery code instead of the authenticator{left}"
+            if new is None or not new.isdigit():
+                return message("Audit", "Signed in with a recovery code instead of the authenticator")
+            return message_n(
+                "Audit",
+                "Signed in with a recovery code instead of the authenticator ({n} left)",
+                "Signed in with a recovery code instead of the authenticator ({n} left)",
+                int(new),
+            )
         case "two_factor_enable":
-            return "Two-factor sign-in turned on"
+            return message("Audit", "Two-factor sign-in turned on")
         case "two_factor_enable_failed":
-            return "Wrong current password typed while turning on two-factor sign-in"
+            return message("Audit", "Wrong current password typed while turning on two-factor sign-in")
         case "two_factor_disable":
-            return "Two-factor sign-in turned off"
+            return message("Audit", "Two-factor sign-in turned off")
         case "two_factor_disable_failed":
-            return "Wrong password or code typed while turning off two-factor sign-in"
+            return message("Audit", "Wrong password or code typed while turning off two-factor sign-in")
         case "two_factor_failed":
-            return "Wrong or reused authenticator code at sign-in"
+            return message("Audit", "Wrong or reused authenticator code at sign-in")
         case "two_factor_reset":
-            return "Two-factor sign-in removed by an administrator"
+            return message("Audit", "Two-factor sign-in removed by an administrator")
         case "audit_erase":
-            return f"Address of {event.target} erased from {new or 'the'} history entries"
+            if not new or not new.isdigit():
+                return message("Audit", "Address of {address} erased from the history entries").format(
+                    address=event.target
+                )
+            return message_n(
+                "Audit",
+                "Address of {address} erased from {n} history entry",
+                "Address of {address} erased from {n} history entries",
+                int(new),
+            ).format(address=event.target)
     # An action this version does not know (written by a newer client): show what was stored.
-    change = f": {old} → {new}" if old or new else ""
-    return f"{event.action.replace('_', ' ').capitalize()}{change}"
+    action = event.action.replace("_", " ").capitalize()
+    if old or new:
+        return message("Audit", "{action}: {old} → {new}").format(action=action, old=str(old), new=str(new))
+    return verbatim(action)
 
 
-def _setting(value: str | None) -> str:
-    return {"True": "on", "False": "off", None: "(none)"}.get(value, value or "")
+def setting_labels_by_english() -> dict[str, Message]:
+    """The shared settings' names, by the English the audit log stores as a setting change's target."""
+    return {str(label): label for label in setting_labels().values()}
+
+
+def _setting(value: str | None) -> Message | str:
+    if value == "True":
+        return message("Audit", "on")
+    if value == "False":
+        return message("Audit", "off")
+    if value is None:
+        return message("Audit", "(none)")
+    return value
+
+
+def _email_change(detail: str | None) -> Message:
+    # detail: "changed email from OLD to NEW" (services/own_account.py; an erase replaces either with a label
+    # "deleted account #42", which holds no " to ")
+    if detail and detail.startswith(_EMAIL_CHANGE):
+        addresses = detail.removeprefix(_EMAIL_CHANGE)
+        if addresses.count(" to ") == 1:
+            old, _, new = addresses.partition(" to ")
+            return message("Audit", "Changed email from {old} to {new}").format(old=old, new=new)
+        return verbatim(detail[0].upper() + detail[1:])
+    return message("Audit", "Email address changed")
+
+
+def _number(value: str | None, prefix: str) -> str | None:
+    """The account number of ``value`` ("deleted account #42" with its prefix "deleted account #"), or None."""
+    if value and value.startswith(prefix) and value.removeprefix(prefix).isdigit():
+        return value.removeprefix(prefix)
+    return None
+
+
+def _delete_own(target: str, new: str | None) -> Message:
+    # new: "deleted own account #42"; the target is the address it had (as for "delete")
+    number = _number(new, "deleted own account #")
+    was = target if target and target != new else None
+    if number is None:
+        if was is None:
+            return message("Audit", "Deleted own account")
+        return message("Audit", "Deleted own account, was {address}").format(address=was)
+    if was is None:
+        return message("Audit", "Deleted own account #{number}").format(number=number)
+    return message("Audit", "Deleted own account #{number}, was {address}").format(number=number, address=was)
+
+
+def _delete(target: str, role: str | None, new: str | None) -> Message:
+    # new: "deleted account #42"; the target is the address it had (until erased)
+    number = _number(new, "deleted account #")
+    was = target if target and target != new else None
+    if number is None:
+        if role and was:
+            return message("Audit", "Deleted account with the role {role}, was {address}").format(
+                role=role, address=was
+            )
+        if role:
+            return message("Audit", "Deleted account with the role {role}").format(role=role)
+        if was:
+            return message("Audit", "Deleted account, was {address}").format(address=was)
+        return message("Audit", "Deleted account")
+    if role and was:
+        return message("Audit", "Deleted account #{number} with the role {role}, was {address}").format(
+            number=number, role=role, address=was
+        )
+    if role:
+        return message("Audit", "Deleted account #{number} with the role {role}").format(
+            number=number, role=role
+        )
+    if was:
+        return message("Audit", "Deleted account #{number}, was {address}").format(number=number, address=was)
+    return message("Audit", "Deleted account #{number}").format(number=number)
+
+
+def _bulk_done(new: str | None) -> Message:
+    if not new:
+        return message("Audit", "Change of many users finished")
+    counts = _BULK_DONE.fullmatch(new)
+    if counts is None:
+        return message("Audit", "Change of many users finished: {result}").format(result=new)
+    changed, left = (int(count.replace(",", "")) for count in counts.groups())
+    return message("Audit", "Change of many users finished: changed {changed}, left alone {left}").format(
+        changed=changed, left=left
+    )
+
+
+def _recovery_codes(new: str | None, replaced: bool) -> Message:
+    if not new or not new.isdigit():
+        if replaced:
+            return message("Audit", "New recovery codes made; the earlier ones no longer work")
+        return message("Audit", "New recovery codes made")
+    if replaced:
+        return message_n(
+            "Audit",
+            "{n} new recovery code made; the earlier ones no longer work",
+            "{n} new recovery codes made; the earlier ones no longer work",
+            int(new),
+        )
+    return message_n("Audit", "{n} new recovery code made", "{n} new recovery codes made", int(new))
 
 
 def _moment(value: str | None) -> datetime | None:

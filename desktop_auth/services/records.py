@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from desktop_auth.constants import ADMIN_ROLE
+from desktop_auth.messages import Message, message, verbatim
 
 if TYPE_CHECKING:
     from desktop_auth.config import Settings
@@ -79,7 +80,8 @@ class SessionState:
 
     valid: bool
     role: str | None = None
-    reason: str | None = None
+    #: Why it may not (translatable; ``str()`` of it is the English).
+    reason: Message | None = None
     #: An administrator without an authenticator while the organisation requires one (set since this
     #: session began): every administrative action is refused until they set it up.
     two_factor_due: bool = False
@@ -214,16 +216,39 @@ class BulkChangeStatus:
     def finished(self) -> bool:
         return self.state in (BulkState.DONE, BulkState.CANCELLED)
 
-    def describe_change(self) -> str:
+    def describe_change(self) -> Message:
         return describe_change(self.role, self.active)
 
 
-def describe_change(role: str | None, active: bool | None) -> str:
-    """A change to many users in words: 'role → admin', 'deactivate', 'role → user, activate'."""
-    parts = [] if role is None else [f"role → {role}"]
-    if active is not None:
-        parts.append("activate" if active else "deactivate")
-    return ", ".join(parts)
+def describe_change(role: str | None, active: bool | None) -> Message:
+    """A change to many users in words: 'role → admin', 'deactivate', 'role → user, activate' (``str()``
+    of it is the English the audit log stores)."""
+    if role is None:
+        if active is None:
+            return verbatim("")
+        return message("BulkChange", "activate") if active else message("BulkChange", "deactivate")
+    if active is None:
+        return message("BulkChange", "role → {role}").format(role=role)
+    if active:
+        return message("BulkChange", "role → {role}, activate").format(role=role)
+    return message("BulkChange", "role → {role}, deactivate").format(role=role)
+
+
+def change_from_words(text: str) -> Message | None:
+    """``describe_change``'s Message again from its English (as the audit log stores it), or None when
+    ``text`` is not one (role names hold no comma or space, so the reading is certain)."""
+    role: str | None = None
+    active: bool | None = None
+    rest = text
+    if rest.startswith("role → "):
+        role, _, rest = rest.removeprefix("role → ").partition(", ")
+        if not role or " " in role:
+            return None
+    if rest in ("activate", "deactivate"):
+        active = rest == "activate"
+    elif rest or role is None:
+        return None
+    return describe_change(role, active)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +375,8 @@ class ImportRow:
     line: int
     email: str
     role: str
-    problems: tuple[str, ...]
+    #: Each problem, translatable (``str()`` of one is its English, for the CLI).
+    problems: tuple[Message, ...]
     address: str = ""
     key: str = field(default="", repr=False)
 
@@ -361,7 +387,8 @@ class ImportPreview:
     large, no header...). Importable only when there are none at all."""
 
     rows: tuple[ImportRow, ...]
-    file_problems: tuple[str, ...] = ()
+    #: Translatable, as a row's problems are (``str()``: the English, which starts "line N: ").
+    file_problems: tuple[Message, ...] = ()
 
     @property
     def rows_with_problems(self) -> int:
@@ -372,8 +399,9 @@ class ImportPreview:
         return bool(self.rows) and not self.file_problems and self.rows_with_problems == 0
 
     def problem_lines(self) -> list[str]:
-        """Each problem as ``line N: reason``, in file order (the file's own problems first)."""
-        lines = list(self.file_problems)
+        """Each problem as ``line N: reason``, in English (for the CLI), in file order (the file's own problems
+        first)."""
+        lines = [str(problem) for problem in self.file_problems]
         lines.extend(f"line {row.line}: {problem}" for row in self.rows for problem in row.problems)
         return lines
 

@@ -61,6 +61,7 @@ from desktop_auth.identity import (
     normalize_email,
     skeleton_key,
 )
+from desktop_auth.messages import Message, message, message_n, verbatim
 from desktop_auth.models import Role, User
 from desktop_auth.services import audit
 from desktop_auth.services.app_settings import read_shared_settings
@@ -144,20 +145,45 @@ class _Parsed:
     email_cell: str
     role_cell: str
     role: str
-    problems: list[str]
+    problems: list[Message]
     address: str = ""  # normalized; "" when the address was refused
     key: str = ""  # its skeleton key
 
 
-def _lines_named(lines: Sequence[int]) -> str:
+def _same_address(lines: Sequence[int]) -> Message:
     named = ", ".join(str(line) for line in lines[:_LINES_NAMED])
     more = len(lines) - _LINES_NAMED
     if more > 0:
-        return f"lines {named} and {more:,} more"
-    return f"line {named}" if len(lines) == 1 else f"lines {named}"
+        return message_n(
+            "UserImport",
+            "the same address as lines {lines} and {n} more",
+            "the same address as lines {lines} and {n} more",
+            more,
+        ).format(lines=named)
+    return message_n(
+        "UserImport", "the same address as line {lines}", "the same address as lines {lines}", len(lines)
+    ).format(lines=named)
 
 
-def _decode(data: bytes) -> tuple[str | None, str | None]:
+def _looks_like(address: str, lines: Sequence[int]) -> Message:
+    named = ", ".join(str(line) for line in lines[:_LINES_NAMED])
+    more = len(lines) - _LINES_NAMED
+    if more > 0:
+        return message_n(
+            "UserImport",
+            "looks like {address} on lines {lines} and {n} more",
+            "looks like {address} on lines {lines} and {n} more",
+            more,
+        ).format(address=address, lines=named)
+    return message_n(
+        "UserImport",
+        "looks like {address} on line {lines}",
+        "looks like {address} on lines {lines}",
+        len(lines),
+    ).format(address=address, lines=named)
+
+
+def _decode(data: bytes) -> tuple[str | None, Message | None]:
     """The file's text, or a problem saying where it stopped being UTF-8."""
     try:
         text = data.decode("utf-8")
@@ -165,7 +191,9 @@ def _decode(data: bytes) -> tuple[str | None, str | None]:
         line = data[: error.start].count(b"\n") + 1
         return (
             None,
-            f"line {line}: the file is not UTF-8 text (byte 0x{data[error.start]:02X}); save it as UTF-8",
+            message(
+                "UserImport", "line {line}: the file is not UTF-8 text (byte {byte}); save it as UTF-8"
+            ).format(line=str(line), byte=f"0x{data[error.start]:02X}"),
         )
     return text.removeprefix("\ufeff"), None
 
@@ -179,32 +207,55 @@ def _delimiter(header_line: str) -> str | None:
     return None
 
 
-def _cell_problems(name: str, cell: str) -> list[str]:
-    """What makes a cell unusable whatever it says: its length, a formula start, hidden characters."""
+def _cell_problems(column: str, cell: str) -> list[Message]:
+    """What makes a cell unusable whatever it says: its length, a formula start, hidden characters
+    (``column``: "email" or "role")."""
+    address = column == "email"
     if len(cell) > MAX_CELL_LENGTH:
-        return [f"the {name} is {len(cell):,} characters long (at most {MAX_CELL_LENGTH})"]
-    problems: list[str] = []
+        too_long = (
+            message("UserImport", "the address is {length} characters long (at most {limit})")
+            if address
+            else message("UserImport", "the role is {length} characters long (at most {limit})")
+        )
+        return [too_long.format(length=len(cell), limit=MAX_CELL_LENGTH)]
+    problems: list[Message] = []
     for start in dict.fromkeys((cell[:1], cell.strip(" ")[:1])):
         if start in FORMULA_STARTS:
-            problems.append(
-                f"the {name} starts with {shown(start)!r}, which a spreadsheet would run as a formula"
+            formula = (
+                message(
+                    "UserImport",
+                    "the address starts with '{start}', which a spreadsheet would run as a formula",
+                )
+                if address
+                else message(
+                    "UserImport", "the role starts with '{start}', which a spreadsheet would run as a formula"
+                )
             )
+            problems.append(formula.format(start=shown(start)))
             break
     hidden = sorted({ch for ch in cell if _is_invisible(ch)})
     if hidden:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in hidden[:3])
-        problems.append(f"the {name} contains an invisible or control character ({names})")
+        invisible = (
+            message("UserImport", "the address contains an invisible or control character ({characters})")
+            if address
+            else message("UserImport", "the role contains an invisible or control character ({characters})")
+        )
+        problems.append(invisible.format(characters=names))
     return problems
 
 
-def _parse(text: str, roles: set[str], should_stop: ShouldStop) -> tuple[list[_Parsed], list[str]]:
+def _parse(text: str, roles: set[str], should_stop: ShouldStop) -> tuple[list[_Parsed], list[Message]]:
     """Every row with the problems found without the database, and the problems of the file itself."""
     header_line = text.split("\n", 1)[0].removesuffix("\r")
     delimiter = _delimiter(header_line)
     if delimiter is None:
         return [], [
-            f"line 1: the first line must name the columns: email,role (or email;role, or email); "
-            f"found {shown(header_line)!r}"
+            message(
+                "UserImport",
+                "line 1: the first line must name the columns: email,role (or email;role, or email); "
+                "found '{found}'",
+            ).format(found=shown(header_line))
         ]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[_Parsed] = []
@@ -220,14 +271,21 @@ def _parse(text: str, roles: set[str], should_stop: ShouldStop) -> tuple[list[_P
                 continue  # a blank line
             if len(rows) == MAX_IMPORT_ROWS:
                 return rows, [
-                    f"line {first_line}: the file has more than {MAX_IMPORT_ROWS:,} rows; import at most "
-                    f"{MAX_IMPORT_ROWS:,} at once (split the file)"
+                    message(
+                        "UserImport",
+                        "line {line}: the file has more than {limit} rows; import at most {limit} at once "
+                        "(split the file)",
+                    ).format(line=str(first_line), limit=MAX_IMPORT_ROWS)
                 ]
             if len(rows) % IMPORT_CHUNK == 0 and should_stop():
                 raise ImportCancelledError()
             rows.append(_read_row(first_line, record, columns, roles))
     except csv.Error as error:
-        return rows, [f"line {reader.line_num}: the file is not valid CSV ({error})"]
+        return rows, [
+            message("UserImport", "line {line}: the file is not valid CSV ({detail})").format(
+                line=str(reader.line_num), detail=str(error)
+            )
+        ]
     return rows, []
 
 
@@ -236,25 +294,38 @@ def _read_row(line: int, record: list[str], columns: list[str], roles: set[str])
     email_cell, role_cell = cells.get("email", ""), cells.get("role", "")
     row = _Parsed(line, email_cell, role_cell, role_cell.strip() or USER_ROLE, [])
     if len(record) != len(columns):
-        row.problems.append(f"expected {len(columns)} cells ({','.join(columns)}), found {len(record)}")
-    email_problems = _cell_problems("address", email_cell)
+        row.problems.append(
+            message_n(
+                "UserImport",
+                "expected {n} cell ({columns}), found {found}",
+                "expected {n} cells ({columns}), found {found}",
+                len(columns),
+            ).format(columns=",".join(columns), found=len(record))
+        )
+    email_problems = _cell_problems("email", email_cell)
     row.problems.extend(email_problems)
     if not email_cell.strip():
-        row.problems.append("no address")
+        row.problems.append(message("UserImport", "no address"))
     elif not email_problems:
         try:
             row.address = normalize_email(email_cell)
         except InvalidInputError as error:
-            row.problems.append(f"invalid address: {' '.join(error.problems)}")
+            reasons = error.problem_texts
+            reason = reasons[0] if len(reasons) == 1 else verbatim(" ".join(error.problems))
+            row.problems.append(message("UserImport", "invalid address: {reason}").format(reason=reason))
         else:
             row.key = skeleton_key(row.address)
     if len(role_cell) > ROLE_NAME_MAX_LENGTH:
-        role_problems = [f"the role is {len(role_cell):,} characters long (at most {ROLE_NAME_MAX_LENGTH})"]
+        role_problems = [
+            message("UserImport", "the role is {length} characters long (at most {limit})").format(
+                length=len(role_cell), limit=ROLE_NAME_MAX_LENGTH
+            )
+        ]
     else:
         role_problems = _cell_problems("role", role_cell)
     row.problems.extend(role_problems)
     if not role_problems and row.role not in roles:
-        row.problems.append(f"unknown role {shown(row.role)!r}")
+        row.problems.append(message("UserImport", "unknown role '{role}'").format(role=shown(row.role)))
     return row
 
 
@@ -270,28 +341,26 @@ def _check_within_file(rows: Sequence[_Parsed]) -> None:
         if len(group) > 1:
             for row in group:
                 others = [other.line for other in group if other is not row]
-                row.problems.append(f"the same address as {_lines_named(others)}")
+                row.problems.append(_same_address(others))
     for group in by_digest.values():
         if len({row.address for row in group}) < 2:
             continue
         for row in group:
             if may_look_alike(row.address):
                 alike = [other for other in group if other.address != row.address]
-                row.problems.append(
-                    f"looks like {alike[0].address} on {_lines_named([other.line for other in alike])}"
-                )
+                row.problems.append(_looks_like(alike[0].address, [other.line for other in alike]))
 
 
-def _taken(session: Session, addresses: Sequence[str], locking: bool = False) -> dict[str, str]:
+def _taken(session: Session, addresses: Sequence[str], locking: bool = False) -> dict[str, Message]:
     """Which of ``addresses`` (normalized) are an account's already, or (non-ASCII ones) look like one's:
     address -> the problem. In bulk: a chunk of addresses per query, a chunk of look-alike ranges per query."""
-    found: dict[str, str] = {}
+    found: dict[str, Message] = {}
     unique = list(dict.fromkeys(addresses))
     for start in range(0, len(unique), IMPORT_CHUNK):
         chunk = unique[start : start + IMPORT_CHUNK]
         same = select(User.email).where(User.email.in_(chunk))
         for email in session.scalars(same.with_for_update(read=True) if locking else same):
-            found[email] = "an account with this address already exists"
+            found[email] = message("UserImport", "an account with this address already exists")
     exotic = [address for address in unique if may_look_alike(address) and address not in found]
     for start in range(0, len(exotic), _RANGES_PER_QUERY):
         chunk = exotic[start : start + _RANGES_PER_QUERY]
@@ -317,7 +386,9 @@ def _taken(session: Session, addresses: Sequence[str], locking: bool = False) ->
                 None,
             )
             if alike is not None:
-                found[address] = f"looks too much like the existing account {alike}"
+                found[address] = message(
+                    "UserImport", "looks too much like the existing account {address}"
+                ).format(address=alike)
     return found
 
 
@@ -348,7 +419,12 @@ class UserImportService:
                 data = source.read(MAX_IMPORT_BYTES + 1)
         except OSError as error:
             raise InvalidInputError(
-                "file", [f"Could not read {target}: {error.strerror or error}."]
+                "file",
+                [
+                    message("UserImport", "Could not read {path}: {reason}.").format(
+                        path=str(target), reason=str(error.strerror or error)
+                    )
+                ],
             ) from None
         return self.preview(actor, data, should_stop)
 
@@ -362,16 +438,19 @@ class UserImportService:
             return ImportPreview(
                 (),
                 (
-                    f"line 1: the file is larger than {megabytes} MB; import at most {MAX_IMPORT_ROWS:,} rows "
-                    "at once (split the file)",
+                    message(
+                        "UserImport",
+                        "line 1: the file is larger than {megabytes} MB; import at most {limit} rows at once "
+                        "(split the file)",
+                    ).format(megabytes=megabytes, limit=MAX_IMPORT_ROWS),
                 ),
             )
         text, problem = _decode(data)
         if text is None:
-            return ImportPreview((), (problem or "",))
+            return ImportPreview((), (problem,) if problem is not None else ())
         rows, file_problems = _parse(text, roles, should_stop)
         if not rows and not file_problems:
-            file_problems = ["line 2: the file has no rows to import"]
+            file_problems = [message("UserImport", "line 2: the file has no rows to import")]
         _check_within_file(rows)
         if should_stop():
             raise ImportCancelledError()
@@ -389,7 +468,7 @@ class UserImportService:
             return set(session.scalars(select(Role.name)))
 
     @retried
-    def _existing(self, actor: Actor, addresses: Sequence[str]) -> dict[str, str]:
+    def _existing(self, actor: Actor, addresses: Sequence[str]) -> dict[str, Message]:
         with self._context.database.transaction() as session:
             require_admin(session, actor)
             return _taken(session, addresses)
@@ -411,7 +490,7 @@ class UserImportService:
             raise ImportRefusedError(preview.rows_with_problems, whole_file=bool(preview.file_problems))
         rows = preview.rows
         if not rows:
-            raise InvalidInputError("file", ["The file has no rows to import."])
+            raise InvalidInputError("file", [message("UserImport", "The file has no rows to import.")])
         with self._context.database.transaction() as session:
             require_admin(
                 session, actor
@@ -477,7 +556,9 @@ class UserImportService:
             except IntegrityError as error:
                 if is_missing_parent(error):
                     raise NotFoundError(
-                        "A role of the file was removed meanwhile; nothing was imported."
+                        message(
+                            "UserImport", "A role of the file was removed meanwhile; nothing was imported."
+                        )
                     ) from None
                 raise _CollisionError() from None  # registered by someone else since the check: named below
             audit.record(
@@ -499,7 +580,9 @@ class UserImportService:
         missing = [name for name in wanted if name not in found]
         if missing:
             raise NotFoundError(
-                f"There is no role named {shown(missing[0])!r} (removed meanwhile); nothing was imported."
+                message(
+                    "UserImport", "There is no role named '{role}' (removed meanwhile); nothing was imported."
+                ).format(role=shown(missing[0]))
             )
         return found
 
