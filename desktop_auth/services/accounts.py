@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, lazyload
 from desktop_auth.db.errors import DatabaseBusyError, DatabaseConnectionLostError
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.identity import lookalike_range, may_look_alike, normalize_email, sign_in_key, skeleton_key
+from desktop_auth.messages import message
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, Role, User
 from desktop_auth.security import totp
 from desktop_auth.services import audit, throttle
@@ -50,11 +51,15 @@ from desktop_auth.services.records import (
 )
 from desktop_auth.services.recovery import RecoveryService
 from desktop_auth.services.sql import is_missing_parent
-from desktop_auth.services.two_factor import WRONG_CODE, TwoFactorService
+from desktop_auth.services.two_factor import TwoFactorService
 
 log = logging.getLogger(__name__)
 
-WRONG_SECOND_STEP = f"{WRONG_CODE} A recovery code works once too."
+WRONG_SECOND_STEP = message(
+    "Accounts",
+    "That code is not right. Type the newest code your authenticator app shows (a code works once, and "
+    "the phone's clock must be right). A recovery code works once too.",
+)
 
 PURGE_INTERVAL = timedelta(minutes=10)
 
@@ -163,7 +168,9 @@ def insert_account(
             session.flush()
     except IntegrityError as error:
         if is_missing_parent(error):
-            raise NotFoundError(f"There is no role named {role.name!r}.") from None  # removed meanwhile
+            raise NotFoundError(
+                message("Accounts", "There is no role named '{role}'.").format(role=role.name)
+            ) from None  # removed meanwhile
         # A concurrent registration won. The same non-ASCII address breaks both unique indexes, and the
         # backend names whichever it checked first: only a look-alike key with the address free is a
         # look-alike. (A locking read sees the winner's row even under MariaDB's repeatable read.)
@@ -307,7 +314,9 @@ class AccountService:
 
     def _refuse_stale(self, challenge: SignInChallenge, enroll: bool) -> None:
         if challenge.enroll != enroll:
-            raise TwoFactorStateError("This sign-in needs the other second step; sign in again.")
+            raise TwoFactorStateError(
+                message("Accounts", "This sign-in needs the other second step; sign in again.")
+            )
         if challenge.expired(self._context.clock()):
             raise SignInExpiredError()
 
@@ -447,7 +456,7 @@ class AccountService:
         with self._context.database.transaction() as session:
             user = session.get(User, user_id)
             if user is None:
-                raise NotFoundError("This account no longer exists.")
+                raise NotFoundError(message("Accounts", "This account no longer exists."))
             return to_record(user, throttle.locked_until(session, user.email, self._context.clock()))
 
     @retried
@@ -457,17 +466,19 @@ class AccountService:
         with self._context.database.transaction() as session:
             user = session.get(User, user_id)
             if user is None:
-                return SessionState(False, reason="Your account no longer exists.")
+                return SessionState(False, reason=message("Accounts", "Your account no longer exists."))
             if not user.active:
-                return SessionState(False, reason="Your account has been deactivated.")
+                return SessionState(False, reason=message("Accounts", "Your account has been deactivated."))
             if user.password_changed_at != password_changed_at:
-                return SessionState(False, reason="Your password was changed elsewhere. Sign in again.")
+                return SessionState(
+                    False, reason=message("Accounts", "Your password was changed elsewhere. Sign in again.")
+                )
             try:
                 self._refuse_expired_temporary_password(
                     session, user.must_change_password, password_changed_at
                 )
             except TemporaryPasswordExpiredError as expired:
-                return SessionState(False, reason=str(expired))
+                return SessionState(False, reason=expired.text)
             due = (
                 user.role.name == ADMIN_ROLE
                 and user.totp_secret is None
@@ -486,13 +497,17 @@ class AccountService:
         self._attempts.check(
             email,
             lambda: context.hasher.verify(stored_hash, current_password),
-            lambda: InvalidInputError("current_password", ["The current password is incorrect."]),
+            lambda: InvalidInputError(
+                "current_password", [message("Accounts", "The current password is incorrect.")]
+            ),
             FailureNote(Actor(user_id, email), "password_change_failed", "wrong current password"),
             burn=lambda: context.hasher.burn_time(current_password),
         )
         self._forget_failures(email)  # the right current password: this attempt was no failure
         if context.hasher.verify(stored_hash, new_password):
-            raise InvalidInputError("new_password", ["The new password must differ from the current one."])
+            raise InvalidInputError(
+                "new_password", [message("Accounts", "The new password must differ from the current one.")]
+            )
         return self._store_new_password(user_id, stored_hash, context.hasher.hash(new_password))
 
     @retried
@@ -515,7 +530,8 @@ class AccountService:
             ).one_or_none()
             if user is None or user.password_hash != stored_hash:
                 raise InvalidInputError(
-                    "current_password", ["The password was changed elsewhere meanwhile; sign in again."]
+                    "current_password",
+                    [message("Accounts", "The password was changed elsewhere meanwhile; sign in again.")],
                 )
             user.password_hash = new_hash
             user.must_change_password = False

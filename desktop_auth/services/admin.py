@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.messages import message, message_n
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, LoginThrottle, Role, User
 from desktop_auth.services import audit, throttle, user_queries
 from desktop_auth.services.accounts import count_active_admins, insert_account, require_new_identity
@@ -129,7 +130,9 @@ class AdminService:
             require_admin(session, actor)
             record = user_queries.user_by_email(session, normalized, self._context.clock())
             if record is None:
-                raise NotFoundError(f"No account has the email address {normalized}.")
+                raise NotFoundError(
+                    message("Admin", "No account has the email address {email}.").format(email=normalized)
+                )
             return record
 
     @retried
@@ -182,7 +185,9 @@ class AdminService:
         if not edits:
             return []
         if len({edit.user_id for edit in edits}) != len(edits):
-            raise InvalidInputError("edits", ["Each account may appear only once in one save."])
+            raise InvalidInputError(
+                "edits", [message("Admin", "Each account may appear only once in one save.")]
+            )
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
             require_admin_to_change(session, actor)
@@ -218,7 +223,9 @@ class AdminService:
                 names = list(role_ids)
                 present = select(Role.name).where(Role.name.in_(names)).with_for_update(read=True)
                 gone = sorted(set(names) - set(session.scalars(present))) or sorted(names)
-                raise NotFoundError(f"There is no role named {gone[0]!r}.") from None
+                raise NotFoundError(
+                    message("Admin", "There is no role named '{role}'.").format(role=gone[0])
+                ) from None
             if not return_records:
                 return []
             return user_queries.users_by_id(session, [edit.user_id for edit in edits], now)
@@ -370,13 +377,20 @@ class AdminService:
             raise InvalidInputError(
                 "user_ids",
                 [
-                    f"Reset at most {MAX_PASSWORD_RESETS:,} passwords at once ({len(ids):,} were selected): "
-                    "each person must be given their own. Narrow the selection."
+                    message_n(
+                        "Admin",
+                        "Reset at most {limit} passwords at once ({n} were selected): "
+                        "each person must be given their own. Narrow the selection.",
+                        "Reset at most {limit} passwords at once ({n} were selected): "
+                        "each person must be given their own. Narrow the selection.",
+                        len(ids),
+                    ).format(limit=MAX_PASSWORD_RESETS)
                 ],
             )
         if not actor.is_operator and actor.user_id in ids:
             raise InvalidInputError(
-                "user_ids", ["Your own password cannot be reset here; use Change password instead."]
+                "user_ids",
+                [message("Admin", "Your own password cannot be reset here; use Change password instead.")],
             )
         return ids
 
@@ -443,7 +457,9 @@ class AdminService:
         with self._context.database.transaction() as session:
             user_id = session.scalar(select(User.id).where(User.email == normalized))
         if user_id is None:
-            raise NotFoundError(f"No account has the email address {normalized}.")
+            raise NotFoundError(
+                message("Admin", "No account has the email address {email}.").format(email=normalized)
+            )
         return user_id
 
     @staticmethod

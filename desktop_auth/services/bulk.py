@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.messages import message
 from desktop_auth.models import ADMIN_ROLE, BulkChange, BulkChangeMember, Role, User
 from desktop_auth.services import audit, user_queries
 from desktop_auth.services.accounts import count_active_admins
@@ -91,7 +92,9 @@ class BulkService:
         """Choose the users of a change (a snapshot of who they are and their versions, taken now by the
         database) and return it, staged: nothing is changed until ``apply``."""
         if role is None and active is None:
-            raise InvalidInputError("change", ["Choose a role or whether the accounts are active."])
+            raise InvalidInputError(
+                "change", [message("BulkChange", "Choose a role or whether the accounts are active.")]
+            )
         change_id, abandoned = self._create(actor, role, active)
         for old in abandoned:
             self._remove_quietly(old)
@@ -308,7 +311,7 @@ class BulkService:
                         "bulk_change",
                         f"{change.total:,} users (change #{change.id})",
                         old_value=None,
-                        new_value=_status(change).describe_change(),
+                        new_value=str(_status(change).describe_change()),
                     )
             upper = session.scalar(
                 select(BulkChangeMember.user_id)
@@ -549,7 +552,9 @@ class BulkService:
             require_admin(session, actor)
             change = session.get(BulkChange, change_id)
             if change is None:
-                raise NotFoundError(f"There is no bulk change #{change_id}.")
+                raise NotFoundError(
+                    message("BulkChange", "There is no bulk change #{id}.").format(id=str(change_id))
+                )
             return _status(change)
 
     @retried
@@ -625,7 +630,9 @@ class BulkService:
     def _locked(session: Session, change_id: int) -> BulkChange:
         change = session.scalar(select(BulkChange).where(BulkChange.id == change_id).with_for_update())
         if change is None:
-            raise NotFoundError(f"There is no bulk change #{change_id}.")
+            raise NotFoundError(
+                message("BulkChange", "There is no bulk change #{id}.").format(id=str(change_id))
+            )
         return change
 
 

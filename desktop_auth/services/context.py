@@ -18,6 +18,7 @@ from desktop_auth.config import Settings
 from desktop_auth.db.engine import RECONNECT_PAUSE_SECONDS, Database
 from desktop_auth.db.errors import DatabaseBusyError, DatabaseConnectionLostError
 from desktop_auth.db.types import utcnow
+from desktop_auth.messages import message
 from desktop_auth.models import ADMIN_ROLE, AppSetting, Role, User
 from desktop_auth.security import PasswordHasher, PasswordPolicy
 from desktop_auth.services import guards
@@ -111,7 +112,7 @@ def retried(method: Callable[P, R]) -> Callable[P, R]:
 def role_by_name(session: Session, name: str) -> Role:
     role = None if has_lone_surrogate(name) else session.scalar(select(Role).where(Role.name == name))
     if role is None:
-        raise NotFoundError(f"There is no role named {name!r}.")
+        raise NotFoundError(message("Roles", "There is no role named '{role}'.").format(role=name))
     return role
 
 
@@ -125,7 +126,9 @@ def lock_admin_set(session: Session) -> Role:
     guards.claim(session, ADMINS_GUARD)
     role = session.scalar(select(Role).where(Role.name == ADMIN_ROLE))
     if role is None:
-        raise NotFoundError("The built-in role 'admin' is missing; run: desktop-auth db upgrade")
+        raise NotFoundError(
+            message("Admin", "The built-in role 'admin' is missing; run: desktop-auth db upgrade")
+        )
     return role
 
 
@@ -173,7 +176,10 @@ def require_admin(session: Session, actor: Actor) -> None:
     if not admin.has_factor and two_factor_required_of_admins(session):
         # Required after this administrator signed in: nothing more until they set it up.
         raise PermissionDeniedError(
-            "Administrators must now use two-factor sign-in: set it up in your account window first."
+            message(
+                "Admin",
+                "Administrators must now use two-factor sign-in: set it up in your account window first.",
+            )
         )
 
 

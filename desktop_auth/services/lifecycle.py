@@ -37,6 +37,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.messages import Message, message, message_n
 from desktop_auth.models import ADMIN_ROLE, USER_ROLE, AuditEvent, BulkChange, Role, User
 from desktop_auth.services import audit, throttle, user_queries
 from desktop_auth.services.accounts import count_active_admins, insert_account, require_new_identity
@@ -82,6 +83,22 @@ ERASED_LABEL = "erased address"  # for an address no deleted account held (say, 
 def deleted_label(user_id: int) -> str:
     """What a deleted account is called in the audit once its address is gone."""
     return f"deleted account #{user_id}"
+
+
+def _no_account_has(unknown: Sequence[str]) -> Message:
+    """The refusal naming the addresses no account has (the first ``NAMED_TARGETS`` of them)."""
+    names = ", ".join(unknown[:NAMED_TARGETS])
+    more = len(unknown) - NAMED_TARGETS
+    if more > 0:
+        return message_n(
+            "Lifecycle",
+            "No account has the address {emails} and {n} more; nothing was deleted.",
+            "No account has the address {emails} and {n} more; nothing was deleted.",
+            more,
+        ).format(emails=names)
+    return message("Lifecycle", "No account has the address {emails}; nothing was deleted.").format(
+        emails=names
+    )
 
 
 class LifecycleService:
@@ -159,9 +176,7 @@ class LifecycleService:
             found = dict(session.execute(select(User.email, User.id).where(User.email.in_(normalized))).all())
             unknown = [email for email in normalized if email not in found]
             if unknown:
-                more = f" and {len(unknown) - NAMED_TARGETS} more" if len(unknown) > NAMED_TARGETS else ""
-                names = ", ".join(unknown[:NAMED_TARGETS]) + more
-                raise NotFoundError(f"No account has the address {names}; nothing was deleted.")
+                raise NotFoundError(_no_account_has(unknown))
             ids = tuple(sorted(found.values()))
             by_id = {user_id: email for email, user_id in found.items()}
             return self._targets(session, actor, ids, [by_id[user_id] for user_id in ids])
@@ -259,7 +274,12 @@ class LifecycleService:
             require_admin_to_change(session, actor)
             if session.scalar(select(User.id).where(User.email == address)) is not None:
                 raise InvalidInputError(
-                    "email", [f"An account still has the address {address}: delete the account first."]
+                    "email",
+                    [
+                        message(
+                            "Lifecycle", "An account still has the address {email}: delete the account first."
+                        ).format(email=address)
+                    ],
                 )
             # The audit's text columns compare without case or accents on MariaDB: SQL finds candidates,
             # Python decides exactly (so ada@ and Ádá@ stay two people, each with its own label).

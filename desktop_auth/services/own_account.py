@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.identity import lookalike_range, may_look_alike, normalize_email, skeleton_key
+from desktop_auth.messages import message
 from desktop_auth.models import ADMIN_ROLE, LoginThrottle, Role, User
 from desktop_auth.services import audit, guards, throttle
 from desktop_auth.services.accounts import count_active_admins
@@ -69,8 +70,8 @@ from desktop_auth.services.records import Actor, UserRecord
 
 log = logging.getLogger(__name__)
 
-WRONG_PASSWORD = "The current password is incorrect."
-CHANGED_ELSEWHERE = "Your account was changed elsewhere meanwhile; sign in again."
+WRONG_PASSWORD = message("OwnAccount", "The current password is incorrect.")
+CHANGED_ELSEWHERE = message("OwnAccount", "Your account was changed elsewhere meanwhile; sign in again.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,7 @@ class OwnAccountService:
         new = normalize_email(new_email)
         own = self._own(user_id)
         if new == own.email:
-            raise InvalidInputError("email", ["This is already your email address."])
+            raise InvalidInputError("email", [message("OwnAccount", "This is already your email address.")])
         self._check_free(user_id, new)  # before the slow hash; checked again when written
         self._verify(user_id, own, current_password, "email_change_failed")
         return self._store_email(user_id, own, new, Actor(user_id, own.email), by_owner=True)
@@ -105,7 +106,9 @@ class OwnAccountService:
         old, new = normalize_email(old_email), normalize_email(new_email)
         user_id, own = self._by_email(actor, old)
         if new == old:
-            raise InvalidInputError("email", [f"{old} already has that address."])
+            raise InvalidInputError(
+                "email", [message("OwnAccount", "{email} already has that address.").format(email=old)]
+            )
         return self._store_email(user_id, own, new, actor, by_owner=False)
 
     @retried
@@ -116,7 +119,9 @@ class OwnAccountService:
                 select(User.id, User.password_hash).where(User.email == email)
             ).one_or_none()
         if row is None:
-            raise NotFoundError(f"No account has the email address {email}.")
+            raise NotFoundError(
+                message("OwnAccount", "No account has the email address {email}.").format(email=email)
+            )
         return row.id, _Own(email, row.password_hash)
 
     @retried
@@ -134,7 +139,11 @@ class OwnAccountService:
             if user is None or user.email != own.email or user.password_hash != own.password_hash:
                 if by_owner:
                     raise InvalidInputError("current_password", [CHANGED_ELSEWHERE])
-                raise NotFoundError(f"{own.email} was changed or deleted meanwhile; nothing was renamed.")
+                raise NotFoundError(
+                    message(
+                        "OwnAccount", "{email} was changed or deleted meanwhile; nothing was renamed."
+                    ).format(email=own.email)
+                )
             _require_free(session, user_id, new)
             try:
                 with session.begin_nested():  # a savepoint, so a lost race can be explained below

@@ -27,7 +27,7 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.identity import normalize_email, sign_in_key
+from desktop_auth.messages import Message, message
 from desktop_auth.models import RecoveryCode, User
 from desktop_auth.security import totp
 from desktop_auth.services import audit, throttle
@@ -67,6 +68,9 @@ _NO_SALT = "00" * _SALT_BYTES  # for an address with no codes: the digest is com
 # Spaces, hyphens and dashes of every kind, and invisible format characters (zero-width space and joiner,
 # soft hyphen, BOM...): none is ever part of a code, all are left out before comparing.
 _IGNORED = re.compile(r"[\s\u00ad\u2010-\u2015\u2212\ufe58\ufe63\uff0d_.-]")
+
+#: How the GUI shows a Message in the person's language (``desktop_auth.ui.shell.i18n.render``).
+Render = Callable[[Message], str]
 
 
 def normalize_code(typed: str) -> str:
@@ -139,7 +143,9 @@ class RecoveryService:
         self._attempts.check(
             email,
             lambda: context.hasher.verify(stored_hash, current_password),
-            lambda: InvalidInputError("current_password", ["The current password is incorrect."]),
+            lambda: InvalidInputError(
+                "current_password", [message("Recovery", "The current password is incorrect.")]
+            ),
             burn=lambda: context.hasher.burn_time(current_password),
         )
         return self._replace_batch(Actor(user_id, email), user_id, stored_hash, forget=email)
@@ -167,7 +173,9 @@ class RecoveryService:
             require_admin(session, actor)
             user_id = session.scalar(select(User.id).where(User.email == key))
             if user_id is None:
-                raise NotFoundError(f"No account has the email address {key}.")
+                raise NotFoundError(
+                    message("Recovery", "No account has the email address {email}.").format(email=key)
+                )
             return user_id
 
     @retried
@@ -184,10 +192,11 @@ class RecoveryService:
                 require_admin_to_change(session, actor)
             user = _locked_user(session, user_id)
             if user is None:
-                raise NotFoundError("This account no longer exists.")
+                raise NotFoundError(message("Recovery", "This account no longer exists."))
             if checked_hash is not None and user.password_hash != checked_hash:
                 raise InvalidInputError(
-                    "current_password", ["The password was changed elsewhere meanwhile; sign in again."]
+                    "current_password",
+                    [message("Recovery", "The password was changed elsewhere meanwhile; sign in again.")],
                 )
             connection = session.connection()
             replaced = connection.execute(
@@ -376,20 +385,28 @@ class RecoveryService:
             return True
 
 
-def codes_text(issued: RecoveryCodes) -> str:
-    """The batch as plain text, for the clipboard and the saved file."""
-    heading = (
-        f"desktop-auth recovery codes for {issued.email}, made {utc_text(issued.created_at)}.\n"
-        "Each code resets your password once. A new batch replaces these.\n\n"
-    )
-    return heading + "".join(f"{code}\n" for code in issued.codes)
+def codes_text(issued: RecoveryCodes, render: Render | None = None) -> str:
+    """The batch as plain text, for the clipboard and the saved file: its heading in English (the moment in
+    UTC, as the CLI writes it), or through ``render`` (the GUI's ``i18n.render``: the person's language and
+    local time)."""
+    words = message(
+        "Recovery",
+        "desktop-auth recovery codes for {email}, made {moment}.\n"
+        "Each code resets your password once. A new batch replaces these.",
+    ).format(email=issued.email)
+    if render is None:
+        heading = str(words.format(moment=utc_text(issued.created_at)))
+    else:
+        heading = render(words.format(moment=issued.created_at))
+    return heading + "\n\n" + "".join(f"{code}\n" for code in issued.codes)
 
 
-def write_codes(path: str | os.PathLike[str], issued: RecoveryCodes) -> None:
+def write_codes(path: str | os.PathLike[str], issued: RecoveryCodes, render: Render | None = None) -> None:
     """Save the batch to a file only its owner may read (0600 on POSIX, from its first byte: see
-    ``temporary_passwords.private_text_file``); raises ExportFailedError, leaving nothing behind."""
+    ``temporary_passwords.private_text_file``); raises ExportFailedError, leaving nothing behind.
+    ``render``: as for ``codes_text``."""
     with private_text_file(path) as out:
-        out.write(codes_text(issued))
+        out.write(codes_text(issued, render))
 
 
 def _locked_user(session: Session, user_id: int) -> User | None:

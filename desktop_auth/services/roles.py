@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from desktop_auth.constants import ROLE_DESCRIPTION_MAX_LENGTH
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.messages import message
 from desktop_auth.models import PROTECTED_ROLES, ROLE_NAME_MAX_LENGTH, BulkChange, Role, User
 from desktop_auth.services import audit
 from desktop_auth.services.context import ServiceContext, require_admin_to_change, retried, role_by_name
@@ -30,12 +31,25 @@ _ROLE_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 def normalize_role_name(raw: str) -> str:
     name = raw.strip().lower()
     if not name:
-        raise InvalidInputError("role", ["Enter a role name."])
+        raise InvalidInputError("role", [message("Roles", "Enter a role name.")])
     if len(name) > ROLE_NAME_MAX_LENGTH:
-        raise InvalidInputError("role", [f"A role name has at most {ROLE_NAME_MAX_LENGTH} characters."])
+        raise InvalidInputError(
+            "role",
+            [
+                message("Roles", "A role name has at most {limit} characters.").format(
+                    limit=ROLE_NAME_MAX_LENGTH
+                )
+            ],
+        )
     if not _ROLE_NAME.match(name):
         raise InvalidInputError(
-            "role", ["A role name starts with a letter and holds only letters a-z, digits, '.', '_' or '-'."]
+            "role",
+            [
+                message(
+                    "Roles",
+                    "A role name starts with a letter and holds only letters a-z, digits, '.', '_' or '-'.",
+                )
+            ],
         )
     return name
 
@@ -60,10 +74,15 @@ def normalize_role_description(raw: str | None) -> str | None:
         return None
     if len(raw) > _LONGEST_RAW_DESCRIPTION:
         raise InvalidInputError(
-            "description", [f"A description has at most {ROLE_DESCRIPTION_MAX_LENGTH} characters."]
+            "description",
+            [
+                message("Roles", "A description has at most {limit} characters.").format(
+                    limit=ROLE_DESCRIPTION_MAX_LENGTH
+                )
+            ],
         )
     if has_lone_surrogate(raw):
-        raise InvalidInputError("description", ["The description is not valid text."])
+        raise InvalidInputError("description", [message("Roles", "The description is not valid text.")])
     text = unicodedata.normalize("NFC", raw)
     start, stop = 0, len(text)
     while start < stop and _invisible(text[start]):
@@ -75,15 +94,26 @@ def normalize_role_description(raw: str | None) -> str | None:
         return None
     if any(unicodedata.category(ch) == "Cc" or ch in ("\u2028", "\u2029") for ch in text):
         raise InvalidInputError(
-            "description", ["A description is one line of text, without tabs or other control characters."]
+            "description",
+            [
+                message(
+                    "Roles", "A description is one line of text, without tabs or other control characters."
+                )
+            ],
         )
     if any(ch in _DIRECTION_CONTROLS for ch in text):
         raise InvalidInputError(
-            "description", ["A description cannot hold characters that reverse the direction of text."]
+            "description",
+            [message("Roles", "A description cannot hold characters that reverse the direction of text.")],
         )
     if len(text) > ROLE_DESCRIPTION_MAX_LENGTH:
         raise InvalidInputError(
-            "description", [f"A description has at most {ROLE_DESCRIPTION_MAX_LENGTH} characters."]
+            "description",
+            [
+                message("Roles", "A description has at most {limit} characters.").format(
+                    limit=ROLE_DESCRIPTION_MAX_LENGTH
+                )
+            ],
         )
     return text
 
@@ -153,7 +183,9 @@ class RoleService:
             raise RoleProtectedError(old, "renamed")
         new = normalize_role_name(raw_new)
         if new == old:
-            raise InvalidInputError("role", [f"The role is already named {new!r}."])
+            raise InvalidInputError(
+                "role", [message("Roles", "The role is already named '{role}'.").format(role=new)]
+            )
         with self._context.database.transaction(write=True) as session:
             require_admin_to_change(session, actor)
             role = _exactly(role_by_name(session, old), old)
@@ -168,7 +200,7 @@ class RoleService:
             except IntegrityError:  # the new name was taken meanwhile (the unique index)
                 raise RoleExistsError(new) from None
             if renamed != 1:
-                raise NotFoundError(f"There is no role named {old!r}.")
+                raise NotFoundError(message("Roles", "There is no role named '{role}'.").format(role=old))
             carried = session.execute(
                 update(BulkChange)
                 .where(BulkChange.role == old, BulkChange.state.in_(_UNFINISHED))
@@ -207,7 +239,9 @@ class RoleService:
                     update(Role).where(Role.id == role.id).values(description=description)
                 ).rowcount  # type: ignore[attr-defined]
                 if changed != 1:  # removed meanwhile
-                    raise NotFoundError(f"There is no role named {name!r}.")
+                    raise NotFoundError(
+                        message("Roles", "There is no role named '{role}'.").format(role=name)
+                    )
                 audit.record(
                     session,
                     self._context.clock(),
@@ -225,5 +259,5 @@ def _exactly(role: Role, name: str) -> Role:
     """``role`` when its name is ``name`` character for character: MariaDB compares names without case or
     accents, so "ádmin" finds the row of the protected "admin" (which a rename or removal must not touch)."""
     if role.name != name:
-        raise NotFoundError(f"There is no role named {name!r}.")
+        raise NotFoundError(message("Roles", "There is no role named '{role}'.").format(role=name))
     return role

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from desktop_auth.constants import EMAIL_MAX_LENGTH
 from desktop_auth.errors import InvalidInputError
+from desktop_auth.messages import message
 from desktop_auth.text import scrub
 
 MAX_SEARCH_LENGTH = EMAIL_MAX_LENGTH  # the longest address; audit actors and targets are no longer
@@ -28,8 +29,10 @@ def clean_search(raw: str) -> str:
         raise InvalidInputError(
             "search",
             [
-                f"A search has at most {MAX_SEARCH_LENGTH} characters (no address is longer); "
-                f"this one has {len(text):,}."
+                message(
+                    "Search",
+                    "A search has at most {limit} characters (no address is longer); this one has {n}.",
+                ).format(limit=MAX_SEARCH_LENGTH, n=len(text))
             ],
         )
     return text

@@ -20,6 +20,7 @@ from typing import TextIO
 
 from desktop_auth import file_modes
 from desktop_auth.errors import DesktopAuthError, InvalidInputError
+from desktop_auth.messages import Message, message
 from desktop_auth.services.records import TemporaryPasswords
 from desktop_auth.text import inert_in_spreadsheets
 
@@ -61,8 +62,11 @@ def generate(min_length: int = 0, max_length: int | None = None) -> str:
         raise InvalidInputError(
             "temporary_password",
             [
-                f"The password policy allows at most {max_length} characters, too few for a safe temporary "
-                f"password ({MIN_RANDOM_CHARACTERS}). Raise DESKTOP_AUTH_PASSWORD_MAX_LENGTH."
+                message(
+                    "TemporaryPasswords",
+                    "The password policy allows at most {limit} characters, too few for a safe temporary "
+                    "password ({needed}). Raise DESKTOP_AUTH_PASSWORD_MAX_LENGTH.",
+                ).format(limit=max_length, needed=MIN_RANDOM_CHARACTERS)
             ],
         )
     return _random_characters(plain)
@@ -114,7 +118,7 @@ def private_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     try:
         descriptor = file_modes.open_private(temporary, flags)
     except OSError as error:
-        raise ExportFailedError(f"Could not write {target}: {error.strerror or error}.") from error
+        raise ExportFailedError(_could_not_write(target, error)) from error
     try:
         if hasattr(os, "fchmod"):
             os.fchmod(descriptor, file_modes.PRIVATE_FILE)  # exactly 0600, whatever the umask
@@ -127,8 +131,14 @@ def private_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(error, OSError):
-            raise ExportFailedError(f"Could not write {target}: {error.strerror or error}.") from error
+            raise ExportFailedError(_could_not_write(target, error)) from error
         raise
+
+
+def _could_not_write(target: Path, error: OSError) -> Message:
+    return message("TemporaryPasswords", "Could not write {path}: {reason}.").format(
+        path=str(target), reason=str(error.strerror or error)
+    )
 
 
 def write_csv(path: str | os.PathLike[str], passwords: TemporaryPasswords) -> int:

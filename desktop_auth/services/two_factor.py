@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from desktop_auth.errors import InvalidInputError
 from desktop_auth.identity import sign_in_key
+from desktop_auth.messages import message
 from desktop_auth.models import ADMIN_ROLE, User
 from desktop_auth.security import totp
 from desktop_auth.services import audit, throttle
@@ -39,10 +40,11 @@ from desktop_auth.services.errors import (
 )
 from desktop_auth.services.records import Actor, TwoFactorEnrollment
 
-WRONG_PASSWORD = "The current password is incorrect."
-WRONG_CODE = (
+WRONG_PASSWORD = message("TwoFactor", "The current password is incorrect.")
+WRONG_CODE = message(
+    "TwoFactor",
     "That code is not right. Type the newest code your authenticator app shows (a code works once, and "
-    "the phone's clock must be right)."
+    "the phone's clock must be right).",
 )
 _BASE32_SECRET = re.compile(r"[A-Z2-7]{32}")
 
@@ -71,7 +73,9 @@ class TwoFactorService:
         ``enable_proven``)."""
         factor = self._factor(user_id, signing_in=True)
         if factor.sealed_secret is not None:
-            raise TwoFactorStateError("Two-factor sign-in is already on for this account.")
+            raise TwoFactorStateError(
+                message("TwoFactor", "Two-factor sign-in is already on for this account.")
+            )
         secret = totp.new_secret()
         return TwoFactorEnrollment(factor.email, secret, totp.provisioning_uri(secret, factor.email))
 
@@ -87,15 +91,21 @@ class TwoFactorService:
         an administrator setting up the factor the organisation requires before going on."""
         factor = self._factor_to_enable(user_id, secret, signing_in=True)
         if factor.password_hash != checked_hash:
-            raise TwoFactorStateError("Your password was changed meanwhile; sign in again.")
+            raise TwoFactorStateError(
+                message("TwoFactor", "Your password was changed meanwhile; sign in again.")
+            )
         self._enable(user_id, factor, secret, code)
 
     def _factor_to_enable(self, user_id: int, secret: str, signing_in: bool = False) -> _Factor:
         if not _BASE32_SECRET.fullmatch(secret):
-            raise InvalidInputError("totp_secret", ["That is not a secret this app made; start again."])
+            raise InvalidInputError(
+                "totp_secret", [message("TwoFactor", "That is not a secret this app made; start again.")]
+            )
         factor = self._factor(user_id, signing_in)
         if factor.sealed_secret is not None:
-            raise TwoFactorStateError("Two-factor sign-in is already on for this account.")
+            raise TwoFactorStateError(
+                message("TwoFactor", "Two-factor sign-in is already on for this account.")
+            )
         return factor
 
     def _enable(self, user_id: int, factor: _Factor, secret: str, code: str) -> None:
@@ -108,7 +118,7 @@ class TwoFactorService:
         """Turn it off: the current password and a current code, checked as one attempt."""
         factor = self._factor(user_id)
         if factor.sealed_secret is None:
-            raise TwoFactorStateError("Two-factor sign-in is not on for this account.")
+            raise TwoFactorStateError(message("TwoFactor", "Two-factor sign-in is not on for this account."))
         self._refuse_if_required(user_id)
         secret = self._box.open(factor.sealed_secret)
         problems: list[InvalidInputError] = []
@@ -136,7 +146,7 @@ class TwoFactorService:
         (AccountLockedError once locked; InvalidInputError('totp_code') before that)."""
         factor = self._factor(user_id, signing_in=True)
         if factor.sealed_secret is None:
-            raise TwoFactorStateError("Two-factor sign-in is not on for this account.")
+            raise TwoFactorStateError(message("TwoFactor", "Two-factor sign-in is not on for this account."))
         secret = self._box.open(factor.sealed_secret)
         matched: list[int] = []
 
@@ -185,9 +195,15 @@ class TwoFactorService:
             require_admin_to_change(session, actor)
             user = None if key is None else _locked(session, User.email == key)
             if user is None:
-                raise NotFoundError(f"There is no account {email!r}.")
+                raise NotFoundError(
+                    message("TwoFactor", "There is no account '{email}'.").format(email=email)
+                )
             if user.totp_secret is None:
-                raise TwoFactorStateError(f"{user.email} has no two-factor sign-in to reset.")
+                raise TwoFactorStateError(
+                    message("TwoFactor", "{email} has no two-factor sign-in to reset.").format(
+                        email=user.email
+                    )
+                )
             if user.active and user.role.name == ADMIN_ROLE:  # another administrator's authority
                 claim_admin_targets(session, [user.id], removing_an_admin=False)
             user.totp_secret = None
@@ -244,7 +260,10 @@ class TwoFactorService:
                 or user.totp_secret != factor.sealed_secret
             ):
                 raise TwoFactorStateError(
-                    "Your account was changed elsewhere meanwhile (password or two-factor); try again."
+                    message(
+                        "TwoFactor",
+                        "Your account was changed elsewhere meanwhile (password or two-factor); try again.",
+                    )
                 )
             if sealed is None and action == "two_factor_disable":
                 _refuse_while_required(session, user)  # required meanwhile: checked again under the lock
@@ -260,8 +279,11 @@ def _refuse_while_required(session: Session, user: User) -> None:
     """An active administrator keeps the factor the organisation requires of administrators."""
     if user.active and user.role.name == ADMIN_ROLE and two_factor_required_of_admins(session):
         raise TwoFactorStateError(
-            "This organisation requires two-factor sign-in of administrators: it cannot be turned off. "
-            "To move it to a new phone, turn it on again after an administrator resets it."
+            message(
+                "TwoFactor",
+                "This organisation requires two-factor sign-in of administrators: it cannot be turned off. "
+                "To move it to a new phone, turn it on again after an administrator resets it.",
+            )
         )
 
 
