@@ -182,7 +182,7 @@ def test_a_valid_code_sets_the_new_password_once(
             select(AuditEvent).where(AuditEvent.action.in_(("recovery_codes", "recovery_reset")))
         ).all()
         details = [(event.action, event.actor, event.detail, event.new_value) for event in events]
-        words = [describe_event(_as_record(event), str) for event in events]
+        words = [str(describe_event(_as_record(event))) for event in events]
     assert details == [
         ("recovery_codes", "ada@example.com", None, "10"),
         ("recovery_reset", "ada@example.com", "reset own password with a recovery code (9 left)", "9"),

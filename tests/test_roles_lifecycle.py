@@ -37,7 +37,7 @@ def _words(action: str, old: str | None, new: str | None) -> str:
     from datetime import UTC, datetime
 
     event = AuditRecord(1, datetime(2026, 1, 1, tzinfo=UTC), "root", action, "x", old, new, None)
-    return describe_event(event, lambda moment: moment.isoformat())
+    return str(describe_event(event))
 
 
 # -- renaming ----------------------------------------------------------------------------------------------

@@ -155,6 +155,6 @@ def test_an_expired_temporary_password_cannot_be_changed_and_ends_the_session(
     clock.advance(hours=73)
     state = services.accounts.check_session(user.id, signed_in.password_changed_at)
     assert not state.valid
-    assert "expired" in (state.reason or "")
+    assert "expired" in str(state.reason or "")
     with pytest.raises(TemporaryPasswordExpiredError):
         services.accounts.change_password(user.id, STRONG_PASSWORD, NEW_PASSWORD)
