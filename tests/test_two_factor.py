@@ -452,7 +452,7 @@ def test_a_recovery_code_stands_in_for_the_authenticator_once(
     assert services.recovery.codes_left(user_id) == len(codes) - 1
     (event,) = [e for e in services.admin.audit_log(admin, limit=50) if e.action == "recovery_sign_in"]
     assert (
-        describe_event(event, str) == "Signed in with a recovery code instead of the authenticator (9 left)"
+        str(describe_event(event)) == "Signed in with a recovery code instead of the authenticator (9 left)"
     )
     with pytest.raises(SecondFactorRequiredError) as asked:
         services.accounts.authenticate("ada@example.com", STRONG_PASSWORD)
