@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
 from desktop_auth.ui.shell.announce import announce
+from desktop_auth.ui.shell.i18n import translate
 from desktop_auth.ui.shell.qt_values import EMAIL_INPUT_HINTS
 from desktop_auth.ui.shell.widgets import grow_to_fit
 
@@ -16,6 +18,16 @@ def selectable(label: QLabel) -> None:
     from PySide6.QtCore import Qt
 
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+
+def keep_left_to_right(edit: QWidget) -> None:
+    """An email address, a code or a key reads left to right, and its field stays so in a right-to-left
+    language (its caret, alignment and selection too). In a left-to-right one it is already: no Qt name is
+    built then (the sign-in form is made before its first paint, see shell/qt_values.py)."""
+    if QGuiApplication.isRightToLeft():
+        from PySide6.QtCore import Qt
+
+        edit.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
 
 
 class FieldError(QLabel):
@@ -61,7 +73,10 @@ class FieldError(QLabel):
 
     def _describe_field(self, message: str) -> None:
         # The state, then the placeholder; a message ends with its own full stop (not doubled).
-        state = f"Invalid entry: {message}" if message else "Required" if self._required else ""
+        if message:
+            state = self.tr("Invalid entry: {message}").format(message=message)
+        else:
+            state = self.tr("Required") if self._required else ""
         hint = self._field.placeholderText() if isinstance(self._field, QLineEdit) else ""
         if state and hint and not state.endswith("."):
             state += "."
@@ -73,7 +88,7 @@ def confirmation_problem(password: str, confirmation: str, submitting: bool = Fa
     """The inline message for a "confirm password" field: '' when it matches, and while typing also when
     it is still empty (an empty confirmation only counts as a mismatch once the form is submitted)."""
     mismatch = confirmation != password and (submitting or bool(confirmation))
-    return "The passwords do not match." if mismatch else ""
+    return translate("fields", "The passwords do not match.") if mismatch else ""
 
 
 def password_edit(object_name: str, accessible_name: str) -> QLineEdit:
@@ -87,7 +102,8 @@ def password_edit(object_name: str, accessible_name: str) -> QLineEdit:
 def email_edit(object_name: str = "emailEdit") -> QLineEdit:
     edit = QLineEdit()
     edit.setObjectName(object_name)
-    edit.setAccessibleName("Email address")
-    edit.setPlaceholderText("name@example.com")
+    edit.setAccessibleName(translate("fields", "Email address"))
+    edit.setPlaceholderText(translate("fields", "name@example.com"))
     edit.setProperty("inputMethodHints", EMAIL_INPUT_HINTS)
+    keep_left_to_right(edit)
     return edit

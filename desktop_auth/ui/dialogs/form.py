@@ -34,6 +34,7 @@ from desktop_auth.ui.dialogs.fields import FieldError, confirmation_problem, pas
 from desktop_auth.ui.dialogs.strength_meter import StrengthMeter
 from desktop_auth.ui.shell import settings_store
 from desktop_auth.ui.shell.announce import announce, show_message
+from desktop_auth.ui.shell.i18n import describe_error, render, translate_n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.qt_values import LABEL_ALIGNMENT
 from desktop_auth.ui.shell.tasks import TaskRunner
@@ -82,7 +83,7 @@ class FormDialog(AppWindow, QDialog):
         header = QHBoxLayout()
         logo = QLabel()
         logo.setPixmap(icon("app").pixmap(44, 44))
-        logo.setAccessibleName("desktop-auth logo")
+        logo.setAccessibleName(self.tr("desktop-auth logo"))
         logo_column = QVBoxLayout()  # the logo stays at the top when the subtitle wraps
         logo_column.addWidget(logo)
         logo_column.addStretch(1)
@@ -104,7 +105,7 @@ class FormDialog(AppWindow, QDialog):
         self.notice_label.hide()
         self.error_label = styled_label("", "error", "errorLabel")  # no accessibleName: its name is its text
         self.error_label.hide()
-        self.busy_bar = busy_indicator("Working")
+        self.busy_bar = busy_indicator(self.tr("Working"))
         self.status_label = styled_label("", "subtitle", "statusLabel")
         self.status_label.hide()
         self.buttons = QDialogButtonBox()
@@ -163,7 +164,7 @@ class FormDialog(AppWindow, QDialog):
         return push
 
     def show_passwords_checkbox(self, *edits: QLineEdit) -> QCheckBox:
-        check = QCheckBox("S&how password" if len(edits) == 1 else "S&how passwords")
+        check = QCheckBox(self.tr("S&how password") if len(edits) == 1 else self.tr("S&how passwords"))
         check.setObjectName("showPasswordCheck")
         check.setAccessibleName(check.text().replace("&", ""))
 
@@ -182,21 +183,26 @@ class FormDialog(AppWindow, QDialog):
         label: str,
         accessible_name: str,
         service_field: str,
+        confirm_accessible_name: str | None = None,
         strength_email: Callable[[], str | None] = lambda: None,
         also_shown: tuple[QLineEdit, ...] = (),
     ) -> NewPasswordFields:
         """A new password with its strength meter, its confirmation, and a "show passwords" box (which also
-        reveals ``also_shown``); the meter and the confirmation are checked as the person types."""
+        reveals ``also_shown``); the meter and the confirmation are checked as the person types.
+        ``confirm_accessible_name`` names the confirmation ("Confirm password" by default)."""
         edit = password_edit("passwordEdit", accessible_name)
         rules = policy()
-        edit.setPlaceholderText(f"At least {rules.min_length} characters")  # before add_field: described
-        edit.setToolTip(rules.help_text())
+        min_length = rules.min_length  # a plain name: lupdate skips a call whose count is an expression
+        edit.setPlaceholderText(  # before add_field: described
+            translate_n("FormDialog", "At least {n} character", "At least {n} characters", min_length)
+        )
+        edit.setToolTip(render(rules.help_text()))
         meter = StrengthMeter(runner, policy)
         error = self.add_field(label, edit, meter, service_field)
         self._meters[edit] = meter
-        confirm = password_edit("confirmPasswordEdit", f"Confirm {accessible_name.lower()}")
+        confirm = password_edit("confirmPasswordEdit", confirm_accessible_name or self.tr("Confirm password"))
         show = self.show_passwords_checkbox(*also_shown, edit, confirm)
-        confirm_error = self.add_field("C&onfirm:", confirm, show)
+        confirm_error = self.add_field(self.tr("C&onfirm:"), confirm, show)
         self._inputs.append(show)
 
         # "Do not match" waits until the person pauses (CONFIRM_PAUSE_MS) or leaves the field: said on every
@@ -258,7 +264,7 @@ class FormDialog(AppWindow, QDialog):
             for widget in self._inputs:
                 widget.setEnabled(True)
         self._busy = busy
-        self.busy_bar.setAccessibleName(status or "Working")
+        self.busy_bar.setAccessibleName(status or self.tr("Working"))
         self.busy_bar.setVisible(busy)
         shown = busy and bool(status)
         if shown and (status != self.status_label.text() or not self.status_label.isVisible()):
@@ -294,7 +300,7 @@ class FormDialog(AppWindow, QDialog):
             label, field = self._service_fields[error.field]
             if field in self._meters:  # the policy's problems, in red: not again in grey beneath
                 self._meters[field].hide_feedback()
-            label.show_message(" ".join(error.problems), announce_it=True)
+            label.show_message(describe_error(error), announce_it=True)
             field.setFocus()
             return
         self.show_error(describe(error))
@@ -355,14 +361,14 @@ class OwnAccountDialog(FormDialog):
 
     def add_current_password(self) -> tuple[QLineEdit, FieldError]:
         """The labelled ``currentPasswordEdit`` and its inline error."""
-        edit = password_edit("currentPasswordEdit", "Current password")
-        return edit, self.add_field("C&urrent password:", edit, service_field="current_password")
+        edit = password_edit("currentPasswordEdit", self.tr("Current password"))
+        return edit, self.add_field(self.tr("C&urrent password:"), edit, service_field="current_password")
 
     def add_current_password_with_show(self) -> tuple[QLineEdit, FieldError, QCheckBox]:
         """``add_current_password`` with a "Show password" check box beside the field."""
-        edit = password_edit("currentPasswordEdit", "Current password")
+        edit = password_edit("currentPasswordEdit", self.tr("Current password"))
         show = self.show_passwords_checkbox(edit)
-        error = self.add_field("C&urrent password:", edit, show, service_field="current_password")
+        error = self.add_field(self.tr("C&urrent password:"), edit, show, service_field="current_password")
         self._inputs.append(show)
         return edit, error, show
 
@@ -377,5 +383,5 @@ class OwnAccountDialog(FormDialog):
         for edit in typed:
             edit.clear()
         self.close()
-        self.locked_out.emit(str(error))
+        self.locked_out.emit(describe(error))
         return True

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QVBoxLayout, QWidget
 
+from desktop_auth.ui.shell.i18n import render, translate
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import grow_to_fit, styled_label
 
@@ -17,7 +18,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STRENGTH_WORDS = ("Very weak", "Weak", "Fair", "Strong", "Very strong")
+
+def strength_word(score: int) -> str:
+    """The word for a strength score, 0 (very weak) to 4 (very strong), in the current language."""
+    words = (
+        translate("StrengthMeter", "Very weak"),
+        translate("StrengthMeter", "Weak"),
+        translate("StrengthMeter", "Fair"),
+        translate("StrengthMeter", "Strong"),
+        translate("StrengthMeter", "Very strong"),
+    )
+    return words[score]
 
 
 class StrengthMeter(QWidget):
@@ -30,7 +41,7 @@ class StrengthMeter(QWidget):
         self._pending: tuple[str, str | None] | None = None
         self.bar = QProgressBar()
         self.bar.setObjectName("strengthMeter")
-        self.bar.setAccessibleName("Password strength")
+        self.bar.setAccessibleName(self.tr("Password strength"))
         self.bar.setRange(0, 4)
         self.bar.setValue(0)
         self.bar.setTextVisible(False)
@@ -90,11 +101,11 @@ class StrengthMeter(QWidget):
         self.bar.style().unpolish(self.bar)
         self.bar.style().polish(self.bar)
         empty = self._pending is not None and not self._pending[0]
-        self.word.setText("" if empty else STRENGTH_WORDS[report.score])
+        self.word.setText("" if empty else strength_word(report.score))
         self.bar.setAccessibleDescription(self.word.text())
-        lines = [problem.message for problem in report.problems if problem.code != "required"]
+        lines = [render(problem.message) for problem in report.problems if problem.code != "required"]
         if not lines and report.suggestions and report.score < 4:
-            lines = list(report.suggestions[:1])
+            lines = [render(report.suggestions[0])]
         self.feedback.setText(" ".join(lines))
         self.feedback.setVisible(bool(lines) and not self._feedback_elsewhere)
         grow_to_fit(self)
