@@ -20,18 +20,20 @@ if TYPE_CHECKING:
 
 class AboutDialog(FormDialog):
     def __init__(self, runner: TaskRunner, services: Services, parent: QWidget | None = None) -> None:
-        super().__init__("aboutDialog", "About desktop-auth", "A desktop account manager.", parent)
-        self.version_value = self._value("&Version:", "versionValue")
-        self.database_value = self._value("&Database:", "databaseValue")
-        self.licence_value = self._value("&Licence:", "licenceValue")
+        super().__init__(
+            "aboutDialog", self.tr("About desktop-auth"), self.tr("A desktop account manager."), parent
+        )
+        self.version_value = self._value(self.tr("&Version:"), "versionValue")
+        self.database_value = self._value(self.tr("&Database:"), "databaseValue")
+        self.licence_value = self._value(self.tr("&Licence:"), "licenceValue")
         self.close_button = self.add_button(
-            button("Close", "closeButton", "Close"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Close"), "closeButton", self.tr("Close")), QDialogButtonBox.ButtonRole.RejectRole
         )
         self.close_button.setDefault(True)
         self.close_button.setFocus()  # not a value: its caret would sit in the version
         install_help(self, "help-and-about")
         settings = services.settings
-        self.set_busy(True, "Reading…")
+        self.set_busy(True, self.tr("Reading…"))
 
         def read() -> AboutInfo:
             from desktop_auth.services.about import about_app

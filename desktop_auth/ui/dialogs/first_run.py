@@ -9,14 +9,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
 from desktop_auth.ui.dialogs.register import NewAccountDialog
+from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.ui.dialogs.sign_in import TypedSoFar
-
-CARRIED_NOTICE = "What you typed to sign in is kept below."
 
 
 class SetupAdminDialog(NewAccountDialog):
@@ -30,9 +29,11 @@ class SetupAdminDialog(NewAccountDialog):
     def __init__(self, runner: TaskRunner, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(
             "setupAdminDialog",
-            "Create the administrator account",
-            "This database has no administrator yet. The account you create here manages everyone else's.",
-            button("&Create administrator", "createAdminButton", "Create administrator"),
+            self.tr("Create the administrator account"),
+            self.tr(
+                "This database has no administrator yet. The account you create here manages everyone else's."
+            ),
+            button(self.tr("&Create administrator"), "createAdminButton", self.tr("Create administrator")),
             runner,
             services,
             parent,
@@ -46,7 +47,7 @@ class SetupAdminDialog(NewAccountDialog):
         self.email_edit.setText(typed.email)
         self.password_edit.setText(typed.password)
         if typed.email or typed.password:
-            self.show_notice(CARRIED_NOTICE)
+            self.show_notice(self.tr("What you typed to sign in is kept below."))
         self._carried = typed
 
     def setVisible(self, visible: bool) -> None:
@@ -80,14 +81,14 @@ class SetupAdminDialog(NewAccountDialog):
             edit.setSelection(start, length)
 
     def busy_text(self) -> str:
-        return "Creating the administrator…"
+        return self.tr("Creating the administrator…")
 
     def _failed(self, error: BaseException) -> None:
         from desktop_auth.services.errors import SetupAlreadyDoneError
 
         if isinstance(error, SetupAlreadyDoneError):
             self.set_busy(False)
-            self.taken.emit(error.message)
+            self.taken.emit(describe(error))
             self.accept()
             return
         super()._failed(error)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QWidget
 from desktop_auth.errors import DesktopAuthError, InvalidInputError
 from desktop_auth.ui.dialogs.fields import confirmation_problem, email_edit
 from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.shell.i18n import describe_error
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
 
@@ -24,13 +25,13 @@ log = logging.getLogger(__name__)
 
 
 def email_problem(text: str) -> str:
-    """The inline message for an email field ('' when the address is acceptable)."""
+    """The inline message for an email field ('' when the address is acceptable), in the current language."""
     from desktop_auth.services.emails import normalize_email
 
     try:
         normalize_email(text)
     except InvalidInputError as error:
-        return error.message
+        return describe_error(error)
     return ""
 
 
@@ -53,12 +54,12 @@ class NewAccountDialog(FormDialog):
         self._runner = runner
         self._services = services
         self.email_edit = email_edit()
-        self.email_error = self.add_field("&Email:", self.email_edit, service_field="email")
+        self.email_error = self.add_field(self.tr("&Email:"), self.email_edit, service_field="email")
         new = self.add_new_password(
             runner,
             self._policy,
-            "&Password:",
-            "Password",
+            self.tr("&Password:"),
+            self.tr("Password"),
             "password",
             strength_email=lambda: self.email_edit.text().strip().lower() or None,
         )
@@ -68,7 +69,8 @@ class NewAccountDialog(FormDialog):
         self.submit_button.setDefault(True)
         self.submit_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
+            QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.setTabOrder(self.email_edit, self.password_edit)
         self.setTabOrder(self.password_edit, self.confirm_edit)
@@ -100,7 +102,7 @@ class NewAccountDialog(FormDialog):
             self.email_error.show_message(problem)
             first_bad = self.email_edit
         if not password:
-            self.password_error.show_message("Enter a password.")
+            self.password_error.show_message(self.tr("Enter a password."))
             first_bad = first_bad or self.password_edit
         if mismatch := confirmation_problem(password, self.confirm_edit.text(), submitting=True):
             self.confirm_error.show_message(mismatch)
@@ -112,7 +114,7 @@ class NewAccountDialog(FormDialog):
         self._runner.run(lambda: self.work(email, password), self._done, self._failed, owner=self)
 
     def busy_text(self) -> str:
-        return "Creating the account…"
+        return self.tr("Creating the account…")
 
     def work(self, email: str, password: str) -> Any:
         raise NotImplementedError
@@ -137,9 +139,9 @@ class RegisterDialog(NewAccountDialog):
     ) -> None:
         super().__init__(
             "registerDialog",
-            "Create an account",
-            "Choose a long password: a few unrelated words work well.",
-            button("&Register", "registerButton", "Register"),
+            self.tr("Create an account"),
+            self.tr("Choose a long password: a few unrelated words work well."),
+            button(self.tr("&Register"), "registerButton", self.tr("Register")),
             runner,
             services,
             parent,

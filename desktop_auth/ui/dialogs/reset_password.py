@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
 
-from desktop_auth.ui.dialogs.fields import confirmation_problem, email_edit
+from desktop_auth.ui.dialogs.fields import confirmation_problem, email_edit, keep_left_to_right
 from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.widgets import button
@@ -34,29 +34,35 @@ class ResetPasswordDialog(FormDialog):
     ) -> None:
         super().__init__(
             "resetPasswordDialog",
-            "Forgot password",
-            "Use one of your recovery codes to choose a new password. Each code works once.",
+            self.tr("Forgot password"),
+            self.tr("Use one of your recovery codes to choose a new password. Each code works once."),
             parent,
         )
         self._runner, self._services = runner, services
         install_help(self, "recovery-codes")  # README.md's "Recovery codes"
         self.result_reset: RecoveryReset | None = None
         self.email_edit = email_edit()
-        self.email_error = self.add_field("&Email:", self.email_edit, service_field="email")
+        self.email_error = self.add_field(self.tr("&Email:"), self.email_edit, service_field="email")
         self.code_edit = QLineEdit()
         self.code_edit.setObjectName("recoveryCodeEdit")
-        self.code_edit.setAccessibleName("Recovery code")
-        self.code_edit.setPlaceholderText("xxxx-xxxx-xxxx-xxxx")
+        self.code_edit.setAccessibleName(self.tr("Recovery code"))
+        self.code_edit.setPlaceholderText(
+            "xxxx-xxxx-xxxx-xxxx"
+        )  # the code's shape: the same in every language
         self.code_edit.setMaxLength(CODE_FIELD_MAX_LENGTH)
-        self.code_error = self.add_field("Recovery &code:", self.code_edit, service_field="recovery_code")
+        keep_left_to_right(self.code_edit)
+        self.code_error = self.add_field(
+            self.tr("Recovery &code:"), self.code_edit, service_field="recovery_code"
+        )
         # Asked of everyone, needed only with two-factor sign-in: the form says nothing about the account.
         self.authenticator_edit = QLineEdit()
         self.authenticator_edit.setObjectName("authenticatorCodeEdit")
-        self.authenticator_edit.setAccessibleName("Authenticator code")
-        self.authenticator_edit.setPlaceholderText("Only if you use two-factor sign-in")
+        self.authenticator_edit.setAccessibleName(self.tr("Authenticator code"))
+        self.authenticator_edit.setPlaceholderText(self.tr("Only if you use two-factor sign-in"))
         self.authenticator_edit.setMaxLength(CODE_FIELD_MAX_LENGTH)
+        keep_left_to_right(self.authenticator_edit)
         self.authenticator_error = self.add_field(
-            "&Authenticator code:",
+            self.tr("&Authenticator code:"),
             self.authenticator_edit,
             service_field="authenticator_code",
             required=False,
@@ -64,21 +70,25 @@ class ResetPasswordDialog(FormDialog):
         new = self.add_new_password(
             runner,
             self._policy,
-            "&New password:",
-            "New password",
+            self.tr("&New password:"),
+            self.tr("New password"),
             "password",
+            self.tr("Confirm new password"),
             strength_email=lambda: self.email_edit.text().strip().lower() or None,
         )
         self.password_edit, self.meter, self.password_error = new.edit, new.meter, new.error
         self.confirm_edit, self.confirm_error, show = new.confirm_edit, new.confirm_error, new.show_check
         self.submit_button = self.add_button(
-            button("&Reset password", "resetWithCodeButton", "Reset the password with the code"),
+            button(
+                self.tr("&Reset password"), "resetWithCodeButton", self.tr("Reset the password with the code")
+            ),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.submit_button.setDefault(True)
         self.submit_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
+            QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.setTabOrder(self.email_edit, self.code_edit)
         self.setTabOrder(self.code_edit, self.authenticator_edit)
@@ -110,9 +120,9 @@ class ResetPasswordDialog(FormDialog):
         )
         password, confirm = self.password_edit.text(), self.confirm_edit.text()
         checks = (
-            (not email.strip(), self.email_error, self.email_edit, "Enter your email address."),
-            (not code.strip(), self.code_error, self.code_edit, "Enter one of your recovery codes."),
-            (not password, self.password_error, self.password_edit, "Enter a new password."),
+            (not email.strip(), self.email_error, self.email_edit, self.tr("Enter your email address.")),
+            (not code.strip(), self.code_error, self.code_edit, self.tr("Enter one of your recovery codes.")),
+            (not password, self.password_error, self.password_edit, self.tr("Enter a new password.")),
         )
         first_bad: QWidget | None = None
         for failed, error, edit, message in checks:
@@ -126,7 +136,7 @@ class ResetPasswordDialog(FormDialog):
             first_bad.setFocus()
             return
         recovery = self._services.recovery
-        self.set_busy(True, "Checking the code…")
+        self.set_busy(True, self.tr("Checking the code…"))
         self._runner.run(
             lambda: recovery.reset_with_code(email, code, password, authenticator),
             self._done,

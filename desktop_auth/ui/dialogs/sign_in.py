@@ -26,6 +26,7 @@ from desktop_auth.services.errors import (
 from desktop_auth.ui.dialogs.fields import email_edit, password_edit
 from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell import settings_store
+from desktop_auth.ui.shell.i18n import render, translate, translate_n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
@@ -39,7 +40,9 @@ if TYPE_CHECKING:
     from desktop_auth.ui.dialogs.two_factor_setup import TwoFactorSetupDialog
 
 
-WAIT_OVER = "The wait is over: you can sign in again."
+def wait_over() -> str:
+    """Said when a lockout's wait has run out."""
+    return translate("LoginDialog", "The wait is over: you can sign in again.")
 
 
 class TypedSoFar(NamedTuple):  # not a dataclass: this module is on the start-up path
@@ -60,30 +63,33 @@ class LoginDialog(FormDialog):
     second_step_opened = Signal(object)
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
-        super().__init__("loginDialog", "Sign in", "Sign in to your desktop-auth account.", parent)
+        super().__init__(
+            "loginDialog", self.tr("Sign in"), self.tr("Sign in to your desktop-auth account."), parent
+        )
         self._runner = runner
         self._services: Services | None = None
 
         self.email_edit = email_edit()
-        self.email_error = self.add_field("&Email:", self.email_edit)
-        self.password_edit = password_edit("passwordEdit", "Password")
+        self.email_error = self.add_field(self.tr("&Email:"), self.email_edit)
+        self.password_edit = password_edit("passwordEdit", self.tr("Password"))
         show = self.show_passwords_checkbox(self.password_edit)
-        self.password_error = self.add_field("&Password:", self.password_edit, show)
+        self.password_error = self.add_field(self.tr("&Password:"), self.password_edit, show)
         self._inputs.append(show)
 
         self.create_account_button = self.add_button(
-            button("&Create account…", "createAccountButton", "Create account"),
+            button(self.tr("&Create account…"), "createAccountButton", self.tr("Create account")),
             QDialogButtonBox.ButtonRole.ActionRole,
         )
         self.forgot_password_button = self.add_button(
-            button("&Forgot password…", "forgotPasswordButton", "Forgot password"),
+            button(self.tr("&Forgot password…"), "forgotPasswordButton", self.tr("Forgot password")),
             QDialogButtonBox.ButtonRole.ActionRole,
         )
         self.forgot_password_button.clicked.connect(self.open_reset)
         self.reset_dialog: QWidget | None = None  # "Forgot password", while it is open
         self.second_step_dialog: QWidget | None = None  # the code step, while it is open
         self.sign_in_button = self.add_button(
-            button("&Sign in", "signInButton", "Sign in"), QDialogButtonBox.ButtonRole.AcceptRole
+            button(self.tr("&Sign in"), "signInButton", self.tr("Sign in")),
+            QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.sign_in_button.setDefault(True)
         self.sign_in_button.clicked.connect(self.submit)
@@ -114,7 +120,7 @@ class LoginDialog(FormDialog):
         self.set_busy(False)
         self.create_account_button.setEnabled(False)
         self.forgot_password_button.setEnabled(False)
-        self.status_label.setText("Connecting to the database…")
+        self.status_label.setText(self.tr("Connecting to the database…"))
         self.status_label.show()
 
     def focus_first_empty(self) -> None:
@@ -229,11 +235,11 @@ class LoginDialog(FormDialog):
         left = self._lockout_ends_at - self.monotonic()
         if left > 0:
             # The label's text only, not announced again: a screen reader reading it every second is noise.
-            self.error_label.setText(AccountLockedError.message_with(left))
+            self.error_label.setText(render(AccountLockedError.message_with(left)))
             return
         self._stop_countdown()
         self.show_error("")
-        self.show_notice(WAIT_OVER)
+        self.show_notice(wait_over())
 
     def _stop_countdown(self) -> None:
         self._lockout_ends_at = None
@@ -245,23 +251,23 @@ class LoginDialog(FormDialog):
             return
         self._stop_countdown()
         self.clear_errors()
-        if self.notice_label.text() == WAIT_OVER:
+        if self.notice_label.text() == wait_over():
             self.show_notice("")
         email, password = self.email_edit.text(), self.password_edit.text()
         if not email.strip():
-            self.email_error.show_message("Enter your email address.")
+            self.email_error.show_message(self.tr("Enter your email address."))
             self.email_edit.setFocus()
             return
         if not password:
-            self.password_error.show_message("Enter your password.")
+            self.password_error.show_message(self.tr("Enter your password."))
             self.password_edit.setFocus()
             return
         services = self._services
         if services is None:  # submitted before the database was ready: sign in as soon as it is
             self._submit_when_ready = True
-            self.set_busy(True, "Connecting to the database…")
+            self.set_busy(True, self.tr("Connecting to the database…"))
             return
-        self.set_busy(True, "Checking your password…")
+        self.set_busy(True, self.tr("Checking your password…"))
         self._runner.run(
             lambda: services.accounts.authenticate(email, password), self._succeeded, self._failed, owner=self
         )
@@ -285,14 +291,20 @@ class LoginDialog(FormDialog):
         dialog.open()
 
     def _was_reset(self, result: RecoveryReset) -> None:
-        from desktop_auth.ui.shell.words import count
-
-        left = (
-            f"You have {count(result.codes_left, 'recovery code')} left."
-            if result.codes_left
-            else "That was your last recovery code: make new ones from your account window."
-        )
-        self.prefill(result.email, f"Your password was changed. Sign in with the new one. {left}")
+        codes_left = result.codes_left  # a plain name: lupdate skips a call whose count is an expression
+        if codes_left:
+            notice = translate_n(
+                "LoginDialog",
+                "Your password was changed. Sign in with the new one. You have {n} recovery code left.",
+                "Your password was changed. Sign in with the new one. You have {n} recovery codes left.",
+                codes_left,
+            )
+        else:
+            notice = self.tr(
+                "Your password was changed. Sign in with the new one. That was your last recovery code: make "
+                "new ones from your account window."
+            )
+        self.prefill(result.email, notice)
 
     def _succeeded(self, user: SignedInUser) -> None:
         self.set_busy(False)

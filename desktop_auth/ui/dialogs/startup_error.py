@@ -13,32 +13,46 @@ from desktop_auth.services.errors import (
     SchemaError,
     SchemaOutdatedError,
 )
+from desktop_auth.ui.dialogs.fields import keep_left_to_right
 from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.shell.i18n import translate
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.widgets import button, styled_label
 
 
 def remedy_for(error: BaseException, database_option: str = "") -> tuple[str, str]:
     """(what to do, a command or setting to copy) for a start-up failure; ``database_option`` is the
-    command line's --database-url (masked) or --database-url-file, repeated in a suggested command."""
+    command line's --database-url (masked) or --database-url-file, repeated in a suggested command. The
+    advice is in the current language; the command is not translated."""
     command = f"desktop-auth {database_option} db" if database_option else "desktop-auth db"
     if isinstance(error, SchemaOutdatedError):
-        return "An operator upgrades the database schema with:", f"{command} upgrade"
+        return translate("StartupErrorDialog", "An operator upgrades the database schema with:"), (
+            f"{command} upgrade"
+        )
     if isinstance(error, SchemaError):
-        return "Install the version of desktop-auth that matches this database.", ""
+        return translate(
+            "StartupErrorDialog", "Install the version of desktop-auth that matches this database."
+        ), ""
     if isinstance(error, DatabaseUrlError):
         return (
-            "Correct DATABASE_URL in the environment or the .env file (or the file DATABASE_URL_FILE names), "
-            "for example:",
+            translate(
+                "StartupErrorDialog",
+                "Correct DATABASE_URL in the environment or the .env file (or the file DATABASE_URL_FILE names), "
+                "for example:",
+            ),
             "DATABASE_URL=mysql+pymysql://user:password@host:3306/dbname",
         )
     if isinstance(error, ConfigError):
-        return "Correct that setting in the environment or the .env file (see .env.example), then retry.", ""
+        return translate(
+            "StartupErrorDialog",
+            "Correct that setting in the environment or the .env file (see .env.example), then retry.",
+        ), ""
     if isinstance(error, DatabaseUnavailableError):
-        return "Check that the database server is running and reachable, then retry. To test it:", (
-            f"{command} current"
-        )
-    return "Retry; if it happens again, the log file has the details.", ""
+        return translate(
+            "StartupErrorDialog",
+            "Check that the database server is running and reachable, then retry. To test it:",
+        ), f"{command} current"
+    return translate("StartupErrorDialog", "Retry; if it happens again, the log file has the details."), ""
 
 
 class StartupErrorDialog(FormDialog):
@@ -46,7 +60,7 @@ class StartupErrorDialog(FormDialog):
         self, error: BaseException, database_option: str = "", parent: QWidget | None = None
     ) -> None:
         problem = describe(error)
-        super().__init__("startupErrorDialog", "Cannot open the database", problem, parent)
+        super().__init__("startupErrorDialog", self.tr("Cannot open the database"), problem, parent)
         self.setAccessibleDescription(problem)  # read with the dialog's name when it opens
         self.subtitle_label.setObjectName("problemLabel")
         self.subtitle_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -63,14 +77,15 @@ class StartupErrorDialog(FormDialog):
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
         self.command_edit.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # reachable with Tab, to copy it
+        keep_left_to_right(self.command_edit)  # a command reads left to right in every language
         self.command_edit.setVisible(bool(command))
         self.advice_label.setBuddy(self.command_edit)
         self.form.addRow(self.command_edit)
         self.retry_button = self.add_button(
-            button("&Retry", "retryButton", "Retry"), QDialogButtonBox.ButtonRole.AcceptRole
+            button(self.tr("&Retry"), "retryButton", self.tr("Retry")), QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.retry_button.setDefault(True)
         self.retry_button.clicked.connect(self.accept)
         self.quit_button = self.add_button(
-            button("&Quit", "quitButton", "Quit"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("&Quit"), "quitButton", self.tr("Quit")), QDialogButtonBox.ButtonRole.RejectRole
         )
