@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QWidget
 from desktop_auth.ui.dialogs.fields import email_edit
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
+from desktop_auth.ui.shell.i18n import isolate
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
 
@@ -29,8 +30,10 @@ class ChangeEmailDialog(OwnAccountDialog):
     ) -> None:
         super().__init__(
             "changeEmailDialog",
-            "Change email address",
-            f"You sign in as {email}. Enter the new address and your current password.",
+            self.tr("Change email address"),
+            self.tr("You sign in as {email}. Enter the new address and your current password.").format(
+                email=isolate(email)
+            ),
             parent,
         )
         self._runner = runner
@@ -39,18 +42,19 @@ class ChangeEmailDialog(OwnAccountDialog):
         self.result_record: UserRecord | None = None
 
         self.email_edit = email_edit("newEmailEdit")
-        self.email_edit.setAccessibleName("New email address")
-        self.email_error = self.add_field("New &email:", self.email_edit, service_field="email")
+        self.email_edit.setAccessibleName(self.tr("New email address"))
+        self.email_error = self.add_field(self.tr("New &email:"), self.email_edit, service_field="email")
         self.current_edit, self.current_error, show = self.add_current_password_with_show()
 
         self.submit_button = self.add_button(
-            button("&Change email", "changeEmailConfirmButton", "Change email address"),
+            button(self.tr("&Change email"), "changeEmailConfirmButton", self.tr("Change email address")),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.submit_button.setDefault(True)
         self.submit_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
+            QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.setTabOrder(self.email_edit, self.current_edit)
         self.setTabOrder(self.current_edit, show)
@@ -66,15 +70,15 @@ class ChangeEmailDialog(OwnAccountDialog):
         self.clear_errors()
         email, current = self.email_edit.text(), self.current_edit.text()
         if not email.strip():
-            self.email_error.show_message("Enter the new email address.")
+            self.email_error.show_message(self.tr("Enter the new email address."))
             self.email_edit.setFocus()
             return
         if not current:
-            self.current_error.show_message("Enter your current password.")
+            self.current_error.show_message(self.tr("Enter your current password."))
             self.current_edit.setFocus()
             return
         services, user_id = self._services, self._user_id
-        self.set_busy(True, "Changing your email address…")
+        self.set_busy(True, self.tr("Changing your email address…"))
         self._runner.run(
             lambda: services.own_account.change_email(user_id, current, email),
             self._done,

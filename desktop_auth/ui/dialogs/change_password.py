@@ -30,11 +30,11 @@ class ChangePasswordDialog(OwnAccountDialog):
         parent: QWidget | None = None,
     ) -> None:
         subtitle = (
-            "An administrator set a temporary password. Choose your own before you continue."
+            self.tr("An administrator set a temporary password. Choose your own before you continue.")
             if forced
-            else "Enter your current password, then the new one twice."
+            else self.tr("Enter your current password, then the new one twice.")
         )
-        super().__init__("changePasswordDialog", "Change password", subtitle, parent)
+        super().__init__("changePasswordDialog", self.tr("Change password"), subtitle, parent)
         self._runner = runner
         self._services = services
         self._user_id = user_id
@@ -45,9 +45,10 @@ class ChangePasswordDialog(OwnAccountDialog):
         new = self.add_new_password(
             runner,
             self._policy,
-            "&New password:",
-            "New password",
+            self.tr("&New password:"),
+            self.tr("New password"),
             "new_password",
+            self.tr("Confirm new password"),
             strength_email=lambda: self._email,
             also_shown=(self.current_edit,),
         )
@@ -55,13 +56,13 @@ class ChangePasswordDialog(OwnAccountDialog):
         self.confirm_edit, self.confirm_error, show = new.confirm_edit, new.confirm_error, new.show_check
 
         self.submit_button = self.add_button(
-            button("&Change password", "changePasswordButton", "Change password"),
+            button(self.tr("&Change password"), "changePasswordButton", self.tr("Change password")),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.submit_button.setDefault(True)
         self.submit_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Sign out" if forced else "Cancel", "cancelButton", "Cancel"),
+            button(self.tr("Sign out") if forced else self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
             QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.setTabOrder(self.current_edit, self.password_edit)
@@ -80,11 +81,11 @@ class ChangePasswordDialog(OwnAccountDialog):
         self.clear_errors()
         current, new, confirm = self.current_edit.text(), self.password_edit.text(), self.confirm_edit.text()
         if not current:
-            self.current_error.show_message("Enter your current password.")
+            self.current_error.show_message(self.tr("Enter your current password."))
             self.current_edit.setFocus()
             return
         if not new:
-            self.password_error.show_message("Enter a new password.")
+            self.password_error.show_message(self.tr("Enter a new password."))
             self.password_edit.setFocus()
             return
         if mismatch := confirmation_problem(new, confirm, submitting=True):
@@ -92,7 +93,7 @@ class ChangePasswordDialog(OwnAccountDialog):
             self.confirm_edit.setFocus()
             return
         services, user_id = self._services, self._user_id
-        self.set_busy(True, "Changing your password…")
+        self.set_busy(True, self.tr("Changing your password…"))
         self._runner.run(
             lambda: services.accounts.change_password(user_id, current, new),
             self._done,

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
+from desktop_auth.ui.shell.i18n import isolate
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
 
@@ -29,9 +30,11 @@ class DeleteAccountDialog(OwnAccountDialog):
     ) -> None:
         super().__init__(
             "deleteAccountDialog",
-            "Delete your account",
-            f"This deletes the account {email} for good: you are signed out and cannot sign in with it again. "
-            "Enter your current password to confirm.",
+            self.tr("Delete your account"),
+            self.tr(
+                "This deletes the account {email} for good: you are signed out and cannot sign in with it "
+                "again. Enter your current password to confirm."
+            ).format(email=isolate(email)),
             parent,
         )
         self._runner = runner
@@ -40,13 +43,14 @@ class DeleteAccountDialog(OwnAccountDialog):
 
         self.current_edit, self.current_error, show = self.add_current_password_with_show()
         self.submit_button = self.add_button(
-            button("&Delete my account", "deleteAccountConfirmButton", "Delete my account"),
+            button(self.tr("&Delete my account"), "deleteAccountConfirmButton", self.tr("Delete my account")),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.submit_button.setProperty("role", "danger")
         self.submit_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
+            QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.submit_button.setDefault(True)
         self.setTabOrder(self.current_edit, show)
@@ -61,11 +65,11 @@ class DeleteAccountDialog(OwnAccountDialog):
         self.clear_errors()
         current = self.current_edit.text()
         if not current:
-            self.current_error.show_message("Enter your current password.")
+            self.current_error.show_message(self.tr("Enter your current password."))
             self.current_edit.setFocus()
             return
         services, user_id = self._services, self._user_id
-        self.set_busy(True, "Deleting your account…")
+        self.set_busy(True, self.tr("Deleting your account…"))
         self._runner.run(
             lambda: services.own_account.delete_account(user_id, current),
             self._done,

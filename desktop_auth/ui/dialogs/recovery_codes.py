@@ -22,11 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_auth.ui.dialogs.fields import keep_left_to_right
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
+from desktop_auth.ui.shell.i18n import isolate, translate, translate_n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.widgets import button, grow_to_fit
-from desktop_auth.ui.shell.words import count
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
@@ -34,7 +35,12 @@ if TYPE_CHECKING:
     from desktop_auth.ui.account_window import AccountWindow
     from desktop_auth.ui.shell.tasks import TaskRunner
 
-REPLACES = "New codes replace your earlier ones: those stop working at once."
+
+def replaces() -> str:
+    """The warning that a new batch makes the earlier codes stop working."""
+    return translate(
+        "RecoveryCodesDialog", "New codes replace your earlier ones: those stop working at once."
+    )
 
 
 class RecoveryCodesDialog(OwnAccountDialog):
@@ -50,8 +56,8 @@ class RecoveryCodesDialog(OwnAccountDialog):
     ) -> None:
         super().__init__(
             "recoveryCodesDialog",
-            "Recovery codes",
-            "If you forget your password, one of these codes lets you choose a new one.",
+            self.tr("Recovery codes"),
+            self.tr("If you forget your password, one of these codes lets you choose a new one."),
             parent,
         )
         self._runner, self._services, self._user_id = runner, services, user_id
@@ -63,16 +69,17 @@ class RecoveryCodesDialog(OwnAccountDialog):
         if issued is not None:
             self._show_codes(issued)
             return
-        self.show_notice(REPLACES)
+        self.show_notice(replaces())
         self.current_edit, self.current_error = self.add_current_password()
         self.make_button = self.add_button(
-            button("&Make new codes", "makeCodesButton", "Make new recovery codes"),
+            button(self.tr("&Make new codes"), "makeCodesButton", self.tr("Make new recovery codes")),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.make_button.setDefault(True)
         self.make_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
+            QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.current_edit.textChanged.connect(lambda _t: self.current_error.clear_message())
         recovery = services.recovery
@@ -80,8 +87,13 @@ class RecoveryCodesDialog(OwnAccountDialog):
 
     def _left_known(self, left: int) -> None:
         if self.issued is None:
-            have = "You have no unused codes." if left == 0 else f"You have {count(left, 'unused code')}."
-            self.show_notice(f"{have} {REPLACES}" if left else have)
+            if left == 0:
+                self.show_notice(self.tr("You have no unused codes."))
+                return
+            have = translate_n(
+                "RecoveryCodesDialog", "You have {n} unused code.", "You have {n} unused codes.", left
+            )
+            self.show_notice(f"{have} {replaces()}")  # two whole sentences
 
     # -- making --------------------------------------------------------------------------------------
 
@@ -91,11 +103,11 @@ class RecoveryCodesDialog(OwnAccountDialog):
         self.clear_errors()
         current = self.current_edit.text()
         if not current:
-            self.current_error.show_message("Enter your current password.")
+            self.current_error.show_message(self.tr("Enter your current password."))
             self.current_edit.setFocus()
             return
         recovery, user_id = self._services.recovery, self._user_id
-        self.set_busy(True, "Making new codes…")
+        self.set_busy(True, self.tr("Making new codes…"))
         self._runner.run(lambda: recovery.generate(user_id, current), self._made, self._failed, owner=self)
 
     def _failed(self, error: BaseException) -> None:
@@ -116,19 +128,22 @@ class RecoveryCodesDialog(OwnAccountDialog):
     def _show_codes(self, issued: RecoveryCodes) -> None:
         self.issued = issued
         self.subtitle_label.setText(
-            "Keep them somewhere safe, on paper or in a password manager: each one resets your password "
-            "once. They are shown only now."
+            self.tr(
+                "Keep them somewhere safe, on paper or in a password manager: each one resets your password "
+                "once. They are shown only now."
+            )
         )
-        notice = "Your earlier codes no longer work." if issued.replaced_earlier else ""
+        notice = self.tr("Your earlier codes no longer work.") if issued.replaced_earlier else ""
         self.show_notice(notice)
         view = QPlainTextEdit("\n".join(issued.codes))
         view.setObjectName("recoveryCodesView")
-        view.setAccessibleName("Recovery codes")
+        view.setAccessibleName(self.tr("Recovery codes"))
         view.setReadOnly(True)
+        keep_left_to_right(view)
         view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         lines = view.fontMetrics().lineSpacing() * (len(issued.codes) + 1)
         view.setMinimumHeight(lines + 12)
-        label = QLabel("Your &codes:")
+        label = QLabel(self.tr("Your &codes:"))
         label.setBuddy(view)
         box = QWidget()
         column = QVBoxLayout(box)
@@ -139,14 +154,15 @@ class RecoveryCodesDialog(OwnAccountDialog):
         self._inputs.append(view)
         self.view = view
         self.copy_button = self.add_button(
-            button("Co&py", "copyCodesButton", "Copy the codes"), QDialogButtonBox.ButtonRole.ActionRole
+            button(self.tr("Co&py"), "copyCodesButton", self.tr("Copy the codes")),
+            QDialogButtonBox.ButtonRole.ActionRole,
         )
         self.save_button = self.add_button(
-            button("&Save to file…", "saveCodesButton", "Save the codes to a file"),
+            button(self.tr("&Save to file…"), "saveCodesButton", self.tr("Save the codes to a file")),
             QDialogButtonBox.ButtonRole.ActionRole,
         )
         self.close_button = self.add_button(
-            button("&Done", "closeButton", "Close and forget the codes"),
+            button(self.tr("&Done"), "closeButton", self.tr("Close and forget the codes")),
             QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.close_button.setDefault(True)
@@ -163,11 +179,14 @@ class RecoveryCodesDialog(OwnAccountDialog):
         if self.issued is not None:
             QGuiApplication.clipboard().setText(codes_text(self.issued))
             self.kept = True
-            self._say("Copied the codes.")
+            self._say(self.tr("Copied the codes."))
 
     def _save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save recovery codes", "desktop-auth-recovery-codes.txt", "Text files (*.txt)"
+            self,
+            self.tr("Save recovery codes"),
+            "desktop-auth-recovery-codes.txt",
+            self.tr("Text files") + " (*.txt)",
         )
         if path:
             self.save(path)
@@ -180,7 +199,7 @@ class RecoveryCodesDialog(OwnAccountDialog):
         if issued is None or self.busy:
             return
         self.show_error("")
-        self.set_busy(True, "Saving…")
+        self.set_busy(True, self.tr("Saving…"))
         self._runner.run(
             lambda: write_codes(path, issued),
             lambda _none: self._saved(path),
@@ -191,7 +210,7 @@ class RecoveryCodesDialog(OwnAccountDialog):
     def _saved(self, path: str) -> None:
         self.set_busy(False)
         self.kept = True
-        self._say(f"Saved the codes to {path} (readable only by you).")
+        self._say(self.tr("Saved the codes to {path} (readable only by you).").format(path=isolate(path)))
 
     def _save_failed(self, error: BaseException) -> None:
         self.set_busy(False)
@@ -219,14 +238,16 @@ class RecoveryCodesDialog(OwnAccountDialog):
 
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            "Close without keeping the codes?",
-            "The codes were neither copied nor saved, and they are not shown again. Without them, a "
-            "forgotten password needs an administrator (you can make new codes from your account window).",
+            self.tr("Close without keeping the codes?"),
+            self.tr(
+                "The codes were neither copied nor saved, and they are not shown again. Without them, a "
+                "forgotten password needs an administrator (you can make new codes from your account window)."
+            ),
             QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             self,
         )
         box.setObjectName("forgetCodesQuestion")
-        box.setAccessibleName("Close without keeping the codes?")
+        box.setAccessibleName(self.tr("Close without keeping the codes?"))
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setEscapeButton(QMessageBox.StandardButton.Cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

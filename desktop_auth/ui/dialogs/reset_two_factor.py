@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 from desktop_auth.services.errors import NotFoundError, TwoFactorStateError
 from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.shell.i18n import isolate
 from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
@@ -38,27 +39,34 @@ class ResetTwoFactorDialog(FormDialog):
         email: str,
         parent: QWidget | None = None,
     ) -> None:
-        title = "Reset two-factor sign-in"
-        super().__init__("resetTwoFactorDialog", title, f"Reset the two-factor sign-in of {email}?", parent)
+        super().__init__(
+            "resetTwoFactorDialog",
+            self.tr("Reset two-factor sign-in"),
+            self.tr("Reset the two-factor sign-in of {email}?").format(email=isolate(email)),
+            parent,
+        )
         self._runner, self._services, self._actor = runner, services, actor
         self.email = email
         self.show_notice(
-            "Their authenticator app stops working for this account: until they set one up again in their "
-            "account window, the password alone signs in. Do this when they have lost their phone and "
-            "their recovery codes, and you are sure the request is theirs. The history records it."
+            self.tr(
+                "Their authenticator app stops working for this account: until they set one up again in their "
+                "account window, the password alone signs in. Do this when they have lost their phone and "
+                "their recovery codes, and you are sure the request is theirs. The history records it."
+            )
         )
         self.confirm_button = self.add_button(
             button(
-                "&Reset two-factor sign-in",
+                self.tr("&Reset two-factor sign-in"),
                 "resetTwoFactorConfirmButton",
-                f"Reset the two-factor sign-in of {email}",
+                self.tr("Reset the two-factor sign-in of {email}").format(email=isolate(email)),
             ),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.confirm_button.setDefault(True)
         self.confirm_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
+            QDialogButtonBox.ButtonRole.RejectRole,
         )
 
     def submit(self) -> None:
@@ -66,7 +74,9 @@ class ResetTwoFactorDialog(FormDialog):
             return
         self.clear_errors()
         two_factor, actor, email = self._services.two_factor, self._actor, self.email
-        self.set_busy(True, f"Resetting the two-factor sign-in of {email}…")
+        self.set_busy(
+            True, self.tr("Resetting the two-factor sign-in of {email}…").format(email=isolate(email))
+        )
         self._runner.run(lambda: two_factor.reset(actor, email), self._done, self._failed, owner=self)
 
     def _failed(self, error: BaseException) -> None:

@@ -18,7 +18,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
 
 from desktop_auth.security.totp import DIGITS, normalize_code
+from desktop_auth.ui.dialogs.fields import keep_left_to_right
 from desktop_auth.ui.dialogs.form import FormDialog
+from desktop_auth.ui.shell.i18n import isolate, translate, translate_n
 from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
@@ -32,16 +34,20 @@ CODE_MAX_LENGTH = 16
 SIGN_IN_CODE_MAX_LENGTH = 64
 
 
-def code_edit(max_length: int = CODE_MAX_LENGTH, placeholder: str = f"{DIGITS} digits") -> QLineEdit:
-    """The field for an authenticator's code (``totpCodeEdit``): six digits, spaces allowed."""
+def code_edit(max_length: int = CODE_MAX_LENGTH, placeholder: str | None = None) -> QLineEdit:
+    """The field for an authenticator's code (``totpCodeEdit``): six digits, spaces allowed; the
+    placeholder says "6 digits" unless another is given."""
     from PySide6.QtCore import Qt
 
     edit = QLineEdit()
     edit.setObjectName("totpCodeEdit")
-    edit.setAccessibleName("Authenticator code")
+    edit.setAccessibleName(translate("totp_code", "Authenticator code"))
+    if placeholder is None:
+        placeholder = translate_n("totp_code", "{n} digit", "{n} digits", DIGITS)
     edit.setPlaceholderText(placeholder)
     edit.setMaxLength(max_length)
     edit.setInputMethodHints(Qt.InputMethodHint.ImhPreferNumbers | Qt.InputMethodHint.ImhNoPredictiveText)
+    keep_left_to_right(edit)
     return edit
 
 
@@ -49,9 +55,11 @@ def code_problem(typed: str) -> str:
     """What is wrong with a typed code before any service is asked ('' when it could be a code). Not
     counted against the lockout: it says nothing about the account."""
     if not typed.strip():
-        return "Enter the code your authenticator app shows."
+        return translate("totp_code", "Enter the code your authenticator app shows.")
     if normalize_code(typed) is None:
-        return f"A code is {DIGITS} digits, like 123 456."
+        return translate_n(
+            "totp_code", "A code is {n} digit, like 123 456.", "A code is {n} digits, like 123 456.", DIGITS
+        )
     return ""
 
 
@@ -93,22 +101,30 @@ class TotpCodeDialog(FormDialog):
     ) -> None:
         super().__init__(
             "totpDialog",
-            "Two-factor sign-in",
-            f"Type the code your authenticator app shows for {challenge.email}. Lost your phone? Type one "
-            "of your recovery codes instead.",
+            self.tr("Two-factor sign-in"),
+            self.tr(
+                "Type the code your authenticator app shows for {email}. Lost your phone? Type one of your "
+                "recovery codes instead."
+            ).format(email=isolate(challenge.email)),
             parent,
         )
         self._runner, self._services, self._challenge = runner, services, challenge
-        self.code_edit = code_edit(SIGN_IN_CODE_MAX_LENGTH, f"{DIGITS} digits, or a recovery code")
-        self.code_error = self.add_field("&Code:", self.code_edit, service_field="totp_code")
+        self.code_edit = code_edit(
+            SIGN_IN_CODE_MAX_LENGTH,
+            translate_n(
+                "TotpCodeDialog", "{n} digit, or a recovery code", "{n} digits, or a recovery code", DIGITS
+            ),
+        )
+        self.code_error = self.add_field(self.tr("&Code:"), self.code_edit, service_field="totp_code")
         self.code_edit.textChanged.connect(lambda _t: self.code_error.clear_message())
         self.verify_button = self.add_button(
-            button("&Verify", "verifyCodeButton", "Verify the code"), QDialogButtonBox.ButtonRole.AcceptRole
+            button(self.tr("&Verify"), "verifyCodeButton", self.tr("Verify the code")),
+            QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.verify_button.setDefault(True)
         self.verify_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel and go back to the sign-in form"),
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel and go back to the sign-in form")),
             QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.setTabOrder(self.code_edit, self.verify_button)
@@ -121,11 +137,13 @@ class TotpCodeDialog(FormDialog):
         self.clear_errors()
         code = self.code_edit.text()
         if not code.strip():  # anything else goes to the services: a recovery code is no six digits
-            self.code_error.show_message("Enter the code your authenticator app shows, or a recovery code.")
+            self.code_error.show_message(
+                self.tr("Enter the code your authenticator app shows, or a recovery code.")
+            )
             self.code_edit.setFocus()
             return
         accounts, challenge = self._services.accounts, self._challenge
-        self.set_busy(True, "Checking the code…")
+        self.set_busy(True, self.tr("Checking the code…"))
         self._runner.run(
             lambda: accounts.complete_sign_in(challenge, code), self._succeeded, self._failed, owner=self
         )

@@ -21,6 +21,7 @@ from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QPixmap
 from PySide6.QtWidgets import QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
+from desktop_auth.ui.dialogs.fields import keep_left_to_right
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.dialogs.totp_code import code_edit, code_problem, ends_the_sign_in
 from desktop_auth.ui.shell import qr
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.services.records import RecoveryCodes, SignedInUser, SignInChallenge
     from desktop_auth.ui.shell.tasks import TaskRunner
-
-QR_NAME = "QR code for your authenticator app"
 
 
 def grouped(secret: str) -> str:
@@ -52,7 +51,7 @@ class Enabled(NamedTuple):
 
     codes_left: int
     issued: RecoveryCodes | None
-    codes_problem: str
+    codes_problem: str  # in the current language
 
 
 class TwoFactorSetupDialog(OwnAccountDialog):
@@ -75,15 +74,19 @@ class TwoFactorSetupDialog(OwnAccountDialog):
         assert (user_id is None) != (challenge is None), "either one's own account or a sign-in"
         self.required = challenge is not None
         subtitle = (
-            "Your organisation requires administrators to sign in with an authenticator app too. Set it "
-            "up now: scan the QR code with the app (or type the secret key into it), then type the code "
-            "it shows."
+            self.tr(
+                "Your organisation requires administrators to sign in with an authenticator app too. Set it "
+                "up now: scan the QR code with the app (or type the secret key into it), then type the code "
+                "it shows."
+            )
             if self.required
-            else "After your password, signing in will also ask for a code from an authenticator app on "
-            "your phone. Scan the QR code with the app (or type the secret key into it), then type the "
-            "code it shows."
+            else self.tr(
+                "After your password, signing in will also ask for a code from an authenticator app on "
+                "your phone. Scan the QR code with the app (or type the secret key into it), then type the "
+                "code it shows."
+            )
         )
-        super().__init__("twoFactorSetupDialog", "Set up two-factor sign-in", subtitle, parent)
+        super().__init__("twoFactorSetupDialog", self.tr("Set up two-factor sign-in"), subtitle, parent)
         self.subtitle_label.setMinimumWidth(420)
         self._runner, self._services, self._challenge = runner, services, challenge
         self._user_id = challenge.user_id if challenge is not None else user_id
@@ -93,9 +96,9 @@ class TwoFactorSetupDialog(OwnAccountDialog):
 
         self.qr_label = QLabel()
         self.qr_label.setObjectName("qrCodeLabel")
-        self.qr_label.setAccessibleName(QR_NAME)
+        self.qr_label.setAccessibleName(self.tr("QR code for your authenticator app"))
         self.qr_label.setAccessibleDescription(
-            "If you cannot scan it, type the secret key below into the app."
+            self.tr("If you cannot scan it, type the secret key below into the app.")
         )
         self.qr_label.setMinimumSize(qr.TARGET_SIZE, qr.TARGET_SIZE)
         qr_row = QHBoxLayout()
@@ -106,13 +109,14 @@ class TwoFactorSetupDialog(OwnAccountDialog):
 
         self.secret_edit = QLineEdit()
         self.secret_edit.setObjectName("totpSecretEdit")
-        self.secret_edit.setAccessibleName("Secret key")
+        self.secret_edit.setAccessibleName(self.tr("Secret key"))
         self.secret_edit.setReadOnly(True)
+        keep_left_to_right(self.secret_edit)
         self.secret_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         # The whole secret in view (32 characters in groups of four), with room for the frame and caret.
         shown = self.secret_edit.fontMetrics().horizontalAdvance(grouped("M" * 32))
         self.secret_edit.setMinimumWidth(shown + 16)
-        self.copy_button = button("Co&py", "copySecretButton", "Copy the secret key")
+        self.copy_button = button(self.tr("Co&py"), "copySecretButton", self.tr("Copy the secret key"))
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy_secret)
         secret_row = QWidget()
@@ -120,7 +124,7 @@ class TwoFactorSetupDialog(OwnAccountDialog):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.secret_edit, 1)
         row.addWidget(self.copy_button)
-        label = QLabel("&Secret key:")
+        label = QLabel(self.tr("&Secret key:"))
         label.setBuddy(self.secret_edit)
         self.form.addRow(label, secret_row)
         self._inputs.append(self.copy_button)  # the secret itself stays read-only: never made editable
@@ -130,17 +134,20 @@ class TwoFactorSetupDialog(OwnAccountDialog):
             self.current_edit, self.current_error = self.add_current_password()
             self.current_edit.textChanged.connect(lambda _t: self.current_error.clear_message())
         self.code_edit = code_edit()
-        self.code_error = self.add_field("&Code from the app:", self.code_edit, service_field="totp_code")
+        self.code_error = self.add_field(
+            self.tr("&Code from the app:"), self.code_edit, service_field="totp_code"
+        )
         self.code_edit.textChanged.connect(lambda _t: self.code_error.clear_message())
 
         self.enable_button = self.add_button(
-            button("&Turn on", "enableTwoFactorButton", "Turn on two-factor sign-in"),
+            button(self.tr("&Turn on"), "enableTwoFactorButton", self.tr("Turn on two-factor sign-in")),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.enable_button.setDefault(True)
         self.enable_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
+            QDialogButtonBox.ButtonRole.RejectRole,
         )
         if self.current_edit is not None:
             self.setTabOrder(self.copy_button, self.current_edit)
@@ -167,7 +174,7 @@ class TwoFactorSetupDialog(OwnAccountDialog):
             enrollment = two_factor.start_enrollment(user_id)
             return _Prepared(enrollment.secret, enrollment.uri, qr.png(enrollment.uri, ratio))
 
-        self.set_busy(True, "Making a new secret key…")
+        self.set_busy(True, self.tr("Making a new secret key…"))
         self.enable_button.setEnabled(False)
         self._runner.run(make, lambda made: self._prepared(made, ratio), self._not_prepared, owner=self)
 
@@ -209,9 +216,10 @@ class TwoFactorSetupDialog(OwnAccountDialog):
     def copy_secret(self) -> None:
         if self._secret is not None:
             QGuiApplication.clipboard().setText(self._secret)
-            self.status_label.setText("Copied the secret key.")
+            said = self.tr("Copied the secret key.")
+            self.status_label.setText(said)
             self.status_label.show()
-            announce(self.status_label, "Copied the secret key.")
+            announce(self.status_label, said)
 
     # -- turning it on -------------------------------------------------------------------------------
 
@@ -223,7 +231,7 @@ class TwoFactorSetupDialog(OwnAccountDialog):
         self.status_label.hide()
         current = self.current_edit.text() if self.current_edit is not None else ""
         if self.current_edit is not None and not current:
-            self.current_error.show_message("Enter your current password.")
+            self.current_error.show_message(self.tr("Enter your current password."))
             self.current_edit.setFocus()
             return
         code = self.code_edit.text()
@@ -232,7 +240,7 @@ class TwoFactorSetupDialog(OwnAccountDialog):
             self.code_edit.setFocus()
             return
         services = self._services
-        self.set_busy(True, "Checking the code…")
+        self.set_busy(True, self.tr("Checking the code…"))
         if self._challenge is not None:
             challenge = self._challenge
             self._runner.run(
@@ -300,8 +308,10 @@ class TwoFactorSetupDialog(OwnAccountDialog):
 
 def _recovery_codes_after(services: Services, user_id: int, current_password: str) -> Enabled:
     """After turning it on (on the worker): new recovery codes for a person who has no unused ones. Two-factor
-    is on whatever happens here; a failure is only reported."""
+    is on whatever happens here; a failure is only reported (in the current language: Qt's translate is
+    thread-safe)."""
     from desktop_auth.errors import DesktopAuthError
+    from desktop_auth.ui.shell.i18n import describe_error
 
     try:
         left = services.recovery.codes_left(user_id)
@@ -309,7 +319,7 @@ def _recovery_codes_after(services: Services, user_id: int, current_password: st
             return Enabled(left, None, "")
         return Enabled(0, services.recovery.generate(user_id, current_password), "")
     except DesktopAuthError as error:
-        return Enabled(0, None, error.message)
+        return Enabled(0, None, describe_error(error))
 
 
 class TwoFactorOffDialog(OwnAccountDialog):
@@ -322,25 +332,30 @@ class TwoFactorOffDialog(OwnAccountDialog):
     ) -> None:
         super().__init__(
             "twoFactorOffDialog",
-            "Turn off two-factor sign-in",
-            "Signing in will ask for your password only. Type your current password and the code your "
-            "authenticator app shows.",
+            self.tr("Turn off two-factor sign-in"),
+            self.tr(
+                "Signing in will ask for your password only. Type your current password and the code your "
+                "authenticator app shows."
+            ),
             parent,
         )
         self._runner, self._services, self._user_id = runner, services, user_id
         self.current_edit, self.current_error = self.add_current_password()
         self.code_edit = code_edit()
-        self.code_error = self.add_field("&Code from the app:", self.code_edit, service_field="totp_code")
+        self.code_error = self.add_field(
+            self.tr("&Code from the app:"), self.code_edit, service_field="totp_code"
+        )
         self.current_edit.textChanged.connect(lambda _t: self.current_error.clear_message())
         self.code_edit.textChanged.connect(lambda _t: self.code_error.clear_message())
         self.disable_button = self.add_button(
-            button("&Turn off", "disableTwoFactorButton", "Turn off two-factor sign-in"),
+            button(self.tr("&Turn off"), "disableTwoFactorButton", self.tr("Turn off two-factor sign-in")),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.disable_button.setDefault(True)
         self.disable_button.clicked.connect(self.submit)
         self.cancel_button = self.add_button(
-            button("Cancel", "cancelButton", "Cancel"), QDialogButtonBox.ButtonRole.RejectRole
+            button(self.tr("Cancel"), "cancelButton", self.tr("Cancel")),
+            QDialogButtonBox.ButtonRole.RejectRole,
         )
         self.setTabOrder(self.current_edit, self.code_edit)
         self.setTabOrder(self.code_edit, self.disable_button)
@@ -352,7 +367,7 @@ class TwoFactorOffDialog(OwnAccountDialog):
         self.clear_errors()
         current, code = self.current_edit.text(), self.code_edit.text()
         if not current:
-            self.current_error.show_message("Enter your current password.")
+            self.current_error.show_message(self.tr("Enter your current password."))
             self.current_edit.setFocus()
             return
         if problem := code_problem(code):
@@ -360,7 +375,7 @@ class TwoFactorOffDialog(OwnAccountDialog):
             self.code_edit.setFocus()
             return
         two_factor, user_id = self._services.two_factor, self._user_id
-        self.set_busy(True, "Turning it off…")
+        self.set_busy(True, self.tr("Turning it off…"))
         self._runner.run(
             lambda: two_factor.disable(user_id, current, code),
             lambda _none: self._done(),
