@@ -23,6 +23,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QAbstractItemView,
     QApplication,
     QComboBox,
     QDialogButtonBox,
@@ -44,7 +45,7 @@ pytestmark = pytest.mark.usefixtures("isolated_qsettings")
 #: dates in Latin digits), acronyms (CSV, QR, 2FA, UTC), the app's name, the tour's role names.
 DATA = re.compile(
     r"\S+@\S+|\S+://\S+|\S+\.(csv|sqlite3|log|txt)\b|\S*\d\S*|\b[A-Z]{2,}\b|desktop-auth|"
-    r"\b(admin|user|auditor|boss)\b|[#'\"(){}\[\]<>]"
+    r"\b(admin|user|auditor|boss)\b|\b(Ctrl|Shift|Alt|Esc|Enter|Tab|Strg|Umschalt|Eingabe)\b|[#'\"(){}\[\]<>+]"
 )
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 #: Words German writes as English does (checked by hand): not a sign of a missing translation.
@@ -104,6 +105,13 @@ def _texts(window: QWidget) -> Iterator[tuple[str, str, QWidget]]:
                         yield f"{name} header {section}", text, widget
         elif isinstance(widget, QLineEdit) and not widget.text():
             yield f"{name} placeholder", widget.placeholderText(), widget
+        elif isinstance(widget, QAbstractItemView) and widget.model() is not None:
+            model = widget.model()
+            for row in range(min(model.rowCount(), 30)):
+                for column in range(model.columnCount()):
+                    value = model.index(row, column).data(Qt.ItemDataRole.DisplayRole)
+                    if isinstance(value, str):
+                        yield f"{name} cell {row},{column}", value, widget
         elif isinstance(widget, QComboBox):
             for item in range(widget.count()):
                 yield f"{name} item {item}", widget.itemText(item), widget

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QDate,
-    QLocale,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -70,7 +69,6 @@ RECORD_ROLE = Qt.ItemDataRole.UserRole + 2  # the loaded UserRecord, or None
 PENDING_ROLE = Qt.ItemDataRole.UserRole + 3  # True when the cell has an unsaved change
 LOADING_TEXT = "…"  # a sign, not a word: the same in every language
 PENDING_BACKGROUND = QColor(255, 196, 0, 70)
-MAX_DAYS_KEPT = 4096  # days written in the current language, remembered (then forgotten, and again)
 
 Index = QModelIndex | QPersistentModelIndex
 CountUsers = Callable[[UserQuery], int]
@@ -102,71 +100,18 @@ PENDING_ROLES = [
 ]
 
 
-class _Language:
-    """What the table writes in the person's language, worked out once per language: data() asks for the
-    same few words (headings, "yes", "on") thousands of times, and a catalog lookup each time would cost a
-    frame."""
-
-    language = ""
-    words: dict[Message, str] = {}  # noqa: RUF012 - one cache for the process, for the language below
-    locale = QLocale()
-    date_format = ""
-    time_format = ""
-    dates: dict[tuple[int, int, int], str] = {}  # noqa: RUF012 - days written so far (rows share days)
-    clocks: dict[tuple[int, int], str] = {}  # noqa: RUF012 - times of day written so far (at most 1,440)
-
-
-def _language() -> type[_Language]:
-    language = i18n.current_language()
-    if language != _Language.language:
-        locale = i18n.locale()
-        date_format = locale.dateFormat(QLocale.FormatType.ShortFormat)
-        if "yyyy" not in date_format:  # as i18n.date_time: a two-digit year reads as a day or month
-            date_format = date_format.replace("yy", "yyyy")
-        _Language.language, _Language.words, _Language.locale = language, {}, locale
-        _Language.dates, _Language.clocks = {}, {}
-        _Language.date_format = date_format
-        _Language.time_format = locale.timeFormat(QLocale.FormatType.ShortFormat)
-    return _Language
-
-
 def word(message: Message) -> str:
-    """``message`` in the current language; one without parameters (a heading, "yes") is remembered."""
-    if message.params or message.n is not None:
-        return i18n.render(message)
-    words = _language().words
-    text = words.get(message)
-    if text is None:
-        text = words[message] = i18n.render(message)
-    return text
-
-
-def moment_text(moment: datetime) -> str:
-    """What ``i18n.date_time`` writes (local time, the language's short date and time, the zone), at a third
-    of its cost: the formats are the language's, worked out once, and the local time is Python's."""
-    language = _language()
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone()
-    day, minute = (local.year, local.month, local.day), (local.hour, local.minute)
-    date = language.dates.get(day)
-    if date is None:
-        if len(language.dates) >= MAX_DAYS_KEPT:
-            language.dates.clear()
-        date = language.dates[day] = language.locale.toString(QDate(*day), language.date_format)
-    clock = language.clocks.get(minute)
-    if clock is None:
-        clock = language.clocks[minute] = language.locale.toString(QTime(*minute), language.time_format)
-    return f"{date} {clock} {local.tzname() or local.strftime('%z')}"
+    """``message`` in the current language (i18n remembers the ones without parameters)."""
+    return i18n.render(message)
 
 
 def widest_moments() -> list[str]:
-    """Moments as wide as ``moment_text`` writes them in the current language (the date columns are made
+    """Moments as wide as ``i18n.date_time`` writes them in the current language (the date columns are made
     this wide): two-digit days, months and hours, morning and evening, and the zone as an offset (wider than
     an abbreviation)."""
-    language = _language()
-    locale, date = language.locale, language.locale.toString(QDate(2000, 12, 28), language.date_format)
-    return [f"{date} {locale.toString(QTime(hour, 58), language.time_format)} +0000" for hour in (10, 22)]
+    locale, date_format, time_format = i18n.date_time_formats()
+    date = locale.toString(QDate(2000, 12, 28), date_format)
+    return [f"{date} {locale.toString(QTime(hour, 58), time_format)} +0000" for hour in (10, 22)]
 
 
 def shown_cells(record: UserRecord) -> tuple[Any, ...]:
@@ -178,7 +123,7 @@ def _shown(value: Cell) -> Any:
     if isinstance(value, Message):
         return word(value)
     if isinstance(value, datetime):
-        return moment_text(value)
+        return i18n.date_time(value)
     return value
 
 

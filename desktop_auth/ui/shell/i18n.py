@@ -19,12 +19,11 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QCoreApplication,
-    QDateTime,
+    QDate,
     QLibraryInfo,
     QLocale,
     QSettings,
-    Qt,
-    QTimeZone,
+    QTime,
     QTranslator,
 )
 from PySide6.QtGui import QGuiApplication
@@ -39,6 +38,10 @@ LANGUAGE_KEY = "language"
 ENGLISH = "en"
 #: The languages we ship, each named in itself (a person looking for theirs reads it in their own script).
 LANGUAGES = {"en": "English", "de": "Deutsch", "ar": "العربية"}
+#: Those written right to left: the whole layout mirrors. Known by code, not asked of QLocale: naming the
+#: answer (Qt.LayoutDirection) builds PySide's whole Qt enum namespace on the way to the first window
+#: (shell/qt_values.py says why that matters).
+RIGHT_TO_LEFT = frozenset({"ar"})
 CATALOG_DIR = Path(__file__).resolve().parents[2] / "translations"
 #: First-strong isolate … pop: an email, a role name or a number keeps its own direction inside a sentence
 #: of the other direction ("ada@example.com" is never reordered inside Arabic text).
@@ -46,9 +49,20 @@ FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
 
 
 class _State:
+    """The language in use, and what is worked out once per language.
+
+    The caches are the speed trick the role editor's first rows need (bench/role_editor.py: within one frame
+    of QSqlTableModel): a table asks for the same few words ("yes", a heading) and days thousands of times,
+    and each catalog lookup or QLocale call costs 5-10 us. install() empties them."""
+
     language = ENGLISH
     locale = QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
     translators: list[QTranslator] = []  # noqa: RUF012 - one list for the process: what install() put in
+    date_format = ""
+    time_formats: tuple[str, str] = ("", "")  # without and with seconds
+    words: dict[Message, str] = {}  # noqa: RUF012 - messages without parameters, as rendered
+    dates: dict[tuple[int, int, int], str] = {}  # noqa: RUF012 - days written so far
+    clocks: dict[tuple[int, int, int, bool], str] = {}  # noqa: RUF012 - times of day written so far
 
 
 def supported(code: str | None) -> str | None:
@@ -100,7 +114,7 @@ def locale() -> QLocale:
 
 
 def is_right_to_left() -> bool:
-    return _State.locale.textDirection() == Qt.LayoutDirection.RightToLeft
+    return _State.language in RIGHT_TO_LEFT
 
 
 def _locale_for(language: str) -> QLocale:
@@ -110,6 +124,19 @@ def _locale_for(language: str) -> QLocale:
     if supported(system.name()) == language:
         return system
     return QLocale(language)
+
+
+def _work_out_formats() -> None:
+    _State.words, _State.dates, _State.clocks = {}, {}, {}
+    _State.date_format = _State.locale.dateFormat(QLocale.FormatType.ShortFormat)
+    if "yyyy" not in _State.date_format:  # a short date's two-digit year reads as a day or month ("12/2/26")
+        _State.date_format = _State.date_format.replace("yy", "yyyy")
+    time_format = _State.locale.timeFormat(QLocale.FormatType.ShortFormat)
+    with_seconds = time_format if "s" in time_format else time_format.replace("mm", "mm:ss")
+    _State.time_formats = (time_format, with_seconds)
+
+
+_work_out_formats()  # English until install() says otherwise
 
 
 def _qt_catalog_dir() -> Path:
@@ -131,6 +158,7 @@ def install(app: QCoreApplication, language: str, catalog: Path | None = None) -
     _State.language = language
     _State.locale = _locale_for(language)
     QLocale.setDefault(_State.locale)
+    _work_out_formats()
     if language != ENGLISH:
         qt_catalogs = _qt_catalog_dir()
         ours = (catalog.stem, catalog.parent) if catalog else (f"desktop_auth_{language}", CATALOG_DIR)
@@ -141,8 +169,11 @@ def install(app: QCoreApplication, language: str, catalog: Path | None = None) -
                 _State.translators.append(translator)
             else:
                 log.warning("No %s catalog in %s", name, directory)
-    if isinstance(app, QGuiApplication):
-        app.setLayoutDirection(_State.locale.textDirection())
+    if isinstance(app, QGuiApplication) and app.isRightToLeft() != is_right_to_left():
+        from PySide6.QtCore import Qt
+
+        mirrored = Qt.LayoutDirection.RightToLeft if is_right_to_left() else Qt.LayoutDirection.LeftToRight
+        app.setLayoutDirection(mirrored)
 
 
 # -- our words --------------------------------------------------------------------------------------------
@@ -165,6 +196,16 @@ def translate_n(context: str, singular: str, plural: str, n: int) -> str:
 
 def render(message: Message) -> str:
     """A service's words (``desktop_auth.messages.Message``) in the current language."""
+    constant = not message.params and message.n is None
+    if constant and message in _State.words:
+        return _State.words[message]
+    text = _rendered(message)
+    if constant:
+        _State.words[message] = text
+    return text
+
+
+def _rendered(message: Message) -> str:
     if not message.context:  # verbatim: not ours to translate
         template = message.source
     elif message.plural is not None and message.n is not None:
@@ -206,17 +247,24 @@ def date_time(moment: datetime | None, *, seconds: bool = False) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone()
-    shown_moment = QDateTime.fromSecsSinceEpoch(int(local.timestamp()), QTimeZone.systemTimeZone())
-    date_format = _State.locale.dateFormat(QLocale.FormatType.ShortFormat)
-    if "yyyy" not in date_format:  # a short date's two-digit year reads as a day or month ("12/2/26")
-        date_format = date_format.replace("yy", "yyyy")
-    date = _State.locale.toString(shown_moment.date(), date_format)
-    time_format = _State.locale.timeFormat(QLocale.FormatType.ShortFormat)
-    if seconds and "s" not in time_format:
-        time_format = time_format.replace("mm", "mm:ss")
-    clock = _State.locale.toString(shown_moment.time(), time_format)
-    zone = local.tzname() or local.strftime("%z")
-    return f"{date} {clock} {zone}"
+    day = (local.year, local.month, local.day)
+    date = _State.dates.get(day)
+    if date is None:
+        if len(_State.dates) >= 10_000:  # a long history: never grow without bound
+            _State.dates.clear()
+        date = _State.dates[day] = _State.locale.toString(QDate(*day), _State.date_format)
+    minute = (local.hour, local.minute, local.second if seconds else 0, seconds)
+    clock = _State.clocks.get(minute)
+    if clock is None:
+        if len(_State.clocks) >= 10_000:
+            _State.clocks.clear()
+        clock = _State.clocks[minute] = _State.locale.toString(QTime(*minute[:3]), _State.time_formats[seconds])
+    return f"{date} {clock} {local.tzname() or local.strftime('%z')}"
+
+
+def date_time_formats() -> tuple[QLocale, str, str]:
+    """The locale, date format and time format date_time() writes with (to size a column for them)."""
+    return _State.locale, _State.date_format, _State.time_formats[0]
 
 
 def isolate(text: str) -> str:
