@@ -312,11 +312,12 @@ def email_problem(text: str) -> Message:
     if match := _TOO_LONG.match(text):
         return _too_long_problem(match["where"], int(match["n"]), match["unit"] == "byte")
     if match := _LABEL_TOO_LONG.match(text):
+        count = int(match["n"])
         return message_n(
             "Identity",
             "After the @-sign, periods cannot be separated by so many characters ({n} character too many).",
             "After the @-sign, periods cannot be separated by so many characters ({n} characters too many).",
-            int(match["n"]),
+            count,
         )
     if (match := _LISTED.match(text)) and (listed := _listed(match[1])) is not None:
         return listed.format(characters=match[2])

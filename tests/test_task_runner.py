@@ -189,7 +189,7 @@ def test_the_history_export_says_when_it_is_done_and_how_many_rows_it_wrote(
     qtbot.waitUntil(lambda: tab.status_label.text() != "", timeout=10_000)
     rows = len(list(csv.reader(path.open()))) - 1  # less the header
     assert tab.status_label.objectName() == "historyStatusLabel"
-    assert tab.status_label.text() == f"Exported {rows:,} history rows to {path}"
+    assert tab.status_label.text() == f"Exported {rows:,} history row{'s' if rows != 1 else ''} to {path}"
     assert not tab.status_label.isHidden()
     assert tab.error_label.isHidden()
 

@@ -114,13 +114,14 @@ class PasswordPolicy:
         self.max_length = max_length
 
     def help_text(self) -> Message:
+        count = self.min_length
         return message_n(
             "PasswordPolicy",
             "Use at least {n} character. A few unrelated words make a password that is long, strong and easy "
             "to remember. Any characters are allowed.",
             "Use at least {n} characters. A few unrelated words make a password that is long, strong and easy "
             "to remember. Any characters are allowed.",
-            self.min_length,
+            count,
         )
 
     def evaluate(self, password: str, email: str | None = None) -> StrengthReport:
@@ -167,18 +168,20 @@ class PasswordPolicy:
         if visible < self.min_length:
             hidden = length - visible
             if hidden:
+                count = self.min_length
                 too_short = message_n(
                     "PasswordPolicy",
                     "Use at least {n} character (this has {visible}, not counting {hidden} invisible).",
                     "Use at least {n} characters (this has {visible}, not counting {hidden} invisible).",
-                    self.min_length,
+                    count,
                 ).format(visible=visible, hidden=hidden)
             else:
+                count = self.min_length
                 too_short = message_n(
                     "PasswordPolicy",
                     "Use at least {n} character (this has {visible}).",
                     "Use at least {n} characters (this has {visible}).",
-                    self.min_length,
+                    count,
                 ).format(visible=visible)
             problems.append(PasswordProblem("too_short", too_short))
         result = zxcvbn(

@@ -374,6 +374,7 @@ class AdminService:
     def _reset_targets(actor: Actor, user_ids: Sequence[int]) -> list[int]:
         ids = list(dict.fromkeys(int(user_id) for user_id in user_ids))
         if len(ids) > MAX_PASSWORD_RESETS:
+            count = len(ids)
             raise InvalidInputError(
                 "user_ids",
                 [
@@ -383,7 +384,7 @@ class AdminService:
                         "each person must be given their own. Narrow the selection.",
                         "Reset at most {limit} passwords at once ({n} were selected): "
                         "each person must be given their own. Narrow the selection.",
-                        len(ids),
+                        count,
                     ).format(limit=MAX_PASSWORD_RESETS)
                 ],
             )

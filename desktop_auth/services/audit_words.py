@@ -90,33 +90,36 @@ def describe_event(event: AuditRecord) -> Message:
                 return message("Audit", "Imported accounts from a CSV file")
             if not new.isdigit():
                 return message("Audit", "Imported {count} accounts from a CSV file").format(count=new)
+            count = int(new)
             return message_n(
                 "Audit",
                 "Imported {n} account from a CSV file",
                 "Imported {n} accounts from a CSV file",
-                int(new),
+                count,
             )
         case "recovery_codes":
             return _recovery_codes(new, replaced=bool(event.detail))
         case "recovery_reset":
             if new is None or not new.isdigit():
                 return message("Audit", "Reset own password with a recovery code")
+            count = int(new)
             return message_n(
                 "Audit",
                 "Reset own password with a recovery code ({n} left)",
                 "Reset own password with a recovery code ({n} left)",
-                int(new),
+                count,
             )
         case "delete":
             return _delete(event.target, old, new)
         case "recovery_sign_in":
             if new is None or not new.isdigit():
                 return message("Audit", "Signed in with a recovery code instead of the authenticator")
+            count = int(new)
             return message_n(
                 "Audit",
                 "Signed in with a recovery code instead of the authenticator ({n} left)",
                 "Signed in with a recovery code instead of the authenticator ({n} left)",
-                int(new),
+                count,
             )
         case "two_factor_enable":
             return message("Audit", "Two-factor sign-in turned on")
@@ -135,11 +138,12 @@ def describe_event(event: AuditRecord) -> Message:
                 return message("Audit", "Address of {address} erased from the history entries").format(
                     address=event.target
                 )
+            count = int(new)
             return message_n(
                 "Audit",
                 "Address of {address} erased from {n} history entry",
                 "Address of {address} erased from {n} history entries",
-                int(new),
+                count,
             ).format(address=event.target)
     # An action this version does not know (written by a newer client): show what was stored.
     action = event.action.replace("_", " ").capitalize()
@@ -240,13 +244,15 @@ def _recovery_codes(new: str | None, replaced: bool) -> Message:
             return message("Audit", "New recovery codes made; the earlier ones no longer work")
         return message("Audit", "New recovery codes made")
     if replaced:
+        count = int(new)
         return message_n(
             "Audit",
             "{n} new recovery code made; the earlier ones no longer work",
             "{n} new recovery codes made; the earlier ones no longer work",
-            int(new),
+            count,
         )
-    return message_n("Audit", "{n} new recovery code made", "{n} new recovery codes made", int(new))
+    count = int(new)
+    return message_n("Audit", "{n} new recovery code made", "{n} new recovery codes made", count)
 
 
 def _moment(value: str | None) -> datetime | None:

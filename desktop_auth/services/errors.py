@@ -363,13 +363,14 @@ class ImportConflictError(ServiceError):
                 "Check the file again and remove it.",
             ).format(emails=named)
         else:
+            count = len(self.emails) - self.SHOWN
             text = message_n(
                 "ServiceErrors",
                 "Meanwhile someone else registered {emails} and {n} more (or a look-alike); nothing was imported. "
                 "Check the file again and remove it.",
                 "Meanwhile someone else registered {emails} and {n} more (or a look-alike); nothing was imported. "
                 "Check the file again and remove it.",
-                len(self.emails) - self.SHOWN,
+                count,
             ).format(emails=named)
         super().__init__(text)
 

@@ -160,8 +160,9 @@ def _same_address(lines: Sequence[int]) -> Message:
             "the same address as lines {lines} and {n} more",
             more,
         ).format(lines=named)
+    count = len(lines)
     return message_n(
-        "UserImport", "the same address as line {lines}", "the same address as lines {lines}", len(lines)
+        "UserImport", "the same address as line {lines}", "the same address as lines {lines}", count
     ).format(lines=named)
 
 
@@ -175,11 +176,12 @@ def _looks_like(address: str, lines: Sequence[int]) -> Message:
             "looks like {address} on lines {lines} and {n} more",
             more,
         ).format(address=address, lines=named)
+    count = len(lines)
     return message_n(
         "UserImport",
         "looks like {address} on line {lines}",
         "looks like {address} on lines {lines}",
-        len(lines),
+        count,
     ).format(address=address, lines=named)
 
 
@@ -294,12 +296,13 @@ def _read_row(line: int, record: list[str], columns: list[str], roles: set[str])
     email_cell, role_cell = cells.get("email", ""), cells.get("role", "")
     row = _Parsed(line, email_cell, role_cell, role_cell.strip() or USER_ROLE, [])
     if len(record) != len(columns):
+        count = len(columns)
         row.problems.append(
             message_n(
                 "UserImport",
                 "expected {n} cell ({columns}), found {found}",
                 "expected {n} cells ({columns}), found {found}",
-                len(columns),
+                count,
             ).format(columns=",".join(columns), found=len(record))
         )
     email_problems = _cell_problems("email", email_cell)

@@ -442,13 +442,14 @@ class AccountWindow(AppWindow, QMainWindow):
 
         self._show_two_factor(True)
         if result.codes_left:
+            count = result.codes_left
             said = translate_n(
                 "AccountWindow",
                 "Two-factor sign-in is on: signing in now asks for a code from your authenticator app. You have "
                 "{n} recovery code.",
                 "Two-factor sign-in is on: signing in now asks for a code from your authenticator app. You have "
                 "{n} recovery codes.",
-                result.codes_left,
+                count,
             )
         elif result.codes_problem:
             said = self.tr(

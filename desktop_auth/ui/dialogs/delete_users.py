@@ -90,6 +90,7 @@ class DeleteUsersDialog(FormDialog):
                 else self.tr("They include {named}.").format(named=named)
             )
         if targets.admins:
+            count = targets.admins
             notice.append(
                 self.tr("It is an administrator.")
                 if one
@@ -97,7 +98,7 @@ class DeleteUsersDialog(FormDialog):
                     "DeleteUsersDialog",
                     "{n} of them is an administrator.",
                     "{n} of them are administrators.",
-                    targets.admins,
+                    count,
                 )
             )
         self.show_notice(" ".join(notice))
@@ -158,9 +159,10 @@ class DeleteUsersDialog(FormDialog):
             self.confirm_edit.setFocus()
             return
         lifecycle, actor, ids = self._services.lifecycle, self._actor, self.targets.user_ids
+        count = len(ids)
         self.set_busy(
             True,
-            translate_n("DeleteUsersDialog", "Deleting {n} account…", "Deleting {n} accounts…", len(ids)),
+            translate_n("DeleteUsersDialog", "Deleting {n} account…", "Deleting {n} accounts…", count),
         )
         self._runner.run(lambda: lifecycle.delete_users(actor, ids), self._done, self._failed, owner=self)
 

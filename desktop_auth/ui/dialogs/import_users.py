@@ -413,11 +413,10 @@ class ImportUsersDialog(FormDialog):
                 return result, error
             return result, None
 
+        count = len(preview.rows)
         self.set_busy(
             True,
-            translate_n(
-                "ImportUsersDialog", "Importing {n} account…", "Importing {n} accounts…", len(preview.rows)
-            ),
+            translate_n("ImportUsersDialog", "Importing {n} account…", "Importing {n} accounts…", count),
         )
         self._runner.run(work, lambda outcome: self._imported(outcome, output), self._failed, owner=self)
 
@@ -432,8 +431,9 @@ class ImportUsersDialog(FormDialog):
         self.choose_button.setEnabled(False)
         self.cancel_button.setText(self.tr("C&lose"))
         self.cancel_button.setAccessibleName(self.tr("Close"))
+        count = result.count
         self.show_notice(
-            translate_n("ImportUsersDialog", "Imported {n} account.", "Imported {n} accounts.", result.count)
+            translate_n("ImportUsersDialog", "Imported {n} account.", "Imported {n} accounts.", count)
         )
         if write_problem is None:
             self._saved(result, output)
@@ -446,6 +446,7 @@ class ImportUsersDialog(FormDialog):
         if self.save_button is not None:
             self.save_button.hide()
         self.show_error("")
+        count = result.count
         self.show_notice(
             translate_n(
                 "ImportUsersDialog",
@@ -453,7 +454,7 @@ class ImportUsersDialog(FormDialog):
                 "be changed at the first sign-in and expires at {expires}.",
                 "Imported {n} accounts. Their temporary passwords are in {output} (readable only by you); each "
                 "must be changed at the first sign-in and expires at {expires}.",
-                result.count,
+                count,
             ).format(output=isolate(output), expires=date_time(result.passwords.expires_at))
         )
         self.cancel_button.setFocus()

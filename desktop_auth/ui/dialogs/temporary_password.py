@@ -238,8 +238,9 @@ class TemporaryPasswordDialog(FormDialog):
             return
         QGuiApplication.clipboard().setText(self.model.as_text(rows))
         self._kept.update(rows)
+        count = len(rows)
         self.status_label.setText(
-            translate_n("TemporaryPasswordDialog", "Copied {n} password.", "Copied {n} passwords.", len(rows))
+            translate_n("TemporaryPasswordDialog", "Copied {n} password.", "Copied {n} passwords.", count)
         )
         self.status_label.show()
 

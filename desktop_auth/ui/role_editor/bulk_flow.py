@@ -34,15 +34,17 @@ OnError = Callable[[Exception], None]
 def outcome_text(status: BulkChangeStatus) -> tuple[str, str]:
     """What to tell the person when a change ends: (done message, warning about conflicts or '')."""
     if status.state is BulkState.CANCELLED:
+        count = status.changed
         done = translate_n(
             "BulkFlow",
             "Stopped: changed {n} user of {total}; the others are as they were.",
             "Stopped: changed {n} users of {total}; the others are as they were.",
-            status.changed,
+            count,
         ).format(total=number(status.total))
     else:
+        count = status.changed
         done = translate_n(
-            "BulkFlow", "Changed {n} user ({change}).", "Changed {n} users ({change}).", status.changed
+            "BulkFlow", "Changed {n} user ({change}).", "Changed {n} users ({change}).", count
         ).format(change=render(status.describe_change()))
     if not status.conflicts:
         return done, ""
@@ -52,13 +54,14 @@ def outcome_text(status: BulkChangeStatus) -> tuple[str, str]:
         names = translate_n("BulkFlow", "{emails} and {n} more", "{emails} and {n} more", more).format(
             emails=names
         )
+    count = status.conflicts
     return done, translate_n(
         "BulkFlow",
         "{n} user was left alone because someone else changed them after you selected them: {emails}. "
         "Review them and try again.",
         "{n} users were left alone because someone else changed them after you selected them: {emails}. "
         "Review them and try again.",
-        status.conflicts,
+        count,
     ).format(emails=names)
 
 
@@ -181,9 +184,10 @@ class BulkFlow(QObject):
         """Apply (or resume) the change with a progress dialog; asks first when it would take away the
         person's own administrator role."""
         self._stop.clear()
+        count = status.total
         dialog = QProgressDialog(
             translate_n(
-                "BulkFlow", "Applying {change} to {n} users…", "Applying {change} to {n} users…", status.total
+                "BulkFlow", "Applying {change} to {n} user…", "Applying {change} to {n} users…", count
             ).format(change=render(status.describe_change())),
             self.tr("&Cancel"),
             0,

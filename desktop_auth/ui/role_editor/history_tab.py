@@ -122,7 +122,7 @@ class HistoryTab(LazyTab):
         self.status_label.setText(
             translate_n(
                 "HistoryTab",
-                "Exported {n} history rows to {path}",
+                "Exported {n} history row to {path}",
                 "Exported {n} history rows to {path}",
                 count,
             ).format(path=isolate(path))

@@ -200,7 +200,7 @@ class RecordActions:
             self._tab.busy_bar.hide()
             self._tab.message.emit(
                 translate_n(
-                    "RecordActions", "Exported {n} users to {path}", "Exported {n} users to {path}", count
+                    "RecordActions", "Exported {n} user to {path}", "Exported {n} users to {path}", count
                 ).format(path=isolate(path)),
                 10_000,
             )

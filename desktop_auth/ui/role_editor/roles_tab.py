@@ -163,8 +163,9 @@ class RolesTab(LazyTab):
                 role.description or self.tr("no description"), Qt.ItemDataRole.AccessibleTextRole
             )
             items[COL_DESCRIPTION].setToolTip(role.description or "")
+            count = role.user_count
             items[COL_USERS].setData(
-                translate_n("RolesTab", "{n} user", "{n} users", role.user_count),
+                translate_n("RolesTab", "{n} user", "{n} users", count),
                 Qt.ItemDataRole.AccessibleTextRole,
             )
             items[COL_USERS].setData(

@@ -60,11 +60,12 @@ class UnfinishedBar(QFrame):
     def show_change(self, change: BulkChangeStatus | None) -> None:
         self._change = change
         if change is not None:
+            count = change.total
             reached = translate_n(
                 "UnfinishedBar",
+                "An unfinished change ({change}) has reached {done} of {n} user.",
                 "An unfinished change ({change}) has reached {done} of {n} users.",
-                "An unfinished change ({change}) has reached {done} of {n} users.",
-                change.total,
+                count,
             ).format(change=render(change.describe_change()), done=number(change.done))
             if change.state is BulkState.FAILED and change.message:
                 reached = self.tr("{reached} It stopped: {reason}").format(

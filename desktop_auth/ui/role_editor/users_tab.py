@@ -251,31 +251,34 @@ class UsersTab(QWidget):
                 for old, new in changed.items()
                 if new is not None
             )
+            count = following.followed
             said.append(
                 translate_n(
                     "UsersTab",
                     "{n} unsaved role change now names the renamed role ({renames}).",
                     "{n} unsaved role changes now name the renamed role ({renames}).",
-                    following.followed,
+                    count,
                 ).format(renames=renames)
             )
         if following.dropped:
             gone = ", ".join(isolate(old) for old, new in changed.items() if new is None)
+            count = following.dropped
             said.append(
                 translate_n(
                     "UsersTab",
                     "Dropped {n} unsaved role change: the role is gone ({roles}).",
                     "Dropped {n} unsaved role changes: the role is gone ({roles}).",
-                    following.dropped,
+                    count,
                 ).format(roles=gone)
             )
         if following.stale_bulk_role is not None and pending.bulk is not None:
+            count = pending.bulk.total
             said.append(
                 translate_n(
                     "UsersTab",
                     "Dropped the unsaved change for {n} selected user: its role {role} is gone.",
                     "Dropped the unsaved change for {n} selected users: its role {role} is gone.",
-                    pending.bulk.total,
+                    count,
                 ).format(role=isolate(following.stale_bulk_role))
             )
             self.bulk_flow.discard(pending.bulk.change_id)

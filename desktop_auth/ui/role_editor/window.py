@@ -169,6 +169,7 @@ class RoleEditor(AppWindow, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.model.pending and not self._closing_confirmed:
+            count = len(self.model.pending)
             answer = QMessageBox.question(
                 self,
                 self.tr("Unsaved changes"),
@@ -176,7 +177,7 @@ class RoleEditor(AppWindow, QMainWindow):
                     "RoleEditor",
                     "{n} change is not saved. Save before closing?",
                     "{n} changes are not saved. Save before closing?",
-                    len(self.model.pending),
+                    count,
                 ),
                 QMessageBox.StandardButton.Save
                 | QMessageBox.StandardButton.Discard

@@ -258,7 +258,9 @@ def date_time(moment: datetime | None, *, seconds: bool = False) -> str:
     if clock is None:
         if len(_State.clocks) >= 10_000:
             _State.clocks.clear()
-        clock = _State.clocks[minute] = _State.locale.toString(QTime(*minute[:3]), _State.time_formats[seconds])
+        clock = _State.clocks[minute] = _State.locale.toString(
+            QTime(*minute[:3]), _State.time_formats[seconds]
+        )
     return f"{date} {clock} {local.tzname() or local.strftime('%z')}"
 
 
