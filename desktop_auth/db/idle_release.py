@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, exc
 
 from desktop_auth.db.errors import DatabaseBusyError
+from desktop_auth.messages import message
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,10 @@ class IdleRelease:
             except exc.TimeoutError as error:
                 # The pool's wait ran out (translate_errors handles driver errors only): say busy.
                 raise DatabaseBusyError(
-                    "Every database connection of this client stayed busy too long; please try again."
+                    message(
+                        "DatabaseErrors",
+                        "Every database connection of this client stayed busy too long; please try again.",
+                    )
                 ) from error
             with connection:
                 yield connection

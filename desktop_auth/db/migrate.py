@@ -14,6 +14,7 @@ from desktop_auth import paths
 from desktop_auth.db.engine import Database, translate_errors
 from desktop_auth.db.errors import SchemaError
 from desktop_auth.db.schema import REVISIONS, SchemaState, inspect_schema
+from desktop_auth.messages import message
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -67,7 +68,11 @@ def foreign_keys_off(connection: Connection) -> Iterator[None]:
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         connection.rollback()
         if broken:
-            raise SchemaError(f"The migration left rows whose foreign keys point nowhere: {broken[:5]}")
+            raise SchemaError(
+                message(
+                    "DatabaseErrors", "The migration left rows whose foreign keys point nowhere: {rows}"
+                ).format(rows=str(broken[:5]))
+            )
     finally:
         connection.rollback()
         connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
@@ -93,8 +98,11 @@ def upgrade(database: Database, revision: str = "head") -> str | None:
             _adopt_tutorial_schema(connection, status.revision)
         elif status.state is SchemaState.NEWER:
             raise SchemaError(
-                f"The database holds revision {status.revision!r}, which this version of desktop-auth does not "
-                "know, and its tables are not the tutorial's; refusing to touch it."
+                message(
+                    "DatabaseErrors",
+                    "The database holds revision '{revision}', which this version of desktop-auth does not "
+                    "know, and its tables are not the tutorial's; refusing to touch it.",
+                ).format(revision=str(status.revision))
             )
         command.upgrade(alembic_config(connection), revision)
         connection.commit()

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, inspect, text
 
 from desktop_auth.db.engine import Database, translate_errors
 from desktop_auth.db.errors import SchemaError, SchemaOutdatedError
+from desktop_auth.messages import message
 
 REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 HEAD = REVISIONS[-1]
@@ -37,15 +38,26 @@ class SchemaStatus:
             return
         if self.state is SchemaState.NEWER:
             raise SchemaError(
-                f"The database schema (revision {self.revision}) is newer than this version of desktop-auth "
-                f"knows (head {HEAD}); update the application."
+                message(
+                    "DatabaseErrors",
+                    "The database schema (revision {revision}) is newer than this version of desktop-auth "
+                    "knows (head {head}); update the application.",
+                ).format(revision=str(self.revision), head=HEAD)
             )
         described = {
-            SchemaState.EMPTY: "The database has no tables yet",
-            SchemaState.OUTDATED: f"The database schema is out of date (revision {self.revision}, need {HEAD})",
-            SchemaState.LEGACY: "The database holds the tutorial's tables and must be adopted",
+            SchemaState.EMPTY: message("DatabaseErrors", "The database has no tables yet; run: {command}"),
+            SchemaState.OUTDATED: message(
+                "DatabaseErrors",
+                "The database schema is out of date (revision {revision}, need {head}); run: {command}",
+            ),
+            SchemaState.LEGACY: message(
+                "DatabaseErrors",
+                "The database holds the tutorial's tables and must be adopted; run: {command}",
+            ),
         }[self.state]
-        raise SchemaOutdatedError(f"{described}; run: {UPGRADE_COMMAND}")
+        raise SchemaOutdatedError(
+            described.format(revision=str(self.revision), head=HEAD, command=UPGRADE_COMMAND)
+        )
 
 
 def read_revision(connection: Connection) -> str | None:
