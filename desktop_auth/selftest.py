@@ -62,7 +62,8 @@ def catalogs_load(app: QCoreApplication) -> None:
             i18n.install(app, language)
             ours = i18n.translate("LoginDialog", "Sign in")
             assert ours != "Sign in", f"{language}: our catalog did not load"
-            qt_cancel = i18n.translate("QPlatformTheme", "Cancel")
+            qt_context = "QPlatformTheme"  # Qt's words, not ours: a name, so our catalog does not take it in
+            qt_cancel = i18n.translate(qt_context, "Cancel")
             assert qt_cancel != "Cancel", f"{language}: Qt's catalog did not load ({cancel!r} expected)"
     finally:
         i18n.install(app, i18n.chosen_language())
