@@ -258,10 +258,15 @@ def tour(visit: Callable[[QWidget, str], None], theme: str, workdir: Path) -> No
     _show(visit, step, "two-factor-code")
     step.close()
 
+    from desktop_auth.messages import message
+
+    # As desktop_auth/db/engine.py words it: our sentence around the driver's own (which stays as it is).
     error = StartupErrorDialog(
         DatabaseUnavailableError(
-            "The database is unavailable (mysql+pymysql://app:***@db.example.com/accounts): "
-            "Can't connect to MySQL server on 'db.example.com'"
+            message("DatabaseErrors", "The database is unavailable ({location}): {detail}").format(
+                location="mysql+pymysql://app:***@db.example.com/accounts",
+                detail="Can't connect to MySQL server on 'db.example.com'",
+            )
         )
     )
     _show(visit, error, "database-unavailable")

@@ -9,8 +9,9 @@ Words are found by Qt's ``pyside6-lupdate`` (``self.tr``, ``translate``, ``trans
 here on top, so that a catalog does not change with every edit of the code around a word:
 
 - locations are left out (``-locations none``): the catalog changes only when the words do;
-- lupdate's Python reader marks a message plural only when its count is a literal number, so every message with
-  ``{n}`` (the count, by convention) is marked plural here, and its translations kept form by form.
+- lupdate's Python reader marks a message plural only when its count is a literal number, so every message
+  with an English plural (the comment ``translate_n``/``message_n`` give) is marked plural here, and its
+  translations kept form by form.
 
 A translator edits ``desktop_auth/translations/desktop_auth_<language>.ts`` (Qt Linguist, ``pyside6-linguist``,
 or any editor), then runs ``update``. ``{name}`` placeholders must stay as they are; ``&`` marks the Alt key.
@@ -54,7 +55,9 @@ class Entry:
 
     @property
     def plural(self) -> bool:
-        return "{n}" in self.source or "{n}" in self.comment
+        """Said about a count: translate_n/message_n give the English plural as the comment (and nothing else
+        in the code gives one)."""
+        return bool(self.comment)
 
 
 def _tool(name: str) -> str:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpacerItem,
     QVBoxLayout,
     QWidget,
 )
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from desktop_auth.security import PasswordPolicy
 
 
+MINIMUM_WIDTH = 460  # a form dialog's narrowest (it grows with its title and buttons)
 CONFIRM_PAUSE_MS = 700  # a pause in typing the confirmation after which a mismatch is said
 
 
@@ -71,7 +73,6 @@ class FormDialog(AppWindow, QDialog):
         self.setObjectName(object_name)
         self.setWindowTitle(title)
         self.setAccessibleName(title)
-        self.setMinimumWidth(460)
         self._busy = False
         self._inputs: list[QWidget] = []
         self._made_read_only: list[QLineEdit] = []  # while busy
@@ -124,6 +125,9 @@ class FormDialog(AppWindow, QDialog):
         layout.addWidget(self.busy_bar)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
+        # At least 460 px wide, and wider when the title or the buttons need it (German words are long): a
+        # strut in the layout, where setMinimumWidth() on the dialog would override the layout's own minimum.
+        layout.addItem(QSpacerItem(MINIMUM_WIDTH - 40, 0))
 
     # -- building ------------------------------------------------------------------------------------
 

@@ -44,6 +44,8 @@ class AppWindow(settings_store.RestoresGeometry):
             if not restored and not isinstance(widget, QDialog):
                 _centre(widget)
         super().setVisible(visible)
+        if visible:
+            grow_to_fit(widget)  # tall enough for its wrapped text at this width (a long translation too)
         if visible and widget.findChild(_FirstFocusShown) is None:
             _FirstFocusShown(widget)
 
