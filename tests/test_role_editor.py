@@ -635,7 +635,7 @@ def test_closing_before_every_password_was_copied_asks_first(
 
     click(qtbot, dialog, "closeButton")
     assert answer(qtbot, dialog, QMessageBox.StandardButton.Cancel).startswith(
-        "1 of 2 passwords were copied or exported"
+        "1 of 2 passwords were not copied or exported"
     )
     assert dialog.isVisible()
 

@@ -324,10 +324,10 @@ class TemporaryPasswordDialog(FormDialog):
             # The noun agrees with the total (the count the catalog's forms follow); never 1 here.
             text = translate_n(
                 "TemporaryPasswordDialog",
-                "{unkept} of {n} passwords were copied or exported. They are not shown again: those accounts "
-                "will need another reset before anyone can sign in to them.",
-                "{unkept} of {n} passwords were copied or exported. They are not shown again: those accounts "
-                "will need another reset before anyone can sign in to them.",
+                "{unkept} of {n} passwords were not copied or exported. They are not shown again: those "
+                "accounts will need another reset before anyone can sign in to them.",
+                "{unkept} of {n} passwords were not copied or exported. They are not shown again: those "
+                "accounts will need another reset before anyone can sign in to them.",
                 total,
             ).format(unkept=number(unkept))
         question = self.tr("Close without copying?")
