@@ -234,10 +234,15 @@ class ImportUsersDialog(FormDialog):
         self.model = ImportPreviewModel(self)
         self.show_notice(
             self.tr(
-                "The file is UTF-8 text whose first line names the columns: email,role (role may be left out; "
-                "then the role is user). At most {rows} rows. Every row is checked first; nothing is imported "
-                "until no row has a problem, and then all of them are, or none."
-            ).format(rows=number(MAX_IMPORT_ROWS))
+                "The file is UTF-8 text whose first line names the columns: {columns} ({role_column} may be "
+                "left out; then the role is {default_role}). At most {rows} rows. Every row is checked first; "
+                "nothing is imported until no row has a problem, and then all of them are, or none."
+            ).format(  # the column names and the role are the file's words, the same in every language
+                columns=isolate("email,role"),
+                role_column=isolate("role"),
+                default_role=isolate("user"),
+                rows=number(MAX_IMPORT_ROWS),
+            )
         )
         self._build()
 
