@@ -9,7 +9,9 @@ turns one entry into a sentence, a translatable ``Message``: the GUI renders it 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 
 from desktop_auth.messages import Message, message, message_n, verbatim
 from desktop_auth.services.app_settings import setting_labels
@@ -264,3 +266,206 @@ def _moment(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- the detail column and the names beside it ------------------------------------------------------------
+# The services store a short English note in ``detail`` (the CSV export keeps it as stored); these turn each
+# note the services write back into a Message whose English is the stored text word for word, so the
+# History tab can show it in the person's language. A note this version does not write (an older version's,
+# or free text) is shown as stored.
+
+_SYSTEM_ACTOR = "system"  # services/audit.py's SYSTEM_ACTOR (not imported: that module pulls SQLAlchemy in)
+_COUNT = r"(\d[\d,]*)"  # a count as the services write it: 12, or 1,234 (f"{n:,}")
+_NAME = r"(.+)"  # an address, or the label an erased address left ("deleted account #42")
+
+_DELETED_ACCOUNT = re.compile(r"deleted account #(\d+)")
+_DELETED_OWN_ACCOUNT = re.compile(r"deleted own account #(\d+)")
+_CREATED_WITH_TEMPORARY = re.compile(rf"created by {_NAME} with a temporary password")
+_CREATED_BY = re.compile(rf"created by {_NAME}")
+_IMPORTED_BY = re.compile(rf"imported from a CSV file by {_NAME}")
+_IMPORTED = re.compile(rf"imported {_COUNT} accounts from a CSV file")
+_LOCKOUT = re.compile(rf"{_COUNT} failed attempts; lockout #{_COUNT}")
+_RECOVERY_RESET = re.compile(rf"reset own password with a recovery code \({_COUNT} left\)")
+_RECOVERY_SIGN_IN = re.compile(
+    rf"signed in with a recovery code instead of the authenticator \({_COUNT} left\)"
+)
+_ERASED_FROM = re.compile(rf"address of {_NAME} erased from {_COUNT} audit entries")
+_DELETED_WAS = re.compile(rf"(deleted (?:own )?account #\d+), was {_NAME}")
+_DELETED_ERASED = re.compile(r"(deleted (?:own )?account #\d+), address erased")
+_RENAME_CARRIED = re.compile(rf"{_COUNT} unfinished changes? of many users follow")
+
+
+def describe_detail(detail: str | None) -> Message | None:
+    """The note of an audit entry (its ``detail``) as a Message whose English is ``detail`` itself; None for
+    no note, the text as it is (``verbatim``) for a note this version does not write."""
+    if detail is None:
+        return None
+    fixed = _fixed_details().get(detail)
+    if fixed is not None:
+        return fixed
+    for pattern, describe in _DETAIL_PATTERNS:
+        found = pattern.fullmatch(detail)
+        if found is not None:
+            described = describe(*found.groups())
+            # Its English must be what is stored (but for thousands separators: a count the service wrote
+            # as 1234 reads 1,234), else the note is shown as it is: "1 unfinished changes" is no
+            # note of ours.
+            if described is not None and _same_words(str(described), detail):
+                return described
+    return verbatim(detail)
+
+
+def describe_actor(actor: str) -> Message:
+    """Who did it, as the History tab shows it: the system (a lockout) in words, an address as it is, the
+    label an erased address left ("deleted account #42") in words."""
+    if actor == _SYSTEM_ACTOR:
+        return message("Audit", "system")
+    name = describe_name(actor)
+    return name if isinstance(name, Message) else verbatim(name)
+
+
+def describe_name(name: str) -> Message | str:
+    """An address as it is (a ``str``: shown left to right), or the label an erased address left in the
+    history in words: "deleted account #42", "deleted own account #42" (services/lifecycle.py, own_account.py)
+    or "erased address". The account number stays as stored (no thousands separator)."""
+    if name == "erased address":
+        return message("Audit", "erased address")
+    found = _DELETED_ACCOUNT.fullmatch(name)
+    if found is not None:
+        return message("Audit", "deleted account #{number}").format(number=found[1])
+    found = _DELETED_OWN_ACCOUNT.fullmatch(name)
+    if found is not None:
+        return message("Audit", "deleted own account #{number}").format(number=found[1])
+    return name
+
+
+@cache
+def _fixed_details() -> dict[str, Message]:
+    return {
+        "first administrator": message("Audit", "first administrator"),
+        "self-registration": message("Audit", "self-registration"),
+        "wrong current password": message("Audit", "wrong current password"),
+        "wrong password or code": message("Audit", "wrong password or code"),
+        "wrong or reused code": message("Audit", "wrong or reused code"),
+        "wrong recovery code": message("Audit", "wrong recovery code"),
+        "replaced the earlier codes": message("Audit", "replaced the earlier codes"),
+    }
+
+
+def _same_words(english: str, stored: str) -> bool:
+    return english == stored or english.replace(",", "") == stored.replace(",", "")
+
+
+def _count(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def _created_with_temporary(who: str) -> Message:
+    return message("Audit", "created by {who} with a temporary password").format(who=describe_name(who))
+
+
+def _created_by(who: str) -> Message:
+    return message("Audit", "created by {who}").format(who=describe_name(who))
+
+
+def _imported_by(who: str) -> Message:
+    return message("Audit", "imported from a CSV file by {who}").format(who=describe_name(who))
+
+
+def _imported(count: str) -> Message:
+    accounts = _count(count)
+    # The English says "accounts" for one too (as stored): both forms alike, the languages decide.
+    return message_n(
+        "Audit",
+        "imported {n} accounts from a CSV file",
+        "imported {n} accounts from a CSV file",
+        accounts,
+    )
+
+
+def _lockout(threshold: str, lockout: str) -> Message:
+    attempts = _count(threshold)
+    return message_n(
+        "Audit",
+        "{n} failed attempts; lockout #{lockout}",
+        "{n} failed attempts; lockout #{lockout}",
+        attempts,
+    ).format(lockout=_count(lockout))
+
+
+def _email_changed(old: str, new: str) -> Message | None:
+    # "changed email from OLD to NEW": read apart only when " to " separates them once (an address has no
+    # spaces, nor has the label an erase leaves)
+    if " to " in old or " to " in new:
+        return None
+    return message("Audit", "changed email from {old} to {new}").format(
+        old=describe_name(old), new=describe_name(new)
+    )
+
+
+def _recovery_reset(count: str) -> Message:
+    left = _count(count)
+    return message_n(
+        "Audit",
+        "reset own password with a recovery code ({n} left)",
+        "reset own password with a recovery code ({n} left)",
+        left,
+    )
+
+
+def _recovery_sign_in(count: str) -> Message:
+    left = _count(count)
+    return message_n(
+        "Audit",
+        "signed in with a recovery code instead of the authenticator ({n} left)",
+        "signed in with a recovery code instead of the authenticator ({n} left)",
+        left,
+    )
+
+
+def _erased_from(label: str, count: str) -> Message:
+    entries = _count(count)
+    # The English says "entries" for one too (as stored).
+    return message_n(
+        "Audit",
+        "address of {label} erased from {n} audit entries",
+        "address of {label} erased from {n} audit entries",
+        entries,
+    ).format(label=describe_name(label))
+
+
+def _deleted_was(label: str, address: str) -> Message:
+    return message("Audit", "{label}, was {address}").format(
+        label=describe_name(label), address=describe_name(address)
+    )
+
+
+def _deleted_erased(label: str) -> Message:
+    return message("Audit", "{label}, address erased").format(label=describe_name(label))
+
+
+def _rename_carried(count: str) -> Message:
+    changes = _count(count)
+    return message_n(
+        "Audit",
+        "{n} unfinished change of many users follow",
+        "{n} unfinished changes of many users follow",
+        changes,
+    )
+
+
+#: Each note with parameters the services write, and what reads it (None: not after all, shown as stored).
+_DETAIL_PATTERNS: tuple[tuple[re.Pattern[str], Callable[..., Message | None]], ...] = (
+    (_CREATED_WITH_TEMPORARY, _created_with_temporary),  # before _CREATED_BY, which would match it too
+    (_CREATED_BY, _created_by),
+    (_IMPORTED_BY, _imported_by),
+    (_IMPORTED, _imported),
+    (_LOCKOUT, _lockout),
+    (re.compile(rf"changed email from {_NAME} to {_NAME}"), _email_changed),
+    (_RECOVERY_RESET, _recovery_reset),
+    (_RECOVERY_SIGN_IN, _recovery_sign_in),
+    (_ERASED_FROM, _erased_from),
+    (_DELETED_ERASED, _deleted_erased),  # before _DELETED_WAS (", was" cannot match it, but say so)
+    (_DELETED_WAS, _deleted_was),
+    (_RENAME_CARRIED, _rename_carried),
+)

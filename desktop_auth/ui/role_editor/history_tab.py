@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
 
-from desktop_auth.services.audit_words import describe_event
+from desktop_auth.services.audit_words import describe_actor, describe_detail, describe_event
 from desktop_auth.ui.role_editor.lazy_tab import LazyTab, read_only_table
 from desktop_auth.ui.shell.announce import show_message
 from desktop_auth.ui.shell.i18n import date_time, isolate, render, translate, translate_n
@@ -101,13 +101,14 @@ class HistoryTab(LazyTab):
 
     def _append(self, events: list[AuditRecord]) -> None:
         for event in events:
+            detail = describe_detail(event.detail)  # the services' English note, in the person's language
             self.model.appendRow(
                 [
                     QStandardItem(date_time(event.created_at, seconds=True)),
-                    QStandardItem(event.actor),
+                    QStandardItem(render(describe_actor(event.actor))),
                     QStandardItem(event.target),
                     QStandardItem(render(describe_event(event))),
-                    QStandardItem(event.detail or ""),
+                    QStandardItem(render(detail) if detail is not None else ""),
                 ]
             )
         self.more_button.setEnabled(len(events) == HISTORY_PAGE)
