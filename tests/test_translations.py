@@ -244,3 +244,47 @@ def test_no_unmarked_words_in_service_errors() -> None:
                         if " " in text.strip() and WORDS.search(text):
                             unmarked.append(f"{_where(path, node)}: {called}({text!r}) is not a message()")
     assert not unmarked, "\n".join(sorted(set(unmarked)))
+
+
+def test_the_catalog_check_catches_missing_words_placeholders_and_alt_keys() -> None:
+    entry = translations.Entry
+    found = translations.problems(
+        "de",
+        [
+            entry("Ctx", "&Save", "", [""]),
+            entry("Ctx", "Signed in as {email}", "", ["Angemeldet"]),
+            entry("Ctx", "&Delete", "", ["Löschen"]),
+            entry("Ctx", "{n} user", "{n} users", ["{n} Benutzer", "{n} Benutzer {extra}"]),
+            entry("Ctx", "&Open", "", ["Ö&ffnen"]),
+        ],
+    )
+    assert len(found) == 4, found
+    assert "not translated" in found[0]
+    assert "{email}" in found[1]
+    assert "Alt-key" in found[2]
+    assert "{extra}" in found[3]
+
+
+def test_a_stale_catalog_keeps_its_translations_and_gains_the_new_words() -> None:
+    entry = translations.Entry
+    extracted = [
+        entry("Ctx", "Keep", "", [""]),
+        entry("Ctx", "New", "", [""]),
+        entry("Ctx", "{n} a", "{n} as", [""]),
+    ]
+    existing = [entry("Ctx", "Keep", "", ["Behalten"]), entry("Ctx", "Gone", "", ["Weg"])]
+    merged = translations.merged("ar", extracted, existing)
+    assert [(item.source, item.forms) for item in merged] == [
+        ("Keep", ["Behalten"]),
+        ("New", [""]),
+        ("{n} a", [""] * 6),  # Arabic: six plural forms to give
+    ]
+
+
+def test_pseudo_words_keep_placeholders_alt_keys_and_markup() -> None:
+    word = translations.pseudo_word("&Save {count} users to <b>{path}</b>")
+    assert word.startswith("[&")
+    assert word.endswith("~]")
+    for kept in ("{count}", "{path}", "<b>", "</b>"):
+        assert kept in word
+    assert "users" not in word  # accented: an untranslated word stands out
