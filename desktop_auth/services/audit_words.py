@@ -339,6 +339,43 @@ def describe_name(name: str) -> Message | str:
     return name
 
 
+_BULK_TARGET = re.compile(rf"{_COUNT} users \(change #(\d+)\)")
+_BULK_ACTIONS = frozenset({"bulk_change", "bulk_change_done", "bulk_change_cancelled"})
+_ROLE_ACTIONS = frozenset({"role_add", "role_remove", "role_rename", "role_describe"})
+
+
+def describe_target(event: AuditRecord) -> Message:
+    """Whom or what an entry is about (its ``target``, the History tab's "Account / item") as a Message whose
+    English is the stored target: a setting's name and a change of many users ("12 users (change #3)") in
+    words, the label an erased address left in words (``describe_name``); an address, an operator and a
+    role name (data) as they are, and so is a target this version does not write."""
+    target = event.target
+    if event.action == "setting":
+        return setting_labels_by_english().get(target) or verbatim(target)
+    if event.action in _BULK_ACTIONS:
+        return _bulk_target(target) or verbatim(target)
+    if event.action in _ROLE_ACTIONS:
+        return verbatim(target)
+    name = describe_name(target)
+    return name if isinstance(name, Message) else verbatim(name)
+
+
+def _bulk_target(target: str) -> Message | None:
+    # "1,234 users (change #7)" (services/bulk.py): the count a parameter, the change's number as stored
+    found = _BULK_TARGET.fullmatch(target)
+    if found is None:
+        return None
+    users = _count(found[1])
+    # The English says "users" for one too (as stored): both forms alike, the languages decide.
+    described = message_n(
+        "Audit",
+        "{n} users (change #{change})",
+        "{n} users (change #{change})",
+        users,
+    ).format(change=found[2])
+    return described if _same_words(str(described), target) else None
+
+
 @cache
 def _fixed_details() -> dict[str, Message]:
     return {

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
 
-from desktop_auth.services.audit_words import describe_actor, describe_detail, describe_event
+from desktop_auth.services.audit_words import (
+    describe_actor,
+    describe_detail,
+    describe_event,
+    describe_target,
+)
 from desktop_auth.ui.role_editor.lazy_tab import LazyTab, read_only_table
 from desktop_auth.ui.shell.announce import show_message
 from desktop_auth.ui.shell.i18n import date_time, isolate, render, translate, translate_n
@@ -106,7 +111,7 @@ class HistoryTab(LazyTab):
                 [
                     QStandardItem(date_time(event.created_at, seconds=True)),
                     QStandardItem(render(describe_actor(event.actor))),
-                    QStandardItem(event.target),
+                    QStandardItem(render(describe_target(event))),
                     QStandardItem(render(describe_event(event))),
                     QStandardItem(render(detail) if detail is not None else ""),
                 ]
