@@ -735,142 +735,154 @@
     </message>
     <message>
         <source>system</source>
-        <translation type="unfinished"></translation>
+        <translation>النظام</translation>
     </message>
     <message>
         <source>erased address</source>
-        <translation type="unfinished"></translation>
+        <translation>عنوان ممحو</translation>
     </message>
     <message>
         <source>deleted account #{number}</source>
-        <translation type="unfinished"></translation>
+        <translation>الحساب المحذوف #{number}</translation>
     </message>
     <message>
         <source>deleted own account #{number}</source>
-        <translation type="unfinished"></translation>
+        <translation>الحساب #{number} الذي حذفه صاحبه</translation>
+    </message>
+    <message numerus="yes">
+        <source>{n} users (change #{change})</source>
+        <comment>{n} users (change #{change})</comment>
+        <translation>
+            <numerusform>{n} مستخدم (التغيير #{change})</numerusform>
+            <numerusform>مستخدم واحد (التغيير #{change})</numerusform>
+            <numerusform>مستخدمان (التغيير #{change})</numerusform>
+            <numerusform>{n} مستخدمين (التغيير #{change})</numerusform>
+            <numerusform>{n} مستخدمًا (التغيير #{change})</numerusform>
+            <numerusform>{n} مستخدم (التغيير #{change})</numerusform>
+        </translation>
     </message>
     <message>
         <source>first administrator</source>
-        <translation type="unfinished"></translation>
+        <translation>المسؤول الأول</translation>
     </message>
     <message>
         <source>self-registration</source>
-        <translation type="unfinished"></translation>
+        <translation>التسجيل الذاتي</translation>
     </message>
     <message>
         <source>wrong current password</source>
-        <translation type="unfinished"></translation>
+        <translation>كلمة مرور حالية خاطئة</translation>
     </message>
     <message>
         <source>wrong password or code</source>
-        <translation type="unfinished"></translation>
+        <translation>كلمة مرور أو رمز خاطئ</translation>
     </message>
     <message>
         <source>wrong or reused code</source>
-        <translation type="unfinished"></translation>
+        <translation>رمز خاطئ أو مستخدَم من قبل</translation>
     </message>
     <message>
         <source>wrong recovery code</source>
-        <translation type="unfinished"></translation>
+        <translation>رمز استرداد خاطئ</translation>
     </message>
     <message>
         <source>replaced the earlier codes</source>
-        <translation type="unfinished"></translation>
+        <translation>حلّت محلّ الرموز السابقة</translation>
     </message>
     <message>
         <source>created by {who} with a temporary password</source>
-        <translation type="unfinished"></translation>
+        <translation>أنشأه {who} بكلمة مرور مؤقتة</translation>
     </message>
     <message>
         <source>created by {who}</source>
-        <translation type="unfinished"></translation>
+        <translation>أنشأه {who}</translation>
     </message>
     <message>
         <source>imported from a CSV file by {who}</source>
-        <translation type="unfinished"></translation>
+        <translation>استورده {who} من ملف CSV</translation>
     </message>
     <message numerus="yes">
         <source>imported {n} accounts from a CSV file</source>
         <comment>imported {n} accounts from a CSV file</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>تم استيراد {n} حساب من ملف CSV</numerusform>
+            <numerusform>تم استيراد حساب واحد من ملف CSV</numerusform>
+            <numerusform>تم استيراد حسابين من ملف CSV</numerusform>
+            <numerusform>تم استيراد {n} حسابات من ملف CSV</numerusform>
+            <numerusform>تم استيراد {n} حسابًا من ملف CSV</numerusform>
+            <numerusform>تم استيراد {n} حساب من ملف CSV</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>{n} failed attempts; lockout #{lockout}</source>
         <comment>{n} failed attempts; lockout #{lockout}</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>{n} محاولة فاشلة؛ القفل #{lockout}</numerusform>
+            <numerusform>محاولة فاشلة واحدة؛ القفل #{lockout}</numerusform>
+            <numerusform>محاولتان فاشلتان؛ القفل #{lockout}</numerusform>
+            <numerusform>{n} محاولات فاشلة؛ القفل #{lockout}</numerusform>
+            <numerusform>{n} محاولة فاشلة؛ القفل #{lockout}</numerusform>
+            <numerusform>{n} محاولة فاشلة؛ القفل #{lockout}</numerusform>
         </translation>
     </message>
     <message>
         <source>changed email from {old} to {new}</source>
-        <translation type="unfinished"></translation>
+        <translation>تم تغيير البريد الإلكتروني من {old} إلى {new}</translation>
     </message>
     <message numerus="yes">
         <source>reset own password with a recovery code ({n} left)</source>
         <comment>reset own password with a recovery code ({n} left)</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>أعاد المستخدم تعيين كلمة مروره باستخدام رمز استرداد (تبقّى {n} رمز)</numerusform>
+            <numerusform>أعاد المستخدم تعيين كلمة مروره باستخدام رمز استرداد (تبقّى رمز واحد)</numerusform>
+            <numerusform>أعاد المستخدم تعيين كلمة مروره باستخدام رمز استرداد (تبقّى رمزان)</numerusform>
+            <numerusform>أعاد المستخدم تعيين كلمة مروره باستخدام رمز استرداد (تبقّت {n} رموز)</numerusform>
+            <numerusform>أعاد المستخدم تعيين كلمة مروره باستخدام رمز استرداد (تبقّى {n} رمزًا)</numerusform>
+            <numerusform>أعاد المستخدم تعيين كلمة مروره باستخدام رمز استرداد (تبقّى {n} رمز)</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>signed in with a recovery code instead of the authenticator ({n} left)</source>
         <comment>signed in with a recovery code instead of the authenticator ({n} left)</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>سجّل الدخول باستخدام رمز استرداد بدلًا من تطبيق المصادقة (تبقّى {n} رمز)</numerusform>
+            <numerusform>سجّل الدخول باستخدام رمز استرداد بدلًا من تطبيق المصادقة (تبقّى رمز واحد)</numerusform>
+            <numerusform>سجّل الدخول باستخدام رمز استرداد بدلًا من تطبيق المصادقة (تبقّى رمزان)</numerusform>
+            <numerusform>سجّل الدخول باستخدام رمز استرداد بدلًا من تطبيق المصادقة (تبقّت {n} رموز)</numerusform>
+            <numerusform>سجّل الدخول باستخدام رمز استرداد بدلًا من تطبيق المصادقة (تبقّى {n} رمزًا)</numerusform>
+            <numerusform>سجّل الدخول باستخدام رمز استرداد بدلًا من تطبيق المصادقة (تبقّى {n} رمز)</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>address of {label} erased from {n} audit entries</source>
         <comment>address of {label} erased from {n} audit entries</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>تم محو عنوان {label} من {n} إدخال في السجل</numerusform>
+            <numerusform>تم محو عنوان {label} من إدخال واحد في السجل</numerusform>
+            <numerusform>تم محو عنوان {label} من إدخالين في السجل</numerusform>
+            <numerusform>تم محو عنوان {label} من {n} إدخالات في السجل</numerusform>
+            <numerusform>تم محو عنوان {label} من {n} إدخالًا في السجل</numerusform>
+            <numerusform>تم محو عنوان {label} من {n} إدخال في السجل</numerusform>
         </translation>
     </message>
     <message>
         <source>{label}, was {address}</source>
-        <translation type="unfinished"></translation>
+        <translation>{label}، وكان عنوانه {address}</translation>
     </message>
     <message>
         <source>{label}, address erased</source>
-        <translation type="unfinished"></translation>
+        <translation>{label}، وقد مُحي عنوانه</translation>
     </message>
     <message numerus="yes">
         <source>{n} unfinished change of many users follow</source>
         <comment>{n} unfinished changes of many users follow</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>يلي ذلك {n} تغيير جماعي غير مكتمل للمستخدمين</numerusform>
+            <numerusform>يلي ذلك تغيير جماعي واحد غير مكتمل للمستخدمين</numerusform>
+            <numerusform>يلي ذلك تغييران جماعيان غير مكتملين للمستخدمين</numerusform>
+            <numerusform>تلي ذلك {n} تغييرات جماعية غير مكتملة للمستخدمين</numerusform>
+            <numerusform>يلي ذلك {n} تغييرًا جماعيًا غير مكتمل للمستخدمين</numerusform>
+            <numerusform>يلي ذلك {n} تغيير جماعي غير مكتمل للمستخدمين</numerusform>
         </translation>
     </message>
 </context>
@@ -2154,8 +2166,8 @@
         <translation>أنشئ حسابات كثيرة دفعة واحدة من ملف CSV؛ ويحصل كل حساب على كلمة مرور مؤقتة خاصة به.</translation>
     </message>
     <message>
-        <source>The file is UTF-8 text whose first line names the columns: email,role (role may be left out; then the role is user). At most {rows} rows. Every row is checked first; nothing is imported until no row has a problem, and then all of them are, or none.</source>
-        <translation>الملف نص بترميز UTF-8 يحدد سطره الأول أسماء الأعمدة: email,role (يمكن حذف العمود role؛ وعندئذٍ يكون الدور user). الحد الأقصى لعدد الصفوف: {rows}. يُفحص كل صف أولًا؛ ولا يُستورد شيء ما دام في أي صف مشكلة، وعندئذٍ تُستورد جميع الصفوف أو لا يُستورد أي منها.</translation>
+        <source>The file is UTF-8 text whose first line names the columns: {columns} ({role_column} may be left out; then the role is {default_role}). At most {rows} rows. Every row is checked first; nothing is imported until no row has a problem, and then all of them are, or none.</source>
+        <translation>الملف نص بترميز UTF-8 يحدد سطره الأول أسماء الأعمدة: {columns} (يمكن حذف العمود {role_column}؛ وعندئذٍ يكون الدور {default_role}). الحد الأقصى لعدد الصفوف: {rows}. يُفحص كل صف أولًا؛ ولا يُستورد شيء ما دام في أي صف مشكلة، وعندئذٍ تُستورد جميع الصفوف أو لا يُستورد أي منها.</translation>
     </message>
     <message>
         <source>&amp;Choose file…</source>
@@ -4035,13 +4047,13 @@ Each code resets your password once. A new batch replaces these.</source>
     <message numerus="yes">
         <source>{unkept} of {n} passwords were not copied or exported. They are not shown again: those accounts will need another reset before anyone can sign in to them.</source>
         <comment>{unkept} of {n} passwords were not copied or exported. They are not shown again: those accounts will need another reset before anyone can sign in to them.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>{unkept} من أصل {n} كلمة مرور لم تُنسخ ولم تُصدَّر. لن تُعرض مرة أخرى: ستحتاج تلك الحسابات إلى إعادة تعيين أخرى قبل أن يتمكن أي شخص من تسجيل الدخول إليها.</numerusform>
+            <numerusform>{unkept} من أصل {n} كلمة مرور لم تُنسخ ولم تُصدَّر. لن تُعرض مرة أخرى: ستحتاج تلك الحسابات إلى إعادة تعيين أخرى قبل أن يتمكن أي شخص من تسجيل الدخول إليها.</numerusform>
+            <numerusform>{unkept} من أصل {n} كلمة مرور لم تُنسخ ولم تُصدَّر. لن تُعرض مرة أخرى: ستحتاج تلك الحسابات إلى إعادة تعيين أخرى قبل أن يتمكن أي شخص من تسجيل الدخول إليها.</numerusform>
+            <numerusform>{unkept} من أصل {n} كلمات مرور لم تُنسخ ولم تُصدَّر. لن تُعرض مرة أخرى: ستحتاج تلك الحسابات إلى إعادة تعيين أخرى قبل أن يتمكن أي شخص من تسجيل الدخول إليها.</numerusform>
+            <numerusform>{unkept} من أصل {n} كلمة مرور لم تُنسخ ولم تُصدَّر. لن تُعرض مرة أخرى: ستحتاج تلك الحسابات إلى إعادة تعيين أخرى قبل أن يتمكن أي شخص من تسجيل الدخول إليها.</numerusform>
+            <numerusform>{unkept} من أصل {n} كلمة مرور لم تُنسخ ولم تُصدَّر. لن تُعرض مرة أخرى: ستحتاج تلك الحسابات إلى إعادة تعيين أخرى قبل أن يتمكن أي شخص من تسجيل الدخول إليها.</numerusform>
         </translation>
     </message>
     <message>
@@ -4331,13 +4343,13 @@ Each code resets your password once. A new batch replaces these.</source>
     <message numerus="yes">
         <source>the same address as line {lines}</source>
         <comment>the same address as lines {lines}</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>العنوان نفسه الموجود في الأسطر {lines}</numerusform>
+            <numerusform>العنوان نفسه الموجود في السطر {lines}</numerusform>
+            <numerusform>العنوان نفسه الموجود في السطرين {lines}</numerusform>
+            <numerusform>العنوان نفسه الموجود في الأسطر {lines}</numerusform>
+            <numerusform>العنوان نفسه الموجود في الأسطر {lines}</numerusform>
+            <numerusform>العنوان نفسه الموجود في الأسطر {lines}</numerusform>
         </translation>
     </message>
     <message numerus="yes">
@@ -4355,13 +4367,13 @@ Each code resets your password once. A new batch replaces these.</source>
     <message numerus="yes">
         <source>looks like {address} on line {lines}</source>
         <comment>looks like {address} on lines {lines}</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>يشبه {address} في الأسطر {lines}</numerusform>
+            <numerusform>يشبه {address} في السطر {lines}</numerusform>
+            <numerusform>يشبه {address} في السطرين {lines}</numerusform>
+            <numerusform>يشبه {address} في الأسطر {lines}</numerusform>
+            <numerusform>يشبه {address} في الأسطر {lines}</numerusform>
+            <numerusform>يشبه {address} في الأسطر {lines}</numerusform>
         </translation>
     </message>
     <message>

@@ -699,118 +699,126 @@
     </message>
     <message>
         <source>system</source>
-        <translation type="unfinished"></translation>
+        <translation>System</translation>
     </message>
     <message>
         <source>erased address</source>
-        <translation type="unfinished"></translation>
+        <translation>gelöschte Adresse</translation>
     </message>
     <message>
         <source>deleted account #{number}</source>
-        <translation type="unfinished"></translation>
+        <translation>gelöschtes Konto #{number}</translation>
     </message>
     <message>
         <source>deleted own account #{number}</source>
-        <translation type="unfinished"></translation>
+        <translation>selbst gelöschtes Konto #{number}</translation>
+    </message>
+    <message numerus="yes">
+        <source>{n} users (change #{change})</source>
+        <comment>{n} users (change #{change})</comment>
+        <translation>
+            <numerusform>{n} Benutzer (Änderung #{change})</numerusform>
+            <numerusform>{n} Benutzer (Änderung #{change})</numerusform>
+        </translation>
     </message>
     <message>
         <source>first administrator</source>
-        <translation type="unfinished"></translation>
+        <translation>erster Administrator</translation>
     </message>
     <message>
         <source>self-registration</source>
-        <translation type="unfinished"></translation>
+        <translation>Selbstregistrierung</translation>
     </message>
     <message>
         <source>wrong current password</source>
-        <translation type="unfinished"></translation>
+        <translation>falsches aktuelles Passwort</translation>
     </message>
     <message>
         <source>wrong password or code</source>
-        <translation type="unfinished"></translation>
+        <translation>falsches Passwort oder falscher Code</translation>
     </message>
     <message>
         <source>wrong or reused code</source>
-        <translation type="unfinished"></translation>
+        <translation>falscher oder bereits verwendeter Code</translation>
     </message>
     <message>
         <source>wrong recovery code</source>
-        <translation type="unfinished"></translation>
+        <translation>falscher Wiederherstellungscode</translation>
     </message>
     <message>
         <source>replaced the earlier codes</source>
-        <translation type="unfinished"></translation>
+        <translation>bisherige Codes ersetzt</translation>
     </message>
     <message>
         <source>created by {who} with a temporary password</source>
-        <translation type="unfinished"></translation>
+        <translation>von {who} mit einem temporären Passwort erstellt</translation>
     </message>
     <message>
         <source>created by {who}</source>
-        <translation type="unfinished"></translation>
+        <translation>von {who} erstellt</translation>
     </message>
     <message>
         <source>imported from a CSV file by {who}</source>
-        <translation type="unfinished"></translation>
+        <translation>von {who} aus einer CSV-Datei importiert</translation>
     </message>
     <message numerus="yes">
         <source>imported {n} accounts from a CSV file</source>
         <comment>imported {n} accounts from a CSV file</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>{n} Konto aus einer CSV-Datei importiert</numerusform>
+            <numerusform>{n} Konten aus einer CSV-Datei importiert</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>{n} failed attempts; lockout #{lockout}</source>
         <comment>{n} failed attempts; lockout #{lockout}</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>{n} fehlgeschlagener Versuch; Sperre #{lockout}</numerusform>
+            <numerusform>{n} fehlgeschlagene Versuche; Sperre #{lockout}</numerusform>
         </translation>
     </message>
     <message>
         <source>changed email from {old} to {new}</source>
-        <translation type="unfinished"></translation>
+        <translation>E-Mail-Adresse von {old} in {new} geändert</translation>
     </message>
     <message numerus="yes">
         <source>reset own password with a recovery code ({n} left)</source>
         <comment>reset own password with a recovery code ({n} left)</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>eigenes Passwort mit einem Wiederherstellungscode zurückgesetzt (noch {n} übrig)</numerusform>
+            <numerusform>eigenes Passwort mit einem Wiederherstellungscode zurückgesetzt (noch {n} übrig)</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>signed in with a recovery code instead of the authenticator ({n} left)</source>
         <comment>signed in with a recovery code instead of the authenticator ({n} left)</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>mit einem Wiederherstellungscode statt der Authenticator-App angemeldet (noch {n} übrig)</numerusform>
+            <numerusform>mit einem Wiederherstellungscode statt der Authenticator-App angemeldet (noch {n} übrig)</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>address of {label} erased from {n} audit entries</source>
         <comment>address of {label} erased from {n} audit entries</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Adresse von {label} aus {n} Verlaufseintrag gelöscht</numerusform>
+            <numerusform>Adresse von {label} aus {n} Verlaufseinträgen gelöscht</numerusform>
         </translation>
     </message>
     <message>
         <source>{label}, was {address}</source>
-        <translation type="unfinished"></translation>
+        <translation>{label}, Adresse war {address}</translation>
     </message>
     <message>
         <source>{label}, address erased</source>
-        <translation type="unfinished"></translation>
+        <translation>{label}, Adresse gelöscht</translation>
     </message>
     <message numerus="yes">
         <source>{n} unfinished change of many users follow</source>
         <comment>{n} unfinished changes of many users follow</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>es folgt {n} nicht abgeschlossene Änderung vieler Benutzer</numerusform>
+            <numerusform>es folgen {n} nicht abgeschlossene Änderungen vieler Benutzer</numerusform>
         </translation>
     </message>
 </context>
@@ -1974,8 +1982,8 @@
         <translation>Legen Sie viele Konten auf einmal aus einer CSV-Datei an; jedes erhält ein eigenes temporäres Passwort.</translation>
     </message>
     <message>
-        <source>The file is UTF-8 text whose first line names the columns: email,role (role may be left out; then the role is user). At most {rows} rows. Every row is checked first; nothing is imported until no row has a problem, and then all of them are, or none.</source>
-        <translation>Die Datei ist UTF-8-Text, dessen erste Zeile die Spalten benennt: email,role (die Spalte role kann fehlen; dann ist die Rolle user). Höchstens {rows} Zeilen. Jede Zeile wird zuerst geprüft; importiert wird erst, wenn keine Zeile mehr ein Problem hat, und dann alle Zeilen oder keine.</translation>
+        <source>The file is UTF-8 text whose first line names the columns: {columns} ({role_column} may be left out; then the role is {default_role}). At most {rows} rows. Every row is checked first; nothing is imported until no row has a problem, and then all of them are, or none.</source>
+        <translation>Die Datei ist UTF-8-Text, dessen erste Zeile die Spalten benennt: {columns} (die Spalte {role_column} kann fehlen; dann ist die Rolle {default_role}). Höchstens {rows} Zeilen. Jede Zeile wird zuerst geprüft; importiert wird erst, wenn keine Zeile mehr ein Problem hat, und dann alle Zeilen oder keine.</translation>
     </message>
     <message>
         <source>&amp;Choose file…</source>
@@ -3735,9 +3743,9 @@ Jeder Code setzt Ihr Passwort einmal zurück. Ein neuer Satz ersetzt diese Codes
     <message numerus="yes">
         <source>{unkept} of {n} passwords were not copied or exported. They are not shown again: those accounts will need another reset before anyone can sign in to them.</source>
         <comment>{unkept} of {n} passwords were not copied or exported. They are not shown again: those accounts will need another reset before anyone can sign in to them.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>{unkept} von {n} Passwort wurde weder kopiert noch exportiert. Es wird nicht erneut angezeigt: Dieses Konto muss erneut zurückgesetzt werden, bevor sich jemand bei ihm anmelden kann.</numerusform>
+            <numerusform>{unkept} von {n} Passwörtern wurden weder kopiert noch exportiert. Sie werden nicht erneut angezeigt: Diese Konten müssen erneut zurückgesetzt werden, bevor sich jemand bei ihnen anmelden kann.</numerusform>
         </translation>
     </message>
     <message>
@@ -4015,9 +4023,9 @@ Jeder Code setzt Ihr Passwort einmal zurück. Ein neuer Satz ersetzt diese Codes
     <message numerus="yes">
         <source>the same address as line {lines}</source>
         <comment>the same address as lines {lines}</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>dieselbe Adresse wie in Zeile {lines}</numerusform>
+            <numerusform>dieselbe Adresse wie in den Zeilen {lines}</numerusform>
         </translation>
     </message>
     <message numerus="yes">
@@ -4031,9 +4039,9 @@ Jeder Code setzt Ihr Passwort einmal zurück. Ein neuer Satz ersetzt diese Codes
     <message numerus="yes">
         <source>looks like {address} on line {lines}</source>
         <comment>looks like {address} on lines {lines}</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>ähnelt {address} in Zeile {lines}</numerusform>
+            <numerusform>ähnelt {address} in den Zeilen {lines}</numerusform>
         </translation>
     </message>
     <message>

@@ -265,13 +265,13 @@ class UserTableModel(QAbstractTableModel):
         return RIGHT_ALIGNED if column in _RIGHT_ALIGNED_COLUMNS else None
 
     def _font(self, row: LoadedRow | None, column: int) -> QFont | None:
-        """Italic across a row with unsaved changes, bold in the changed cell."""
+        """Italic across a row with unsaved changes (in a script that has italics), bold in the changed cell."""
         edit = self._pending_edit(row)
         if edit is None:
             return None
         font = QFont()
         font.setBold(_changes(edit, column))
-        font.setItalic(True)
+        font.setItalic(i18n.italics_read_well())
         return font
 
     def _background(self, row: LoadedRow | None, column: int) -> QBrush | None:

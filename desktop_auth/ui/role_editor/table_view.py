@@ -111,9 +111,10 @@ class UserTableView(QTableView):
         metrics = self.fontMetrics()
         date_width = max(metrics.horizontalAdvance(text) for text in widest_moments()) + CELL_PADDING
         widths.update(dict.fromkeys(DATE_COLUMNS, date_width))
-        # A lifecycle column is also as wide as the longest line of its (two-line) heading and the sort arrow.
+        # A column is also as wide as the longest line of its heading and the sort arrow (German and Arabic
+        # headings are longer than their values).
         heading = header.fontMetrics()
-        for column in LIFECYCLE_COLUMNS:
+        for column in widths:
             text = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
             lines = max((heading.horizontalAdvance(line) for line in text.splitlines()), default=0)
             widths[column] = max(widths[column], lines + CELL_PADDING + SORT_ARROW_ROOM)

@@ -109,6 +109,12 @@ def current_language() -> str:
     return _State.language
 
 
+def italics_read_well() -> bool:
+    """Whether the language's script has italics: Arabic has none (slanted Arabic reads as a mistake, and
+    the fonts on many systems have no slanted Arabic glyphs at all: a row in italics showed empty boxes)."""
+    return _State.language not in RIGHT_TO_LEFT
+
+
 def locale() -> QLocale:
     return _State.locale
 
