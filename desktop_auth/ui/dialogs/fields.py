@@ -6,7 +6,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
 from desktop_auth.ui.shell.announce import announce
-from desktop_auth.ui.shell.i18n import translate
+from desktop_auth.ui.shell.i18n import isolate, translate
 from desktop_auth.ui.shell.qt_values import EMAIL_INPUT_HINTS
 from desktop_auth.ui.shell.widgets import grow_to_fit
 
@@ -77,7 +77,9 @@ class FieldError(QLabel):
             state = self.tr("Invalid entry: {message}").format(message=message)
         else:
             state = self.tr("Required") if self._required else ""
-        hint = self._field.placeholderText() if isinstance(self._field, QLineEdit) else ""
+        # The placeholder is an example ("name@example.com"): kept in its own direction inside Arabic.
+        placeholder = self._field.placeholderText() if isinstance(self._field, QLineEdit) else ""
+        hint = isolate(placeholder) if placeholder else ""
         if state and hint and not state.endswith("."):
             state += "."
         self._field.setProperty("invalid", bool(message))
