@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QStyle,
+    QStyleOptionComboBox,
     QTabBar,
     QWidget,
 )
@@ -137,6 +139,17 @@ def _clipped(window: QWidget) -> list[str]:
             elif widget.width() + 1 < widget.sizeHint().width():
                 found.append(
                     f"{name}: {widget.width()} px wide, its text needs {widget.sizeHint().width()}: {widget.text()!r}"
+                )
+        elif isinstance(widget, QComboBox) and widget.currentText():
+            option = QStyleOptionComboBox()
+            widget.initStyleOption(option)
+            field = widget.style().subControlRect(
+                QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, widget
+            )
+            needed = widget.fontMetrics().horizontalAdvance(widget.currentText())
+            if field.width() + 1 < needed:
+                found.append(
+                    f"{name}: its text needs {needed} px, it shows {field.width()}: {widget.currentText()!r}"
                 )
         elif (
             isinstance(widget, QAbstractButton | QGroupBox)

@@ -44,6 +44,8 @@ class FilterBar(QWidget):
         self.prefix_check.setToolTip(self.tr("Match the start of the address (fastest on very large tables)"))
         self.role_filter = QComboBox()
         self.role_filter.setObjectName("roleFilterCombo")
+        # The roles arrive after it first shows: as wide as the longest of them ("Alle Rollen") once they do.
+        self.role_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.role_filter.setAccessibleName(self.tr("Show role"))
         role_label = QLabel(self.tr("Ro&le:"))
         role_label.setBuddy(self.role_filter)
