@@ -92,8 +92,8 @@ def system_language() -> str:
 
 
 def chosen_language(wanted: str | None = None) -> str:
-    """``wanted`` (``DESKTOP_AUTH_LANGUAGE`` from the environment or a ``.env`` file; the environment when not
-    given), else the account window's choice on this computer, else the system's."""
+    """``wanted`` (else ``DESKTOP_AUTH_LANGUAGE`` from the environment: not from ``.env``, as the first window
+    is drawn before the settings are read), else the account window's choice here, else the system's."""
     wanted = (os.environ.get(LANGUAGE_ENV, "") if wanted is None else wanted).strip()
     if wanted:
         language = supported(wanted)
