@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.services import Services
+from desktop_auth.services.records import Actor
 from desktop_auth.services.recovery import CODES_PER_BATCH
 from desktop_auth.ui.dialogs.sign_in import LoginDialog
-from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD
+from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, register_accounts
 from tests.ui_helpers import child, click, fill_new_account, front, login_ready, sign_in, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
 
@@ -327,3 +328,38 @@ def test_forgot_password_on_an_account_with_two_factor_asks_for_the_authenticato
     click(qtbot, reset, "resetWithCodeButton")
     qtbot.waitUntil(lambda: _gone(reset), timeout=10_000)
     assert services.recovery.codes_left(ada.id) == CODES_PER_BATCH - 1
+
+
+def test_copied_and_saved_codes_speak_the_persons_language(
+    qtbot: QtBot, services: Services, admin: Actor, tmp_path: Path
+) -> None:
+    """In German the heading of the copied and saved codes is German, with the local time as shown."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_auth.ui.dialogs.recovery_codes import RecoveryCodesDialog
+    from desktop_auth.ui.shell import i18n
+    from desktop_auth.ui.shell.tasks import TaskRunner
+
+    (ada_id,) = register_accounts(services, "ada@example.com")
+    issued = services.recovery.generate(ada_id, STRONG_PASSWORD)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    i18n.install(app, "de")
+    try:
+        runner = TaskRunner()
+        dialog = RecoveryCodesDialog(runner, services, ada_id, issued)
+        qtbot.addWidget(dialog)
+        dialog.copy()
+        copied = QGuiApplication.clipboard().text()
+        assert copied.startswith("desktop-auth"), copied
+        assert "recovery codes for" not in copied, copied
+        assert "Each code" not in copied, copied
+        assert i18n.date_time(issued.created_at) in copied
+        path = tmp_path / "codes.txt"
+        dialog.save(str(path))
+        qtbot.waitUntil(lambda: path.exists() and path.stat().st_size > 0, timeout=10_000)
+        runner.wait()
+        assert path.read_text(encoding="utf-8") == copied
+        dialog.kept = True
+    finally:
+        i18n.install(app, i18n.ENGLISH)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from desktop_auth.ui.dialogs.fields import keep_left_to_right
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
-from desktop_auth.ui.shell.i18n import isolate, translate, translate_n
+from desktop_auth.ui.shell.i18n import isolate, render, translate, translate_n
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.widgets import button, grow_to_fit
 
@@ -177,7 +177,7 @@ class RecoveryCodesDialog(OwnAccountDialog):
         from desktop_auth.services.recovery import codes_text
 
         if self.issued is not None:
-            QGuiApplication.clipboard().setText(codes_text(self.issued))
+            QGuiApplication.clipboard().setText(codes_text(self.issued, render))
             self.kept = True
             self._say(self.tr("Copied the codes."))
 
@@ -201,7 +201,7 @@ class RecoveryCodesDialog(OwnAccountDialog):
         self.show_error("")
         self.set_busy(True, self.tr("Saving…"))
         self._runner.run(
-            lambda: write_codes(path, issued),
+            lambda: write_codes(path, issued, render),  # in the person's language, with local time
             lambda _none: self._saved(path),
             self._save_failed,
             owner=self,
