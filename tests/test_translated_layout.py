@@ -248,6 +248,35 @@ def test_arabic_right_to_left_without_english(app: QApplication, tmp_path: Path)
                 assert widget.layoutDirection() == Qt.LayoutDirection.LeftToRight, f"{stop}: {where}"
 
 
+def _ink_right_edge(label: QLabel) -> int:
+    """The rightmost column of ``label`` that its text is drawn in (its background is the corner pixel)."""
+    image = label.grab().toImage()
+    background = image.pixelColor(0, 0)
+    for x in range(image.width() - 1, -1, -1):
+        for y in range(image.height()):
+            if image.pixelColor(x, y) != background:
+                return x
+    return -1
+
+
+def test_arabic_values_sit_beside_their_captions(app: QApplication, tmp_path: Path) -> None:
+    """A value in Latin letters (an address, a version) is drawn at the right, beside its caption, not at the
+    far left of a right-to-left form."""
+    i18n.install(app, "ar")
+    far: list[str] = []
+
+    def look(window: QWidget, name: str) -> None:
+        if name not in ("account", "about"):
+            return
+        for label in window.findChildren(QLabel):
+            shown = label.objectName().endswith("Value") and label.isVisible() and bool(label.text())
+            if shown and _ink_right_edge(label) < label.width() - 12:
+                far.append(f"{name}: {label.objectName()} {label.text()!r}")
+
+    tour(look, "light", tmp_path)
+    assert not far, "values away from their captions:\n" + "\n".join(far)
+
+
 def test_arabic_role_editor_columns_mirror(app: QApplication, tmp_path: Path) -> None:
     i18n.install(app, "ar")
     headers: dict[str, tuple[int, int]] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import cast
 
 from PySide6.QtCore import QObject, QPoint, QRect
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -114,6 +115,14 @@ def styled_label(text: str, role: str, object_name: str | None = None) -> QLabel
     label.setWordWrap(True)
     if object_name:
         label.setObjectName(object_name)
+    if role == "value" and QGuiApplication.isRightToLeft():
+        # A value beside its caption: a wrapping label aligns by its text's own direction, so an address or
+        # a version (Latin letters) sat at the far left of a right-to-left form, away from its caption.
+        from PySide6.QtCore import Qt
+
+        label.setAlignment(
+            Qt.AlignmentFlag.AlignAbsolute | Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        )
     return label
 
 
