@@ -288,3 +288,17 @@ def test_pseudo_words_keep_placeholders_alt_keys_and_markup() -> None:
     for kept in ("{count}", "{path}", "<b>", "</b>"):
         assert kept in word
     assert "users" not in word  # accented: an untranslated word stands out
+
+
+def test_a_message_missing_a_parameter_is_shown_not_raised(qapp: object) -> None:
+    """A message rendered without one of its parameters (a bug) shows with the gap, never raises where a
+    person was to read something."""
+    from desktop_auth.messages import Message
+    from desktop_auth.ui.shell import i18n
+
+    assert (
+        i18n.render(Message("Ctx", "Your account {email} was deleted."))
+        == "Your account {email} was deleted."
+    )
+    assert i18n.render(Message("Ctx", "{a} and {b}").format(a="x")) == "x and {b}"
+    assert i18n.render(Message("Ctx", "broken {0} {")) == "broken {0} {"

@@ -225,9 +225,23 @@ def _rendered(message: Message) -> str:
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):
-        # A translation that names a parameter the message lacks: the English is better than nothing.
-        log.error("Translation of %r in %s does not fit its parameters", message.source, message.context)
-        return message.source.format(**values)
+        # A translation (or a message) that names a parameter it was not given: say what can be said, with
+        # the missing ones left as they are, rather than fail where the person was to read something.
+        log.error("%r in %s does not fit its parameters %s", template, message.context, sorted(values))
+        return template.format_map(_KeepMissing(values)) if _well_formed(template) else template
+
+
+class _KeepMissing(dict[str, str]):
+    def __missing__(self, name: str) -> str:
+        return "{" + name + "}"
+
+
+def _well_formed(template: str) -> bool:
+    try:
+        template.format_map(_KeepMissing())
+    except (IndexError, ValueError):
+        return False
+    return True
 
 
 def describe_error(error: DesktopAuthError) -> str:
