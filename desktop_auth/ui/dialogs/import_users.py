@@ -159,18 +159,18 @@ class ImportPreviewModel(QAbstractTableModel):
     @staticmethod
     def _text(row: ImportRow, column: int) -> str:
         if column == COL_LINE:
-            return f"⚠ {row.line}" if row.problems else str(row.line)
-        if column == COL_EMAIL:
-            return row.email
+            return f"⚠ {number(row.line)}" if row.problems else number(row.line)
+        if column == COL_EMAIL:  # the file's text, kept in its own order ("=HYPERLINK(…)" inside Arabic)
+            return isolate(row.email)
         if column == COL_ROLE:
-            return row.role
+            return isolate(row.role)
         return "; ".join(render(problem) for problem in row.problems) or _words().ok
 
     @staticmethod
     def _spoken(row: ImportRow, column: int) -> str:
         if column == COL_LINE:
             words = _words()
-            return (words.has_problems if row.problems else words.no_problems).format(line=row.line)
+            return (words.has_problems if row.problems else words.no_problems).format(line=number(row.line))
         return ImportPreviewModel._text(row, column)
 
     def headerData(
