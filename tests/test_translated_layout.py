@@ -140,6 +140,13 @@ def _clipped(window: QWidget) -> list[str]:
                 found.append(
                     f"{name}: {widget.width()} px wide, its text needs {widget.sizeHint().width()}: {widget.text()!r}"
                 )
+        elif isinstance(widget, QLineEdit) and not widget.text() and widget.placeholderText():
+            room = widget.contentsRect().width() - 8  # less the frame and the text's margins
+            needed = widget.fontMetrics().horizontalAdvance(widget.placeholderText())
+            if room < needed:
+                found.append(
+                    f"{name}: its placeholder needs {needed} px, it has {room}: {widget.placeholderText()!r}"
+                )
         elif isinstance(widget, QComboBox) and widget.currentText():
             option = QStyleOptionComboBox()
             widget.initStyleOption(option)

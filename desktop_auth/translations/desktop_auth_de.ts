@@ -2815,7 +2815,7 @@ Jeder Code setzt Ihr Passwort einmal zurück. Ein neuer Satz ersetzt diese Codes
     </message>
     <message>
         <source>Only if you use two-factor sign-in</source>
-        <translation>Nur wenn Sie die Zwei-Faktor-Anmeldung verwenden</translation>
+        <translation>Nur bei Zwei-Faktor-Anmeldung</translation>
     </message>
     <message>
         <source>&amp;Authenticator code:</source>
