@@ -13,7 +13,14 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
+from desktop_auth.ui.shell import i18n
+
 PASSWORD = "violet-tundra-quartz-88-lagoon"
+ROLE_DESCRIPTIONS = {
+    "en": ("Reads the history and exports it", "Manages accounts, roles and shared settings"),
+    "de": ("Liest den Verlauf und exportiert ihn", "Verwaltet Konten, Rollen und gemeinsame Einstellungen"),
+    "ar": ("يقرأ السجل ويصدّره", "يدير الحسابات والأدوار والإعدادات المشتركة"),
+}
 
 
 def wait(ms: int) -> None:
@@ -162,8 +169,10 @@ def tour(visit: Callable[[QWidget, str], None], theme: str, workdir: Path) -> No
         services.accounts.register(f"{name}@example.com", PASSWORD)
     services.admin.set_role(actor, "bob@example.com", "auditor")
     services.admin.set_active(actor, "judy@example.com", False)
-    services.roles.describe_role(actor, "auditor", "Reads the history and exports it")
-    services.roles.describe_role(actor, "admin", "Manages accounts, roles and shared settings")
+    # What an administrator would type, in their own language (descriptions are data, not ours to translate).
+    auditor, admins = ROLE_DESCRIPTIONS.get(i18n.current_language(), ROLE_DESCRIPTIONS["en"])
+    services.roles.describe_role(actor, "auditor", auditor)
+    services.roles.describe_role(actor, "admin", admins)
     services.admin.reset_password(actor, [services.admin.get_user(actor, "carol@example.com").id])
     editor = RoleEditor(runner, services, actor)
     # Wide enough for every column, the lifecycle ones included (they are not part of the minimum width);
