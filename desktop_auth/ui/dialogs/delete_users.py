@@ -18,7 +18,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
 
 from desktop_auth.ui.dialogs.form import FormDialog
-from desktop_auth.ui.shell.i18n import isolate, translate_n
+from desktop_auth.ui.shell.i18n import isolate, number, translate_n
 from desktop_auth.ui.shell.widgets import button
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ class DeleteUsersDialog(FormDialog):
         super().__init__("deleteUsersDialog", title, question, parent)
         self._runner, self._services, self._actor = runner, services, actor
         self.answer = one if one is not None else str(count)
+        # As the person is asked to type it: the count in the language's digits (either kind is accepted).
+        self.shown_answer = one if one is not None else number(count)
         if one:
             notice = [
                 self.tr(
@@ -105,9 +107,9 @@ class DeleteUsersDialog(FormDialog):
         self.confirm_edit = QLineEdit()
         self.confirm_edit.setObjectName("deleteConfirmEdit")
         self.confirm_edit.setAccessibleName(
-            self.tr("Type {answer} to confirm").format(answer=isolate(self.answer))
+            self.tr("Type {answer} to confirm").format(answer=isolate(self.shown_answer))
         )
-        shown = isolate(self.answer.replace("&", "&&"))  # an address may hold an ampersand: not a mnemonic
+        shown = isolate(self.shown_answer.replace("&", "&&"))  # an address may hold an ampersand: not a mnemonic
         self.confirm_error = self.add_field(
             self.tr("&Type the address, {answer}, to confirm:").format(answer=shown)
             if one
@@ -149,7 +151,7 @@ class DeleteUsersDialog(FormDialog):
             return
         self.clear_errors()
         if not self.confirmed():
-            answer = isolate(self.answer)
+            answer = isolate(self.shown_answer)
             self.confirm_error.show_message(
                 self.tr("Type the address, {answer}, to confirm.").format(answer=answer)
                 if self.targets.single_email
