@@ -302,3 +302,16 @@ def test_a_message_missing_a_parameter_is_shown_not_raised(qapp: object) -> None
     )
     assert i18n.render(Message("Ctx", "{a} and {b}").format(a="x")) == "x and {b}"
     assert i18n.render(Message("Ctx", "broken {0} {")) == "broken {0} {"
+
+
+def test_text_that_could_reorder_a_sentence_is_isolated_in_every_language(qapp: object) -> None:
+    """An override (U+202E) or right-to-left letters in a value cannot reverse the German or English sentence
+    around it; plain ASCII stays as it is."""
+    from desktop_auth.messages import message
+    from desktop_auth.ui.shell import i18n
+
+    sneaky = "evil\u202emoc.x@"
+    shown = i18n.render(message("Ctx", "Signed in as {email}, welcome.").format(email=sneaky))
+    assert shown == f"Signed in as \u2068{sneaky}\u2069, welcome."
+    assert i18n.isolate("ada@example.com") == "ada@example.com"
+    assert i18n.isolate("مدير") == "\u2068مدير\u2069"

@@ -291,10 +291,25 @@ def date_time_formats() -> tuple[QLocale, str, str]:
 
 def isolate(text: str) -> str:
     """``text`` kept in its own direction inside a sentence: in a right-to-left language an email or a role
-    name would otherwise be reordered by the sentence around it. Nothing changes in left-to-right ones."""
-    if not is_right_to_left():
+    name would otherwise be reordered by the sentence around it. In a left-to-right language only text that
+    could reorder the sentence is isolated (right-to-left letters, or direction controls such as U+202E in a
+    file name): the isolate ends whatever the text starts."""
+    if not is_right_to_left() and not _could_reorder(text):
         return text
     return f"{FIRST_STRONG_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}"
+
+
+#: Bidi classes that change the direction of what follows: right-to-left letters, embeddings, overrides,
+#: isolates (unicodedata.bidirectional).
+_REORDERING = frozenset({"R", "AL", "RLE", "LRE", "RLO", "LRO", "PDF", "RLI", "LRI", "FSI", "PDI"})
+
+
+def _could_reorder(text: str) -> bool:
+    if text.isascii():
+        return False
+    from unicodedata import bidirectional
+
+    return any(bidirectional(ch) in _REORDERING for ch in text)
 
 
 def shown(value: Param) -> str:
