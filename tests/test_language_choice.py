@@ -3,6 +3,9 @@ once, and the windows are built again in it without ending the session; DESKTOP_
 
 from __future__ import annotations
 
+import gc
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -69,7 +72,16 @@ def test_choosing_deutsch_saves_it_and_rebuilds_the_windows_in_the_same_session(
     window.resize(window.width() + 37, window.height() + 23)
     geometry = window.geometry()
 
+    editor = weakref.ref(controller.role_editor)
     choose(combo, "de")
+    # A garbage collection on another thread before Qt's deferred deletes of the closed windows (a worker's
+    # allocation can trigger one at any time) must not free them there: PySide would delete the window on
+    # that thread (that crashed in CI). They are held until Qt deletes them, on the GUI thread.
+    collector = threading.Thread(target=gc.collect)
+    collector.start()
+    collector.join()
+    assert editor() is not None, "the closed role editor was freed by another thread's garbage collection"
+    qtbot.waitUntil(lambda: editor() is None or not shiboken6.isValid(editor()), timeout=10_000)
     assert QSettings().value(i18n.LANGUAGE_KEY) == "de"
     assert i18n.current_language() == "de"
     assert controller.role_editor is None

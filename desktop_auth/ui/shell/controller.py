@@ -61,12 +61,26 @@ def _freeze_garbage() -> None:
     gc.freeze()
 
 
+#: Windows on their way out, held until Qt has deleted them (see _keep_until_deleted).
+_GOING: set[QWidget] = set()
+
+
+def _keep_until_deleted(widget: QWidget) -> None:
+    """Hold ``widget`` until Qt deletes it. Once the app lets go of a window, its wrapper may live on only
+    in a reference cycle (a lambda connected to its own signal); a garbage collection that a worker thread
+    happens to trigger before Qt's deferred delete would then free it there, and PySide would delete the
+    window on that thread: a crash (seen in CI after a language change rebuilt the windows)."""
+    _GOING.add(widget)
+    widget.destroyed.connect(lambda: _GOING.discard(widget))
+
+
 def _delete_on_close(widget: QWidget) -> None:
     # Imported here, not with the module: PySide builds its whole Qt enum namespace (~15 ms) on the first
     # import of Qt, and this module is on the way to the first window.
     from PySide6.QtCore import Qt
 
     widget.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    _keep_until_deleted(widget)
 
 
 def _preload(*modules: str) -> Callable[[], None]:
@@ -386,6 +400,7 @@ class AppController(QObject):
         self.login = self._build_login()
         if self.services is not None:
             self.login.set_services(self.services, self._registration_open)
+        _keep_until_deleted(old)
         old.deleteLater()
 
     # -- helpers -------------------------------------------------------------------------------------
