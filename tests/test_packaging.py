@@ -40,6 +40,8 @@ def test_wheel_migrates_a_fresh_database_outside_the_repository(tmp_path: Path) 
     assert any(name.startswith(f"desktop_auth/_bundled/alembic/versions/{HEAD}_") for name in names)
     assert "desktop_auth/_bundled/resources/unicode/confusables.txt" in names
     assert "desktop_auth/_bundled/README.md" in names  # Help (F1) opens its sections
+    for language in ("de", "ar"):  # the languages the GUI speaks (Qt's own come with PySide6)
+        assert f"desktop_auth/translations/desktop_auth_{language}.qm" in names
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
