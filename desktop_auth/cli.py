@@ -238,7 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_command(args, sys.stdout)
     except DesktopAuthError as error:
-        print(f"{PROG}: error: {_with_database_option(error.message, args)}", file=sys.stderr)
+        said = _with_database_option(error.message, args)
+        # A refusal quotes what was typed, which may hold a lone surrogate (not text): escaped, as repr does.
+        print(f"{PROG}: error: {said.encode('utf-8', 'backslashreplace').decode('utf-8')}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `desktop-auth users list | head`: the reader left, which is fine
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush at exit
