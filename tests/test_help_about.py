@@ -265,3 +265,17 @@ def test_installing_f1_builds_no_qt_enum_namespace() -> None:
         [sys.executable, "-c", ENUM_PROBE], capture_output=True, text=True, timeout=60, env=env, cwd=ROOT
     )
     assert result.stdout.strip() == "False", result.stderr[-2000:]
+
+
+def test_about_closes_while_it_is_still_reading(qtbot: QtBot, services: Services) -> None:
+    """Escape or Close right away closes About: reading the version changes nothing worth waiting for."""
+    from desktop_auth.ui.dialogs.about import AboutDialog
+
+    runner = TaskRunner()
+    dialog = AboutDialog(runner, services)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.busy, "still reading (the worker has not answered yet)"
+    dialog.reject()
+    assert not dialog.isVisible()
+    runner.wait()

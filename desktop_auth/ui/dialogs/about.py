@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QLabel, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QWidget
 
 from desktop_auth.ui.dialogs.form import FormDialog
 from desktop_auth.ui.shell.help import install_help
@@ -41,6 +41,11 @@ class AboutDialog(FormDialog):
             return about_app(settings)
 
         runner.run(read, self._show, self.show_failure, owner=self)
+
+    def reject(self) -> None:
+        # Closing while the facts are read loses nothing (a form would wait for its change to finish): the
+        # reading's result is dropped with its owner.
+        QDialog.reject(self)
 
     def _value(self, caption: str, name: str) -> QLabel:
         """A read-only value the keyboard can reach and select (to copy it), named by its caption."""
