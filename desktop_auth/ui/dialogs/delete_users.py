@@ -109,7 +109,9 @@ class DeleteUsersDialog(FormDialog):
         self.confirm_edit.setAccessibleName(
             self.tr("Type {answer} to confirm").format(answer=isolate(self.shown_answer))
         )
-        shown = isolate(self.shown_answer.replace("&", "&&"))  # an address may hold an ampersand: not a mnemonic
+        shown = isolate(
+            self.shown_answer.replace("&", "&&")
+        )  # an address may hold an ampersand: not a mnemonic
         self.confirm_error = self.add_field(
             self.tr("&Type the address, {answer}, to confirm:").format(answer=shown)
             if one
