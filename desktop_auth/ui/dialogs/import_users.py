@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -48,7 +47,6 @@ from desktop_auth.services import temporary_passwords
 from desktop_auth.services.errors import ImportCancelledError
 from desktop_auth.services.user_import import MAX_IMPORT_ROWS
 from desktop_auth.ui.dialogs.form import FormDialog
-from desktop_auth.ui.shell import i18n
 from desktop_auth.ui.shell.announce import announce, show_message
 from desktop_auth.ui.shell.i18n import (
     date_time,
@@ -100,27 +98,6 @@ def choose_passwords_file(parent: QWidget) -> str:
     return path
 
 
-class _CellWords(NamedTuple):
-    ok: str
-    has_problems: str  # spoken for the line cell: "line {line}, has problems"
-    no_problems: str
-
-
-@cache
-def _cell_words(_language: str) -> _CellWords:
-    """The words the preview's cells repeat, translated once per language (``data`` runs for every cell
-    painted)."""
-    return _CellWords(
-        translate("ImportPreviewModel", "OK"),
-        translate("ImportPreviewModel", "line {line}, has problems"),
-        translate("ImportPreviewModel", "line {line}, no problems"),
-    )
-
-
-def _words() -> _CellWords:
-    return _cell_words(i18n.current_language())
-
-
 class ImportPreviewModel(QAbstractTableModel):
     """The rows of a preview, read-only, for ``importPreviewTable``: one method per role (no ladder)."""
 
@@ -164,13 +141,17 @@ class ImportPreviewModel(QAbstractTableModel):
             return isolate(row.email)
         if column == COL_ROLE:
             return isolate(row.role)
-        return "; ".join(render(problem) for problem in row.problems) or _words().ok
+        return "; ".join(render(problem) for problem in row.problems) or translate("ImportPreviewModel", "OK")
 
     @staticmethod
     def _spoken(row: ImportRow, column: int) -> str:
         if column == COL_LINE:
-            words = _words()
-            return (words.has_problems if row.problems else words.no_problems).format(line=number(row.line))
+            spoken = (
+                translate("ImportPreviewModel", "line {line}, has problems")
+                if row.problems
+                else translate("ImportPreviewModel", "line {line}, no problems")
+            )
+            return spoken.format(line=number(row.line))
         return ImportPreviewModel._text(row, column)
 
     def headerData(
