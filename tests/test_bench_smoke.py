@@ -14,6 +14,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 TINY = {
     "startup.py": ["--quick", "--bundle", "/nonexistent"],
     "signin_overhead.py": ["--quick"],
+    "signin_what_it_takes.py": ["--quick", "--rounds", "3"],
     "quit.py": ["--quick", "--runs", "1"],
     "responsiveness.py": ["--quick", "--size", "500"],
     "role_editor_scale.py": ["--quick", "--size", "500", "--rounds", "1"],
