@@ -462,7 +462,8 @@ class AccountService:
     @retried
     def check_session(self, user_id: int, password_changed_at: datetime | None) -> SessionState:
         """Re-check an open session: it ends when the account is gone, deactivated or its password changed
-        elsewhere; ``role`` tells the window which powers it still has."""
+        elsewhere; ``role`` tells the window which powers it still has, ``email`` the address it has now
+        (renamed meanwhile, perhaps)."""
         with self._context.database.transaction() as session:
             user = session.get(User, user_id)
             if user is None:
@@ -484,7 +485,7 @@ class AccountService:
                 and user.totp_secret is None
                 and two_factor_required_of_admins(session)
             )
-            return SessionState(True, role=user.role.name, two_factor_due=due)
+            return SessionState(True, role=user.role.name, two_factor_due=due, email=user.email)
 
     def change_password(self, user_id: int, current_password: str, new_password: str) -> UserRecord:
         """Change one's own password; the current one must be given. Wrong current passwords count against

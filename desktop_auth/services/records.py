@@ -85,6 +85,9 @@ class SessionState:
     #: An administrator without an authenticator while the organisation requires one (set since this
     #: session began): every administrative action is refused until they set it up.
     two_factor_due: bool = False
+    #: The account's address now (set when valid): an administrator or operator may have renamed it, or its
+    #: owner changed it on another computer, since this session began.
+    email: str | None = None
 
     @property
     def is_admin(self) -> bool:
