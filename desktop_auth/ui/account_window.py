@@ -3,7 +3,9 @@ the account), the language of the app on this computer, help and about, sign out
 administrators.
 
 It never keeps powers it lost: the session is re-checked against the database every ``check_interval_ms``
-(30 s) and before each action, and signs out after ``idle_timeout_ms`` without input.
+(30 s) and before each action, and signs out after ``idle_timeout_ms`` without input. The check also brings
+the account's address up to date when it was changed elsewhere (``email_changed``: the controller passes it
+on to an open role editor, whose audit rows name its actor by address).
 """
 
 from __future__ import annotations
@@ -108,6 +110,8 @@ class AccountWindow(AppWindow, QMainWindow):
     signed_out = Signal(str)  # why ("" when the person chose to sign out)
     role_editor_requested = Signal()
     admin_lost = Signal()  # the account is no longer an administrator: close admin windows
+    #: The account's address changed (here, or elsewhere and noticed by a session check): carries the new one.
+    email_changed = Signal(str)
     #: The person chose a language (or the system's): carries the language the app should now speak.
     language_changed = Signal(str)
 
@@ -345,6 +349,8 @@ class AccountWindow(AppWindow, QMainWindow):
             if not state.valid:
                 self.end_session(render(state.reason) if state.reason else self.tr("Your session ended."))
                 return
+            if state.email is not None and state.email != self.user.email:  # renamed elsewhere
+                self._show_email(state.email)
             self._apply_role(state.role or "")
             self._say_two_factor_due(state.two_factor_due)
             if then is not None:
@@ -479,17 +485,22 @@ class AccountWindow(AppWindow, QMainWindow):
 
     def _email_changed(self, dialog: ChangeEmailDialog) -> None:
         record = dialog.result_record
-        if record is None:
-            return
+        if record is not None:
+            self._show_email(record.email)
+
+    def _show_email(self, email: str) -> None:
+        """The account's address is now ``email`` (changed in this window, or elsewhere): shown, kept for the
+        calls that follow (``user``, and the role editor's actor through ``email_changed``), and said."""
         old = self.user.email
-        self.user = replace(self.user, email=record.email)
-        self.email_value.setText(record.email)
-        self.setWindowTitle(self.tr("{email} — desktop-auth").format(email=isolate(record.email)))
+        self.user = replace(self.user, email=email)
+        self.email_value.setText(email)
+        self.setWindowTitle(self.tr("{email} — desktop-auth").format(email=isolate(email)))
         if settings_store.last_email() == old:  # this computer remembers the address it signs in with
-            settings_store.remember_email(record.email)
+            settings_store.remember_email(email)
         self.statusBar().showMessage(
-            self.tr("Your email address is now {email}.").format(email=isolate(record.email)), 10_000
+            self.tr("Your email address is now {email}.").format(email=isolate(email)), 10_000
         )
+        self.email_changed.emit(email)
 
     def _open_delete_account(self) -> None:
         dialog = DeleteAccountDialog(self._runner, self._services, self.user.id, self.user.email, parent=self)
