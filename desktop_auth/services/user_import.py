@@ -42,7 +42,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -221,7 +221,9 @@ def _cell_problems(column: str, cell: str) -> list[Message]:
         )
         return [too_long.format(length=len(cell), limit=MAX_CELL_LENGTH)]
     problems: list[Message] = []
-    for start in dict.fromkeys((cell[:1], cell.strip(" ")[:1])):
+    # ``strip()``, not ``strip(" ")``: ``normalize_email`` drops any leading whitespace (a no-break space...),
+    # which must not hide a formula that would then be the stored address.
+    for start in dict.fromkeys((cell[:1], cell.strip()[:1])):
         if start in FORMULA_STARTS:
             formula = (
                 message(
@@ -235,7 +237,8 @@ def _cell_problems(column: str, cell: str) -> list[Message]:
             )
             problems.append(formula.format(start=shown(start)))
             break
-    hidden = sorted({ch for ch in cell if _is_invisible(ch)})
+    # (Printable ASCII, the common case, has none: every invisible character is a control or beyond ASCII.)
+    hidden = () if cell.isascii() and cell.isprintable() else sorted({ch for ch in cell if _is_invisible(ch)})
     if hidden:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in hidden[:3])
         invisible = (
@@ -305,6 +308,14 @@ def _read_row(line: int, record: list[str], columns: list[str], roles: set[str])
                 count,
             ).format(columns=",".join(columns), found=len(record))
         )
+    _check_cells(row, roles)
+    return row
+
+
+def _check_cells(row: _Parsed, roles: Container[str] | None) -> None:
+    """A row's address and role, as read: its problems, and (a usable address) the normalized address and
+    its key. ``roles`` None: whether the role exists is left to the caller (the import's transaction)."""
+    email_cell, role_cell = row.email_cell, row.role_cell
     email_problems = _cell_problems("email", email_cell)
     row.problems.extend(email_problems)
     if not email_cell.strip():
@@ -327,9 +338,8 @@ def _read_row(line: int, record: list[str], columns: list[str], roles: set[str])
     else:
         role_problems = _cell_problems("role", role_cell)
     row.problems.extend(role_problems)
-    if not role_problems and row.role not in roles:
+    if roles is not None and not role_problems and row.role not in roles:
         row.problems.append(message("UserImport", "unknown role '{role}'").format(role=shown(row.role)))
-    return row
 
 
 def _check_within_file(rows: Sequence[_Parsed]) -> None:
@@ -352,6 +362,28 @@ def _check_within_file(rows: Sequence[_Parsed]) -> None:
             if may_look_alike(row.address):
                 alike = [other for other in group if other.address != row.address]
                 row.problems.append(_looks_like(alike[0].address, [other.line for other in alike]))
+
+
+def _recheck(rows: Sequence[ImportRow]) -> list[_Parsed]:
+    """The rows an import is handed, checked again by the preview's own rules (an ``ImportPreview`` is a plain
+    record: anyone can build one). Each stored address is read as the cell of a row: ``_check_cells``
+    must find no problem and give back the same address (so it is normalized), its key is recomputed
+    (never taken from the record), its role must be one a file could name; then ``_check_within_file``
+    (the same address twice, look-alikes within the rows). Whether the roles exist, and the existing
+    accounts, are checked in the import's transaction. Raises ImportRefusedError counting the rows
+    ``preview`` would not have let through; returns the rows to insert."""
+    parsed: list[_Parsed] = []
+    altered: list[bool] = []  # not what the preview would have made of its own address
+    for record in rows:
+        row = _Parsed(record.line, record.address, record.role, record.role.strip() or USER_ROLE, [])
+        _check_cells(row, None)
+        parsed.append(row)
+        altered.append(row.address != record.address or row.role != record.role or row.key != record.key)
+    _check_within_file(parsed)
+    refused = sum(1 for row, changed in zip(parsed, altered, strict=True) if changed or row.problems)
+    if refused:
+        raise ImportRefusedError(refused)
+    return parsed
 
 
 def _taken(session: Session, addresses: Sequence[str], locking: bool = False) -> dict[str, Message]:
@@ -484,20 +516,23 @@ class UserImportService:
         """Create every account of a clean preview in one transaction (all or nothing); returns each one's
         temporary password, for the administrator to hand out (``temporary_passwords.write_csv``).
 
-        Raises ImportRefusedError when the preview has problems, ImportConflictError naming the addresses
-        someone registered (or a look-alike of) since the preview, NotFoundError for a role removed
-        meanwhile, PermissionDeniedError, ImportCancelledError when ``should_stop()`` said so between
-        chunks (nothing written).
+        Nothing of ``preview`` is trusted: its rows are checked again by the preview's own rules
+        (``_recheck``) and the keys stored are recomputed from the addresses.
+
+        Raises ImportRefusedError when the preview has problems, or rows ``preview`` would have refused or
+        made differently; ImportConflictError naming the addresses someone registered (or a look-alike of)
+        since the preview, NotFoundError for a role removed meanwhile (or never there),
+        PermissionDeniedError, ImportCancelledError when ``should_stop()`` said so between chunks (nothing
+        written).
         """
         if not preview.ok:
             raise ImportRefusedError(preview.rows_with_problems, whole_file=bool(preview.file_problems))
-        rows = preview.rows
-        if not rows:
+        if not preview.rows:
             raise InvalidInputError("file", [message("UserImport", "The file has no rows to import.")])
+        # The actor first: a refused caller must not cause the work of checking rows and making passwords.
         with self._context.database.transaction() as session:
-            require_admin(
-                session, actor
-            )  # before the work of making passwords, which a refused caller must not cause
+            require_admin(session, actor)
+        rows = _recheck(preview.rows)
         policy, hasher = self._context.policy, self._context.hasher
         passwords = generate_distinct(len(rows), policy.min_length, policy.max_length)
         hashes = [hasher.hash_temporary(password) for password in passwords]
@@ -514,7 +549,7 @@ class UserImportService:
 
     @retried
     def _insert(
-        self, actor: Actor, rows: Sequence[ImportRow], hashes: Sequence[str], should_stop: ShouldStop
+        self, actor: Actor, rows: Sequence[_Parsed], hashes: Sequence[str], should_stop: ShouldStop
     ) -> tuple[datetime, dict[str, int]]:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
@@ -594,7 +629,7 @@ class _CollisionError(Exception):
     """A unique index refused an address inside the import's transaction (a registration won the race)."""
 
 
-def _user_values(row: ImportRow, password_hash: str, role_id: int, now: datetime) -> dict[str, Any]:
+def _user_values(row: _Parsed, password_hash: str, role_id: int, now: datetime) -> dict[str, Any]:
     return {
         "email": row.address,
         "email_skeleton": row.key,
