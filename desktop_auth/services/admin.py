@@ -164,7 +164,7 @@ class AdminService:
     def _insert_user(self, actor: Actor, email: str, password_hash: str, role: str) -> UserRecord:
         with self._context.database.transaction(write=True) as session:
             require_admin_to_change(session, actor)
-            how = f"created by {actor.label}"
+            how = f"created by {audit.actor_label(session, actor)}"
             return insert_account(
                 session, self._context, email, password_hash, role_by_name(session, role), actor, how
             )

@@ -131,7 +131,7 @@ class BulkService:
                 created_at=now,
                 updated_at=now,
                 actor_id=actor.user_id,
-                actor=actor.label,
+                actor=audit.actor_label(session, actor),
                 role=role,
                 active=active,
                 state=BulkState.STAGED.value,

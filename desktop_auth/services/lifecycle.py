@@ -132,7 +132,7 @@ class LifecycleService:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
             require_admin_to_change(session, actor)
-            how = f"created by {actor.label} with a temporary password"
+            how = f"created by {audit.actor_label(session, actor)} with a temporary password"
             record = insert_account(
                 session, self._context, email, password_hash, role_by_name(session, role), actor, how
             )
@@ -222,13 +222,14 @@ class LifecycleService:
             claim_admin_targets(session, admins, removing_an_admin=bool(admins))
             if admins and count_active_admins(session, locking=True) - len(admins) < 1:
                 raise LastAdminDeletionError()
+            label = audit.actor_label(session, actor)
             session.connection().execute(
                 insert(audit.AUDIT_TABLE),
                 [
                     {
                         "created_at": now,
                         "actor_id": actor.user_id,
-                        "actor": actor.label,
+                        "actor": label,
                         "action": DELETE_ACTION,
                         "target_id": user_id,
                         "target": email,

@@ -562,7 +562,8 @@ class UserImportService:
             expires_at = now + timedelta(hours=hours)
             connection = session.connection()
             ids: dict[str, int] = {}
-            detail = f"imported from a CSV file by {actor.label}"
+            label = audit.actor_label(session, actor)
+            detail = f"imported from a CSV file by {label}"
             try:
                 for start in range(0, len(rows), IMPORT_CHUNK):
                     if should_stop():
@@ -604,7 +605,7 @@ class UserImportService:
                 now,
                 actor,
                 "user_import",
-                actor.label,
+                label,
                 actor.user_id,
                 new_value=str(len(rows)),
                 detail=f"imported {len(rows):,} accounts from a CSV file",

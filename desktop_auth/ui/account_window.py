@@ -4,8 +4,8 @@ administrators.
 
 It never keeps powers it lost: the session is re-checked against the database every ``check_interval_ms``
 (30 s) and before each action, and signs out after ``idle_timeout_ms`` without input. The check also brings
-the account's address up to date when it was changed elsewhere (``email_changed``: the controller passes it
-on to an open role editor, whose audit rows name its actor by address).
+the account's address up to date when it was changed elsewhere (the audit names an administrator by the
+address their account has when they act: ``services.audit.actor_label``).
 """
 
 from __future__ import annotations
@@ -110,8 +110,6 @@ class AccountWindow(AppWindow, QMainWindow):
     signed_out = Signal(str)  # why ("" when the person chose to sign out)
     role_editor_requested = Signal()
     admin_lost = Signal()  # the account is no longer an administrator: close admin windows
-    #: The account's address changed (here, or elsewhere and noticed by a session check): carries the new one.
-    email_changed = Signal(str)
     #: The person chose a language (or the system's): carries the language the app should now speak.
     language_changed = Signal(str)
 
@@ -490,7 +488,7 @@ class AccountWindow(AppWindow, QMainWindow):
 
     def _show_email(self, email: str) -> None:
         """The account's address is now ``email`` (changed in this window, or elsewhere): shown, kept for the
-        calls that follow (``user``, and the role editor's actor through ``email_changed``), and said."""
+        calls that follow (``user``), and said."""
         old = self.user.email
         self.user = replace(self.user, email=email)
         self.email_value.setText(email)
@@ -500,7 +498,6 @@ class AccountWindow(AppWindow, QMainWindow):
         self.statusBar().showMessage(
             self.tr("Your email address is now {email}.").format(email=isolate(email)), 10_000
         )
-        self.email_changed.emit(email)
 
     def _open_delete_account(self) -> None:
         dialog = DeleteAccountDialog(self._runner, self._services, self.user.id, self.user.email, parent=self)

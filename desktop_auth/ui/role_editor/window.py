@@ -116,26 +116,6 @@ class RoleEditor(AppWindow, QMainWindow):
 
         self._runner.run(self._services.roles.list_roles, loaded, failed, owner=self)
 
-    def set_actor(self, actor: Actor) -> None:
-        """Act as ``actor`` from now on: the same administrator under a new address (renamed while this window
-        was open). The services write the label they are given into the audit rows, so every part of the
-        window that makes calls of its own takes the new one; a dialog already open keeps the old one for its
-        single action. (The Users tab's row readers keep the old label: reading writes no audit row.)"""
-        self._actor = actor
-        for holder in (
-            self.users_tab,  # and RecordActions, through its ``actor``
-            self.users_tab.bulk_flow,
-            self.users_tab.unfinished_bar,
-            self.roles_tab,
-            self.settings_tab,
-            self.history_tab,
-        ):
-            holder._actor = actor
-
-    @property
-    def actor(self) -> Actor:
-        return self._actor
-
     @property
     def roles_loaded(self) -> bool:
         return self.users_tab.roles_loaded

@@ -298,7 +298,6 @@ class AppController(QObject):
         window.signed_out.connect(lambda reason: self._signed_out(window.sign_in_email, reason))
         window.role_editor_requested.connect(lambda: self._open_role_editor(window.user))
         window.admin_lost.connect(self._close_role_editor)
-        window.email_changed.connect(lambda _email: self._email_changed(window))
         window.language_changed.connect(self._change_language)
         self.window = window
         if user.is_admin:
@@ -349,12 +348,6 @@ class AppController(QObject):
             show_with_first_rows(self._show_role_editor, editor.model, editor)
             return
         self._show_role_editor()
-
-    def _email_changed(self, window: AccountWindow) -> None:
-        """The signed-in account has a new address: an open role editor acts under it from now on (a role
-        editor opened later gets ``window.user``, which has it already)."""
-        if window is self.window and self.role_editor is not None:
-            self.role_editor.set_actor(window.user.actor)
 
     def _show_role_editor(self) -> None:
         if self.role_editor is None:
