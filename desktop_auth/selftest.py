@@ -79,7 +79,7 @@ def run(out: TextIO = sys.stdout) -> int:
     from desktop_auth.ui.account_window import AccountWindow
     from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
     from desktop_auth.ui.dialogs.recovery_codes import RecoveryCodesDialog
-    from desktop_auth.ui.dialogs.register import RegisterDialog
+    from desktop_auth.ui.dialogs.register import NewAccountDialog, RegisterDialog
     from desktop_auth.ui.dialogs.sign_in import LoginDialog
     from desktop_auth.ui.role_editor.columns import COL_EMAIL, COL_ROLE
     from desktop_auth.ui.role_editor.window import RoleEditor
@@ -117,12 +117,21 @@ def run(out: TextIO = sys.stdout) -> int:
                 assert isinstance(widget, kind)
                 return widget
 
+            def put_away_codes(form: NewAccountDialog) -> None:
+                """A new account's first recovery codes, shown over its form: kept (copied), then closed."""
+                wait_for(lambda: form.codes_dialog is not None, what="the recovery codes")
+                codes = form.codes_dialog
+                assert isinstance(codes, RecoveryCodesDialog)
+                codes.copy()
+                codes.accept()
+
             def create_admin() -> None:
                 setup = current("setupAdminDialog", SetupAdminDialog)
                 setup.email_edit.setText(ADMIN_EMAIL)
                 setup.password_edit.setText(ADMIN_PASSWORD)
                 setup.confirm_edit.setText(ADMIN_PASSWORD)
                 setup.submit()
+                put_away_codes(setup)
                 window = current("accountWindow", AccountWindow)
                 assert window.role_value.text() == "admin"
                 window.end_session("")
@@ -134,12 +143,7 @@ def run(out: TextIO = sys.stdout) -> int:
                 dialog.password_edit.setText(USER_PASSWORD)
                 dialog.confirm_edit.setText(USER_PASSWORD)
                 dialog.submit()
-                # The new account's recovery codes are shown over the form: kept (copied), then closed.
-                wait_for(lambda: dialog.codes_dialog is not None, what="the recovery codes")
-                codes = dialog.codes_dialog
-                assert isinstance(codes, RecoveryCodesDialog)
-                codes.copy()
-                codes.accept()
+                put_away_codes(dialog)
                 current("loginDialog", LoginDialog)
                 assert controller.login.email_edit.text() == USER_EMAIL
 

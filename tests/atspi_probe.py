@@ -528,6 +528,14 @@ def sign_in_by_keyboard(app: Any, email: str, password: str) -> Any:
     return dialog
 
 
+def put_away_codes(codes: Any) -> None:
+    """A new account's first recovery codes, shown once over its form: read first, copied, then Done."""
+    x_focus("^Recovery codes$", codes)
+    wait_focus("Recovery codes")  # the codes themselves, read first
+    result["codes_copy_keys"] = activate_by_keyboard(codes, "Copy the codes")
+    result["codes_done_keys"] = activate_by_keyboard(codes, "Close and forget the codes")
+
+
 def flow_first_run(app: Any, params: dict[str, Any]) -> None:
     email, password = params["email"], params["password"]
     dialog = wait_top_level(app, "Create the administrator account")
@@ -551,9 +559,13 @@ def flow_first_run(app: Any, params: dict[str, Any]) -> None:
     type_into("Confirm password", password, "password text")
     fields = [n for n in walk(dialog) if role(n) == "password text"]
     wait_for(lambda: all(field_length(n) == len(password) for n in fields), "the typed passwords")
-    window = submit(
-        "the administrator created, signed in", lambda: top_level(app, "Your account"), in_place=False
+    codes = submit(
+        "the administrator created, their recovery codes shown",
+        lambda: top_level(app, "Recovery codes"),
+        in_place=False,
     )
+    put_away_codes(codes)
+    window = wait_top_level(app, "Your account")
     result["windows_seen"].append("Your account")
     x_focus("^" + email.replace(".", "\\."), window)
     wait_focus(None)
@@ -604,12 +616,7 @@ def flow_register(app: Any, params: dict[str, Any]) -> None:
     result["registered_heard"] = submit(
         "the account ready, announced", lambda: heard("Your account is ready", since), in_place=False
     )["data"]
-    # The new account's recovery codes, shown once over the form: copy them, then Done.
-    codes = wait_top_level(app, "Recovery codes")
-    x_focus("^Recovery codes$", codes)
-    wait_focus("Recovery codes")  # the codes themselves, read first
-    result["codes_copy_keys"] = activate_by_keyboard(codes, "Copy the codes")
-    result["codes_done_keys"] = activate_by_keyboard(codes, "Close and forget the codes")
+    put_away_codes(wait_top_level(app, "Recovery codes"))  # the new account's, shown once over the form
     wait_for(lambda: sign_in_dialog(app), "the sign-in dialog again")
 
 

@@ -314,7 +314,8 @@ def test_keyboard_first_run(session: dict[str, str], tmp_path: Path) -> None:
     )
     _assert_heard_and_steady(found)
     activated = set(found["windows_activated"])
-    assert {"Create the administrator account", "Your account"} <= activated, _steps(found)
+    assert {"Create the administrator account", "Recovery codes", "Your account"} <= activated, _steps(found)
+    assert found["codes_copy_keys"], _steps(found)  # the codes put away by keyboard alone
     assert f"Signed in as {EMAIL}" in found["all_announcements"], _steps(found)
     visited = [name for _role, name in found["tab_cycle"]]
     assert {"Password", "Confirm password", "Create administrator"} <= set(visited), found["tab_cycle"]

@@ -26,7 +26,7 @@ from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
 from desktop_auth.ui.shell.controller import AppController
 from desktop_auth.ui.shell.tasks import QuittingError, TaskRunner
 from tests.conftest import STRONG_PASSWORD
-from tests.ui_helpers import child, front, login_ready, press_enter, type_into
+from tests.ui_helpers import child, front, login_ready, press_enter, put_away_codes, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
 
 pytestmark = pytest.mark.usefixtures("isolated_qsettings")
@@ -190,6 +190,7 @@ def test_keys_still_addressed_to_the_hidden_sign_in_form_reach_the_new_form_but_
     assert quits == [], "an Escape meant for the sign-in form quit the app"
 
     press_enter(qtbot, setup, "confirmPasswordEdit")  # the person's own Enter, in the new form, does
+    put_away_codes(qtbot, setup)
     front(qtbot, controller, "accountWindow")
     assert not services.accounts.needs_first_admin()
 

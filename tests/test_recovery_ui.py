@@ -98,6 +98,26 @@ def test_registering_shows_the_first_codes_then_returns_to_sign_in(
     services.accounts.authenticate("ada@example.com", NEW_PASSWORD)
 
 
+def test_the_first_administrator_gets_codes_before_the_account_window(
+    qtbot: QtBot, services: Services, start_app
+) -> None:
+    controller = start_app(services)
+    setup = front(qtbot, controller, "setupAdminDialog")
+    fill_new_account(qtbot, setup, "root@example.com", STRONG_PASSWORD)
+    click(qtbot, setup, "createAdminButton")
+    codes_dialog = _dialog(qtbot, setup, "recoveryCodesDialog")
+    codes = _codes_shown(qtbot, codes_dialog)
+    assert len(codes) == CODES_PER_BATCH
+    assert controller.window is None, "the account window waits until the codes are put away"
+    click(qtbot, codes_dialog, "copyCodesButton")
+    click(qtbot, codes_dialog, "closeButton")
+    window = front(qtbot, controller, "accountWindow")
+    assert child(window, QLabel, "roleValue").text() == "admin"
+    # The codes shown are the administrator's.
+    services.recovery.reset_with_code("root@example.com", codes[0], NEW_PASSWORD)
+    services.accounts.authenticate("root@example.com", NEW_PASSWORD)
+
+
 def test_the_account_window_makes_new_codes_with_the_current_password(
     qtbot: QtBot, services: Services, start_app, tmp_path: Path
 ) -> None:

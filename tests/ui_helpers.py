@@ -136,3 +136,18 @@ def open_editor(qtbot: QtBot, services: Services) -> Iterator[Callable[[Actor], 
 
 def settle(qtbot: QtBot, editor: RoleEditor) -> None:
     qtbot.waitUntil(lambda: editor.model.total is not None and not editor.model.loading, timeout=15_000)
+
+
+def put_away_codes(qtbot: QtBot, form: QWidget) -> list[str]:
+    """A new account's first recovery codes, shown over ``form`` (registration, the first run): copied, then
+    the dialog closed, as a person keeping them would. Returns the codes shown."""
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    qtbot.waitUntil(lambda: form.findChild(QDialog, "recoveryCodesDialog") is not None, timeout=10_000)
+    codes = form.findChild(QDialog, "recoveryCodesDialog")
+    assert codes is not None
+    qtbot.waitUntil(lambda: codes.findChild(QPlainTextEdit, "recoveryCodesView") is not None, timeout=10_000)
+    shown = child(codes, QPlainTextEdit, "recoveryCodesView").toPlainText().split("\n")
+    click(qtbot, codes, "copyCodesButton")
+    click(qtbot, codes, "closeButton")
+    return shown

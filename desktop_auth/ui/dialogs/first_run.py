@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from desktop_auth.ui.dialogs.register import NewAccountDialog
+from desktop_auth.ui.dialogs.register import NewAccount, NewAccountDialog, first_recovery_codes
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
 from desktop_auth.ui.shell.widgets import button
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 class SetupAdminDialog(NewAccountDialog):
-    """First run: create the administrator, then sign in as them. ``succeeded`` carries a SignedInUser.
+    """First run: create the administrator, show their first recovery codes, then sign in as them.
+    ``succeeded`` carries a SignedInUser.
 
     ``taken`` fires when another client created the administrator first: this one then goes to sign-in.
     """
@@ -93,7 +94,8 @@ class SetupAdminDialog(NewAccountDialog):
             return
         super()._failed(error)
 
-    def work(self, email: str, password: str) -> object:
+    def work(self, email: str, password: str) -> NewAccount:
         accounts = self._services.accounts
-        accounts.create_first_admin(email, password)
-        return accounts.authenticate(email, password)
+        record = accounts.create_first_admin(email, password)
+        codes = first_recovery_codes(self._services, record.id, password)
+        return NewAccount(accounts.authenticate(email, password), codes)

@@ -4,7 +4,9 @@ administrator (``first_run.SetupAdminDialog``): validated inline as you type, wi
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QWidget
@@ -24,6 +26,25 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class NewAccount:
+    """What a new-account form's work made: what ``succeeded`` carries, and the account's first recovery
+    codes (None when they could not be made: the person makes them later in their account window)."""
+
+    result: object
+    codes: RecoveryCodes | None
+
+
+def first_recovery_codes(services: Services, user_id: int, password: str) -> RecoveryCodes | None:
+    """The first batch of a new account's recovery codes (on the worker), or None if they could not be made:
+    the account exists either way."""
+    try:
+        return services.recovery.generate(user_id, password)
+    except DesktopAuthError as error:
+        log.warning("No recovery codes for the new account: %s", error)
+        return None
+
+
 def email_problem(text: str) -> str:
     """The inline message for an email field ('' when the address is acceptable), in the current language."""
     from desktop_auth.services.emails import normalize_email
@@ -39,6 +60,10 @@ class NewAccountDialog(FormDialog):
     """Email, password, confirmation and strength meter; subclasses say what submitting does."""
 
     succeeded = Signal(object)
+    #: Does ``succeeded`` fire as soon as the account is made, while its first recovery codes are shown over
+    #: the form (registration: the sign-in form is told meanwhile), or once they are put away (the first run:
+    #: the account window would otherwise open over them)?
+    succeeds_before_codes = False
 
     def __init__(
         self,
@@ -80,6 +105,7 @@ class NewAccountDialog(FormDialog):
 
         self.email_edit.editingFinished.connect(self._check_email)
         self.email_edit.textChanged.connect(lambda _text: self.email_error.clear_message())
+        self.codes_dialog: QWidget | None = None  # the new account's first recovery codes, while shown
 
     def _policy(self) -> PasswordPolicy:
         return self._services.policy
@@ -116,13 +142,35 @@ class NewAccountDialog(FormDialog):
     def busy_text(self) -> str:
         return self.tr("Creating the account…")
 
-    def work(self, email: str, password: str) -> Any:
+    def work(self, email: str, password: str) -> NewAccount:
         raise NotImplementedError
 
     def _done(self, result: object) -> None:
+        created = cast(NewAccount, result)
         self.set_busy(False)
         self.password_edit.clear()
         self.confirm_edit.clear()
+        if created.codes is None:
+            self._finish(created.result)
+        elif self.succeeds_before_codes:
+            self.succeeded.emit(created.result)
+            self._show_codes(created.codes, then=self.accept)
+        else:
+            self._show_codes(created.codes, then=lambda: self._finish(created.result))
+
+    def _show_codes(self, codes: RecoveryCodes, then: Callable[[], object]) -> None:
+        """The new account's first recovery codes, over this dialog; ``then`` once they are put away."""
+        from PySide6.QtCore import Qt
+
+        from desktop_auth.ui.dialogs.recovery_codes import RecoveryCodesDialog
+
+        dialog = RecoveryCodesDialog(self._runner, self._services, codes.user_id, codes, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: then())
+        self.codes_dialog = dialog
+        dialog.open()
+
+    def _finish(self, result: object) -> None:
         self.succeeded.emit(result)
         self.accept()
 
@@ -132,7 +180,9 @@ class NewAccountDialog(FormDialog):
 
 class RegisterDialog(NewAccountDialog):
     """Self-registration. ``succeeded`` carries the new account's email. The account's first recovery codes
-    are made with it and shown over this dialog (``recovery_codes``), which closes after them."""
+    are made with it and shown over this dialog (``codes_dialog``), which closes after them."""
+
+    succeeds_before_codes = True
 
     def __init__(
         self, runner: TaskRunner, services: Services, email: str = "", parent: QWidget | None = None
@@ -147,32 +197,7 @@ class RegisterDialog(NewAccountDialog):
             parent,
         )
         self.email_edit.setText(email)
-        self.codes_dialog: QWidget | None = None  # the new account's recovery codes, while shown
 
-    def work(self, email: str, password: str) -> tuple[str, RecoveryCodes | None]:
+    def work(self, email: str, password: str) -> NewAccount:
         record = self._services.accounts.register(email, password)
-        try:
-            issued = self._services.recovery.generate(record.id, password)
-        except DesktopAuthError as error:  # the account exists: its codes can be made later
-            log.warning("No recovery codes at registration: %s", error)
-            issued = None
-        return record.email, issued
-
-    def _done(self, result: object) -> None:
-        email, issued = cast("tuple[str, RecoveryCodes | None]", result)
-        if issued is None:
-            super()._done(email)
-            return
-        from PySide6.QtCore import Qt
-
-        from desktop_auth.ui.dialogs.recovery_codes import RecoveryCodesDialog
-
-        self.set_busy(False)
-        self.password_edit.clear()
-        self.confirm_edit.clear()
-        self.succeeded.emit(email)
-        dialog = RecoveryCodesDialog(self._runner, self._services, issued.user_id, issued, parent=self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.finished.connect(lambda _result: self.accept())
-        self.codes_dialog = dialog
-        dialog.open()
+        return NewAccount(record.email, first_recovery_codes(self._services, record.id, password))
