@@ -16,7 +16,7 @@ from sqlalchemy import select
 from desktop_auth import file_modes
 from desktop_auth.models import AuditEvent
 from desktop_auth.services.audit import search_filter
-from desktop_auth.services.context import ServiceContext, require_admin
+from desktop_auth.services.context import ServiceContext, require_admin, retried
 from desktop_auth.services.records import Actor, UserQuery, UserRecord
 from desktop_auth.services.timestamps import utc_text
 from desktop_auth.services.user_queries import users_after
@@ -64,15 +64,18 @@ class ExportService:
     def iter_users(self, actor: Actor, query: UserQuery) -> Iterator[list[UserRecord]]:
         """Batches of users matching ``query`` (filters only; ordered by id for stable keyset paging)."""
         last_id = 0
-        while True:
-            with self._context.database.transaction() as session:
-                require_admin(session, actor)
-                dialect, now = self._context.database.dialect_name, self._context.clock()
-                batch = users_after(session, query, last_id, BATCH, dialect, now)
-            if not batch:
-                return
+        while batch := self._users_after(actor, query, last_id):
             yield batch
             last_id = batch[-1].id
+
+    # Each batch is read again whole when the connection drops (a cluster node failing over mid-export):
+    # keyset paging makes the repeat read the same rows, so the file neither loses nor repeats any.
+    @retried
+    def _users_after(self, actor: Actor, query: UserQuery, last_id: int) -> list[UserRecord]:
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            dialect, now = self._context.database.dialect_name, self._context.clock()
+            return users_after(session, query, last_id, BATCH, dialect, now)
 
     def write_users_csv(self, actor: Actor, query: UserQuery, out: TextIO) -> int:
         writer = csv.writer(out)
@@ -108,14 +111,7 @@ class ExportService:
         count = 0
         last_id: int | None = None
         while True:
-            with self._context.database.transaction() as session:
-                require_admin(session, actor)
-                statement = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(BATCH)
-                if search:
-                    statement = statement.where(search_filter(search))
-                if last_id is not None:
-                    statement = statement.where(AuditEvent.id < last_id)
-                events = list(session.scalars(statement))
+            events = self._events_before(actor, search, last_id)
             if not events:
                 return count
             for e in events:
@@ -135,3 +131,14 @@ class ExportService:
                 )
             count += len(events)
             last_id = events[-1].id
+
+    @retried  # as _users_after
+    def _events_before(self, actor: Actor, search: str, last_id: int | None) -> list[AuditEvent]:
+        with self._context.database.transaction() as session:
+            require_admin(session, actor)
+            statement = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(BATCH)
+            if search:
+                statement = statement.where(search_filter(search))
+            if last_id is not None:
+                statement = statement.where(AuditEvent.id < last_id)
+            return list(session.scalars(statement))
