@@ -10,8 +10,10 @@ Two kinds of test: the sign-in walk reads what a screen reader gets (announcemen
 editor's table) acting through AT-SPI; the keyboard tests (``test_keyboard_*``) complete each flow of
 issue #16 with real key presses only (first run, register, change password, role editor edit and save,
 lockout) and assert that every message was announced, every focused control had a name, and the focus did
-not run through the form while a submission was under way. Each test has its own display, buses, app and
-database (``_run_probe``).
+not run through the form while a submission was under way. ``test_keyboard_sign_in_in_the_persons_language``
+runs the app in Arabic and in German (``DESKTOP_AUTH_LANGUAGE``) and checks against the catalogs that nothing
+a screen reader hears at sign-in is English. Each test has its own display, buses, app and database
+(``_run_probe``).
 
 pyatspi exists only for the system's python3 (Debian's python3-pyatspi), so the probe runs there, in a
 subprocess, and prints JSON. Outside CI the test skips when a piece is missing (Debian packages: xvfb,
@@ -24,9 +26,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -368,3 +372,99 @@ def test_keyboard_lockout(session: dict[str, str], tmp_path: Path) -> None:
     assert "Sign in" in found["windows_activated"], _steps(found)
     assert "Too many failed sign-ins" in found.get("lockout_heard", ""), _steps(found)
     assert found["lockout_labels"], _steps(found)
+
+
+# -- the sign-in dialog in the person's language ---------------------------------------------------------
+#
+# The app in Arabic, then German (DESKTOP_AUTH_LANGUAGE): the probe walks the sign-in dialog once round
+# with Tab and signs in with a wrong password, knowing no control's name (it finds them by role). What a
+# screen reader heard is checked against the catalog: nothing English (no focused name, window title,
+# announcement or field description is a source text of the catalog; in Arabic each has Arabic letters and
+# no Latin letter outside the typed address and an isolated example address), and the refusal is the
+# catalog's translation of the service's words.
+
+CATALOGS = ROOT / "desktop_auth" / "translations"
+WRONG_SIGN_IN = "The email address or password is incorrect."  # services/errors.py InvalidCredentialsError
+ISOLATES = str.maketrans("", "", "\u2066\u2067\u2068\u2069\u200e\u200f")  # bidi marks, not words
+
+
+def _plain(text: str) -> str:
+    """A catalog text as a screen reader gets it: without the mnemonic's ``&`` (``&&`` is an ``&``)."""
+    return re.sub(r"&(.)", r"\1", text).strip()
+
+
+def _catalog(language: str) -> list[tuple[str, list[str]]]:
+    """(English source, its translations: one, or a plural's forms) of every message in the catalog."""
+    root = ElementTree.parse(CATALOGS / f"desktop_auth_{language}.ts").getroot()
+    entries = []
+    for entry in root.iter("message"):
+        translation = entry.find("translation")
+        forms = [] if translation is None else [form.text or "" for form in translation.iter("numerusform")]
+        if translation is not None and not forms:
+            forms = [translation.text or ""]
+        entries.append((entry.findtext("source") or "", forms))
+    return entries
+
+
+def _english_patterns(catalog: list[tuple[str, list[str]]]) -> dict[str, re.Pattern[str]]:
+    """Each English source the catalog translates differently (a word the same in both is no slip), with
+    the pattern a text read out matches whole when it is that source: a ``{placeholder}`` stands for
+    anything."""
+    return {
+        source: re.compile(
+            ".*".join(re.escape(part) for part in re.split(r"\{\w+\}", _plain(source))), re.DOTALL
+        )
+        for source, forms in catalog
+        if any(_plain(form) != _plain(source) for form in forms)
+        and re.search("[A-Za-z]", re.sub(r"\{\w+\}", "", source))
+    }
+
+
+def _assert_in_language(found: dict[str, Any], language: str, email: str) -> None:
+    """What a screen reader heard is in ``language`` (see above); the refusal is the catalog's."""
+    _assert_heard_and_steady(found)  # every focused control named, no focus burst while checking
+    steps = _steps(found)
+    assert found["tab_cycle_closed"], f"the Tab walk did not come round: {found['tab_cycle']}\n{steps}"
+    focused = found["tab_cycle"] + found["focus"]
+
+    catalog = _catalog(language)
+    english = _english_patterns(catalog)
+    heard = {
+        "focused name": [name for _role, name in focused],
+        "window title": [found["dialog"]["name"], *found["windows_activated"]],
+        "announcement": found["all_announcements"],
+        "description": [description for _role, _name, description in found["descriptions"]],
+    }
+    assert all(heard.values()), f"nothing heard of some kind: {heard}\n{steps}"
+    for kind, texts in heard.items():
+        for text in texts:
+            said = text.translate(ISOLATES).strip()
+            source = next((source for source, pattern in english.items() if pattern.fullmatch(said)), None)
+            assert source is None, f"{kind} {text!r} is English (the catalog's source {source!r})\n{steps}"
+            if language == "ar":
+                # Not words: the typed address, and a value the text isolates (an example address).
+                rest = re.sub("\u2068[^\u2069]*\u2069", "", text).translate(ISOLATES).replace(email, "")
+                assert not re.search(r"[A-Za-z]", rest), f"{kind} {text!r} has Latin letters\n{steps}"
+                assert re.search(r"[\u0600-\u06ff]", rest), f"{kind} {text!r} has no Arabic letter\n{steps}"
+
+    refusal = [form for source, forms in catalog if source == WRONG_SIGN_IN for form in forms]
+    assert refusal, f"{WRONG_SIGN_IN!r} is not in the {language} catalog"
+    assert all(refusal), f"{WRONG_SIGN_IN!r} is not translated in the {language} catalog"
+    said = [text.translate(ISOLATES) for text in found["refusal_heard"]]
+    assert any(form in text for form in refusal for text in said), (
+        f"the refusal heard: {found['refusal_heard']}, the catalog's: {refusal}\n{steps}"
+    )
+
+
+@pytest.mark.parametrize("language", ["ar", "de"])
+def test_keyboard_sign_in_in_the_persons_language(
+    session: dict[str, str], tmp_path: Path, language: str
+) -> None:
+    found = _run_probe(
+        session,
+        tmp_path,
+        "sign_in_translated",
+        {"email": EMAIL, "wrong": WRONG_PASSWORD},
+        extra_env={"DESKTOP_AUTH_LANGUAGE": language},
+    )
+    _assert_in_language(found, language, EMAIL)
