@@ -92,7 +92,7 @@ class AdminService:
     ) -> list[UserRecord]:
         """One page of users (at most MAX_PAGE_SIZE), filtered and sorted by the database."""
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             dialect, now = self._context.database.dialect_name, self._context.clock()
             return user_queries.user_page(session, query, offset, limit, dialect, now)
 
@@ -108,7 +108,7 @@ class AdminService:
         """``list_users``, and for each user whether the staged bulk change ``pending_change_id`` is for
         them (asked of its snapshot: right under any filter, for any selection it was made from)."""
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             dialect, now = self._context.database.dialect_name, self._context.clock()
             if pending_change_id is None:
                 records = user_queries.user_page(session, query, offset, limit, dialect, now)
@@ -120,14 +120,14 @@ class AdminService:
     @retried
     def count_users(self, actor: Actor, query: UserQuery = ALL_USERS) -> int:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             return user_queries.count_users(session, query, self._context.database.dialect_name)
 
     @retried
     def get_user(self, actor: Actor, email: str) -> UserRecord:
         normalized = normalize_email(email)
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             record = user_queries.user_by_email(session, normalized, self._context.clock())
             if record is None:
                 raise NotFoundError(
@@ -140,7 +140,7 @@ class AdminService:
         self, actor: Actor, search: str = "", limit: int = 200, offset: int = 0
     ) -> list[AuditRecord]:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             return audit.list_events(session, search, max(1, min(limit, MAX_PAGE_SIZE)), max(0, offset))
 
     # -- changing ------------------------------------------------------------------------------------
@@ -156,15 +156,15 @@ class AdminService:
     @retried
     def _check_new_user(self, actor: Actor, email: str, role: str) -> None:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             role_by_name(session, role)
             require_new_identity(session, email)
 
     @retried
     def _insert_user(self, actor: Actor, email: str, password_hash: str, role: str) -> UserRecord:
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
-            how = f"created by {audit.actor_label(session, actor)}"
+            actor = require_admin_to_change(session, actor)
+            how = f"created by {actor.label}"
             return insert_account(
                 session, self._context, email, password_hash, role_by_name(session, role), actor, how
             )
@@ -190,7 +190,7 @@ class AdminService:
             )
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             current = self._lock_rows(session, [edit.user_id for edit in edits])
             missing = [edit.user_id for edit in edits if edit.user_id not in current]
             if missing:
@@ -259,7 +259,7 @@ class AdminService:
         normalized = sorted({normalize_email(email) for email in emails})
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             locked = dict(
                 session.execute(
                     select(LoginThrottle.email, LoginThrottle.locked_until).where(
@@ -294,7 +294,7 @@ class AdminService:
     @retried
     def _counting_among(self, actor: Actor, selection: BulkSelection) -> list[str]:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             dialect = self._context.database.dialect_name
             return list(
                 session.scalars(
@@ -322,7 +322,9 @@ class AdminService:
         """
         ids = self._reset_targets(actor, user_ids)
         with self._context.database.transaction() as session:
-            require_admin(session, actor)  # before the hashing work, which a refused caller must not cause
+            actor = require_admin(
+                session, actor
+            )  # before the hashing work, which a refused caller must not cause
         policy, hasher = self._context.policy, self._context.hasher
         passwords = dict(
             zip(ids, generate_distinct(len(ids), policy.min_length, policy.max_length), strict=True)
@@ -330,7 +332,7 @@ class AdminService:
         hashes = {user_id: hasher.hash_temporary(password) for user_id, password in passwords.items()}
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             expires_at = self._store_temporary(session, actor, hashes, expected_versions or {}, now)
             emails = self._emails(session, ids)
         return TemporaryPasswords(
@@ -354,7 +356,7 @@ class AdminService:
     @retried
     def _email_of(self, actor: Actor, user_id: int) -> str | None:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             return session.scalar(select(User.email).where(User.id == user_id))
 
     @retried
@@ -363,7 +365,7 @@ class AdminService:
     ) -> datetime:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             return self._store_temporary(
                 session, actor, {user_id: password_hash}, {user_id: expected_version}, now
             )

@@ -170,7 +170,9 @@ class AppSettingsService:
                 ],
             )
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor, SETTINGS_GUARD)  # checked as a whole: changes queue
+            actor = require_admin_to_change(
+                session, actor, SETTINGS_GUARD
+            )  # checked as a whole: changes queue
             current = read_shared_settings(session, self._context.settings)
             candidate = replace(current, **changes)
             validate(candidate)

@@ -21,17 +21,6 @@ AUDIT_TABLE = cast(Table, AuditEvent.__table__)
 AnySelect = Select[*tuple[Any, ...]]
 
 
-def actor_label(session: Session, actor: Actor | None) -> str:
-    """How the audit names ``actor``: an account by its address as it is now (an administrator renamed while
-    their window was open still holds an Actor with the old one), an operator by their label, nobody as the
-    system."""
-    if actor is None:
-        return SYSTEM_ACTOR
-    if actor.user_id is None:
-        return actor.label
-    return session.scalar(select(User.email).where(User.id == actor.user_id)) or actor.label
-
-
 def record(
     session: Session,
     now: datetime,
@@ -55,12 +44,11 @@ def record_many(
     detail: str | None = None,
 ) -> None:
     """One audit row per (target id, target email, old value, new value), in one multi-row INSERT."""
-    label = actor_label(session, actor)
     rows: list[dict[str, Any]] = [
         {
             "created_at": now,
             "actor_id": actor.user_id if actor else None,
-            "actor": label,
+            "actor": actor.label if actor else SYSTEM_ACTOR,
             "action": action,
             "target_id": target_id,
             "target": target,
@@ -112,7 +100,7 @@ def record_from_query(
     source: AnySelect = select(
         literal(now, UTCDateTime()),
         literal(actor.user_id if actor else None, Integer()),
-        literal(actor_label(session, actor), String()),
+        literal(actor.label if actor else SYSTEM_ACTOR, String()),
         literal(action, String()),
         User.id,
         User.email,

@@ -124,14 +124,14 @@ class BulkService:
         """A new staged change's id, and abandoned ones to remove."""
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             if role is not None:
                 role_by_name(session, role)
             change = BulkChange(
                 created_at=now,
                 updated_at=now,
                 actor_id=actor.user_id,
-                actor=audit.actor_label(session, actor),
+                actor=actor.label,
                 role=role,
                 active=active,
                 state=BulkState.STAGED.value,
@@ -152,7 +152,7 @@ class BulkService:
     ) -> int | None:
         dialect = self._context.database.dialect_name
         with self._context.database.transaction(write=True) as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             ids = user_queries.filter_users(select(User.id), query, dialect, walk_ids=True).where(
                 User.id > after
             )
@@ -179,7 +179,7 @@ class BulkService:
         ids, _order = user_queries.ordered_ids(query, self._context.database.dialect_name)
         rows = ids.offset(offset).limit(limit).subquery()
         with self._context.database.transaction(write=True) as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             # Rows move while a long selection is copied (someone registers); a user met twice counts once.
             source = (
                 select(literal(change_id), User.id, User.version)
@@ -191,7 +191,7 @@ class BulkService:
     @retried
     def _snapshot_ids(self, actor: Actor, change_id: int, user_ids: list[int]) -> None:
         with self._context.database.transaction(write=True) as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             for chunk in chunks(user_ids):
                 source = select(literal(change_id), User.id, User.version).where(
                     ids_in(User.id, chunk), ~self._is_member(change_id, User.id)
@@ -201,7 +201,7 @@ class BulkService:
     @retried
     def _unsnapshot(self, actor: Actor, change_id: int, user_ids: Sequence[int]) -> None:
         with self._context.database.transaction(write=True) as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             state = BulkState(self._locked(session, change_id).state)
             if state is not BulkState.STAGED:
                 raise BulkChangeEndedError(state.value)  # a started change keeps its users
@@ -214,7 +214,7 @@ class BulkService:
     @retried
     def _counted(self, actor: Actor, change_id: int) -> BulkChangeStatus:
         with self._context.database.transaction(write=True) as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             total = int(
                 session.scalar(
                     select(func.count()).select_from(MEMBERS).where(MEMBERS.c.change_id == change_id)
@@ -290,7 +290,7 @@ class BulkService:
             # The change's row first: two clients resuming one change take turns, chunk by chunk (and
             # through different Galera nodes both write it, so one is retried and sees the other's progress).
             change = self._locked(session, change_id)
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             state = BulkState(change.state)
             if state is BulkState.CANCELLED and first:
                 raise BulkChangeEndedError(state.value)
@@ -522,7 +522,7 @@ class BulkService:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
             change = self._locked(session, change_id)
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             if BulkState(change.state) in (BulkState.DONE, BulkState.CANCELLED):
                 return _status(change)
             started = change.state != BulkState.STAGED.value
@@ -549,7 +549,7 @@ class BulkService:
     @retried
     def status(self, actor: Actor, change_id: int) -> BulkChangeStatus:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             change = session.get(BulkChange, change_id)
             if change is None:
                 raise NotFoundError(
@@ -562,7 +562,7 @@ class BulkService:
         """Changes that were started and stopped before the end (a crash, a lost connection, a rule): they
         can be resumed with ``apply`` or cancelled."""
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             changes = session.scalars(
                 select(BulkChange)
                 .where(BulkChange.state.in_([BulkState.RUNNING.value, BulkState.FAILED.value]))

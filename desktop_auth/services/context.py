@@ -137,7 +137,7 @@ def admin_guard(user_id: int) -> str:
     return f"admin:{user_id}"
 
 
-def require_admin_to_change(session: Session, actor: Actor, *more_guards: str) -> None:
+def require_admin_to_change(session: Session, actor: Actor, *more_guards: str) -> Actor:
     """``require_admin`` for a transaction that changes something: claims the actor's own guard first.
 
     Every change to an active administrator's authority (role, active, a temporary password) claims that
@@ -148,7 +148,7 @@ def require_admin_to_change(session: Session, actor: Actor, *more_guards: str) -
     """
     own = [] if actor.user_id is None else [admin_guard(actor.user_id)]  # operators have no account
     guards.claim(session, *more_guards, *own)
-    require_admin(session, actor)
+    return require_admin(session, actor)
 
 
 def claim_admin_targets(session: Session, admin_ids: Iterable[int], removing_an_admin: bool) -> None:
@@ -159,12 +159,14 @@ def claim_admin_targets(session: Session, admin_ids: Iterable[int], removing_an_
     guards.claim(session, *names, *([ADMINS_GUARD] if removing_an_admin else []))
 
 
-def require_admin(session: Session, actor: Actor) -> None:
-    """Check, inside the transaction, that the actor may administer (operators always may)."""
+def require_admin(session: Session, actor: Actor) -> Actor:
+    """Check, inside the transaction, that the actor may administer (operators always may). Returns the
+    actor as the audit should name them: by the address their account has now (an administrator renamed
+    while their window was open still holds an Actor with the old one)."""
     if actor.is_operator:
-        return
+        return actor
     admin = session.execute(
-        select(User.must_change_password, User.totp_secret.is_not(None).label("has_factor"))
+        select(User.email, User.must_change_password, User.totp_secret.is_not(None).label("has_factor"))
         .join(Role, Role.id == User.role_id)
         .where(User.id == actor.user_id, User.active.is_(True), Role.name == ADMIN_ROLE)
     ).one_or_none()
@@ -181,6 +183,7 @@ def require_admin(session: Session, actor: Actor) -> None:
                 "Administrators must now use two-factor sign-in: set it up in your account window first.",
             )
         )
+    return actor if admin.email == actor.label else Actor(actor.user_id, admin.email)
 
 
 def two_factor_required_of_admins(session: Session) -> bool:

@@ -121,7 +121,7 @@ class LifecycleService:
     @retried
     def _check_new_user(self, actor: Actor, email: str, role: str) -> None:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             role_by_name(session, role)
             require_new_identity(session, email)
 
@@ -131,8 +131,8 @@ class LifecycleService:
     ) -> CreatedAccount:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
-            how = f"created by {audit.actor_label(session, actor)} with a temporary password"
+            actor = require_admin_to_change(session, actor)
+            how = f"created by {actor.label} with a temporary password"
             record = insert_account(
                 session, self._context, email, password_hash, role_by_name(session, role), actor, how
             )
@@ -153,7 +153,7 @@ class LifecycleService:
         """The accounts in ``selection`` (a query, however many it matches), for the confirmation; refused
         above ``MAX_DELETIONS`` (TooManyDeletionsError) or with the actor's own account among them."""
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             chosen = user_queries.in_selection(selection, self._context.database.dialect_name)
             rows = session.execute(
                 select(User.id, User.email).where(chosen).order_by(User.id).limit(MAX_DELETIONS + 1)
@@ -172,7 +172,7 @@ class LifecycleService:
         if len(normalized) > MAX_DELETIONS:
             raise TooManyDeletionsError(len(normalized), MAX_DELETIONS)
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             found = dict(session.execute(select(User.email, User.id).where(User.email.in_(normalized))).all())
             unknown = [email for email in normalized if email not in found]
             if unknown:
@@ -214,7 +214,7 @@ class LifecycleService:
             return 0
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             rows = self._lock(session, ids)
             admins = [
                 user_id for user_id, (_email, role, active) in rows.items() if role == ADMIN_ROLE and active
@@ -222,14 +222,13 @@ class LifecycleService:
             claim_admin_targets(session, admins, removing_an_admin=bool(admins))
             if admins and count_active_admins(session, locking=True) - len(admins) < 1:
                 raise LastAdminDeletionError()
-            label = audit.actor_label(session, actor)
             session.connection().execute(
                 insert(audit.AUDIT_TABLE),
                 [
                     {
                         "created_at": now,
                         "actor_id": actor.user_id,
-                        "actor": label,
+                        "actor": actor.label,
                         "action": DELETE_ACTION,
                         "target_id": user_id,
                         "target": email,
@@ -272,7 +271,7 @@ class LifecycleService:
         address = normalize_email(email)
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             if session.scalar(select(User.id).where(User.email == address)) is not None:
                 raise InvalidInputError(
                     "email",

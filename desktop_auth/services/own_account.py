@@ -114,7 +114,7 @@ class OwnAccountService:
     @retried
     def _by_email(self, actor: Actor, email: str) -> tuple[int, _Own]:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             row = session.execute(
                 select(User.id, User.password_hash).where(User.email == email)
             ).one_or_none()
@@ -134,7 +134,7 @@ class OwnAccountService:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
             if not by_owner:
-                require_admin_to_change(session, actor)
+                actor = require_admin_to_change(session, actor)
             user = self._locked_user(session, user_id)
             if user is None or user.email != own.email or user.password_hash != own.password_hash:
                 if by_owner:

@@ -170,7 +170,7 @@ class RecoveryService:
     @retried
     def _user_id(self, actor: Actor, key: str) -> int:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             user_id = session.scalar(select(User.id).where(User.email == key))
             if user_id is None:
                 raise NotFoundError(
@@ -189,7 +189,7 @@ class RecoveryService:
         salt = secrets.token_hex(_SALT_BYTES)
         with self._context.database.transaction(write=True) as session:
             if checked_hash is None:  # not the holder with their password: an administrator's act
-                require_admin_to_change(session, actor)
+                actor = require_admin_to_change(session, actor)
             user = _locked_user(session, user_id)
             if user is None:
                 raise NotFoundError(message("Recovery", "This account no longer exists."))
@@ -243,7 +243,7 @@ class RecoveryService:
         without any are left out of the answer (0)."""
         ids = list(dict.fromkeys(user_ids))
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             if not ids:
                 return {}
             rows = session.execute(

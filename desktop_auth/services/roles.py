@@ -142,7 +142,7 @@ class RoleService:
     def add_role(self, actor: Actor, raw_name: str) -> RoleRecord:
         name = normalize_role_name(raw_name)
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             if session.scalar(select(Role.id).where(Role.name == name)) is not None:
                 raise RoleExistsError(name)
             role = Role(name=name)
@@ -163,7 +163,7 @@ class RoleService:
             # "Nobody holds it" and "give it to someone" cannot both commit: the foreign key refuses the
             # later one on one server, and on a Galera cluster the removal and the assignment conflict in
             # certification (the assignment's write set names the role it points at).
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             role = _exactly(role_by_name(session, name), name)
             holders = int(session.scalar(select(func.count(User.id)).where(User.role_id == role.id)) or 0)
             if holders:
@@ -187,7 +187,7 @@ class RoleService:
                 "role", [message("Roles", "The role is already named '{role}'.").format(role=new)]
             )
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             role = _exactly(role_by_name(session, old), old)
             if session.scalar(select(Role.id).where(Role.name == new)) is not None:
                 raise RoleExistsError(new)
@@ -231,7 +231,7 @@ class RoleService:
         name = raw_name.strip().lower()
         description = normalize_role_description(raw_description)
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             role = role_by_name(session, name)
             previous = role.description
             if previous != description:

@@ -192,7 +192,7 @@ class TwoFactorService:
         key = sign_in_key(email)
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             user = None if key is None else _locked(session, User.email == key)
             if user is None:
                 raise NotFoundError(

@@ -499,13 +499,13 @@ class UserImportService:
     @retried
     def _roles(self, actor: Actor) -> set[str]:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             return set(session.scalars(select(Role.name)))
 
     @retried
     def _existing(self, actor: Actor, addresses: Sequence[str]) -> dict[str, Message]:
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
             return _taken(session, addresses)
 
     # -- the import ----------------------------------------------------------------------------------
@@ -531,7 +531,7 @@ class UserImportService:
             raise InvalidInputError("file", [message("UserImport", "The file has no rows to import.")])
         # The actor first: a refused caller must not cause the work of checking rows and making passwords.
         with self._context.database.transaction() as session:
-            require_admin(session, actor)
+            actor = require_admin(session, actor)
         rows = _recheck(preview.rows)
         policy, hasher = self._context.policy, self._context.hasher
         passwords = generate_distinct(len(rows), policy.min_length, policy.max_length)
@@ -553,7 +553,7 @@ class UserImportService:
     ) -> tuple[datetime, dict[str, int]]:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
-            require_admin_to_change(session, actor)
+            actor = require_admin_to_change(session, actor)
             role_ids = self._role_ids(session, {row.role for row in rows})
             taken = _taken(session, [row.address for row in rows], locking=True)
             if taken:
@@ -562,8 +562,7 @@ class UserImportService:
             expires_at = now + timedelta(hours=hours)
             connection = session.connection()
             ids: dict[str, int] = {}
-            label = audit.actor_label(session, actor)
-            detail = f"imported from a CSV file by {label}"
+            detail = f"imported from a CSV file by {actor.label}"
             try:
                 for start in range(0, len(rows), IMPORT_CHUNK):
                     if should_stop():
@@ -605,7 +604,7 @@ class UserImportService:
                 now,
                 actor,
                 "user_import",
-                label,
+                actor.label,
                 actor.user_id,
                 new_value=str(len(rows)),
                 detail=f"imported {len(rows):,} accounts from a CSV file",
