@@ -1,6 +1,6 @@
 """An open session follows a rename of its account made elsewhere (an administrator, an operator at the
 CLI, its owner on another computer): the account window's periodic session check shows the new address, and
-what an open role editor does at once is audited under the new address (services.audit.actor_label)."""
+what an open role editor does at once is audited under the new address (services.context.require_admin)."""
 
 from __future__ import annotations
 

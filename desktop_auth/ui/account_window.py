@@ -5,7 +5,7 @@ administrators.
 It never keeps powers it lost: the session is re-checked against the database every ``check_interval_ms``
 (30 s) and before each action, and signs out after ``idle_timeout_ms`` without input. The check also brings
 the account's address up to date when it was changed elsewhere (the audit names an administrator by the
-address their account has when they act: ``services.audit.actor_label``).
+address their account has when they act: ``services.context.require_admin``).
 """
 
 from __future__ import annotations
