@@ -88,3 +88,15 @@ def test_an_import_by_a_renamed_administrator_names_the_new_address(services: Se
     assert {e.action for e in imported} == {"create", "user_import"}
     assert {e.actor for e in imported} == {NEW}
     assert all(admin.label not in (e.detail or "") + e.target for e in imported)
+
+
+def test_an_administrator_renaming_themselves_is_audited_under_the_address_they_acted_with(
+    services: Services, admin: Actor
+) -> None:
+    services.own_account.rename(admin, admin.label, NEW)
+    (event,) = [
+        e
+        for e in services.admin.audit_log(Actor(admin.user_id, NEW), limit=100)
+        if e.action == "email_change"
+    ]
+    assert (event.actor, event.target) == (admin.label, NEW)
