@@ -529,6 +529,8 @@ class UserImportService:
             raise ImportRefusedError(preview.rows_with_problems, whole_file=bool(preview.file_problems))
         if not preview.rows:
             raise InvalidInputError("file", [message("UserImport", "The file has no rows to import.")])
+        if len(preview.rows) > MAX_IMPORT_ROWS:  # more than preview() lets through: one transaction's limit
+            raise ImportRefusedError(0, whole_file=True)
         # The actor first: a refused caller must not cause the work of checking rows and making passwords.
         with self._context.database.transaction() as session:
             actor = require_admin(session, actor)
