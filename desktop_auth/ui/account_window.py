@@ -342,12 +342,15 @@ class AccountWindow(AppWindow, QMainWindow):
     def check_session(self, then: Callable[[], None] | None = None) -> None:
         """Ask the database whether this session may go on; sign out or drop admin powers if not."""
         services, user_id, changed_at = self._services, self.user.id, self._password_changed_at
+        asked_as = self.user.email
 
         def checked(state: SessionState) -> None:
             if not state.valid:
                 self.end_session(render(state.reason) if state.reason else self.tr("Your session ended."))
                 return
-            if state.email is not None and state.email != self.user.email:  # renamed elsewhere
+            # Renamed elsewhere; unless this window learnt a newer address since it asked (checks run side by
+            # side: an older answer can come last).
+            if state.email is not None and state.email != self.user.email and self.user.email == asked_as:
                 self._show_email(state.email)
             self._apply_role(state.role or "")
             self._say_two_factor_due(state.two_factor_due)
