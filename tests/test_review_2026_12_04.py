@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from PySide6.QtWidgets import QLabel, QLineEdit
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
@@ -98,3 +98,41 @@ def test_a_hand_made_preview_of_more_rows_than_a_file_may_have_is_refused(
     with pytest.raises(ImportRefusedError):
         services.user_import.import_users(admin, ImportPreview(rows))
     assert _count(services) == before, "nothing written"
+
+
+@pytest.mark.usefixtures("isolated_qsettings")
+def test_an_older_session_check_does_not_give_back_a_role_taken_away(
+    qtbot: QtBot, services: Services, admin: Actor, start_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_accounts(services, OLD)
+    services.admin.set_role(admin, OLD, "admin")
+    controller = start_app(services)  # its own session check every 30 s: none comes during this test
+    window = sign_in(qtbot, controller, OLD, STRONG_PASSWORD)
+    editor_button = child(window, QPushButton, "roleEditorButton")
+    assert editor_button.isVisible()
+
+    # The first check reads the account (still an administrator), then its thread is held until released.
+    real = services.accounts.check_session
+    read, release = threading.Event(), threading.Event()
+    answers: list[str | None] = []
+
+    def check_session(user_id: int, changed_at: object) -> SessionState:
+        state = real(user_id, changed_at)  # type: ignore[arg-type]
+        answers.append(state.role)
+        if len(answers) == 1:
+            read.set()
+            release.wait(15)
+        return state
+
+    monkeypatch.setattr(services.accounts, "check_session", check_session)
+    window.check_session()  # type: ignore[attr-defined]
+    assert read.wait(15)
+    services.admin.set_role(admin, OLD, "user")  # elsewhere, after the first check read the account
+    window.check_session()  # type: ignore[attr-defined]  # a later check, answered first
+    qtbot.waitUntil(lambda: not editor_button.isVisible(), timeout=10_000)
+
+    release.set()  # the first check's answer (still an administrator) now arrives
+    qtbot.waitUntil(lambda: len(answers) == 2 and controller.runner.pending == 0, timeout=10_000)
+    assert answers == ["admin", "user"]
+    qtbot.wait(100)  # what the late answer would do, it does in this time; it must do nothing
+    assert not editor_button.isVisible(), "an older answer gave the role editor back"

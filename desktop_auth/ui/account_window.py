@@ -130,6 +130,8 @@ class AccountWindow(AppWindow, QMainWindow):
         self._services = services
         self.user = user
         self._password_changed_at = user.password_changed_at
+        # Session checks asked, and the newest whose answer was applied (``check_session``).
+        self._checks_asked = self._checks_applied = 0
         self._ended = False
         self._deleted = False
         self.recovery_codes_dialog: QWidget | None = None  # the codes made on turning on two-factor sign-in
@@ -342,18 +344,21 @@ class AccountWindow(AppWindow, QMainWindow):
     def check_session(self, then: Callable[[], None] | None = None) -> None:
         """Ask the database whether this session may go on; sign out or drop admin powers if not."""
         services, user_id, changed_at = self._services, self.user.id, self._password_changed_at
-        asked_as = self.user.email
+        self._checks_asked += 1
+        asked = self._checks_asked
 
         def checked(state: SessionState) -> None:
             if not state.valid:
                 self.end_session(render(state.reason) if state.reason else self.tr("Your session ended."))
                 return
-            # Renamed elsewhere; unless this window learnt a newer address since it asked (checks run side by
-            # side: an older answer can come last).
-            if state.email is not None and state.email != self.user.email and self.user.email == asked_as:
-                self._show_email(state.email)
-            self._apply_role(state.role or "")
-            self._say_two_factor_due(state.two_factor_due)
+            # Checks run side by side on the pool (the timer, the check before each action): an older answer
+            # can come last, and must not put back an address or a role a newer one (or this window) replaced.
+            if asked > self._checks_applied:
+                self._checks_applied = asked
+                if state.email is not None and state.email != self.user.email:  # renamed elsewhere
+                    self._show_email(state.email)
+                self._apply_role(state.role or "")
+                self._say_two_factor_due(state.two_factor_due)
             if then is not None:
                 then()
 
@@ -487,6 +492,7 @@ class AccountWindow(AppWindow, QMainWindow):
     def _email_changed(self, dialog: ChangeEmailDialog) -> None:
         record = dialog.result_record
         if record is not None:
+            self._checks_applied = self._checks_asked  # checks asked before this change answer too early
             self._show_email(record.email)
 
     def _show_email(self, email: str) -> None:
