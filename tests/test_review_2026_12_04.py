@@ -15,7 +15,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
+import shiboken6
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
@@ -27,10 +28,11 @@ from desktop_auth.services.records import Actor, ImportPreview, ImportRow, Sessi
 from desktop_auth.services.user_import import MAX_IMPORT_ROWS
 from desktop_auth.ui.shell import settings_store
 from tests.conftest import STRONG_PASSWORD, register_accounts
-from tests.ui_helpers import child, click, front, sign_in
+from tests.ui_helpers import child, click, front, sign_in, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
 
 OLD, NEW = "ada@example.com", "ada.lovelace@example.com"
+NEW_PASSWORD = "maple-harbor-velvet-19-comet"
 
 
 @pytest.mark.usefixtures("isolated_qsettings")
@@ -136,3 +138,46 @@ def test_an_older_session_check_does_not_give_back_a_role_taken_away(
     assert answers == ["admin", "user"]
     qtbot.wait(100)  # what the late answer would do, it does in this time; it must do nothing
     assert not editor_button.isVisible(), "an older answer gave the role editor back"
+
+
+@pytest.mark.usefixtures("isolated_qsettings")
+def test_a_check_asked_before_ones_own_password_change_does_not_end_the_session(
+    qtbot: QtBot, services: Services, admin: Actor, start_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_accounts(services, OLD)
+    controller = start_app(services)  # its own session check every 30 s: none comes during this test
+    window = sign_in(qtbot, controller, OLD, STRONG_PASSWORD)
+
+    # The first check is asked (with the password's change time as it is now) and its thread is held before
+    # it reads the account, as a busy pool may; it reads only after the person changed their password here.
+    real = services.accounts.check_session
+    asked, release = threading.Event(), threading.Event()
+    answers: list[bool] = []
+
+    def check_session(user_id: int, changed_at: object) -> SessionState:
+        if not asked.is_set():
+            asked.set()
+            release.wait(15)
+        state = real(user_id, changed_at)  # type: ignore[arg-type]
+        answers.append(state.valid)
+        return state
+
+    monkeypatch.setattr(services.accounts, "check_session", check_session)
+    window.check_session()  # type: ignore[attr-defined]
+    assert asked.wait(15)
+    click(qtbot, window, "changePasswordButton")
+    qtbot.waitUntil(lambda: window.findChild(QDialog, "changePasswordDialog") is not None, timeout=10_000)
+    change = window.findChild(QDialog, "changePasswordDialog")
+    assert change is not None
+    qtbot.waitUntil(change.isVisible)
+    type_into(qtbot, change, "currentPasswordEdit", STRONG_PASSWORD)
+    type_into(qtbot, change, "passwordEdit", NEW_PASSWORD)
+    type_into(qtbot, change, "confirmPasswordEdit", NEW_PASSWORD)
+    click(qtbot, change, "changePasswordButton")
+    qtbot.waitUntil(lambda: not shiboken6.isValid(change) or not change.isVisible(), timeout=10_000)
+
+    release.set()  # the first check now reads the account: its password changed after it was asked
+    qtbot.waitUntil(lambda: False in answers and controller.runner.pending == 0, timeout=10_000)
+    qtbot.wait(100)  # what ending the session would do, it does in this time; it must not
+    assert controller.window is window
+    assert window.isVisible(), "the person's own password change ended their session"

@@ -348,6 +348,11 @@ class AccountWindow(AppWindow, QMainWindow):
         asked = self._checks_asked
 
         def checked(state: SessionState) -> None:
+            if not state.valid and changed_at != self._password_changed_at:
+                # Asked before this window changed its own password, answered after: "changed elsewhere" is
+                # about that change. Ask again, with the new one.
+                self.check_session(then)
+                return
             if not state.valid:
                 self.end_session(render(state.reason) if state.reason else self.tr("Your session ended."))
                 return
