@@ -26,7 +26,7 @@ from desktop_auth.ui.dialogs.fields import keep_left_to_right
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.shell.help import install_help
 from desktop_auth.ui.shell.i18n import isolate, render, translate, translate_n
-from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.messages import describe, log_only
 from desktop_auth.ui.shell.widgets import button, grow_to_fit
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class RecoveryCodesDialog(OwnAccountDialog):
         )
         self.current_edit.textChanged.connect(lambda _t: self.current_error.clear_message())
         recovery = services.recovery
-        runner.run(lambda: recovery.codes_left(user_id), self._left_known, lambda _e: None, owner=self)
+        runner.run(lambda: recovery.codes_left(user_id), self._left_known, log_only, owner=self)
 
     def _left_known(self, left: int) -> None:
         if self.issued is None:

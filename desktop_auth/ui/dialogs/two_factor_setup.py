@@ -26,6 +26,7 @@ from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.dialogs.totp_code import code_edit, code_problem, ends_the_sign_in
 from desktop_auth.ui.shell import qr
 from desktop_auth.ui.shell.announce import announce
+from desktop_auth.ui.shell.messages import log_only
 from desktop_auth.ui.shell.widgets import button, grow_to_fit
 
 if TYPE_CHECKING:
@@ -207,7 +208,8 @@ class TwoFactorSetupDialog(OwnAccountDialog):
             if self.uri == uri:  # not closed meanwhile
                 self._show_qr(qr.pixmap(data, ratio))
 
-        self._runner.run(lambda: qr.png(uri, ratio), drawn, lambda _error: None, owner=self, key="qr")
+        # A failure leaves the picture drawn for the last scale on screen (and in the log).
+        self._runner.run(lambda: qr.png(uri, ratio), drawn, log_only, owner=self, key="qr")
 
     def _show_qr(self, picture: QPixmap) -> None:
         self.qr_picture = picture  # as drawn (the label hands back its own copy at the screen's scale)

@@ -20,7 +20,7 @@ from desktop_auth.services.records import BulkChangeStatus, BulkSelection, BulkS
 from desktop_auth.ui.role_editor.core.pending_edits import PendingBulk, PendingEdits
 from desktop_auth.ui.role_editor.core.selection import Selection
 from desktop_auth.ui.shell.i18n import isolate, number, render, translate_n
-from desktop_auth.ui.shell.messages import describe
+from desktop_auth.ui.shell.messages import log_only
 
 if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
@@ -176,7 +176,7 @@ class BulkFlow(QObject):
     def discard(self, change_id: int) -> None:
         """Forget a staged change in the background (a failure only delays it: the database purges it)."""
         bulk, actor = self._services.bulk, self._actor
-        self._runner.run(lambda: bulk.discard(actor, change_id), lambda _r: None, _log_failure, owner=self)
+        self._runner.run(lambda: bulk.discard(actor, change_id), lambda _r: None, log_only, owner=self)
 
     def apply(
         self, status: BulkChangeStatus, on_done: OnStatus, on_error: OnError, confirmed: bool = False
@@ -258,7 +258,3 @@ class BulkFlow(QObject):
             self._dialog.close()
             self._dialog.deleteLater()
             self._dialog = None
-
-
-def _log_failure(error: Exception) -> None:
-    describe(error)  # logs anything unexpected; a staged change left behind is purged after a day

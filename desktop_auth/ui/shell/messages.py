@@ -23,3 +23,12 @@ def describe(error: BaseException) -> str:
         return describe_error(error)
     log.error("Unexpected error", exc_info=(type(error), error, error.__traceback__))
     return unexpected()
+
+
+def log_only(error: BaseException) -> None:
+    """The failure of work the person does not wait on (a count shown as a courtesy, a picture redrawn for a
+    new screen scale, a clean-up the database also does): written to the log, not shown. Never silent."""
+    if isinstance(error, DesktopAuthError):
+        log.warning("Background work failed: %s", type(error).__name__)
+        return
+    describe(error)  # unexpected: logged with its traceback
