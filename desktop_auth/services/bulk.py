@@ -98,6 +98,7 @@ class BulkService:
         change_id, abandoned = self._create(actor, role, active)
         for old in abandoned:
             self._remove_quietly(old)
+        staged = False
         try:
             if selection.runs is None:
                 self._snapshot_matching(actor, change_id, selection.query)
@@ -108,10 +109,12 @@ class BulkService:
                 self._snapshot_ids(actor, change_id, sorted(selection.included))
             for excluded in chunks(sorted(selection.excluded)):
                 self._unsnapshot(actor, change_id, excluded)
-            return self._counted(actor, change_id)
-        except BaseException:
-            self._remove_quietly(change_id)
-            raise
+            status = self._counted(actor, change_id)
+            staged = True
+            return status
+        finally:
+            if not staged:  # failed, or interrupted: no half-taken snapshot is left staged
+                self._remove_quietly(change_id)
 
     def exclude(self, actor: Actor, change_id: int, user_ids: Sequence[int]) -> BulkChangeStatus:
         """Leave these users out of a staged change (say, edited one by one since: their own edit wins)."""

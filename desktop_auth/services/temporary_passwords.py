@@ -119,6 +119,7 @@ def private_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
         descriptor = file_modes.open_private(temporary, flags)
     except OSError as error:
         raise ExportFailedError(_could_not_write(target, error)) from error
+    written = False
     try:
         if hasattr(os, "fchmod"):
             os.fchmod(descriptor, file_modes.PRIVATE_FILE)  # exactly 0600, whatever the umask
@@ -127,12 +128,13 @@ def private_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise ExportFailedError(_could_not_write(target, error)) from error
-        raise
+        written = True
+    except OSError as error:
+        raise ExportFailedError(_could_not_write(target, error)) from error
+    finally:
+        if not written:  # failed, or interrupted: no half-written file is left behind
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def _could_not_write(target: Path, error: OSError) -> Message:
