@@ -67,7 +67,7 @@ def test_an_older_session_check_does_not_put_back_the_old_address(
 
     release.set()  # the first check's answer (the address before the rename) now arrives
     qtbot.waitUntil(lambda: len(answers) == 2 and controller.runner.pending == 0, timeout=10_000)
-    qtbot.wait(100)
+    qtbot.wait(100)  # what the late answer would do, it does in this time; it must do nothing
     assert answers == [OLD, NEW]
     assert email_value.text() == NEW, "an older answer put the old address back"
     assert window.user.email == NEW  # type: ignore[attr-defined]

@@ -135,8 +135,7 @@ def test_the_2fa_column_says_on_or_off_and_does_not_sort(
 
 
 def _select(qtbot: QtBot, editor: RoleEditor, *emails: str) -> None:
-    editor.users_tab.select_rows([_row_of(editor, email) for email in emails])
-    qtbot.wait(1)
+    editor.users_tab.select_rows([_row_of(editor, email) for email in emails])  # the buttons follow at once
 
 
 def _open_reset(qtbot: QtBot, editor: RoleEditor) -> ResetTwoFactorDialog:
