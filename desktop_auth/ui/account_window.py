@@ -1,3 +1,5 @@
+# Over 300 lines: one window and its eight actions, each opened after a session check and taking its dialog's
+# result back; the session rules they all share (checks, idle sign-out, powers lost) are what holds it together.
 """The signed-in window (objectName ``accountWindow``): own account (change password, change email, delete
 the account), the language of the app on this computer, help and about, sign out, and the role editor for
 administrators.

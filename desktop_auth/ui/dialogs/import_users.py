@@ -1,3 +1,5 @@
+# Over 300 lines: one dialog's four stages (choose, preview, import, save the passwords), each cancellable on the
+# worker, and the preview's table model they show; the stages share the dialog's state.
 """Import users from a CSV file (objectName ``importUsersDialog``), opened by the Users tab's
 ``importUsersButton``.
 

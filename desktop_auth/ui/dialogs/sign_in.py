@@ -1,3 +1,5 @@
+# Over 300 lines: the dialog and its hand-over to the first-run form (what was typed, the focus, keys still
+# arriving) share its fields' state: the first minute reads in one place.
 """The sign-in dialog (objectName ``loginDialog``).
 
 It is on screen, and accepts typing, before the database has said anything. When the database turns out

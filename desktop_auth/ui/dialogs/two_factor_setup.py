@@ -1,3 +1,5 @@
+# Over 300 lines: turning two-factor sign-in on and off, which share the code field and the recovery codes made
+# after turning it on; the off dialog is the last 70 lines.
 """Two-factor sign-in with an authenticator app: turning it on (``twoFactorSetupDialog``) and off
 (``twoFactorOffDialog``).
 

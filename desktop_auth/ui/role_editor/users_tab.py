@@ -1,3 +1,5 @@
+# Over 300 lines: the tab wires the table, its filter and action bars and every action on the selection; each
+# action is a few lines handing the selection to bulk_flow, the record actions or a dialog.
 """The Users tab (``usersTab``): the user table with its filters, the actions on the selected users, and
 saving or reverting the pending edits.
 

@@ -1,3 +1,5 @@
+# Over 300 lines: the app's window flow in one place (start-up, first run, sign-in, registration, the session, a
+# language change); split, the order in which windows replace each other would be read across modules.
 """Which window is on screen, and when: start-up, first run, sign-in, registration, the signed-in session.
 
 The sign-in dialog appears at once; the database layer is loaded and checked behind it on a worker

@@ -1,3 +1,5 @@
+# Over 300 lines: the language in one place: its choice, the catalogs, and words, numbers and times rendered in
+# it (with the per-language caches, the one speed trick here).
 """The person's language: which one, its catalogs installed, and our words, numbers and times in it.
 
 Every word the GUI shows goes through Qt's catalogs: ``self.tr("…")`` in a QObject's methods, ``translate(
