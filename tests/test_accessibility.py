@@ -5,11 +5,11 @@ real AT-SPI bus; these run anywhere, offscreen."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QAccessibleEvent
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -31,41 +31,14 @@ from desktop_auth.ui.role_editor.columns import COL_EMAIL, COL_ROLE
 from desktop_auth.ui.role_editor.filter_bar import FilterBar
 from desktop_auth.ui.role_editor.window import RoleEditor
 from desktop_auth.ui.shell.tasks import TaskRunner
+from tests.a11y_helpers import Announcement, name_of
+from tests.a11y_helpers import announced as announced  # the fixture
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD
 from tests.ui_helpers import child, click, login_ready, open_editor, press_enter, sign_in, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
 
 pytestmark = pytest.mark.usefixtures("isolated_qsettings")
 __all__ = ["open_editor"]  # a fixture, used by name
-
-
-class Announcement(NamedTuple):
-    source: QObject
-    text: str
-    assertive: bool
-
-
-@pytest.fixture
-def announced(monkeypatch: pytest.MonkeyPatch) -> list[Announcement]:
-    """Every announcement the app makes, in order (still passed on to Qt)."""
-    heard: list[Announcement] = []
-    original = QAccessible.updateAccessibility
-
-    def update(event: QAccessibleEvent) -> None:
-        if isinstance(event, QAccessibleAnnouncementEvent):
-            assertive = event.politeness() == QAccessible.AnnouncementPoliteness.Assertive
-            heard.append(Announcement(event.object(), event.message(), assertive))
-        original(event)
-
-    monkeypatch.setattr(QAccessible, "updateAccessibility", staticmethod(update))
-    return heard
-
-
-def name_of(widget: QWidget) -> str:
-    """The name a screen reader reads for ``widget``."""
-    interface = QAccessible.queryAccessibleInterface(widget)
-    assert interface is not None
-    return str(interface.text(QAccessible.Text.Name))
 
 
 def labelled_by(widget: QWidget) -> list[str]:

@@ -19,39 +19,9 @@ from desktop_auth.db.engine import Database
 from desktop_auth.db.urls import mask_url
 from desktop_auth.services import Services
 from desktop_auth.services.errors import InvalidCredentialsError
+from tests.cli_helpers import UTC_TEXT, Terminal, one_error_line, run
+from tests.cli_helpers import cli_url as cli_url  # the fixture
 from tests.conftest import CHEAP_HASH, OTHER_PASSWORD, STRONG_PASSWORD, make_settings
-
-#: The one date format of the CLI and the exports (desktop_auth.services.timestamps).
-UTC_TEXT = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00:00"
-
-
-class Terminal(io.StringIO):
-    """Standard input that is a terminal, as when an operator types at a prompt."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-def one_error_line(err: str) -> str:
-    """The single ``desktop-auth: error: ...`` line ``err`` must be (no traceback, no "unexpected")."""
-    assert err.count("\n") == 1, err
-    assert err.startswith("desktop-auth: error: "), err
-    assert "Traceback" not in err
-    return err
-
-
-@pytest.fixture
-def cli_url(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("DESKTOP_AUTH_HASH_METHOD", CHEAP_HASH)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    return fresh_url
-
-
-def run(url: str, *args: str, stdin: str | None = None, monkeypatch: pytest.MonkeyPatch | None = None) -> int:
-    if stdin is not None:
-        assert monkeypatch is not None
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    return main(["--database-url", url, *args])
 
 
 def test_full_operator_session(

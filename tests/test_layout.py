@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QProgressBar, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QProgressBar, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.services import Services
@@ -19,8 +19,9 @@ from desktop_auth.services.records import Actor
 from desktop_auth.ui.account_window import format_time
 from desktop_auth.ui.role_editor.columns import COL_CREATED, COL_LAST_LOGIN, COL_LOCKED, COL_UPDATED, HEADERS
 from desktop_auth.ui.role_editor.table_view import UserTableView
-from desktop_auth.ui.shell import theme
 from desktop_auth.ui.shell.dates import local_time
+from tests.a11y_helpers import clipped
+from tests.a11y_helpers import themed as themed  # the fixture: light and dark
 from tests.conftest import STRONG_PASSWORD
 from tests.ui_helpers import child, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
@@ -83,22 +84,6 @@ def test_a_date_column_fits_a_moment_with_its_zone(qtbot: QtBot, zone: str) -> N
 # -- new-password forms after a weak password ---------------------------------------------------------------
 
 
-def _clipped(dialog: QWidget) -> list[str]:
-    """The visible labels smaller than their text needs: a wrapping label shorter than its height for its
-    width, any label narrower or shorter than its minimum."""
-    found = []
-    for label in dialog.findChildren(QLabel):
-        if not label.isVisible() or not label.text():
-            continue
-        need = label.minimumSizeHint()
-        short = label.height() < (label.heightForWidth(label.width()) if label.wordWrap() else need.height())
-        if short or label.width() < need.width():
-            found.append(
-                f"{label.objectName() or label.text()!r}: {label.size().toTuple()}, needs {need.toTuple()}"
-            )
-    return found
-
-
 def _new_password_dialogs(services: Services, admin: Actor) -> list[QWidget]:
     from desktop_auth.ui.dialogs.change_password import ChangePasswordDialog
     from desktop_auth.ui.dialogs.first_run import SetupAdminDialog
@@ -113,16 +98,6 @@ def _new_password_dialogs(services: Services, admin: Actor) -> list[QWidget]:
         ChangePasswordDialog(runner, services, admin.user_id, "root@example.com"),  # type: ignore[arg-type]
         ResetPasswordDialog(runner, services),
     ]
-
-
-@pytest.fixture(params=[Qt.ColorScheme.Light, Qt.ColorScheme.Dark], ids=["light", "dark"])
-def themed(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[None]:
-    original = qapp.palette(), qapp.styleSheet(), qapp.property("themeDark")
-    theme.apply_theme(qapp, request.param)
-    yield
-    qapp.setPalette(original[0])
-    qapp.setStyleSheet(original[1])
-    qapp.setProperty("themeDark", original[2])
 
 
 def test_after_a_weak_password_the_forms_grow_and_say_it_once(
@@ -147,7 +122,7 @@ def test_after_a_weak_password_the_forms_grow_and_say_it_once(
         type_into(qtbot, dialog, "confirmPasswordEdit", "password")
         feedback = child(dialog, QLabel, "strengthFeedback")
         qtbot.waitUntil(lambda f=feedback: f.isVisible() and "15 characters" in f.text(), timeout=10_000)
-        qtbot.waitUntil(lambda d=dialog: not _clipped(d), timeout=2_000)
+        qtbot.waitUntil(lambda d=dialog: not clipped(d), timeout=2_000)
         dialog.grab().save(str(tmp_path / f"{name}-typed.png"))
 
         error = child(dialog, QLabel, "passwordEditError")
@@ -160,7 +135,7 @@ def test_after_a_weak_password_the_forms_grow_and_say_it_once(
             if label.isVisible() and "15 characters" in label.text()
         ]
         assert saying == [error], f"{name}: said by {[label.objectName() for label in saying]}"
-        assert not _clipped(dialog), f"{name}: {_clipped(dialog)}"
+        assert not clipped(dialog), f"{name}: {clipped(dialog)}"
 
         bar, field = child(dialog, QProgressBar, "strengthMeter"), child(dialog, QLineEdit, "passwordEdit")
         assert bar.mapTo(dialog, QPoint(0, 0)).x() == field.mapTo(dialog, QPoint(0, 0)).x(), name

@@ -12,11 +12,9 @@ from sqlalchemy import select
 from desktop_auth.db.engine import Database
 from desktop_auth.models import AuditEvent, User
 from desktop_auth.services import Services
-from tests import test_cli
+from tests.cli_helpers import UTC_TEXT, Terminal, one_error_line, run
+from tests.cli_helpers import cli_url as cli_url  # the fixture: a fresh database URL on each backend
 from tests.conftest import STRONG_PASSWORD, make_settings
-from tests.test_cli import UTC_TEXT, Terminal, one_error_line, run
-
-cli_url = test_cli.cli_url  # a fixture: a fresh database URL on each backend
 
 
 @pytest.fixture

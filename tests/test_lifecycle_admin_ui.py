@@ -19,8 +19,8 @@ from desktop_auth.ui.dialogs.create_user import CreateUserDialog
 from desktop_auth.ui.dialogs.delete_users import DeleteUsersDialog
 from desktop_auth.ui.role_editor.columns import COL_EMAIL
 from desktop_auth.ui.role_editor.window import RoleEditor
+from tests.a11y_helpers import Announcement, announced
 from tests.conftest import OTHER_PASSWORD, FakeClock, register_accounts, seed_users
-from tests.test_accessibility import Announcement, announced
 from tests.ui_helpers import child, click, front, login_ready, open_editor, press_enter, settle, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
 

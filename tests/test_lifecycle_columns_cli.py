@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, insert, select
 
 from desktop_auth.models import RecoveryCode, User
+from tests.cli_helpers import cli_url as cli_url
+from tests.cli_helpers import run
 from tests.conftest import STRONG_PASSWORD
-from tests.test_cli import cli_url as cli_url
-from tests.test_cli import run
 
 
 def test_cli_users_list_shows_the_lifecycle(

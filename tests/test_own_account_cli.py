@@ -7,9 +7,9 @@ import pytest
 from desktop_auth.db.engine import Database
 from desktop_auth.services import Services
 from desktop_auth.services.errors import AccountLockedError, InvalidCredentialsError
+from tests.cli_helpers import cli_url as cli_url  # the fixture
+from tests.cli_helpers import one_error_line, run
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, make_settings
-from tests.test_cli import cli_url as cli_url  # the fixture
-from tests.test_cli import one_error_line, run
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from desktop_auth.models import User
 from desktop_auth.services import Services
 from desktop_auth.ui.shell import settings_store
+from tests.a11y_helpers import clipped
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, register_accounts
-from tests.test_layout import _clipped
 from tests.ui_helpers import child, click, front, login_ready, sign_in, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
 
@@ -163,7 +163,7 @@ def test_the_last_admin_is_told_why_their_account_stays(
     error = child(dialog, QLabel, "errorLabel")
     qtbot.waitUntil(lambda: error.isVisible() and not dialog.busy, timeout=10_000)  # type: ignore[attr-defined]
     assert "last active administrator" in error.text()
-    qtbot.waitUntil(lambda: not _clipped(dialog), timeout=2_000)  # the dialog grew to show it whole
+    qtbot.waitUntil(lambda: not clipped(dialog), timeout=2_000)  # the dialog grew to show it whole
     assert error.text() in announced
     assert isinstance(controller.current, QMainWindow)
     assert controller.current.isVisible()

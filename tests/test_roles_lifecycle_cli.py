@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from desktop_auth.cli import main
-from tests.test_cli import cli_url as cli_url
-from tests.test_cli import one_error_line, run
+from tests.cli_helpers import cli_url as cli_url
+from tests.cli_helpers import one_error_line, run
 
 # -- the command line --------------------------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ from desktop_auth.services import Services
 from desktop_auth.services.records import Actor
 from desktop_auth.ui.role_editor.roles_tab import COL_DESCRIPTION, COL_NAME, COL_USERS, HEADERS
 from desktop_auth.ui.role_editor.window import RoleEditor
+from tests.a11y_helpers import Announcement, name_of
+from tests.a11y_helpers import announced as announced
 from tests.conftest import register_accounts
-from tests.test_accessibility import Announcement, name_of
-from tests.test_accessibility import announced as announced
 from tests.ui_helpers import child
 from tests.ui_helpers import open_editor as open_editor
 

@@ -23,20 +23,10 @@ from desktop_auth.models import AuditEvent, User
 from desktop_auth.security import totp
 from desktop_auth.services import Services
 from desktop_auth.services.records import Actor, SharedSettings, UserQuery
+from tests.cli_helpers import cli_url as cli_url
+from tests.cli_helpers import run
 from tests.conftest import STRONG_PASSWORD, FakeClock, make_settings, register_accounts
-from tests.test_cli import cli_url as cli_url
-from tests.test_cli import run
-
-
-def enroll(services: Services, user_id: int, clock: FakeClock | None = None) -> str:
-    """Turn two-factor sign-in on for ``user_id`` (password STRONG_PASSWORD) as the account window does;
-    returns the secret."""
-    enrollment = services.two_factor.start_enrollment(user_id)
-    now = clock.now if clock is not None else services.context.clock()
-    code = totp.code_for(enrollment.secret, totp.step_at(now))
-    services.two_factor.enable(user_id, STRONG_PASSWORD, enrollment.secret, code)
-    return enrollment.secret
-
+from tests.two_factor_helpers import enroll
 
 # -- the services' lists -----------------------------------------------------------------------------------
 

@@ -15,10 +15,10 @@ from desktop_auth.services.records import Actor, SortKey
 from desktop_auth.ui.dialogs.reset_two_factor import ResetTwoFactorDialog
 from desktop_auth.ui.role_editor.columns import COL_EMAIL, COL_ROLE, COL_TWO_FACTOR, HEADERS
 from desktop_auth.ui.role_editor.window import RoleEditor
+from tests.a11y_helpers import Announcement
+from tests.a11y_helpers import announced as announced
 from tests.conftest import FakeClock, register_accounts
-from tests.test_accessibility import Announcement
-from tests.test_accessibility import announced as announced
-from tests.test_two_factor_admin import enroll
+from tests.two_factor_helpers import enroll
 from tests.ui_helpers import child, click, settle
 from tests.ui_helpers import open_editor as open_editor
 

@@ -27,11 +27,10 @@ from desktop_auth.ui.dialogs.totp_code import TotpCodeDialog
 from desktop_auth.ui.dialogs.two_factor_setup import TwoFactorSetupDialog, grouped
 from desktop_auth.ui.shell import qr
 from desktop_auth.ui.shell.tasks import TaskRunner
+from tests.a11y_helpers import Announcement, clipped
+from tests.a11y_helpers import announced as announced  # the fixture
+from tests.a11y_helpers import themed as themed  # the fixture: light and dark
 from tests.conftest import IN_CI, STRONG_PASSWORD, FakeClock, register_accounts
-from tests.test_accessibility import Announcement
-from tests.test_accessibility import announced as announced  # the fixture
-from tests.test_layout import _clipped
-from tests.test_layout import themed as themed  # the fixture: light and dark
 from tests.ui_helpers import child, click, front, login_ready, press_enter, sign_in, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
 
@@ -594,7 +593,7 @@ def test_the_two_factor_dialogs_show_their_messages_whole_in_both_themes(
         _submit_code(qtbot, dialog, _wrong(_code(its_secret, clock)))
         qtbot.waitUntil(lambda d=dialog: _error_text(d, "totpCodeEdit") != "", timeout=10_000)
         _idle(qtbot, dialog)
-        assert not _clipped(dialog), f"{dialog.objectName()}: {_clipped(dialog)}"
+        assert not clipped(dialog), f"{dialog.objectName()}: {clipped(dialog)}"
         title = child(dialog, QLabel, "titleLabel")
         assert title.width() >= title.fontMetrics().horizontalAdvance(title.text()), dialog.objectName()
         dialog.hide()
