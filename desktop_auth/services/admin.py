@@ -92,7 +92,7 @@ class AdminService:
     ) -> list[UserRecord]:
         """One page of users (at most MAX_PAGE_SIZE), filtered and sorted by the database."""
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             dialect, now = self._context.database.dialect_name, self._context.clock()
             return user_queries.user_page(session, query, offset, limit, dialect, now)
 
@@ -108,7 +108,7 @@ class AdminService:
         """``list_users``, and for each user whether the staged bulk change ``pending_change_id`` is for
         them (asked of its snapshot: right under any filter, for any selection it was made from)."""
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             dialect, now = self._context.database.dialect_name, self._context.clock()
             if pending_change_id is None:
                 records = user_queries.user_page(session, query, offset, limit, dialect, now)
@@ -120,14 +120,14 @@ class AdminService:
     @retried
     def count_users(self, actor: Actor, query: UserQuery = ALL_USERS) -> int:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             return user_queries.count_users(session, query, self._context.database.dialect_name)
 
     @retried
     def get_user(self, actor: Actor, email: str) -> UserRecord:
         normalized = normalize_email(email)
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             record = user_queries.user_by_email(session, normalized, self._context.clock())
             if record is None:
                 raise NotFoundError(
@@ -140,7 +140,7 @@ class AdminService:
         self, actor: Actor, search: str = "", limit: int = 200, offset: int = 0
     ) -> list[AuditRecord]:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             return audit.list_events(session, search, max(1, min(limit, MAX_PAGE_SIZE)), max(0, offset))
 
     # -- changing ------------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ class AdminService:
     @retried
     def _check_new_user(self, actor: Actor, email: str, role: str) -> None:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             role_by_name(session, role)
             require_new_identity(session, email)
 
@@ -294,7 +294,7 @@ class AdminService:
     @retried
     def _counting_among(self, actor: Actor, selection: BulkSelection) -> list[str]:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             dialect = self._context.database.dialect_name
             return list(
                 session.scalars(
@@ -356,7 +356,7 @@ class AdminService:
     @retried
     def _email_of(self, actor: Actor, user_id: int) -> str | None:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             return session.scalar(select(User.email).where(User.id == user_id))
 
     @retried

@@ -155,7 +155,7 @@ class BulkService:
     ) -> int | None:
         dialect = self._context.database.dialect_name
         with self._context.database.transaction(write=True) as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             ids = user_queries.filter_users(select(User.id), query, dialect, walk_ids=True).where(
                 User.id > after
             )
@@ -182,7 +182,7 @@ class BulkService:
         ids, _order = user_queries.ordered_ids(query, self._context.database.dialect_name)
         rows = ids.offset(offset).limit(limit).subquery()
         with self._context.database.transaction(write=True) as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             # Rows move while a long selection is copied (someone registers); a user met twice counts once.
             source = (
                 select(literal(change_id), User.id, User.version)
@@ -194,7 +194,7 @@ class BulkService:
     @retried
     def _snapshot_ids(self, actor: Actor, change_id: int, user_ids: list[int]) -> None:
         with self._context.database.transaction(write=True) as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             for chunk in chunks(user_ids):
                 source = select(literal(change_id), User.id, User.version).where(
                     ids_in(User.id, chunk), ~self._is_member(change_id, User.id)
@@ -204,7 +204,7 @@ class BulkService:
     @retried
     def _unsnapshot(self, actor: Actor, change_id: int, user_ids: Sequence[int]) -> None:
         with self._context.database.transaction(write=True) as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             state = BulkState(self._locked(session, change_id).state)
             if state is not BulkState.STAGED:
                 raise BulkChangeEndedError(state.value)  # a started change keeps its users
@@ -217,7 +217,7 @@ class BulkService:
     @retried
     def _counted(self, actor: Actor, change_id: int) -> BulkChangeStatus:
         with self._context.database.transaction(write=True) as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             total = int(
                 session.scalar(
                     select(func.count()).select_from(MEMBERS).where(MEMBERS.c.change_id == change_id)
@@ -552,7 +552,7 @@ class BulkService:
     @retried
     def status(self, actor: Actor, change_id: int) -> BulkChangeStatus:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             change = session.get(BulkChange, change_id)
             if change is None:
                 raise NotFoundError(
@@ -565,7 +565,7 @@ class BulkService:
         """Changes that were started and stopped before the end (a crash, a lost connection, a rule): they
         can be resumed with ``apply`` or cancelled."""
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             changes = session.scalars(
                 select(BulkChange)
                 .where(BulkChange.state.in_([BulkState.RUNNING.value, BulkState.FAILED.value]))

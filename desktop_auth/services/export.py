@@ -73,7 +73,7 @@ class ExportService:
     @retried
     def _users_after(self, actor: Actor, query: UserQuery, last_id: int) -> list[UserRecord]:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             dialect, now = self._context.database.dialect_name, self._context.clock()
             return users_after(session, query, last_id, BATCH, dialect, now)
 
@@ -135,7 +135,7 @@ class ExportService:
     @retried  # as _users_after
     def _events_before(self, actor: Actor, search: str, last_id: int | None) -> list[AuditEvent]:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             statement = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(BATCH)
             if search:
                 statement = statement.where(search_filter(search))

@@ -121,7 +121,7 @@ class LifecycleService:
     @retried
     def _check_new_user(self, actor: Actor, email: str, role: str) -> None:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             role_by_name(session, role)
             require_new_identity(session, email)
 

@@ -114,7 +114,7 @@ class OwnAccountService:
     @retried
     def _by_email(self, actor: Actor, email: str) -> tuple[int, _Own]:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             row = session.execute(
                 select(User.id, User.password_hash).where(User.email == email)
             ).one_or_none()

@@ -170,7 +170,7 @@ class RecoveryService:
     @retried
     def _user_id(self, actor: Actor, key: str) -> int:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             user_id = session.scalar(select(User.id).where(User.email == key))
             if user_id is None:
                 raise NotFoundError(
@@ -243,7 +243,7 @@ class RecoveryService:
         without any are left out of the answer (0)."""
         ids = list(dict.fromkeys(user_ids))
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             if not ids:
                 return {}
             rows = session.execute(

@@ -499,13 +499,13 @@ class UserImportService:
     @retried
     def _roles(self, actor: Actor) -> set[str]:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             return set(session.scalars(select(Role.name)))
 
     @retried
     def _existing(self, actor: Actor, addresses: Sequence[str]) -> dict[str, Message]:
         with self._context.database.transaction() as session:
-            actor = require_admin(session, actor)
+            require_admin(session, actor)
             return _taken(session, addresses)
 
     # -- the import ----------------------------------------------------------------------------------
