@@ -13,10 +13,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
-import shiboken6
-from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
@@ -28,11 +28,42 @@ from desktop_auth.services.records import Actor, ImportPreview, ImportRow, Sessi
 from desktop_auth.services.user_import import MAX_IMPORT_ROWS
 from desktop_auth.ui.shell import settings_store
 from tests.conftest import STRONG_PASSWORD, register_accounts
-from tests.ui_helpers import child, click, front, sign_in, type_into
+from tests.ui_helpers import change_own_password, child, click, front, sign_in
 from tests.ui_helpers import start_app as start_app  # the fixture
 
 OLD, NEW = "ada@example.com", "ada.lovelace@example.com"
 NEW_PASSWORD = "maple-harbor-velvet-19-comet"
+
+
+class HeldCheck:
+    """The account window's session checks, patched: the first one is held on its worker thread (after it
+    reads the account, or before with ``before_read``) until ``release`` is set, as a busy pool may hold it;
+    ``answers`` collects what each check answered, as ``answer`` picks it from the SessionState."""
+
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        services: Services,
+        answer: Callable[[SessionState], object],
+        before_read: bool = False,
+    ) -> None:
+        self.held, self.release = threading.Event(), threading.Event()
+        self.answers: list[object] = []
+        real = services.accounts.check_session
+
+        def check_session(user_id: int, changed_at: object) -> SessionState:
+            first = not self.held.is_set()
+            if first and before_read:
+                self.held.set()
+                self.release.wait(15)
+            state = real(user_id, changed_at)  # type: ignore[arg-type]
+            self.answers.append(answer(state))
+            if first and not before_read:
+                self.held.set()
+                self.release.wait(15)
+            return state
+
+        monkeypatch.setattr(services.accounts, "check_session", check_session)
 
 
 @pytest.mark.usefixtures("isolated_qsettings")
@@ -45,27 +76,16 @@ def test_an_older_session_check_does_not_put_back_the_old_address(
     email_value = child(window, QLabel, "emailValue")
 
     # The first check reads the account, then its thread is held (as a busy machine may) until released.
-    real = services.accounts.check_session
-    read, release = threading.Event(), threading.Event()
-    answers: list[str | None] = []
-
-    def check_session(user_id: int, changed_at: object) -> SessionState:
-        state = real(user_id, changed_at)  # type: ignore[arg-type]
-        answers.append(state.email)
-        if len(answers) == 1:
-            read.set()
-            release.wait(15)
-        return state
-
-    monkeypatch.setattr(services.accounts, "check_session", check_session)
+    check = HeldCheck(monkeypatch, services, lambda state: state.email)
+    answers = check.answers
     window.check_session()  # type: ignore[attr-defined]
-    assert read.wait(15)
+    assert check.held.wait(15)
     services.own_account.rename(admin, OLD, NEW)  # elsewhere, after the first check read the account
     window.check_session()  # type: ignore[attr-defined]  # a later check, answered first
     qtbot.waitUntil(lambda: email_value.text() == NEW, timeout=10_000)
     assert settings_store.last_email() == NEW
 
-    release.set()  # the first check's answer (the address before the rename) now arrives
+    check.release.set()  # the first check's answer (the address before the rename) now arrives
     qtbot.waitUntil(lambda: len(answers) == 2 and controller.runner.pending == 0, timeout=10_000)
     qtbot.wait(100)  # what the late answer would do, it does in this time; it must do nothing
     assert answers == [OLD, NEW]
@@ -114,26 +134,15 @@ def test_an_older_session_check_does_not_give_back_a_role_taken_away(
     assert editor_button.isVisible()
 
     # The first check reads the account (still an administrator), then its thread is held until released.
-    real = services.accounts.check_session
-    read, release = threading.Event(), threading.Event()
-    answers: list[str | None] = []
-
-    def check_session(user_id: int, changed_at: object) -> SessionState:
-        state = real(user_id, changed_at)  # type: ignore[arg-type]
-        answers.append(state.role)
-        if len(answers) == 1:
-            read.set()
-            release.wait(15)
-        return state
-
-    monkeypatch.setattr(services.accounts, "check_session", check_session)
+    check = HeldCheck(monkeypatch, services, lambda state: state.role)
+    answers = check.answers
     window.check_session()  # type: ignore[attr-defined]
-    assert read.wait(15)
+    assert check.held.wait(15)
     services.admin.set_role(admin, OLD, "user")  # elsewhere, after the first check read the account
     window.check_session()  # type: ignore[attr-defined]  # a later check, answered first
     qtbot.waitUntil(lambda: not editor_button.isVisible(), timeout=10_000)
 
-    release.set()  # the first check's answer (still an administrator) now arrives
+    check.release.set()  # the first check's answer (still an administrator) now arrives
     qtbot.waitUntil(lambda: len(answers) == 2 and controller.runner.pending == 0, timeout=10_000)
     assert answers == ["admin", "user"]
     qtbot.wait(100)  # what the late answer would do, it does in this time; it must do nothing
@@ -150,33 +159,13 @@ def test_a_check_asked_before_ones_own_password_change_does_not_end_the_session(
 
     # The first check is asked (with the password's change time as it is now) and its thread is held before
     # it reads the account, as a busy pool may; it reads only after the person changed their password here.
-    real = services.accounts.check_session
-    asked, release = threading.Event(), threading.Event()
-    answers: list[bool] = []
-
-    def check_session(user_id: int, changed_at: object) -> SessionState:
-        if not asked.is_set():
-            asked.set()
-            release.wait(15)
-        state = real(user_id, changed_at)  # type: ignore[arg-type]
-        answers.append(state.valid)
-        return state
-
-    monkeypatch.setattr(services.accounts, "check_session", check_session)
+    check = HeldCheck(monkeypatch, services, lambda state: state.valid, before_read=True)
+    answers = check.answers
     window.check_session()  # type: ignore[attr-defined]
-    assert asked.wait(15)
-    click(qtbot, window, "changePasswordButton")
-    qtbot.waitUntil(lambda: window.findChild(QDialog, "changePasswordDialog") is not None, timeout=10_000)
-    change = window.findChild(QDialog, "changePasswordDialog")
-    assert change is not None
-    qtbot.waitUntil(change.isVisible)
-    type_into(qtbot, change, "currentPasswordEdit", STRONG_PASSWORD)
-    type_into(qtbot, change, "passwordEdit", NEW_PASSWORD)
-    type_into(qtbot, change, "confirmPasswordEdit", NEW_PASSWORD)
-    click(qtbot, change, "changePasswordButton")
-    qtbot.waitUntil(lambda: not shiboken6.isValid(change) or not change.isVisible(), timeout=10_000)
+    assert check.held.wait(15)
+    change_own_password(qtbot, window, STRONG_PASSWORD, NEW_PASSWORD)
 
-    release.set()  # the first check now reads the account: its password changed after it was asked
+    check.release.set()  # the first check now reads the account: its password changed after it was asked
     qtbot.waitUntil(lambda: False in answers and controller.runner.pending == 0, timeout=10_000)
     qtbot.wait(100)  # what ending the session would do, it does in this time; it must not
     assert controller.window is window

@@ -18,6 +18,7 @@ from desktop_auth.services.records import Actor
 from desktop_auth.ui.shell.controller import AppController
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, make_settings
 from tests.ui_helpers import (
+    change_own_password,
     child,
     click,
     fill_new_account,
@@ -82,16 +83,7 @@ def test_the_whole_journey(qtbot: QtBot, services: Services, start_app) -> None:
     window = sign_in(qtbot, controller, "admin@example.com", STRONG_PASSWORD)
     assert child(window, QPushButton, "roleEditorButton").isVisible()
     assert child(window, QLabel, "lastSignInValue").text() != "This is your first sign-in"
-    click(qtbot, window, "changePasswordButton")
-    qtbot.waitUntil(lambda: window.findChild(QDialog, "changePasswordDialog") is not None, timeout=10_000)
-    change = window.findChild(QDialog, "changePasswordDialog")
-    assert change is not None
-    qtbot.waitUntil(change.isVisible)
-    type_into(qtbot, change, "currentPasswordEdit", STRONG_PASSWORD)
-    type_into(qtbot, change, "passwordEdit", NEW_PASSWORD)
-    type_into(qtbot, change, "confirmPasswordEdit", NEW_PASSWORD)
-    click(qtbot, change, "changePasswordButton")
-    qtbot.waitUntil(lambda: not shiboken6.isValid(change) or not change.isVisible(), timeout=10_000)
+    change_own_password(qtbot, window, STRONG_PASSWORD, NEW_PASSWORD)
     click(qtbot, window, "signOutButton")
 
     login = login_ready(qtbot, controller)

@@ -151,3 +151,20 @@ def put_away_codes(qtbot: QtBot, form: QWidget) -> list[str]:
     click(qtbot, codes, "copyCodesButton")
     click(qtbot, codes, "closeButton")
     return shown
+
+
+def change_own_password(qtbot: QtBot, window: QWidget, current: str, new: str) -> None:
+    """Change password from the account window, as a person does: the button, the three fields, the dialog's
+    button; returns once the dialog has closed."""
+    import shiboken6
+
+    click(qtbot, window, "changePasswordButton")
+    qtbot.waitUntil(lambda: window.findChild(QDialog, "changePasswordDialog") is not None, timeout=10_000)
+    change = window.findChild(QDialog, "changePasswordDialog")
+    assert change is not None
+    qtbot.waitUntil(change.isVisible)
+    type_into(qtbot, change, "currentPasswordEdit", current)
+    type_into(qtbot, change, "passwordEdit", new)
+    type_into(qtbot, change, "confirmPasswordEdit", new)
+    click(qtbot, change, "changePasswordButton")
+    qtbot.waitUntil(lambda: not shiboken6.isValid(change) or not change.isVisible(), timeout=10_000)
