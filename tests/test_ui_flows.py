@@ -66,12 +66,7 @@ def test_the_whole_journey(qtbot: QtBot, services: Services, start_app) -> None:
     type_into(qtbot, register, "passwordEdit", OTHER_PASSWORD)
     type_into(qtbot, register, "confirmPasswordEdit", OTHER_PASSWORD)
     click(qtbot, register, "registerButton")
-    # The new account's recovery codes are shown once over the form (tests/test_recovery_ui.py).
-    qtbot.waitUntil(lambda: register.findChild(QDialog, "recoveryCodesDialog") is not None, timeout=10_000)
-    codes = register.findChild(QDialog, "recoveryCodesDialog")
-    qtbot.waitUntil(lambda: codes.findChild(QPushButton, "closeButton") is not None, timeout=10_000)
-    click(qtbot, codes, "copyCodesButton")
-    click(qtbot, codes, "closeButton")
+    put_away_codes(qtbot, register)  # shown once over the form (tests/test_recovery_ui.py)
     login = login_ready(qtbot, controller)
     assert child(login, type(child(login, QWidget, "emailEdit")), "emailEdit").text() == "user@example.com"
 
