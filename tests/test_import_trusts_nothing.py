@@ -115,3 +115,29 @@ def test_an_honest_preview_still_imports_even_built_by_hand(services: Services, 
         assert stored[row.address] == skeleton_key(row.address)
     assert events >= 4  # a create row per account and the summary
     assert services.admin.get_user(admin, "ann@example.com").role == "admin"
+
+
+def test_only_the_very_preview_the_service_made_skips_the_second_check(
+    services: Services, admin: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service takes its own previews as checked (they are frozen) and checks any other again, one equal
+    to its own included: it is the object, not its contents, that says where it came from."""
+    from desktop_auth.services import user_import
+
+    checked_again: list[int] = []
+    real = user_import._recheck
+
+    def recheck(rows: tuple[ImportRow, ...]) -> object:
+        checked_again.append(len(rows))
+        return real(rows)
+
+    monkeypatch.setattr(user_import, "_recheck", recheck)
+    made = services.user_import.preview(admin, b"email\nann@example.com\n")
+    copy = ImportPreview(tuple(made.rows), made.file_problems)
+    assert copy == made
+    assert copy is not made
+    services.user_import.import_users(admin, made)
+    assert checked_again == []
+    services.lifecycle.delete_users(admin, [services.admin.get_user(admin, "ann@example.com").id])
+    services.user_import.import_users(admin, copy)
+    assert checked_again == [1]

@@ -384,7 +384,7 @@ class ImportRow:
     key: str = field(default="", repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # weakly held by the service that made it
 class ImportPreview:
     """Every row of a CSV import with its problems, and the problems of the file itself (not UTF-8, too
     large, no header...). Importable only when there are none at all."""

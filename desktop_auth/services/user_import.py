@@ -42,6 +42,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+import weakref
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -150,6 +151,10 @@ class _Parsed:
     key: str = ""  # its skeleton key
 
 
+# A row to insert: one of a preview this service made, or one checked again (``_recheck``).
+_Row = ImportRow | _Parsed
+
+
 def _same_address(lines: Sequence[int]) -> Message:
     named = ", ".join(str(line) for line in lines[:_LINES_NAMED])
     more = len(lines) - _LINES_NAMED
@@ -237,8 +242,7 @@ def _cell_problems(column: str, cell: str) -> list[Message]:
             )
             problems.append(formula.format(start=shown(start)))
             break
-    # (Printable ASCII, the common case, has none: every invisible character is a control or beyond ASCII.)
-    hidden = () if cell.isascii() and cell.isprintable() else sorted({ch for ch in cell if _is_invisible(ch)})
+    hidden = sorted({ch for ch in cell if _is_invisible(ch)})
     if hidden:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in hidden[:3])
         invisible = (
@@ -441,6 +445,10 @@ def _to_record(row: _Parsed) -> ImportRow:
 class UserImportService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
+        # The previews ``preview`` made, held weakly: ``import_users`` takes their rows as checked (they are
+        # frozen). Any other ImportPreview, a plain record anyone can build, is checked again row by row, which
+        # costs about as much as the preview itself: bench/import_users.py's 3x target needs that not done twice.
+        self._made: weakref.WeakValueDictionary[int, ImportPreview] = weakref.WeakValueDictionary()
 
     # -- the preview ---------------------------------------------------------------------------------
 
@@ -494,7 +502,9 @@ class UserImportService:
         for row in rows:
             if row.address in taken:
                 row.problems.append(taken[row.address])
-        return ImportPreview(tuple(_to_record(row) for row in rows), tuple(file_problems))
+        made = ImportPreview(tuple(_to_record(row) for row in rows), tuple(file_problems))
+        self._made[id(made)] = made
+        return made
 
     @retried
     def _roles(self, actor: Actor) -> set[str]:
@@ -516,8 +526,8 @@ class UserImportService:
         """Create every account of a clean preview in one transaction (all or nothing); returns each one's
         temporary password, for the administrator to hand out (``temporary_passwords.write_csv``).
 
-        Nothing of ``preview`` is trusted: its rows are checked again by the preview's own rules
-        (``_recheck``) and the keys stored are recomputed from the addresses.
+        A preview this service's ``preview`` made is taken as it is (frozen); any other is checked again by
+        the preview's own rules (``_recheck``), with the keys stored recomputed from the addresses.
 
         Raises ImportRefusedError when the preview has problems, or rows ``preview`` would have refused or
         made differently; ImportConflictError naming the addresses someone registered (or a look-alike of)
@@ -534,7 +544,9 @@ class UserImportService:
         # The actor first: a refused caller must not cause the work of checking rows and making passwords.
         with self._context.database.transaction() as session:
             actor = require_admin(session, actor)
-        rows = _recheck(preview.rows)
+        rows: Sequence[_Row] = (
+            preview.rows if self._made.get(id(preview)) is preview else _recheck(preview.rows)
+        )
         policy, hasher = self._context.policy, self._context.hasher
         passwords = generate_distinct(len(rows), policy.min_length, policy.max_length)
         hashes = [hasher.hash_temporary(password) for password in passwords]
@@ -551,7 +563,7 @@ class UserImportService:
 
     @retried
     def _insert(
-        self, actor: Actor, rows: Sequence[_Parsed], hashes: Sequence[str], should_stop: ShouldStop
+        self, actor: Actor, rows: Sequence[_Row], hashes: Sequence[str], should_stop: ShouldStop
     ) -> tuple[datetime, dict[str, int]]:
         now = self._context.clock()
         with self._context.database.transaction(write=True) as session:
@@ -631,7 +643,7 @@ class _CollisionError(Exception):
     """A unique index refused an address inside the import's transaction (a registration won the race)."""
 
 
-def _user_values(row: _Parsed, password_hash: str, role_id: int, now: datetime) -> dict[str, Any]:
+def _user_values(row: _Row, password_hash: str, role_id: int, now: datetime) -> dict[str, Any]:
     return {
         "email": row.address,
         "email_skeleton": row.key,
