@@ -18,7 +18,6 @@ sign-in dialog (hidden meanwhile) and the account window, for the same session a
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -83,16 +82,6 @@ def _delete_on_close(widget: QWidget) -> None:
 
     widget.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     _keep_until_deleted(widget)
-
-
-def _preload(*modules: str) -> Callable[[], None]:
-    """Work for the worker: import windows before they are needed, so showing them stalls nothing."""
-
-    def load() -> None:
-        for module in modules:
-            importlib.import_module(module)
-
-    return load
 
 
 class AppController(QObject):
@@ -174,13 +163,19 @@ class AppController(QObject):
         self.login.set_services(state.services, state.registration_open)
         if typed is not None:
             self._show_setup(state.services, typed)
-        # The windows a sign-in leads to, imported now on the worker while the person types.
-        windows = ("desktop_auth.ui.account_window", "desktop_auth.ui.dialogs.register")
-        self.runner.run(_preload(*windows), self._preloaded, self._preload_failed, abandon_at_exit=True)
+        # The windows a sign-in leads to, imported now while the person types.
+        self._preload("desktop_auth.ui.account_window", "desktop_auth.ui.dialogs.register")
         _freeze_garbage()
 
-    def _preloaded(self, _result: object) -> None:
-        _freeze_garbage()
+    def _preload(self, *modules: str) -> None:
+        """Import windows before they are needed, so that showing them stalls nothing: the order is worked
+        out on the worker, the imports are made on the GUI thread a module at a time (``shell/preload.py``)."""
+        from desktop_auth.ui.shell.preload import import_in_turns, import_order
+
+        def load(order: list[str]) -> None:
+            import_in_turns(order, self, _freeze_garbage, self._preload_failed)
+
+        self.runner.run(lambda: import_order(modules), load, self._preload_failed, abandon_at_exit=True)
 
     def _preload_failed(self, error: Exception) -> None:
         # Nothing to show: the window imports its modules again when it opens, and fails there if it must.
@@ -214,6 +209,7 @@ class AppController(QObject):
         install_help(dialog, "signing-in-and-registering")
         dialog.succeeded.connect(self._signed_in)
         dialog.taken.connect(lambda message: self._signed_out("", message))
+        dialog.sign_in_instead.connect(self._signed_out)
         dialog.rejected.connect(lambda: self.finished.emit(0))
         dialog.take_over(typed)
         # Where the sign-in dialog was, unless it remembers a place of its own: the form changes in place.
@@ -303,13 +299,8 @@ class AppController(QObject):
         window.language_changed.connect(self._change_language)
         self.window = window
         if user.is_admin:
-            # Import the role editor's modules on the worker now, so opening it later stalls nothing.
-            self.runner.run(
-                _preload("desktop_auth.ui.role_editor.window"),
-                self._preloaded,
-                self._preload_failed,
-                abandon_at_exit=True,
-            )
+            # Import the role editor's modules now, so opening it later stalls nothing.
+            self._preload("desktop_auth.ui.role_editor.window")
         if geometry is not None:
             # At once: the window it replaces closes next, and the app ends when its last window closes.
             self._show_account(window)

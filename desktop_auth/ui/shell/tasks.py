@@ -6,7 +6,9 @@ latest job of that key is delivered: a newer job with the same key makes an olde
 (a search typed letter by letter shows the last search, never an earlier one arriving late). Every dropped
 outcome is logged at debug level, by job id and key only (never the result or the error, which can hold
 what a person typed). Workers report through one long-lived signal of the runner (queued to the GUI
-thread), so no per-job QObject can vanish mid-flight.
+thread), so no per-job QObject can vanish mid-flight. Work touches no Qt and imports no module that does:
+PySide makes a Qt class's Python type when a module first names it, and a worker doing that beside the GUI
+thread crashed the app (``shell/preload.py`` imports windows ahead of time on the GUI thread instead).
 
 Errors: an ``Exception`` raised by the work reaches ``on_error`` as itself. A ``BaseException`` that is not
 an ``Exception`` (``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``) is not the work failing but a
@@ -17,9 +19,9 @@ for the job is not left busy forever, the job is still settled: ``on_error`` rec
 
 Quitting (``shutdown``): the app waits for the jobs whose outcome matters, and not for those whose result
 nobody needs any more. A job run with ``abandon_at_exit=True`` (loading the database layer behind the
-sign-in dialog, importing windows ahead of time) runs on a daemon thread of its own instead of the pool:
-quitting does not wait for it (Qt's pool is joined when the application object goes, so it could not be
-there), it is frozen where it stands when the interpreter exits, and a result it produces after
+sign-in dialog, reading which modules to import ahead of time) runs on a daemon thread of its own instead
+of the pool: quitting does not wait for it (Qt's pool is joined when the application object goes, so it
+could not be there), it is frozen where it stands when the interpreter exits, and a result it produces after
 ``shutdown`` is dropped. What such a job may be doing when frozen: importing, connecting, reading, or
 one write transaction, which the database rolls back with the connection (SQLite's journal, InnoDB). The
 exception is a write that spans transactions and must not be cut in half, the embedded database's schema
