@@ -22,10 +22,13 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from desktop_auth.db.errors import DatabaseConnectionLostError
+from desktop_auth.messages import message
 from desktop_auth.services import Services
 from desktop_auth.services.records import Actor
 from desktop_auth.services.recovery import CODES_PER_BATCH
 from desktop_auth.ui.dialogs.sign_in import LoginDialog
+from desktop_auth.ui.shell.messages import describe
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, register_accounts
 from tests.ui_helpers import child, click, fill_new_account, front, login_ready, sign_in, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
@@ -116,6 +119,47 @@ def test_the_first_administrator_gets_codes_before_the_account_window(
     # The codes shown are the administrator's.
     services.recovery.reset_with_code("root@example.com", codes[0], NEW_PASSWORD)
     services.accounts.authenticate("root@example.com", NEW_PASSWORD)
+
+
+def test_the_first_administrators_codes_are_shown_when_signing_in_after_fails(
+    qtbot: QtBot, services: Services, start_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away between creating the administrator (and their codes) and signing them in:
+    the codes are shown all the same, then the sign-in form says the account exists and why it is not
+    signed in (trying the form again would only say an administrator exists)."""
+    real_authenticate = services.accounts.authenticate
+    calls: list[str] = []
+    lost = DatabaseConnectionLostError(
+        message("DatabaseErrors", "The database is unavailable ({location}): {detail}").format(
+            location="db.example.com", detail="Connection refused"
+        )
+    )
+
+    def authenticate_once_unavailable(email: str, password: str) -> object:
+        calls.append(email)
+        if len(calls) == 1:
+            raise lost
+        return real_authenticate(email, password)
+
+    monkeypatch.setattr(services.accounts, "authenticate", authenticate_once_unavailable)
+    controller = start_app(services)
+    setup = front(qtbot, controller, "setupAdminDialog")
+    fill_new_account(qtbot, setup, "root@example.com", STRONG_PASSWORD)
+    click(qtbot, setup, "createAdminButton")
+    codes_dialog = _dialog(qtbot, setup, "recoveryCodesDialog")
+    codes = _codes_shown(qtbot, codes_dialog)
+    assert len(codes) == CODES_PER_BATCH
+    click(qtbot, codes_dialog, "copyCodesButton")
+    click(qtbot, codes_dialog, "closeButton")
+    login = front(qtbot, controller, "loginDialog")
+    notice = child(login, QLabel, "noticeLabel").text()
+    assert "Your administrator account was created, but signing in failed" in notice
+    assert describe(lost) in notice
+    assert child(login, QLineEdit, "emailEdit").text() == "root@example.com"
+    assert controller.window is None
+    # The codes shown are the administrator's, and signing in works once the database is back.
+    services.recovery.reset_with_code("root@example.com", codes[0], NEW_PASSWORD)
+    sign_in(qtbot, controller, "root@example.com", NEW_PASSWORD)
 
 
 def test_the_account_window_makes_new_codes_with_the_current_password(

@@ -3768,6 +3768,10 @@ Each code resets your password once. A new batch replaces these.</source>
         <source>Creating the administrator…</source>
         <translation>جارٍ إنشاء حساب المسؤول…</translation>
     </message>
+    <message>
+        <source>Your administrator account was created, but signing in failed: {reason}</source>
+        <translation>تم إنشاء حساب المسؤول الخاص بك، لكن تسجيل الدخول فشل: {reason}</translation>
+    </message>
 </context>
 <context>
     <name>SharedSettings</name>

@@ -3484,6 +3484,10 @@ Jeder Code setzt Ihr Passwort einmal zurück. Ein neuer Satz ersetzt diese Codes
         <source>Creating the administrator…</source>
         <translation>Administrator wird erstellt…</translation>
     </message>
+    <message>
+        <source>Your administrator account was created, but signing in failed: {reason}</source>
+        <translation>Ihr Administratorkonto wurde erstellt, aber die Anmeldung ist fehlgeschlagen: {reason}</translation>
+    </message>
 </context>
 <context>
     <name>SharedSettings</name>

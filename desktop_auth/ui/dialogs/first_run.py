@@ -3,11 +3,14 @@ them."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
+from desktop_auth.errors import DesktopAuthError
 from desktop_auth.ui.dialogs.register import NewAccount, NewAccountDialog, first_recovery_codes
 from desktop_auth.ui.shell.messages import describe
 from desktop_auth.ui.shell.tasks import TaskRunner
@@ -17,15 +20,28 @@ if TYPE_CHECKING:
     from desktop_auth.services.facade import Services
     from desktop_auth.ui.dialogs.sign_in import TypedSoFar
 
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NotSignedIn:
+    """The administrator was created (and their codes made), but signing them in failed: why."""
+
+    email: str
+    error: DesktopAuthError
+
 
 class SetupAdminDialog(NewAccountDialog):
     """First run: create the administrator, show their first recovery codes, then sign in as them.
     ``succeeded`` carries a SignedInUser.
 
     ``taken`` fires when another client created the administrator first: this one then goes to sign-in.
+    ``sign_in_instead`` (email, message) fires when the account was created but signing in failed (the
+    database went away in between): once its codes are put away, the sign-in form says so.
     """
 
     taken = Signal(str)
+    sign_in_instead = Signal(str, str)
 
     def __init__(self, runner: TaskRunner, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(
@@ -98,4 +114,20 @@ class SetupAdminDialog(NewAccountDialog):
         accounts = self._services.accounts
         record = accounts.create_first_admin(email, password)
         codes = first_recovery_codes(self._services, record.id, password)
-        return NewAccount(accounts.authenticate(email, password), codes)
+        try:
+            return NewAccount(accounts.authenticate(email, password), codes)
+        except DesktopAuthError as error:  # the account exists: its codes are shown all the same
+            log.warning("The first administrator was created; signing in failed: %s", error)
+            return NewAccount(NotSignedIn(record.email, error), codes)
+
+    def _finish(self, result: object) -> None:
+        if isinstance(result, NotSignedIn):
+            self.sign_in_instead.emit(
+                result.email,
+                self.tr("Your administrator account was created, but signing in failed: {reason}").format(
+                    reason=describe(result.error)
+                ),
+            )
+            self.accept()
+            return
+        super()._finish(result)
