@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -168,6 +169,31 @@ def _seed(env: dict[str, str], url: str, users: tuple[tuple[str, str, str], ...]
         assert done.returncode == 0, done.stderr
 
 
+def _stacks_if_stuck(app: subprocess.Popen[Any], probe: subprocess.CompletedProcess[str] | None) -> str:
+    """When a probe step failed with the app still running: where the app's threads are (gdb's native
+    stacks when gdb is installed), then its Python stacks in its log (PYTHONFAULTHANDLER: SIGABRT)."""
+    if probe is not None and probe.returncode == 0 and '"errors": []' in probe.stdout:
+        return ""
+    stacks = ""
+    if shutil.which("gdb"):
+        done = subprocess.run(
+            ["gdb", "-p", str(app.pid), "-batch", "-ex", "thread apply all bt 25"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        stacks = (
+            "\nthe app's native stacks:\n"
+            + "\n".join(line for line in done.stdout.splitlines() if line.startswith(("#", "Thread")))[-8000:]
+        )
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(app.pid, signal.SIGABRT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            app.wait(timeout=10)
+    return stacks
+
+
 def _run_probe(
     session: dict[str, str],
     tmp_path: Path,
@@ -189,6 +215,7 @@ def _run_probe(
         "QT_QPA_PLATFORM": "xcb",
         "QT_LINUX_ACCESSIBILITY_ALWAYS_ON": "1",
         "QT_ACCESSIBILITY": "1",
+        "PYTHONFAULTHANDLER": "1",  # a crash leaves the Python stack of every thread in the app's log
         **(extra_env or {}),
     }
     _seed(app_env, url, users)  # with the same settings: a database keeps the lockout rules it is made with
@@ -202,6 +229,7 @@ def _run_probe(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    probe: subprocess.CompletedProcess[str] | None = None
     try:
         probe = subprocess.run(
             [SYSTEM_PYTHON, str(PROBE), scenario, json.dumps(params)],
@@ -212,9 +240,18 @@ def _run_probe(
             check=False,
         )
     finally:
+        exited = app.poll()  # None while the app runs: a flow that loses its window may have ended the app
+        stacks = _stacks_if_stuck(app, probe) if exited is None else ""
         _stop_group(app)
         app_log.close()
-    log_text = (tmp_path / "app.log").read_text(errors="replace")[-3000:]
+    log_text = (tmp_path / "app.log").read_text(errors="replace")[-6000:]
+    log_text += f"\napp exit status when the probe ended: {'still running' if exited is None else exited}"
+    log_text += stacks
+    log_text += "".join(
+        f"\n{log.name}:\n{log.read_text(errors='replace')[-2000:]}"
+        for log in (tmp_path / "logs").glob("*.log")
+    )
+    assert probe is not None
     assert probe.returncode == 0, f"probe failed:\n{probe.stderr[-3000:]}\n{log_text}"
     assert probe.stdout.strip(), f"the probe printed nothing:\n{probe.stderr[-3000:]}\n{log_text}"
     found: dict[str, Any] = json.loads(probe.stdout.strip().splitlines()[-1])
