@@ -231,7 +231,6 @@ def test_every_administrators_call_refuses_who_may_not_administer(
         lambda: services.lifecycle.delete_users(actor, [victim]),
         lambda: services.lifecycle.erase_address(actor, "gone@example.com"),
         lambda: services.recovery.issue_for(actor, "victim@example.com"),
-        lambda: services.recovery.unused_counts(actor, [victim]),
         lambda: services.two_factor.reset(actor, "victim@example.com"),
         lambda: services.own_account.rename(actor, "victim@example.com", "renamed@example.com"),
         lambda: services.roles.rename_role(actor, "staff", "people"),

@@ -27,7 +27,7 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
@@ -236,22 +236,6 @@ class RecoveryService:
         """How many of one's own codes are unused (0: none made yet, or all spent)."""
         with self._context.database.transaction() as session:
             return int(session.execute(_LEFT, {"owner": user_id}).scalar_one())
-
-    @retried
-    def unused_counts(self, actor: Actor, user_ids: Sequence[int]) -> dict[int, int]:
-        """For administrators: how many unused codes each of these accounts has (never the codes). Accounts
-        without any are left out of the answer (0)."""
-        ids = list(dict.fromkeys(user_ids))
-        with self._context.database.transaction() as session:
-            require_admin(session, actor)
-            if not ids:
-                return {}
-            rows = session.execute(
-                select(RecoveryCode.user_id, func.count(RecoveryCode.id))
-                .where(RecoveryCode.user_id.in_(ids), RecoveryCode.used_at.is_(None))
-                .group_by(RecoveryCode.user_id)
-            )
-            return {int(user_id): int(count) for user_id, count in rows}
 
     # -- forgot password -----------------------------------------------------------------------------
 
