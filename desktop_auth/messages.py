@@ -21,9 +21,25 @@ from typing import TYPE_CHECKING, TypeAlias
 if TYPE_CHECKING:  # the GUI imports the errors (and so this) at start-up: keep datetime out of that path
     from datetime import datetime
 
-#: Parameter values a message may carry: text, numbers (formatted per language), times (shown local) and
-#: other messages (a reason inside a sentence, a setting's name: rendered in the same language).
-Param: TypeAlias = "str | int | float | datetime | Message"
+#: Parameter values a message may carry: text, numbers (formatted per language), numbers that name things
+#: (line numbers), times (shown local) and other messages (a reason inside a sentence, a setting's name:
+#: rendered in the same language).
+Param: TypeAlias = "str | int | float | Numerals | datetime | Message"
+
+
+@dataclass(frozen=True)
+class Numerals:
+    """Numbers that name things rather than count them, such as line numbers: written without a thousands
+    separator ("line 20002", not "line 20,002"), in the language's digits, listed with its comma."""
+
+    values: tuple[int, ...]
+
+    def english(self) -> str:
+        return ", ".join(str(value) for value in self.values)
+
+
+def numerals(*values: int) -> Numerals:
+    return Numerals(values)
 
 
 @dataclass(frozen=True)
@@ -64,7 +80,7 @@ def english_value(value: Param) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,g}"
-    if isinstance(value, Message):
+    if isinstance(value, Message | Numerals):
         return value.english()
     return value.strftime("%Y-%m-%d %H:%M %Z").strip()
 

@@ -108,6 +108,29 @@ def test_hostile_rows_are_each_refused_with_their_line_and_reason(services: Serv
     _refused_and_nothing_written(services, admin, preview)
 
 
+def test_line_numbers_are_labels_not_amounts(services: Services, admin: Actor, qapp: object) -> None:
+    """Line numbers are written without a thousands separator ("line 1004", never "line 1,004"), in the
+    CLI's English and in the GUI, where they take the person's digits and list comma."""
+    from desktop_auth.ui.shell import i18n
+
+    rows = [f"person{index}@example.com,user" for index in range(1, 1002)] + ["twin@example.com,user"] * 2
+    preview = services.user_import.preview(admin, ("email,role\n" + "\n".join(rows) + "\n").encode())
+    problems = {row.line: row.problems for row in preview.rows if row.problems}
+    assert set(problems) == {1003, 1004}
+    twin = problems[1003][0]
+    assert str(twin) == "the same address as line 1004"
+    assert i18n.render(twin) == "the same address as line 1004"
+    try:
+        i18n.install(qapp, "de")
+        assert "1004" in i18n.render(twin)
+        assert "1.004" not in i18n.render(twin)
+        i18n.install(qapp, "ar")
+        assert "\u0661\u0660\u0660\u0664" in i18n.render(twin)  # 1004 in Arabic-Indic digits, not grouped
+        assert i18n.numbering(3, 1004) == "\u0663\u060c \u0661\u0660\u0660\u0664"  # the Arabic comma
+    finally:
+        i18n.install(qapp, i18n.ENGLISH)
+
+
 def test_a_bom_crlf_and_a_missing_role_column_are_fine(services: Services, admin: Actor) -> None:
     data = "\ufeffemail\r\nann@example.com\r\n\r\nBen@Example.COM\r\n".encode()
     preview = services.user_import.preview(admin, data)

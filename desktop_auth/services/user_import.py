@@ -62,7 +62,7 @@ from desktop_auth.identity import (
     normalize_email,
     skeleton_key,
 )
-from desktop_auth.messages import Message, message, message_n, verbatim
+from desktop_auth.messages import Message, message, message_n, numerals, verbatim
 from desktop_auth.models import Role, User
 from desktop_auth.services import audit
 from desktop_auth.services.app_settings import read_shared_settings
@@ -156,7 +156,7 @@ _Row = ImportRow | _Parsed
 
 
 def _same_address(lines: Sequence[int]) -> Message:
-    named = ", ".join(str(line) for line in lines[:_LINES_NAMED])
+    named = numerals(*lines[:_LINES_NAMED])
     more = len(lines) - _LINES_NAMED
     if more > 0:
         return message_n(
@@ -172,7 +172,7 @@ def _same_address(lines: Sequence[int]) -> Message:
 
 
 def _looks_like(address: str, lines: Sequence[int]) -> Message:
-    named = ", ".join(str(line) for line in lines[:_LINES_NAMED])
+    named = numerals(*lines[:_LINES_NAMED])
     more = len(lines) - _LINES_NAMED
     if more > 0:
         return message_n(
@@ -200,7 +200,7 @@ def _decode(data: bytes) -> tuple[str | None, Message | None]:
             None,
             message(
                 "UserImport", "line {line}: the file is not UTF-8 text (byte {byte}); save it as UTF-8"
-            ).format(line=str(line), byte=f"0x{data[error.start]:02X}"),
+            ).format(line=numerals(line), byte=f"0x{data[error.start]:02X}"),
         )
     return text.removeprefix("\ufeff"), None
 
@@ -284,7 +284,7 @@ def _parse(text: str, roles: set[str], should_stop: ShouldStop) -> tuple[list[_P
                         "UserImport",
                         "line {line}: the file has more than {limit} rows; import at most {limit} at once "
                         "(split the file)",
-                    ).format(line=str(first_line), limit=MAX_IMPORT_ROWS)
+                    ).format(line=numerals(first_line), limit=MAX_IMPORT_ROWS)
                 ]
             if len(rows) % IMPORT_CHUNK == 0 and should_stop():
                 raise ImportCancelledError()
@@ -292,7 +292,7 @@ def _parse(text: str, roles: set[str], should_stop: ShouldStop) -> tuple[list[_P
     except csv.Error as error:
         return rows, [
             message("UserImport", "line {line}: the file is not valid CSV ({detail})").format(
-                line=str(reader.line_num), detail=str(error)
+                line=numerals(reader.line_num), detail=str(error)
             )
         ]
     return rows, []
@@ -493,7 +493,9 @@ class UserImportService:
             return ImportPreview((), (problem,) if problem is not None else ())
         rows, file_problems = _parse(text, roles, should_stop)
         if not rows and not file_problems:
-            file_problems = [message("UserImport", "line 2: the file has no rows to import")]
+            file_problems = [
+                message("UserImport", "line {line}: the file has no rows to import").format(line=numerals(2))
+            ]
         _check_within_file(rows)
         if should_stop():
             raise ImportCancelledError()

@@ -2338,6 +2338,13 @@
     </message>
 </context>
 <context>
+    <name>Lists</name>
+    <message>
+        <source>, </source>
+        <translation>، </translation>
+    </message>
+</context>
+<context>
     <name>LoginDialog</name>
     <message>
         <source>Sign in</source>
@@ -4461,8 +4468,8 @@ Each code resets your password once. A new batch replaces these.</source>
         <translation>السطر 1: حجم الملف أكبر من {megabytes} ميغابايت؛ الحد الأقصى للصفوف في الاستيراد الواحد هو {limit} (قسّم الملف)</translation>
     </message>
     <message>
-        <source>line 2: the file has no rows to import</source>
-        <translation>السطر 2: لا يحتوي الملف على صفوف للاستيراد</translation>
+        <source>line {line}: the file has no rows to import</source>
+        <translation>السطر {line}: لا يحتوي الملف على صفوف للاستيراد</translation>
     </message>
     <message>
         <source>The file has no rows to import.</source>

@@ -2130,6 +2130,13 @@
     </message>
 </context>
 <context>
+    <name>Lists</name>
+    <message>
+        <source>, </source>
+        <translation>, </translation>
+    </message>
+</context>
+<context>
     <name>LoginDialog</name>
     <message>
         <source>Sign in</source>
@@ -4125,8 +4132,8 @@ Jeder Code setzt Ihr Passwort einmal zurück. Ein neuer Satz ersetzt diese Codes
         <translation>Zeile 1: Die Datei ist größer als {megabytes} MB; importieren Sie höchstens {limit} Zeilen auf einmal (teilen Sie die Datei auf)</translation>
     </message>
     <message>
-        <source>line 2: the file has no rows to import</source>
-        <translation>Zeile 2: Die Datei enthält keine Zeilen zum Importieren</translation>
+        <source>line {line}: the file has no rows to import</source>
+        <translation>Zeile {line}: Die Datei enthält keine Zeilen zum Importieren</translation>
     </message>
     <message>
         <source>The file has no rows to import.</source>

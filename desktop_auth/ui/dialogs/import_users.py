@@ -55,6 +55,7 @@ from desktop_auth.ui.shell.i18n import (
     describe_error,
     isolate,
     number,
+    numbering,
     render,
     translate,
     translate_n,
@@ -138,7 +139,7 @@ class ImportPreviewModel(QAbstractTableModel):
     @staticmethod
     def _text(row: ImportRow, column: int) -> str:
         if column == COL_LINE:
-            return f"⚠ {number(row.line)}" if row.problems else number(row.line)
+            return f"⚠ {numbering(row.line)}" if row.problems else numbering(row.line)
         if column == COL_EMAIL:  # the file's text, kept in its own order ("=HYPERLINK(…)" inside Arabic)
             return isolate(row.email)
         if column == COL_ROLE:
@@ -153,7 +154,7 @@ class ImportPreviewModel(QAbstractTableModel):
                 if row.problems
                 else translate("ImportPreviewModel", "line {line}, no problems")
             )
-            return spoken.format(line=number(row.line))
+            return spoken.format(line=numbering(row.line))
         return ImportPreviewModel._text(row, column)
 
     def headerData(

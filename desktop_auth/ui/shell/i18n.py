@@ -31,7 +31,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QGuiApplication
 
 from desktop_auth.errors import DesktopAuthError, InvalidInputError
-from desktop_auth.messages import Message, Param
+from desktop_auth.messages import Message, Numerals, Param
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +261,14 @@ def number(value: int | float) -> str:
     return _State.locale.toString(value)
 
 
+def numbering(*values: int) -> str:
+    """Numbers that name things (line numbers) as the current language writes them: its digits, no
+    thousands separator, listed with its comma."""
+    locale = QLocale(_State.locale)
+    locale.setNumberOptions(QLocale.NumberOption.OmitGroupSeparator)
+    return translate("Lists", ", ").join(locale.toString(value) for value in values)
+
+
 def date_time(moment: datetime | None, *, seconds: bool = False) -> str:
     """A moment in local time, as the current language writes it, with the zone so "18:30" is never
     ambiguous; an empty string for no moment. Naive moments are UTC (that is how they are stored)."""
@@ -321,6 +329,8 @@ def shown(value: Param) -> str:
         return str(value)
     if isinstance(value, int | float):
         return number(value)
+    if isinstance(value, Numerals):
+        return numbering(*value.values)
     if isinstance(value, str):
         return isolate(value)
     if isinstance(value, Message):
