@@ -385,12 +385,11 @@ def codes_text(issued: RecoveryCodes, render: Render | None = None) -> str:
     return heading + "\n\n" + "".join(f"{code}\n" for code in issued.codes)
 
 
-def write_codes(path: str | os.PathLike[str], issued: RecoveryCodes, render: Render | None = None) -> None:
-    """Save the batch to a file only its owner may read (0600 on POSIX, from its first byte: see
-    ``temporary_passwords.private_text_file``); raises ExportFailedError, leaving nothing behind.
-    ``render``: as for ``codes_text``."""
+def write_codes(path: str | os.PathLike[str], text: str) -> None:
+    """Save a batch's ``codes_text`` to a file only its owner may read (0600 on POSIX, from its first byte:
+    see ``temporary_passwords.private_text_file``); raises ExportFailedError, leaving nothing behind."""
     with private_text_file(path) as out:
-        out.write(codes_text(issued, render))
+        out.write(text)
 
 
 def _locked_user(session: Session, user_id: int) -> User | None:

@@ -193,15 +193,17 @@ class RecoveryCodesDialog(OwnAccountDialog):
 
     def save(self, path: str) -> None:
         """Write the codes to ``path``, readable by its owner only, on the worker."""
-        from desktop_auth.services.recovery import write_codes
+        from desktop_auth.services.recovery import codes_text, write_codes
 
         issued = self.issued
         if issued is None or self.busy:
             return
         self.show_error("")
         self.set_busy(True, self.tr("Saving…"))
+        # Worded here, in the person's language and local time: the worker only writes (it touches no Qt).
+        text = codes_text(issued, render)
         self._runner.run(
-            lambda: write_codes(path, issued, render),  # in the person's language, with local time
+            lambda: write_codes(path, text),
             lambda _none: self._saved(path),
             self._save_failed,
             owner=self,
