@@ -33,6 +33,7 @@ from tests.a11y_helpers import themed as themed  # the fixture: light and dark
 from tests.conftest import IN_CI, STRONG_PASSWORD, FakeClock, register_accounts
 from tests.ui_helpers import child, click, front, login_ready, press_enter, sign_in, type_into
 from tests.ui_helpers import start_app as start_app  # the fixture
+from tests.worker_qt_calls import qt_calls_on_workers
 
 ADA = "ada@example.com"
 
@@ -243,6 +244,52 @@ def test_turning_it_on_with_recovery_codes_left_keeps_them(
     qtbot.waitUntil(lambda: "10 recovery codes" in window.statusBar().currentMessage(), timeout=10_000)
     assert window.recovery_codes_dialog is None  # the earlier ones still work: none replaced
     assert services.recovery.codes_left(user_id) == 10
+
+
+def test_turning_it_on_when_the_codes_cannot_be_made_says_why_on_the_gui_thread(
+    qtbot: QtBot,
+    services: Services,
+    admin: Actor,
+    clock: FakeClock,
+    start_app,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two-factor is on even when its recovery codes cannot be made (the database went away in between): the
+    status bar says why, worded on the GUI thread (the worker makes no Qt call)."""
+    from desktop_auth.db.errors import DatabaseConnectionLostError
+    from desktop_auth.messages import message
+
+    (user_id,) = register_accounts(services, ADA)
+    lost = DatabaseConnectionLostError(
+        message("DatabaseErrors", "The database is unavailable ({location}): {detail}").format(
+            location="db.example.com", detail="Connection refused"
+        )
+    )
+
+    def cannot_make(_user_id: int, _password: str) -> object:
+        raise lost
+
+    controller = start_app(services)
+    window = sign_in(qtbot, controller, ADA, STRONG_PASSWORD)
+    qtbot.waitUntil(lambda: child(window, QLabel, "twoFactorValue").text() == "Off", timeout=10_000)
+    click(qtbot, window, "twoFactorButton")
+    qtbot.waitUntil(lambda: window.findChild(TwoFactorSetupDialog) is not None, timeout=10_000)
+    dialog = window.findChild(TwoFactorSetupDialog)
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.uri is not None and not dialog.busy, timeout=10_000)
+    secret = parse_qs(urlsplit(dialog.uri or "").query)["secret"][0]
+    type_into(qtbot, dialog, "currentPasswordEdit", STRONG_PASSWORD)
+    type_into(qtbot, dialog, "totpCodeEdit", _code(secret, clock))
+    monkeypatch.setattr(services.recovery, "generate", cannot_make)
+    with qt_calls_on_workers(monkeypatch) as qt_calls:
+        click(qtbot, dialog, "enableTwoFactorButton")
+        qtbot.waitUntil(
+            lambda: "No recovery codes were made" in window.statusBar().currentMessage(), timeout=10_000
+        )
+    assert qt_calls == []
+    assert services.two_factor.has_factor(user_id)
+    assert "db.example.com" in window.statusBar().currentMessage()
+    assert window.recovery_codes_dialog is None
 
 
 # -- the code step at sign-in ---------------------------------------------------------------------------

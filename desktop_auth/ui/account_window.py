@@ -470,11 +470,11 @@ class AccountWindow(AppWindow, QMainWindow):
                 "{n} recovery codes.",
                 count,
             )
-        elif result.codes_problem:
+        elif result.codes_problem is not None:
             said = self.tr(
                 "Two-factor sign-in is on: signing in now asks for a code from your authenticator app. No "
                 "recovery codes were made: {problem}"
-            ).format(problem=result.codes_problem)
+            ).format(problem=describe(result.codes_problem))
         else:
             said = self.tr(
                 "Two-factor sign-in is on: signing in now asks for a code from your authenticator app."

@@ -23,6 +23,7 @@ from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QPixmap
 from PySide6.QtWidgets import QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
+from desktop_auth.errors import DesktopAuthError
 from desktop_auth.ui.dialogs.fields import keep_left_to_right
 from desktop_auth.ui.dialogs.form import OwnAccountDialog
 from desktop_auth.ui.dialogs.totp_code import code_edit, code_problem, ends_the_sign_in
@@ -50,11 +51,12 @@ class _Prepared(NamedTuple):
 
 class Enabled(NamedTuple):
     """What turning it on from the account window led to: the unused recovery codes the person has, and
-    the new batch when they had none (None if they had some, or making them failed: ``codes_problem``)."""
+    the new batch when they had none (None if they had some, or making them failed: ``codes_problem``,
+    described on the GUI thread)."""
 
     codes_left: int
     issued: RecoveryCodes | None
-    codes_problem: str  # in the current language
+    codes_problem: DesktopAuthError | None
 
 
 class TwoFactorSetupDialog(OwnAccountDialog):
@@ -312,18 +314,14 @@ class TwoFactorSetupDialog(OwnAccountDialog):
 
 def _recovery_codes_after(services: Services, user_id: int, current_password: str) -> Enabled:
     """After turning it on (on the worker): new recovery codes for a person who has no unused ones. Two-factor
-    is on whatever happens here; a failure is only reported (in the current language: Qt's translate is
-    thread-safe)."""
-    from desktop_auth.errors import DesktopAuthError
-    from desktop_auth.ui.shell.i18n import describe_error
-
+    is on whatever happens here; a failure is only reported."""
     try:
         left = services.recovery.codes_left(user_id)
         if left:
-            return Enabled(left, None, "")
-        return Enabled(0, services.recovery.generate(user_id, current_password), "")
+            return Enabled(left, None, None)
+        return Enabled(0, services.recovery.generate(user_id, current_password), None)
     except DesktopAuthError as error:
-        return Enabled(0, None, describe_error(error))
+        return Enabled(0, None, error)
 
 
 class TwoFactorOffDialog(OwnAccountDialog):
