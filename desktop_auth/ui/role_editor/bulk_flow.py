@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from desktop_auth.messages import message
@@ -65,9 +65,22 @@ def outcome_text(status: BulkChangeStatus) -> tuple[str, str]:
     ).format(emails=names)
 
 
+class _LatestProgress:
+    """How far a change has got, left here by the worker for the GUI thread to read: the worker touches no
+    Qt (a signal of a window closed meanwhile would end the change with an error between two chunks). One
+    tuple, replaced whole: no lock needed."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: tuple[int, int] | None = None
+
+    def report(self, status: BulkChangeStatus) -> None:
+        self.value = (status.done, status.total)
+
+
 class BulkFlow(QObject):
-    # Emitted on the worker thread with plain ints, queued to the GUI thread.
-    _progressed = Signal(int, int)
+    PROGRESS_POLL_MS = 100  # how often the progress dialog reads how far the change has got
 
     def __init__(self, runner: TaskRunner, services: Services, actor: Actor, parent: QWidget) -> None:
         super().__init__(parent)
@@ -77,7 +90,10 @@ class BulkFlow(QObject):
         self._window = parent
         self._dialog: QProgressDialog | None = None
         self._stop = threading.Event()
-        self._progressed.connect(self._show_progress)
+        self._latest = _LatestProgress()
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(self.PROGRESS_POLL_MS)
+        self._progress_timer.timeout.connect(self._poll_progress)
 
     @property
     def running(self) -> bool:
@@ -203,14 +219,16 @@ class BulkFlow(QObject):
         dialog.setValue(status.done)
         dialog.canceled.connect(self._cancel)
         self._dialog = dialog
-        bulk, actor, stop, progressed = self._services.bulk, self._actor, self._stop, self._progressed
+        self._latest = latest = _LatestProgress()
+        self._progress_timer.start()
+        bulk, actor, stop = self._services.bulk, self._actor, self._stop
 
         def work() -> BulkChangeStatus:
             return bulk.apply(
                 actor,
                 status.id,
                 confirm_self_demotion=confirmed,
-                progress=lambda now: progressed.emit(now.done, now.total),
+                progress=latest.report,
                 should_stop=stop.is_set,
             )
 
@@ -246,13 +264,16 @@ class BulkFlow(QObject):
             self._dialog.setLabelText(self.tr("Stopping after the users being changed now…"))
             self._dialog.setCancelButton(None)  # no second Cancel: it is stopping
 
-    @Slot(int, int)
-    def _show_progress(self, done: int, total: int) -> None:
-        if self._dialog is not None:
+    @Slot()
+    def _poll_progress(self) -> None:
+        reported = self._latest.value
+        if self._dialog is not None and reported is not None:
+            done, total = reported
             self._dialog.setMaximum(max(1, total))
             self._dialog.setValue(min(done, total))
 
     def _close_dialog(self) -> None:
+        self._progress_timer.stop()
         if self._dialog is not None:
             self._dialog.canceled.disconnect(self._cancel)
             self._dialog.close()
