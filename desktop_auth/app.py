@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -62,12 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_unexpected(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
-    """Last resort for exceptions escaping a Qt slot: log the traceback, tell the person, keep running."""
+    """Last resort for exceptions escaping a Qt slot: log the traceback, tell the person, keep running.
+
+    One escaping a worker (an interruption ``shell/tasks.py`` lets through) is only logged: widgets belong to
+    the GUI thread, and the job's window hears of it as a TaskInterruptedError."""
+    log.error("Unhandled exception", exc_info=(kind, error, trace))
+    if threading.current_thread() is not threading.main_thread():
+        return
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop_auth.ui.shell.messages import unexpected
 
-    log.error("Unhandled exception", exc_info=(kind, error, trace))
     if QApplication.instance() is not None:
         QMessageBox.warning(None, "desktop-auth", unexpected())
 

@@ -167,6 +167,30 @@ def test_an_interrupted_job_reaches_on_error_typed_and_the_runner_goes_idle(
     assert runner.pending == 0
 
 
+def test_an_interruption_escaping_a_worker_is_logged_not_shown_there(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, qapp: object
+) -> None:
+    """The app's last-resort hook, reached from a worker (PySide reports an interruption there), logs it and
+    opens no message box on that thread: widgets belong to the GUI thread."""
+    import threading
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop_auth import app
+
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: shown.append(threading.current_thread().name))
+    worker = threading.Thread(
+        target=app._show_unexpected, args=(KeyboardInterrupt, KeyboardInterrupt(), None)
+    )
+    worker.start()
+    worker.join()
+    assert shown == []
+    assert any(record.getMessage() == "Unhandled exception" for record in caplog.records)
+    app._show_unexpected(ValueError, ValueError("a bug"), None)  # on the GUI thread: shown
+    assert shown == [threading.main_thread().name]
+
+
 def test_nothing_in_the_runner_catches_base_exception() -> None:
     import inspect
 
