@@ -282,3 +282,13 @@ def isolated_qsettings(tmp_path: Path, qapp) -> Iterator[None]:
     qapp.setApplicationName("desktop-auth-tests")
     yield
     QSettings().clear()
+
+
+@pytest.fixture(autouse=True)
+def no_qt_calls_on_workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test: the work a TaskRunner runs on its workers makes no Qt call (tests/worker_qt_calls.py)."""
+    from tests.worker_qt_calls import qt_calls_on_workers
+
+    with qt_calls_on_workers(monkeypatch) as calls:
+        yield
+    assert calls == [], f"Qt calls made on a worker thread: {calls}"

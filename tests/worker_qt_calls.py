@@ -1,6 +1,7 @@
 """The Qt calls work run by a TaskRunner makes on its worker: there must be none (shell/tasks.py). PySide makes
 a Qt class's Python type when it is first needed, and doing that on a worker beside the GUI thread crashed the
-app; a signal of a window closed meanwhile raises in the middle of the work."""
+app; a signal of a window closed meanwhile raises in the middle of the work. conftest's autouse
+``no_qt_calls_on_workers`` holds every test to it."""
 
 from __future__ import annotations
 
