@@ -154,6 +154,7 @@ def test_the_first_administrators_codes_are_shown_when_signing_in_after_fails(
     login = front(qtbot, controller, "loginDialog")
     notice = child(login, QLabel, "noticeLabel").text()
     assert "Your administrator account was created, but signing in failed" in notice
+    assert login.focusWidget() is child(login, QLineEdit, "passwordEdit")  # typing goes on there
     assert describe(lost) in notice
     assert child(login, QLineEdit, "emailEdit").text() == "root@example.com"
     assert controller.window is None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.config import Settings
@@ -397,3 +397,4 @@ def test_two_clients_racing_through_first_run_end_with_one_admin(
         assert count_active_admins(session) == 1
     loser = first if first.current is first.login else second
     assert "already exists" in child(loser.login, QLabel, "noticeLabel").text()
+    assert loser.login.focusWidget() is child(loser.login, QLineEdit, "emailEdit")  # to sign in, by keyboard

@@ -155,10 +155,13 @@ class LoginDialog(FormDialog):
         self.setFocus()
 
     def setVisible(self, visible: bool) -> None:
-        if visible and self._successor is not None:  # back from the form that replaced it
+        back = visible and self._successor is not None  # from the form that replaced it
+        if back:
             self._successor = None
             self.set_busy(False)
         super().setVisible(visible)
+        if back:  # its fields could not take the focus while disabled (prefilled meanwhile, say)
+            self.focus_first_empty()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         successor = self._successor
