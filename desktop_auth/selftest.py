@@ -37,6 +37,13 @@ def mysql8_password_crypto() -> None:
     assert len(_auth.sha2_rsa_encrypt(b"password", b"0123456789abcdef0123", public_pem)) == 256
 
 
+def sources_readable() -> None:
+    """The bundle ships the sources the app reads to import its windows ahead of time, a module per turn."""
+    from desktop_auth.ui.shell.preload import sources_found
+
+    assert sources_found(), "desktop_auth's sources are not beside the package"
+
+
 class SelfTest:
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -197,6 +204,7 @@ def run(out: TextIO = sys.stdout) -> int:
                 "MySQL 8 sign-in can encrypt the password (cryptography loads)", mysql8_password_crypto
             )
             test.check("speaks German and Arabic (our catalogs and Qt's load)", lambda: catalogs_load(app))
+            test.check("can read its sources to import windows a module at a time", sources_readable)
         except Exception:
             print("FAILED:", file=out)
             traceback.print_exc(file=out)

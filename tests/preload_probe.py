@@ -53,7 +53,11 @@ def order() -> dict[str, Any]:
         before = set(sys.modules)
         importlib.import_module(module)
         steps.append([module, sorted(m for m in set(sys.modules) - before if m.startswith("desktop_auth"))])
-    return {"order": modules, "steps": steps, "already_imported": sorted(set(modules) & already)}
+    return {
+        "order": modules,
+        "steps": steps,
+        "windows_already_imported": [w for w in WINDOWS if w in already],
+    }
 
 
 def threads(email: str, password: str) -> dict[str, Any]:

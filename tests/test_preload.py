@@ -9,7 +9,6 @@ the windows' modules are imported already.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import CHEAP_HASH, STRONG_PASSWORD
+from tests.worker_qt_calls import imports_qt_when_loaded
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = Path(__file__).with_name("preload_probe.py")
@@ -56,23 +56,6 @@ def _environment(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _imports_qt_when_loaded(module: str) -> bool:
-    """Does the project module's source import PySide6 or shiboken6 at module level?"""
-    base = ROOT.joinpath(*module.split("."))
-    source = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
-    for statement in ast.parse(source.read_bytes()).body:
-        names = (
-            [alias.name for alias in statement.names]
-            if isinstance(statement, ast.Import)
-            else [statement.module or ""]
-            if isinstance(statement, ast.ImportFrom)
-            else []
-        )
-        if any(name.split(".")[0] in ("PySide6", "shiboken6") for name in names):
-            return True
-    return False
-
-
 def test_no_module_that_imports_qt_is_imported_on_a_worker(tmp_path: Path) -> None:
     """An administrator signs in (every preload of the app runs: the windows a sign-in leads to, then the
     role editor's): no PySide module, and no project module importing one, is imported off the GUI thread."""
@@ -96,7 +79,7 @@ def test_no_module_that_imports_qt_is_imported_on_a_worker(tmp_path: Path) -> No
     assert all(found["loaded"]), found
     off_main = found["imported_off_main"]
     assert not [module for module in off_main if not module.startswith("desktop_auth")], off_main
-    assert not [module for module in off_main if _imports_qt_when_loaded(module)], off_main
+    assert not [module for module in off_main if imports_qt_when_loaded(module)], off_main
 
 
 def test_each_preloading_step_imports_one_module(tmp_path: Path) -> None:
@@ -106,5 +89,5 @@ def test_each_preloading_step_imports_one_module(tmp_path: Path) -> None:
     steps = found["steps"]
     assert len(steps) > 20, steps  # the windows' own modules, not only the three named
     assert [brought for _module, brought in steps] == [[module] for module, _brought in steps], steps
-    assert found["already_imported"] == [], found
+    assert found["windows_already_imported"] == [], found  # the probe imports them here for the first time
     assert found["order"][-1] == "desktop_auth.ui.role_editor.window", found["order"]
