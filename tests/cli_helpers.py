@@ -1,10 +1,13 @@
 """Helpers for driving the operator CLI in-process through ``main(argv)`` (shared by the CLI test modules):
-the ``cli_url`` fixture, ``run``, ``one_error_line``, the CLI's date pattern and a terminal for stdin."""
+the ``cli_url`` fixture, ``run``, ``one_error_line``, the CLI's date pattern and a terminal for stdin; and
+``seed_with_cli``, which runs it as a process, as an operator would, for tests that start the app itself."""
 
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +47,26 @@ def run(url: str, *args: str, stdin: str | None = None, monkeypatch: pytest.Monk
         assert monkeypatch is not None
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     return main(["--database-url", url, *args])
+
+
+def seed_with_cli(env: dict[str, str], url: str, users: tuple[tuple[str, str, str], ...]) -> None:
+    """A migrated database at ``url`` holding ``users`` ((email, role, password) each), through the app's own
+    commands run as processes with ``env`` (the schema is an operator's step: the app does not create it).
+    No users: the first run."""
+    commands: list[tuple[list[str], str | None]] = [(["db", "upgrade"], None)]
+    commands += [
+        (["users", "create", email, "--role", role_name, "--password-stdin"], password + "\n")
+        for email, role_name, password in users
+    ]
+    for args, stdin in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "desktop_auth", "--database-url", url, *args],
+            env=env,
+            cwd=Path(__file__).resolve().parent.parent,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr

@@ -39,6 +39,7 @@ from typing import Any
 import pytest
 
 from desktop_auth.ui.role_editor.columns import HEADERS
+from tests.cli_helpers import seed_with_cli
 from tests.conftest import CHEAP_HASH, IN_CI, OTHER_PASSWORD, STRONG_PASSWORD
 from tests.xvfb import dbus_session, missing_tools, xvfb
 
@@ -147,28 +148,6 @@ def session(atspi_ready: None, tmp_path: Path) -> Iterator[dict[str, str]]:
                 log.close()
 
 
-def _seed(env: dict[str, str], url: str, users: tuple[tuple[str, str, str], ...]) -> None:
-    """A migrated database holding ``users`` ((email, role, password) each), through the app's own
-    commands (the schema is an operator's step: the app does not create it). No users: the first run."""
-    commands: list[tuple[list[str], str | None]] = [(["db", "upgrade"], None)]
-    commands += [
-        (["users", "create", email, "--role", role_name, "--password-stdin"], password + "\n")
-        for email, role_name, password in users
-    ]
-    for args, stdin in commands:
-        done = subprocess.run(
-            [sys.executable, "-m", "desktop_auth", "--database-url", url, *args],
-            env=env,
-            cwd=ROOT,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-
-
 def _stacks_if_stuck(app: subprocess.Popen[Any], probe: subprocess.CompletedProcess[str] | None) -> str:
     """When a probe step failed with the app still running: where the app's threads are (gdb's native
     stacks when gdb is installed), then its Python stacks in its log (PYTHONFAULTHANDLER: SIGABRT)."""
@@ -218,7 +197,9 @@ def _run_probe(
         "PYTHONFAULTHANDLER": "1",  # a crash leaves the Python stack of every thread in the app's log
         **(extra_env or {}),
     }
-    _seed(app_env, url, users)  # with the same settings: a database keeps the lockout rules it is made with
+    seed_with_cli(
+        app_env, url, users
+    )  # with the same settings: a database keeps the lockout rules it is made with
     app_log = (tmp_path / "app.log").open("w")
     app = subprocess.Popen(
         [sys.executable, "-m", "desktop_auth"],

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.cli_helpers import seed_with_cli
 from tests.conftest import CHEAP_HASH, STRONG_PASSWORD
 from tests.worker_qt_calls import imports_qt_when_loaded
 
@@ -60,21 +61,7 @@ def test_no_module_that_imports_qt_is_imported_on_a_worker(tmp_path: Path) -> No
     """An administrator signs in (every preload of the app runs: the windows a sign-in leads to, then the
     role editor's): no PySide module, and no project module importing one, is imported off the GUI thread."""
     env = _environment(tmp_path)
-    for args, stdin in (
-        (["db", "upgrade"], None),
-        (["users", "create", EMAIL, "--role", "admin", "--password-stdin"], STRONG_PASSWORD + "\n"),
-    ):
-        done = subprocess.run(
-            [sys.executable, "-m", "desktop_auth", *args],
-            env=env,
-            cwd=ROOT,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+    seed_with_cli(env, env["DATABASE_URL"], ((EMAIL, "admin", STRONG_PASSWORD),))
     found = _probe(env, "threads", EMAIL, STRONG_PASSWORD)
     assert all(found["loaded"]), found
     off_main = found["imported_off_main"]

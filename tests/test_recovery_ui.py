@@ -28,6 +28,7 @@ from desktop_auth.services import Services
 from desktop_auth.services.records import Actor
 from desktop_auth.services.recovery import CODES_PER_BATCH
 from desktop_auth.ui.dialogs.sign_in import LoginDialog
+from desktop_auth.ui.shell.controller import AppController
 from desktop_auth.ui.shell.messages import describe
 from tests.conftest import OTHER_PASSWORD, STRONG_PASSWORD, register_accounts
 from tests.ui_helpers import child, click, fill_new_account, front, login_ready, sign_in, type_into
@@ -71,6 +72,18 @@ def _message(qtbot: QtBot, dialog: QWidget, name: str) -> str:
     return label.text()
 
 
+def _first_admin_created(qtbot: QtBot, controller: AppController) -> tuple[QDialog, list[str]]:
+    """The first run's form filled in for root@example.com and submitted: the dialog showing the new
+    administrator's first recovery codes, and the codes."""
+    setup = front(qtbot, controller, "setupAdminDialog")
+    fill_new_account(qtbot, setup, "root@example.com", STRONG_PASSWORD)
+    click(qtbot, setup, "createAdminButton")
+    codes_dialog = _dialog(qtbot, setup, "recoveryCodesDialog")
+    codes = _codes_shown(qtbot, codes_dialog)
+    assert len(codes) == CODES_PER_BATCH
+    return codes_dialog, codes
+
+
 def test_registering_shows_the_first_codes_then_returns_to_sign_in(
     qtbot: QtBot, services: Services, start_app
 ) -> None:
@@ -105,12 +118,7 @@ def test_the_first_administrator_gets_codes_before_the_account_window(
     qtbot: QtBot, services: Services, start_app
 ) -> None:
     controller = start_app(services)
-    setup = front(qtbot, controller, "setupAdminDialog")
-    fill_new_account(qtbot, setup, "root@example.com", STRONG_PASSWORD)
-    click(qtbot, setup, "createAdminButton")
-    codes_dialog = _dialog(qtbot, setup, "recoveryCodesDialog")
-    codes = _codes_shown(qtbot, codes_dialog)
-    assert len(codes) == CODES_PER_BATCH
+    codes_dialog, codes = _first_admin_created(qtbot, controller)
     assert controller.window is None, "the account window waits until the codes are put away"
     click(qtbot, codes_dialog, "copyCodesButton")
     click(qtbot, codes_dialog, "closeButton")
@@ -143,12 +151,7 @@ def test_the_first_administrators_codes_are_shown_when_signing_in_after_fails(
 
     monkeypatch.setattr(services.accounts, "authenticate", authenticate_once_unavailable)
     controller = start_app(services)
-    setup = front(qtbot, controller, "setupAdminDialog")
-    fill_new_account(qtbot, setup, "root@example.com", STRONG_PASSWORD)
-    click(qtbot, setup, "createAdminButton")
-    codes_dialog = _dialog(qtbot, setup, "recoveryCodesDialog")
-    codes = _codes_shown(qtbot, codes_dialog)
-    assert len(codes) == CODES_PER_BATCH
+    codes_dialog, codes = _first_admin_created(qtbot, controller)
     click(qtbot, codes_dialog, "copyCodesButton")
     click(qtbot, codes_dialog, "closeButton")
     login = front(qtbot, controller, "loginDialog")

@@ -12,7 +12,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPlainTextEdit,
+    QPushButton,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from desktop_auth.security import totp
@@ -26,6 +35,7 @@ from desktop_auth.services.records import Actor, UserEdit
 from desktop_auth.ui.dialogs.totp_code import TotpCodeDialog
 from desktop_auth.ui.dialogs.two_factor_setup import TwoFactorSetupDialog, grouped
 from desktop_auth.ui.shell import qr
+from desktop_auth.ui.shell.controller import AppController
 from desktop_auth.ui.shell.tasks import TaskRunner
 from tests.a11y_helpers import Announcement, clipped
 from tests.a11y_helpers import announced as announced  # the fixture
@@ -221,12 +231,9 @@ def test_turning_it_on_from_the_account_window(
     assert services.recovery.codes_left(user_id) == 10
 
 
-def test_turning_it_on_with_recovery_codes_left_keeps_them(
-    qtbot: QtBot, services: Services, admin: Actor, clock: FakeClock, start_app
-) -> None:
-    (user_id,) = register_accounts(services, ADA)
-    services.recovery.generate(user_id, STRONG_PASSWORD)
-    controller = start_app(services)
+def _setup_opened(qtbot: QtBot, controller: AppController) -> tuple[QMainWindow, TwoFactorSetupDialog, str]:
+    """ADA signed in with two-factor off, its setup opened from the account window: the window, the dialog
+    and the secret its QR code carries."""
     window = sign_in(qtbot, controller, ADA, STRONG_PASSWORD)
     qtbot.waitUntil(lambda: child(window, QLabel, "twoFactorValue").text() == "Off", timeout=10_000)
     click(qtbot, window, "twoFactorButton")
@@ -234,7 +241,15 @@ def test_turning_it_on_with_recovery_codes_left_keeps_them(
     dialog = window.findChild(TwoFactorSetupDialog)
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.uri is not None and not dialog.busy, timeout=10_000)
-    secret = parse_qs(urlsplit(dialog.uri or "").query)["secret"][0]
+    return window, dialog, parse_qs(urlsplit(dialog.uri or "").query)["secret"][0]
+
+
+def test_turning_it_on_with_recovery_codes_left_keeps_them(
+    qtbot: QtBot, services: Services, admin: Actor, clock: FakeClock, start_app
+) -> None:
+    (user_id,) = register_accounts(services, ADA)
+    services.recovery.generate(user_id, STRONG_PASSWORD)
+    window, dialog, secret = _setup_opened(qtbot, start_app(services))
     type_into(qtbot, dialog, "currentPasswordEdit", STRONG_PASSWORD)
     click_code = _code(secret, clock)
     type_into(qtbot, dialog, "totpCodeEdit", click_code)
@@ -268,15 +283,7 @@ def test_turning_it_on_when_the_codes_cannot_be_made_says_why_on_the_gui_thread(
     def cannot_make(_user_id: int, _password: str) -> object:
         raise lost
 
-    controller = start_app(services)
-    window = sign_in(qtbot, controller, ADA, STRONG_PASSWORD)
-    qtbot.waitUntil(lambda: child(window, QLabel, "twoFactorValue").text() == "Off", timeout=10_000)
-    click(qtbot, window, "twoFactorButton")
-    qtbot.waitUntil(lambda: window.findChild(TwoFactorSetupDialog) is not None, timeout=10_000)
-    dialog = window.findChild(TwoFactorSetupDialog)
-    assert dialog is not None
-    qtbot.waitUntil(lambda: dialog.uri is not None and not dialog.busy, timeout=10_000)
-    secret = parse_qs(urlsplit(dialog.uri or "").query)["secret"][0]
+    window, dialog, secret = _setup_opened(qtbot, start_app(services))
     type_into(qtbot, dialog, "currentPasswordEdit", STRONG_PASSWORD)
     type_into(qtbot, dialog, "totpCodeEdit", _code(secret, clock))
     monkeypatch.setattr(services.recovery, "generate", cannot_make)
