@@ -382,12 +382,18 @@ class GaleraCluster:
         return self.start_seconds
 
     def stop(self, remove: bool = True, timeout: float = 20.0) -> None:
-        """Stop every process of this cluster by its PID (SIGTERM, then SIGKILL) and remove the folder."""
+        """Stop every process of this cluster by its PID (SIGTERM, then SIGKILL), those this object launched
+        also by their process handles (a pid file misread once left a node running), and remove the folder."""
         if self.folder.exists():
             stop_folder_processes(self.folder, timeout=timeout)
-        for process in self._processes.values():
-            with contextlib.suppress(Exception):
-                process.wait(timeout=1)
+        for process in self._processes.values():  # and those it launched, by their own handles
+            if process.poll() is None:
+                process.terminate()
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         self._processes.clear()
         self._release_lock()
         if remove and self.folder.exists():
@@ -529,9 +535,18 @@ wsrep_provider_options="{provider_options}"
         self._processes[node.index] = process
         self._stopped.discard(node.index)
 
+    def _exited(self, node: Node) -> bool:
+        """Has the node's server ended? Asked of the process this object started when there is one (its exit
+        status is certain), else of the pid file and the command line behind it (that way, once, a running
+        node was reported as exited during start-up, under load)."""
+        process = self._processes.get(node.index)
+        if process is not None:
+            return process.poll() is not None
+        return owned_pid(node.pid_file, self.folder) is None
+
     def _wait_node_ready(self, node: Node, deadline: float) -> None:
         while time.monotonic() < deadline:
-            if owned_pid(node.pid_file, self.folder) is None:
+            if self._exited(node):
                 raise GaleraError(f"{node.name} exited during start-up:\n{self.log_tail(node.index)}")
             with contextlib.suppress(pymysql.MySQLError):
                 status = self._status_over_socket(node)
@@ -607,7 +622,7 @@ wsrep_provider_options="{provider_options}"
         if not running:
             raise GaleraError("every node is stopped")
         while True:
-            gone = [i for i in running if owned_pid(self.node(i).pid_file, self.folder) is None]
+            gone = [i for i in running if self._exited(self.node(i))]
             if gone:
                 raise GaleraError(f"node(s) {gone} exited:\n" + "\n".join(self.log_tail(i) for i in gone))
             settled = True

@@ -176,3 +176,38 @@ def test_haproxy_routes_to_the_writer_then_to_a_survivor_when_it_dies(
                 cursor.execute("SELECT 1")
             time.sleep(0.2)
     held.close()
+
+
+def test_a_node_that_ends_during_start_up_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that exits while starting is said at once, from its process's exit status (not after the
+    start-up timeout), and nothing of the cluster is left behind. The server here is /bin/false."""
+    from tests import galera_cluster
+
+    galera_fixtures.require_packages(proxy=False)
+    real_binary = galera_cluster._binary
+    monkeypatch.setattr(
+        galera_cluster, "_binary", lambda name: "/bin/false" if name == "mariadbd" else real_binary(name)
+    )
+    broken = GaleraCluster(offset=900, size=1)  # its own folder under /tmp, which the server's user can reach
+    began = time.monotonic()
+    with pytest.raises(GaleraError, match="node1 exited during start-up"):
+        broken.start(timeout=120)
+    assert time.monotonic() - began < 60
+    assert not broken.folder.exists()
+
+
+def test_a_starting_node_is_judged_by_its_own_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While it starts, a node this object launched is alive as long as its process is: a pid file or command
+    line that reads wrong (as once, under load, reported a running node as exited) does not end the start."""
+    from tests import galera_cluster
+
+    galera_fixtures.require_packages(proxy=False)
+    cluster = GaleraCluster(offset=950, size=1)
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(galera_cluster, "owned_pid", lambda pid_file, folder: None)  # misread every time
+            cluster.start(timeout=120)
+        assert cluster.live_pids(), "the node runs"
+    finally:
+        cluster.stop()  # by its pid files, read properly again
+    assert not cluster.folder.exists()
