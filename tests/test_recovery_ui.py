@@ -72,16 +72,21 @@ def _message(qtbot: QtBot, dialog: QWidget, name: str) -> str:
     return label.text()
 
 
-def _first_admin_created(qtbot: QtBot, controller: AppController) -> tuple[QDialog, list[str]]:
-    """The first run's form filled in for root@example.com and submitted: the dialog showing the new
-    administrator's first recovery codes, and the codes."""
-    setup = front(qtbot, controller, "setupAdminDialog")
-    fill_new_account(qtbot, setup, "root@example.com", STRONG_PASSWORD)
-    click(qtbot, setup, "createAdminButton")
-    codes_dialog = _dialog(qtbot, setup, "recoveryCodesDialog")
+def _new_account_codes(qtbot: QtBot, form: QWidget, email: str, submit: str) -> tuple[QDialog, list[str]]:
+    """A new-account form (registration, the first run) filled in for ``email`` and submitted with its
+    ``submit`` button: the dialog showing the account's first recovery codes, and the codes."""
+    fill_new_account(qtbot, form, email, STRONG_PASSWORD)
+    click(qtbot, form, submit)
+    codes_dialog = _dialog(qtbot, form, "recoveryCodesDialog")
     codes = _codes_shown(qtbot, codes_dialog)
     assert len(codes) == CODES_PER_BATCH
     return codes_dialog, codes
+
+
+def _first_admin_created(qtbot: QtBot, controller: AppController) -> tuple[QDialog, list[str]]:
+    """The first run's form filled in for root@example.com and submitted: the codes dialog, and the codes."""
+    setup = front(qtbot, controller, "setupAdminDialog")
+    return _new_account_codes(qtbot, setup, "root@example.com", "createAdminButton")
 
 
 def test_registering_shows_the_first_codes_then_returns_to_sign_in(
@@ -92,11 +97,7 @@ def test_registering_shows_the_first_codes_then_returns_to_sign_in(
     login = login_ready(qtbot, controller)
     click(qtbot, login, "createAccountButton")
     register = front(qtbot, controller, "registerDialog")
-    fill_new_account(qtbot, register, "ada@example.com", STRONG_PASSWORD)
-    click(qtbot, register, "registerButton")
-    codes_dialog = _dialog(qtbot, register, "recoveryCodesDialog")
-    codes = _codes_shown(qtbot, codes_dialog)
-    assert len(codes) == CODES_PER_BATCH
+    codes_dialog, codes = _new_account_codes(qtbot, register, "ada@example.com", "registerButton")
     assert codes_dialog.findChild(QLineEdit, "currentPasswordEdit") is None  # no password asked again
     # Done before keeping them asks first; Cancel keeps the codes on screen.
     click(qtbot, codes_dialog, "closeButton")
